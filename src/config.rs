@@ -1,0 +1,93 @@
+//! Command-line flags with environment fallbacks. Defaults work on a fresh machine: an
+//! embedded SQLite file in the current directory and 127.0.0.1:12111.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
+use crate::store::sqlite::SqliteSync;
+
+pub const LISTEN_DEFAULT: &str = "127.0.0.1:12111";
+pub const DATABASE_URL_DEFAULT: &str = "sqlite://payrec.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "payrec",
+    version,
+    about = "A self-hostable, Stripe-compatible Payment Records server"
+)]
+pub struct Cli {
+    /// Database: sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB (production).
+    #[arg(long, env = "DATABASE_URL", default_value = DATABASE_URL_DEFAULT, global = true)]
+    pub database_url: String,
+    /// Log format.
+    #[arg(long, env = "PAYREC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (applies migrations first).
+    Serve(ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Apply migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PAYREC_LISTEN", default_value = LISTEN_DEFAULT)]
+    pub listen: String,
+    /// Accept any well-formed sk_test_/sk_live_ key; each distinct key is its own account.
+    #[arg(long, env = "PAYREC_ACCEPT_ANY_KEY")]
+    pub accept_any_key: bool,
+    /// SQLite durability: `full` fsyncs every commit.
+    #[arg(long, env = "PAYREC_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full)]
+    pub sqlite_synchronous: SqliteSync,
+    /// PostgreSQL: connections in the pool.
+    #[arg(long, env = "PAYREC_PG_MAX_CONNECTIONS", default_value_t = POOL_CONNECTIONS_DEFAULT)]
+    pub pg_max_connections: u32,
+    /// PostgreSQL: seconds to wait for a pooled connection before failing the request.
+    #[arg(long, env = "PAYREC_PG_ACQUIRE_TIMEOUT_SECS", default_value_t = ACQUIRE_TIMEOUT_DEFAULT.as_secs())]
+    pub pg_acquire_timeout_secs: u64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            listen: LISTEN_DEFAULT.into(),
+            accept_any_key: false,
+            sqlite_synchronous: SqliteSync::Full,
+            pg_max_connections: POOL_CONNECTIONS_DEFAULT,
+            pg_acquire_timeout_secs: ACQUIRE_TIMEOUT_DEFAULT.as_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once.
+    Create {
+        /// A live-mode key (sk_live_…) instead of test mode.
+        #[arg(long)]
+        live: bool,
+        /// The account to create the key for (default: the only account, or a new one).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List keys: prefix and last four characters only.
+    List,
+    /// Revoke a key by its id (key_…).
+    Revoke { key_id: String },
+}

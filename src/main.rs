@@ -1,0 +1,36 @@
+//! The `payrec` binary: parse the CLI, start tracing, run the command.
+
+use clap::Parser;
+use payrec::cli;
+use payrec::config::{Cli, Command, LogFormat, ServeArgs};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Cli::parse();
+    init_tracing(args.log_format);
+    let result = match &args.command {
+        None => cli::serve(&args.database_url, &ServeArgs::default()).await,
+        Some(Command::Serve(serve)) => cli::serve(&args.database_url, serve).await,
+        Some(Command::Keys(keys)) => cli::keys(&args.database_url, keys).await,
+        Some(Command::Migrate) => cli::migrate(&args.database_url).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("payrec: {}", failure.0);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The Payment Records domain: model, pure lifecycle, wire rendering, params and endpoints.
+
+pub mod currency;
+pub mod errors;
+pub mod http;
+pub mod lifecycle;
+pub mod model;
+pub mod params;
+pub mod render;

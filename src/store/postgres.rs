@@ -1,0 +1,338 @@
+//! The production backend: PostgreSQL, any number of payrec replicas on one database. Each
+//! write is one transaction; `SELECT … FOR UPDATE` on the record serialises reports on one
+//! record, and reports on different records never wait for each other.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+
+use super::write::apply;
+use super::{
+    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, SavedIdempotent, Store, StoreError, Tenant, WriteCommand,
+    WriteOutcome,
+};
+use super::{decode_doc, decode_page};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+
+mod ops;
+
+pub const POOL_CONNECTIONS_DEFAULT: u32 = 16;
+pub const ACQUIRE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_connections: POOL_CONNECTIONS_DEFAULT,
+            acquire_timeout: ACQUIRE_TIMEOUT_DEFAULT,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (which may set `options=-c search_path=…`) and applies migrations.
+    pub async fn open(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
+        let connect = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// PostgreSQL text cannot hold NUL, so an id containing one names nothing; looking it up
+/// would be an error instead of a miss.
+pub(crate) fn can_exist(id: &str) -> bool {
+    !id.contains('\0')
+}
+
+fn key_owner(row: &PgRow) -> KeyOwner {
+    KeyOwner {
+        key_id: row.get("id"),
+        tenant: Tenant {
+            account_id: row.get("account_id"),
+            livemode: row.get("livemode"),
+        },
+    }
+}
+
+/// Fetches `limit + 1` docs of a list around a cursor; `has_more` is exact.
+async fn fetch_page(
+    pool: &PgPool,
+    table: &str,
+    tenant: &Tenant,
+    parent: Option<&str>,
+    query: &ListQuery,
+) -> Result<Page<String>, ListError> {
+    let cursor_id = query.starting_after.as_deref().or(query.ending_before.as_deref());
+    let parent_clause = if parent.is_some() {
+        " AND payment_record = $4"
+    } else {
+        ""
+    };
+    if !cursor_id.is_none_or(can_exist) || !parent.is_none_or(can_exist) {
+        return Err(ListError::UnknownCursor);
+    }
+    let cursor: Option<(i64, i64)> = match cursor_id {
+        Some(id) => {
+            let sql = format!(
+                "SELECT created, seq FROM {table} WHERE account_id = $1 AND livemode = $2 AND id = $3{parent_clause}"
+            );
+            let mut q = sqlx::query_as(&sql)
+                .bind(&tenant.account_id)
+                .bind(tenant.livemode)
+                .bind(id);
+            if let Some(p) = parent {
+                q = q.bind(p);
+            }
+            Some(
+                q.fetch_optional(pool)
+                    .await
+                    .map_err(StoreError::from)?
+                    .ok_or(ListError::UnknownCursor)?,
+            )
+        }
+        None => None,
+    };
+    let backwards = query.ending_before.is_some();
+    let mut n = 2;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    let mut sql = format!("SELECT doc FROM {table} WHERE account_id = $1 AND livemode = $2");
+    if parent.is_some() {
+        sql.push_str(&format!(" AND payment_record = ${}", next()));
+    }
+    if query.created_after.is_some() {
+        sql.push_str(&format!(" AND created > ${}", next()));
+    }
+    if query.created_before.is_some() {
+        sql.push_str(&format!(" AND created < ${}", next()));
+    }
+    if cursor.is_some() {
+        let op = if backwards { ">" } else { "<" };
+        let (a, b) = (next(), next());
+        sql.push_str(&format!(" AND (created, seq) {op} (${a}, ${b})"));
+    }
+    let order = if backwards { "ASC" } else { "DESC" };
+    sql.push_str(&format!(" ORDER BY created {order}, seq {order} LIMIT ${}", next()));
+    let mut q = sqlx::query_scalar::<_, String>(&sql)
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode);
+    if let Some(p) = parent {
+        q = q.bind(p);
+    }
+    if let Some(after) = query.created_after {
+        q = q.bind(after);
+    }
+    if let Some(before) = query.created_before {
+        q = q.bind(before);
+    }
+    if let Some((created, seq)) = cursor {
+        q = q.bind(created).bind(seq);
+    }
+    let mut docs = q
+        .bind(query.limit as i64 + 1)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from)?;
+    let has_more = docs.len() > query.limit;
+    docs.truncate(query.limit);
+    if backwards {
+        docs.reverse();
+    }
+    Ok(Page { data: docs, has_more })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn create_account(&self, account_id: &str, created: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO accounts (id, created) VALUES ($1, $2)")
+            .bind(account_id)
+            .bind(created)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn create_key(&self, key: &NewKey) -> Result<(), StoreError> {
+        insert_key(&self.pool, key, "").await
+    }
+
+    async fn ensure_key_account(&self, key: &NewKey) -> Result<KeyOwner, StoreError> {
+        sqlx::query("INSERT INTO accounts (id, created) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(&key.tenant.account_id)
+            .bind(key.created)
+            .execute(&self.pool)
+            .await?;
+        insert_key(&self.pool, key, " ON CONFLICT DO NOTHING").await?;
+        self.find_key(&key.digest)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("key vanished after insert".into()))
+    }
+
+    async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
+        let row = sqlx::query("SELECT id, account_id, livemode FROM api_keys WHERE digest = $1 AND revoked_at IS NULL")
+            .bind(&digest[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(key_owner))
+    }
+
+    async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, livemode, prefix, last4, created, revoked_at FROM api_keys ORDER BY account_id, created, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| KeyInfo {
+                key_id: r.get("id"),
+                account_id: r.get("account_id"),
+                livemode: r.get("livemode"),
+                prefix: r.get("prefix"),
+                last4: r.get("last4"),
+                created: r.get("created"),
+                revoked_at: r.get("revoked_at"),
+            })
+            .collect())
+    }
+
+    async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        if !can_exist(id) {
+            return Ok(None);
+        }
+        let doc: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3")
+                .bind(&tenant.account_id)
+                .bind(tenant.livemode)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        doc.map(|d| decode_doc(&d)).transpose()
+    }
+
+    async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
+        if !can_exist(id) {
+            return Ok(None);
+        }
+        let doc: Option<String> = sqlx::query_scalar(
+            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        doc.map(|d| decode_doc(&d)).transpose()
+    }
+
+    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
+        decode_page(fetch_page(&self.pool, "payment_records", tenant, None, query).await?)
+    }
+
+    async fn list_attempts(
+        &self,
+        tenant: &Tenant,
+        record_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<PaymentAttemptRecord>, ListError> {
+        decode_page(fetch_page(&self.pool, "payment_attempt_records", tenant, Some(record_id), query).await?)
+    }
+
+    async fn write(&self, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = apply(&mut ops::PgOps { conn: &mut tx }, command).await?;
+        // An AlreadySaved outcome wrote nothing; committing it is harmless and releases locks.
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys WHERE account_id = $1 AND livemode = $2 AND key = $3",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(ops::saved_from_row))
+    }
+
+    async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+async fn insert_key(pool: &PgPool, key: &NewKey, conflict: &str) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO api_keys (account_id, livemode, id, digest, prefix, last4, created) VALUES ($1, $2, $3, $4, $5, $6, $7){conflict}"
+    );
+    sqlx::query(&sql)
+        .bind(&key.tenant.account_id)
+        .bind(key.tenant.livemode)
+        .bind(&key.key_id)
+        .bind(&key.digest[..])
+        .bind(&key.prefix)
+        .bind(&key.last4)
+        .bind(key.created)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

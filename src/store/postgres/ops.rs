@@ -1,0 +1,215 @@
+//! PostgreSQL's SQL for the shared write path (`store::write`), inside one transaction.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgConnection, PgRow};
+
+use crate::records::lifecycle::PaymentState;
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::store::write::WriteOps;
+use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
+use crate::store::{decode_doc, encode_doc};
+
+#[derive(Debug)]
+pub(super) struct PgOps<'c> {
+    pub conn: &'c mut PgConnection,
+}
+
+pub(super) fn saved_from_row(r: &PgRow) -> SavedIdempotent {
+    SavedIdempotent {
+        fingerprint: r.get("fingerprint"),
+        request_id: r.get("request_id"),
+        response: SavedResponse {
+            status: r.get::<i32, _>("status") as u16,
+            body: r.get("body"),
+        },
+        created: r.get("created"),
+    }
+}
+
+#[async_trait]
+impl WriteOps for PgOps<'_> {
+    async fn claim_key(
+        &mut self,
+        tenant: &Tenant,
+        idem: &IdempotencySave,
+    ) -> Result<Option<SavedIdempotent>, StoreError> {
+        // A concurrent transaction holding the same key makes this INSERT wait for its commit;
+        // then the conflict shows its saved result. Never two executions.
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
+             VALUES ($1, $2, $3, $4, $5, 0, '', $6) ON CONFLICT (account_id, livemode, key) DO NOTHING",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(&idem.key)
+        .bind(&idem.fingerprint)
+        .bind(&idem.request_id)
+        .bind(idem.created)
+        .execute(&mut *self.conn)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
+             WHERE account_id = $1 AND livemode = $2 AND key = $3 FOR UPDATE",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(&idem.key)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        let saved = saved_from_row(&row);
+        if saved.created >= idem.expired_before {
+            return Ok(Some(saved));
+        }
+        sqlx::query(
+            "UPDATE idempotency_keys SET fingerprint = $1, request_id = $2, status = 0, body = '', created = $3 \
+             WHERE account_id = $4 AND livemode = $5 AND key = $6",
+        )
+        .bind(&idem.fingerprint)
+        .bind(&idem.request_id)
+        .bind(idem.created)
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(&idem.key)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(None)
+    }
+
+    async fn finish_key(
+        &mut self,
+        tenant: &Tenant,
+        idem: &IdempotencySave,
+        response: &SavedResponse,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE account_id = $3 AND livemode = $4 AND key = $5",
+        )
+        .bind(i32::from(response.status))
+        .bind(&response.body)
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(&idem.key)
+        .execute(&mut *self.conn)
+        .await?;
+        assert_eq!(done.rows_affected(), 1, "the key was claimed in this transaction");
+        Ok(())
+    }
+
+    async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
+        if !super::can_exist(record_id) {
+            return Ok(None);
+        }
+        let doc: Option<String> = sqlx::query_scalar(
+            "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3 FOR UPDATE",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(record_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        let Some(doc) = doc else { return Ok(None) };
+        let record: PaymentRecord = decode_doc(&doc)?;
+        let latest_doc: String = sqlx::query_scalar(
+            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(record.latest_attempt.as_str())
+        .fetch_optional(&mut *self.conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
+        Ok(Some(PaymentState {
+            record,
+            latest: decode_doc(&latest_doc)?,
+        }))
+    }
+
+    async fn insert_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
+        assert_eq!(
+            record.livemode, tenant.livemode,
+            "records are written in their tenant's mode"
+        );
+        sqlx::query("INSERT INTO payment_records (account_id, livemode, id, created, doc) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&tenant.account_id)
+            .bind(tenant.livemode)
+            .bind(record.id.as_str())
+            .bind(record.created)
+            .bind(encode_doc(record))
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE payment_records SET doc = $1 WHERE account_id = $2 AND livemode = $3 AND id = $4")
+                .bind(encode_doc(record))
+                .bind(&tenant.account_id)
+                .bind(tenant.livemode)
+                .bind(record.id.as_str())
+                .execute(&mut *self.conn)
+                .await?;
+        assert_eq!(done.rows_affected(), 1, "the locked record exists");
+        Ok(())
+    }
+
+    async fn insert_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError> {
+        assert_eq!(
+            attempt.livemode, tenant.livemode,
+            "attempts are written in their tenant's mode"
+        );
+        sqlx::query(
+            "INSERT INTO payment_attempt_records (account_id, livemode, id, payment_record, created, state, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(attempt.id.as_str())
+        .bind(attempt.payment_record.as_str())
+        .bind(attempt.created)
+        .bind(attempt.state.as_str())
+        .bind(encode_doc(attempt))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE payment_attempt_records SET state = $1, doc = $2 WHERE account_id = $3 AND livemode = $4 AND id = $5",
+        )
+        .bind(attempt.state.as_str())
+        .bind(encode_doc(attempt))
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(attempt.id.as_str())
+        .execute(&mut *self.conn)
+        .await?;
+        assert_eq!(done.rows_affected(), 1, "the latest attempt exists");
+        Ok(())
+    }
+
+    async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO refunds (account_id, livemode, refund_reference, payment_record, payment_attempt_record, currency, value, refunded_at, initiated_at, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id, livemode, refund_reference) DO NOTHING",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(&refund.refund_reference)
+        .bind(refund.payment_record.as_str())
+        .bind(refund.payment_attempt_record.as_str())
+        .bind(refund.amount.currency.as_str())
+        .bind(refund.amount.value)
+        .bind(refund.refunded_at)
+        .bind(refund.initiated_at)
+        .bind(refund.created)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

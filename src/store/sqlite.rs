@@ -1,0 +1,361 @@
+//! The embedded default: SQLite in WAL mode with `synchronous=FULL`, so an acknowledged write
+//! is on disk. Reads use a pool of connections; all writes to payment data go through one
+//! writer task that commits concurrent requests together (group commit, see `writer`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, SavedIdempotent, Store, StoreError, Tenant, WriteCommand,
+    WriteOutcome,
+};
+use super::{decode_doc, decode_page};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+
+mod ops;
+mod writer;
+
+/// How long a connection waits for SQLite's write lock (held briefly by the writer task).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections in the pool.
+pub const READ_CONNECTIONS_DEFAULT: u32 = 8;
+/// Write commands queued for the writer before callers wait.
+pub const WRITE_QUEUE_CAPACITY: usize = 1024;
+
+/// Durability of a commit: `full` fsyncs the WAL on every commit (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub synchronous: SqliteSync,
+    pub read_connections: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous: SqliteSync::Full,
+            read_connections: READ_CONNECTIONS_DEFAULT,
+        }
+    }
+}
+
+type WriteRequest = (WriteCommand, oneshot::Sender<Result<WriteOutcome, StoreError>>);
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writes: mpsc::Sender<WriteRequest>,
+}
+
+fn connect_options(url: &str, options: &SqliteOptions) -> Result<SqliteConnectOptions, StoreError> {
+    let synchronous = match options.synchronous {
+        SqliteSync::Full => SqliteSynchronous::Full,
+        SqliteSync::Normal => SqliteSynchronous::Normal,
+    };
+    Ok(SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    pub async fn open(url: &str, options: &SqliteOptions) -> Result<Self, StoreError> {
+        let connect = connect_options(url, options)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .connect_with(connect.clone())
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let writes = writer::spawn(connect).await?;
+        Ok(SqliteStore { pool, writes })
+    }
+
+    /// Whether every migration this build knows is applied.
+    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(applied as usize >= sqlx::migrate!("migrations/sqlite").iter().count())
+    }
+}
+
+fn key_owner(row: &sqlx::sqlite::SqliteRow) -> KeyOwner {
+    KeyOwner {
+        key_id: row.get("id"),
+        tenant: Tenant {
+            account_id: row.get("account_id"),
+            livemode: row.get("livemode"),
+        },
+    }
+}
+
+/// Fetches `limit + 1` rows of a list around a cursor; `has_more` is exact.
+async fn fetch_page(
+    pool: &SqlitePool,
+    table: &str,
+    tenant: &Tenant,
+    parent: Option<&str>,
+    query: &ListQuery,
+) -> Result<Page<String>, ListError> {
+    let parent_clause = if parent.is_some() {
+        " AND payment_record = ?"
+    } else {
+        ""
+    };
+    let cursor_id = query.starting_after.as_deref().or(query.ending_before.as_deref());
+    let cursor: Option<(i64, i64)> = match cursor_id {
+        Some(id) => {
+            let sql = format!(
+                "SELECT created, seq FROM {table} WHERE account_id = ? AND livemode = ? AND id = ?{parent_clause}"
+            );
+            let mut q = sqlx::query_as(&sql)
+                .bind(&tenant.account_id)
+                .bind(tenant.livemode)
+                .bind(id);
+            if let Some(p) = parent {
+                q = q.bind(p);
+            }
+            Some(
+                q.fetch_optional(pool)
+                    .await
+                    .map_err(StoreError::from)?
+                    .ok_or(ListError::UnknownCursor)?,
+            )
+        }
+        None => None,
+    };
+    let backwards = query.ending_before.is_some();
+    let mut sql = format!("SELECT doc FROM {table} WHERE account_id = ? AND livemode = ?{parent_clause}");
+    if query.created_after.is_some() {
+        sql.push_str(" AND created > ?");
+    }
+    if query.created_before.is_some() {
+        sql.push_str(" AND created < ?");
+    }
+    if cursor.is_some() {
+        sql.push_str(if backwards {
+            " AND (created, seq) > (?, ?)"
+        } else {
+            " AND (created, seq) < (?, ?)"
+        });
+    }
+    sql.push_str(if backwards {
+        " ORDER BY created ASC, seq ASC LIMIT ?"
+    } else {
+        " ORDER BY created DESC, seq DESC LIMIT ?"
+    });
+    let mut q = sqlx::query_scalar::<_, String>(&sql)
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode);
+    if let Some(p) = parent {
+        q = q.bind(p);
+    }
+    if let Some(after) = query.created_after {
+        q = q.bind(after);
+    }
+    if let Some(before) = query.created_before {
+        q = q.bind(before);
+    }
+    if let Some((created, seq)) = cursor {
+        q = q.bind(created).bind(seq);
+    }
+    let mut docs = q
+        .bind(query.limit as i64 + 1)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from)?;
+    let has_more = docs.len() > query.limit;
+    docs.truncate(query.limit);
+    if backwards {
+        docs.reverse();
+    }
+    Ok(Page { data: docs, has_more })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn create_account(&self, account_id: &str, created: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO accounts (id, created) VALUES (?, ?)")
+            .bind(account_id)
+            .bind(created)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn create_key(&self, key: &NewKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (account_id, livemode, id, digest, prefix, last4, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.tenant.account_id)
+        .bind(key.tenant.livemode)
+        .bind(&key.key_id)
+        .bind(&key.digest[..])
+        .bind(&key.prefix)
+        .bind(&key.last4)
+        .bind(key.created)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn ensure_key_account(&self, key: &NewKey) -> Result<KeyOwner, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT OR IGNORE INTO accounts (id, created) VALUES (?, ?)")
+            .bind(&key.tenant.account_id)
+            .bind(key.created)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO api_keys (account_id, livemode, id, digest, prefix, last4, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.tenant.account_id)
+        .bind(key.tenant.livemode)
+        .bind(&key.key_id)
+        .bind(&key.digest[..])
+        .bind(&key.prefix)
+        .bind(&key.last4)
+        .bind(key.created)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.find_key(&key.digest)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("key vanished after insert".into()))
+    }
+
+    async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
+        let row = sqlx::query("SELECT id, account_id, livemode FROM api_keys WHERE digest = ? AND revoked_at IS NULL")
+            .bind(&digest[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(key_owner))
+    }
+
+    async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, livemode, prefix, last4, created, revoked_at FROM api_keys ORDER BY account_id, created, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| KeyInfo {
+                key_id: r.get("id"),
+                account_id: r.get("account_id"),
+                livemode: r.get("livemode"),
+                prefix: r.get("prefix"),
+                last4: r.get("last4"),
+                created: r.get("created"),
+                revoked_at: r.get("revoked_at"),
+            })
+            .collect())
+    }
+
+    async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        let doc: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM payment_records WHERE account_id = ? AND livemode = ? AND id = ?")
+                .bind(&tenant.account_id)
+                .bind(tenant.livemode)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        doc.map(|d| decode_doc(&d)).transpose()
+    }
+
+    async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
+        let doc: Option<String> = sqlx::query_scalar(
+            "SELECT doc FROM payment_attempt_records WHERE account_id = ? AND livemode = ? AND id = ?",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        doc.map(|d| decode_doc(&d)).transpose()
+    }
+
+    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
+        decode_page(fetch_page(&self.pool, "payment_records", tenant, None, query).await?)
+    }
+
+    async fn list_attempts(
+        &self,
+        tenant: &Tenant,
+        record_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<PaymentAttemptRecord>, ListError> {
+        decode_page(fetch_page(&self.pool, "payment_attempt_records", tenant, Some(record_id), query).await?)
+    }
+
+    async fn write(&self, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
+        let (reply, result) = oneshot::channel();
+        self.writes
+            .send((command, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys WHERE account_id = ? AND livemode = ? AND key = ?",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(ops::saved_from_row))
+    }
+
+    async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created < ?")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

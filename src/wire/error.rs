@@ -1,0 +1,215 @@
+//! `ApiError`: every error payrec returns, rendered in Stripe's `{"error": {...}}` shape.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Stripe's `error.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    InvalidRequest,
+    Idempotency,
+    Api,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::InvalidRequest => "invalid_request_error",
+            ErrorType::Idempotency => "idempotency_error",
+            ErrorType::Api => "api_error",
+        }
+    }
+}
+
+/// Stripe's message when no key is sent.
+pub const NO_API_KEY_MESSAGE: &str = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.";
+
+/// Every error a client can see. Each variant has one status, one type and one code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("Missing required param: {param}.")]
+    ParameterMissing { param: String },
+    #[error("Received unknown parameter: {param}")]
+    ParameterUnknown { param: String },
+    #[error("Invalid integer: {value}")]
+    InvalidInteger { param: String, value: String },
+    /// A value of the wrong form: bad enum, too long, empty, wrong shape. `code` is one of
+    /// Stripe's `parameter_invalid_*` codes.
+    #[error("{message}")]
+    InvalidParam {
+        code: &'static str,
+        param: String,
+        message: String,
+    },
+    /// A request that breaks a rule about how parameters go together **[payrec: no code]**.
+    #[error("{message}")]
+    Invalid { message: String, param: Option<String> },
+    #[error("This property cannot be expanded ({path}).")]
+    InvalidExpand { path: String },
+    /// `starting_after` and `ending_before` together, and the like.
+    #[error("{message}")]
+    ParametersExclusive { param: String, message: String },
+    #[error("No such {object}: '{id}'")]
+    ResourceMissing {
+        object: &'static str,
+        id: String,
+        param: &'static str,
+    },
+    /// A lifecycle rule was broken **[payrec: no code]**.
+    #[error("{message}")]
+    Lifecycle { message: String, param: Option<String> },
+    #[error("{NO_API_KEY_MESSAGE}")]
+    NoApiKey,
+    #[error("Invalid API Key provided: {masked}")]
+    InvalidApiKey { masked: String },
+    #[error(
+        "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
+    )]
+    UnrecognizedUrl { method: String, path: String },
+    #[error(
+        "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
+    )]
+    IdempotencyMismatch { key: String },
+    #[error(
+        "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): {key}. Please try again later."
+    )]
+    IdempotencyKeyInUse { key: String },
+    #[error("{message}")]
+    IdempotencyKeyInvalid { message: String },
+    #[error("The request body is larger than the limit of {limit_bytes} bytes.")]
+    BodyTooLarge { limit_bytes: usize },
+    /// A body or query that cannot be decoded at all (bad encoding, too deep, too many params).
+    #[error("{message}")]
+    MalformedRequest { message: String },
+    #[error(
+        "payrec does not serve Stripe Connect: the Stripe-Account header is not supported. Remove it, or use the API key of the account you mean."
+    )]
+    ConnectNotSupported,
+    #[error("An unexpected error occurred on payrec's side. The request id identifies it in the server log.")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::ParameterMissing { .. }
+            | ApiError::ParameterUnknown { .. }
+            | ApiError::InvalidInteger { .. }
+            | ApiError::InvalidParam { .. }
+            | ApiError::ParametersExclusive { .. }
+            | ApiError::Lifecycle { .. }
+            | ApiError::Invalid { .. }
+            | ApiError::InvalidExpand { .. }
+            | ApiError::IdempotencyMismatch { .. }
+            | ApiError::IdempotencyKeyInvalid { .. }
+            | ApiError::MalformedRequest { .. }
+            | ApiError::ConnectNotSupported => StatusCode::BAD_REQUEST,
+            ApiError::NoApiKey | ApiError::InvalidApiKey { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::ResourceMissing { .. } | ApiError::UnrecognizedUrl { .. } => StatusCode::NOT_FOUND,
+            ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn error_type(&self) -> ErrorType {
+        match self {
+            ApiError::IdempotencyMismatch { .. } => ErrorType::Idempotency,
+            ApiError::Internal => ErrorType::Api,
+            _ => ErrorType::InvalidRequest,
+        }
+    }
+
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            ApiError::ParameterMissing { .. } => Some("parameter_missing"),
+            ApiError::ParameterUnknown { .. } => Some("parameter_unknown"),
+            ApiError::InvalidInteger { .. } => Some("parameter_invalid_integer"),
+            ApiError::InvalidParam { code, .. } => Some(code),
+            ApiError::ParametersExclusive { .. } => Some("parameters_exclusive"),
+            ApiError::ResourceMissing { .. } => Some("resource_missing"),
+            ApiError::IdempotencyKeyInUse { .. } => Some("idempotency_key_in_use"),
+            ApiError::Lifecycle { .. }
+            | ApiError::Invalid { .. }
+            | ApiError::InvalidExpand { .. }
+            | ApiError::NoApiKey
+            | ApiError::InvalidApiKey { .. }
+            | ApiError::UnrecognizedUrl { .. }
+            | ApiError::IdempotencyMismatch { .. }
+            | ApiError::IdempotencyKeyInvalid { .. }
+            | ApiError::BodyTooLarge { .. }
+            | ApiError::MalformedRequest { .. }
+            | ApiError::ConnectNotSupported
+            | ApiError::Internal => None,
+        }
+    }
+
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            ApiError::ParameterMissing { param }
+            | ApiError::ParameterUnknown { param }
+            | ApiError::InvalidInteger { param, .. }
+            | ApiError::InvalidParam { param, .. }
+            | ApiError::ParametersExclusive { param, .. } => Some(param),
+            ApiError::ResourceMissing { param, .. } => Some(param),
+            ApiError::Lifecycle { param, .. } | ApiError::Invalid { param, .. } => param.as_deref(),
+            ApiError::InvalidExpand { .. } => Some("expand"),
+            _ => None,
+        }
+    }
+
+    /// A `parameter_invalid_*` error.
+    pub fn invalid(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::InvalidParam {
+            code,
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The JSON body, `{"error": {code, doc_url, message, param, type}}` with nulls omitted.
+    pub fn to_body(&self) -> String {
+        let code = self.code();
+        let body = ErrorBody {
+            error: ErrorFields {
+                code,
+                doc_url: code.map(|c| format!("https://stripe.com/docs/error-codes/{}", c.replace('_', "-"))),
+                message: self.to_string(),
+                param: self.param(),
+                kind: self.error_type().as_str(),
+            },
+        };
+        serde_json::to_string(&body).expect("error body serializes")
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    doc_url: Option<String>,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), self.to_body()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // Lets the request middleware count errors by code without re-parsing the body.
+        response.extensions_mut().insert(self);
+        response
+    }
+}

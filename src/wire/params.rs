@@ -1,0 +1,300 @@
+//! Typed extraction from a `ParamTree`. Every endpoint declares the shape of its parameters
+//! (`Shape`); `check_shape` rejects unknown parameters by their full path, and `Params` reads
+//! typed values, naming each parameter's full path (`shipping_details[address][city]`) in errors.
+
+use super::error::ApiError;
+use super::form::{Param, ParamMap, ParamTree};
+
+/// Longest string value accepted where no tighter limit applies (Stripe's).
+pub const STRING_CHARS_MAX: usize = 5000;
+/// Largest timestamp accepted: 9999-12-31T23:59:59Z.
+pub const TIMESTAMP_MAX: i64 = 253_402_300_799;
+
+/// The declared shape of a parameter.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    /// A string (including numbers and enums, which arrive as strings).
+    Scalar,
+    /// A hash with these keys.
+    Object(&'static [(&'static str, Shape)]),
+    /// A hash with these keys that `''` may unset.
+    UnsettableObject(&'static [(&'static str, Shape)]),
+    /// Any keys, string values (`metadata`); `''` unsets.
+    Metadata,
+    /// An array of strings (`expand[]=…` or `expand[0]=…`).
+    StringList,
+}
+
+/// Joins a parent path and a key: `a` + `b` → `a[b]`.
+pub fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}[{key}]")
+    }
+}
+
+/// Rejects parameters the endpoint does not know, and values of the wrong shape.
+pub fn check_shape(tree: &ParamTree, fields: &'static [(&'static str, Shape)]) -> Result<(), ApiError> {
+    check_object(&tree.0, fields, "")
+}
+
+fn check_object(map: &ParamMap, fields: &[(&str, Shape)], path: &str) -> Result<(), ApiError> {
+    for (key, value) in map {
+        let param = join_path(path, key);
+        let Some((_, shape)) = fields.iter().find(|(name, _)| name == key) else {
+            return Err(ApiError::ParameterUnknown { param });
+        };
+        check_value(value, *shape, &param)?;
+    }
+    Ok(())
+}
+
+fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError> {
+    match (shape, value) {
+        (Shape::Scalar, Param::Str(_)) => Ok(()),
+        (Shape::Object(fields) | Shape::UnsettableObject(fields), Param::Map(map)) => check_object(map, fields, param),
+        (Shape::UnsettableObject(_) | Shape::Metadata, Param::Str(s)) if s.is_empty() => Ok(()),
+        (Shape::Metadata, Param::Map(map)) => {
+            for (key, value) in map {
+                if !matches!(value, Param::Str(_)) {
+                    return Err(invalid_string(&join_path(param, key)));
+                }
+            }
+            Ok(())
+        }
+        (Shape::StringList, Param::List(_)) => Ok(()),
+        (Shape::StringList, Param::Map(map)) => {
+            if map
+                .iter()
+                .all(|(k, v)| k.parse::<usize>().is_ok() && matches!(v, Param::Str(_)))
+            {
+                Ok(())
+            } else {
+                Err(ApiError::invalid(
+                    "parameter_invalid_array",
+                    param,
+                    format!("Invalid array: {param} must be an array of strings."),
+                ))
+            }
+        }
+        (Shape::StringList, Param::Str(_)) => Err(ApiError::invalid(
+            "parameter_invalid_array",
+            param,
+            format!("Invalid array: {param} must be sent as {param}[]=value or {param}[0]=value."),
+        )),
+        (Shape::Scalar, _) => Err(invalid_string(param)),
+        (Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata, _) => Err(ApiError::invalid(
+            "parameter_invalid_hash",
+            param,
+            format!("Invalid hash: {param} must be a hash, sent as {param}[key]=value."),
+        )),
+    }
+}
+
+fn invalid_string(param: &str) -> ApiError {
+    ApiError::invalid(
+        "parameter_invalid_string",
+        param,
+        format!("Invalid string: {param} must be a string, not a hash or an array."),
+    )
+}
+
+/// A read-only view of one hash in the tree, knowing its own path.
+#[derive(Debug, Clone)]
+pub struct Params<'a> {
+    map: &'a ParamMap,
+    path: String,
+}
+
+/// What an unsettable value holds: absent, `''` (unset), or a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field<T> {
+    Absent,
+    Unset,
+    Set(T),
+}
+
+impl<'a> Params<'a> {
+    pub fn root(tree: &'a ParamTree) -> Self {
+        Params {
+            map: &tree.0,
+            path: String::new(),
+        }
+    }
+
+    pub fn path(&self, key: &str) -> String {
+        join_path(&self.path, key)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    fn raw_str(&self, key: &str) -> Option<&'a str> {
+        match self.map.get(key) {
+            Some(Param::Str(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// A string that may not be empty, at most `max_chars` characters.
+    pub fn string_max(&self, key: &str, max_chars: usize) -> Result<Option<&'a str>, ApiError> {
+        let Some(value) = self.raw_str(key) else {
+            return Ok(None);
+        };
+        if value.is_empty() {
+            let param = self.path(key);
+            return Err(ApiError::invalid(
+                "parameter_invalid_empty",
+                &param,
+                format!(
+                    "You passed an empty string for '{param}'. We assume empty values are an attempt to unset a parameter; however '{param}' cannot be unset. You should remove '{param}' from your request or supply a non-empty value."
+                ),
+            ));
+        }
+        if value.contains('\0') {
+            let param = self.path(key);
+            return Err(ApiError::invalid(
+                "parameter_invalid_string",
+                &param,
+                format!("Invalid string: {param} must not contain NUL characters."),
+            ));
+        }
+        let chars = value.chars().count();
+        if chars > max_chars {
+            let param = self.path(key);
+            return Err(ApiError::invalid(
+                "parameter_invalid_string_length",
+                &param,
+                format!(
+                    "Invalid string: {param} is {chars} characters long; it must be at most {max_chars} characters."
+                ),
+            ));
+        }
+        Ok(Some(value))
+    }
+
+    pub fn string(&self, key: &str) -> Result<Option<&'a str>, ApiError> {
+        self.string_max(key, STRING_CHARS_MAX)
+    }
+
+    /// An object id to look up: any non-empty string (an id that names nothing is a 404 later,
+    /// whatever its characters).
+    pub fn lookup_id(&self, key: &str) -> Result<Option<&'a str>, ApiError> {
+        match self.raw_str(key) {
+            Some("") => self.string(key),
+            other => Ok(other),
+        }
+    }
+
+    pub fn required_string(&self, key: &str) -> Result<&'a str, ApiError> {
+        self.string(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// A string that `''` unsets.
+    pub fn unsettable_string(&self, key: &str) -> Result<Field<&'a str>, ApiError> {
+        match self.raw_str(key) {
+            None => Ok(Field::Absent),
+            Some("") => Ok(Field::Unset),
+            Some(_) => Ok(Field::Set(self.string(key)?.expect("non-empty string present"))),
+        }
+    }
+
+    pub fn integer(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        let Some(value) = self.raw_str(key) else {
+            return Ok(None);
+        };
+        value.parse::<i64>().map(Some).map_err(|_| ApiError::InvalidInteger {
+            param: self.path(key),
+            value: value.to_owned(),
+        })
+    }
+
+    pub fn required_integer(&self, key: &str) -> Result<i64, ApiError> {
+        self.integer(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// A Unix timestamp in seconds, 0 ..= `TIMESTAMP_MAX`.
+    pub fn timestamp(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        let Some(value) = self.integer(key)? else {
+            return Ok(None);
+        };
+        if !(0..=TIMESTAMP_MAX).contains(&value) {
+            let param = self.path(key);
+            return Err(ApiError::invalid(
+                "parameter_invalid_integer",
+                &param,
+                format!(
+                    "Invalid timestamp: {param} must be a Unix timestamp in seconds between 0 and {TIMESTAMP_MAX}."
+                ),
+            ));
+        }
+        Ok(Some(value))
+    }
+
+    pub fn required_timestamp(&self, key: &str) -> Result<i64, ApiError> {
+        self.timestamp(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// One of `allowed`, by its wire name.
+    pub fn one_of<T: Copy>(&self, key: &str, allowed: &[(&str, T)]) -> Result<Option<T>, ApiError> {
+        let Some(value) = self.raw_str(key) else {
+            return Ok(None);
+        };
+        if let Some((_, v)) = allowed.iter().find(|(name, _)| *name == value) {
+            return Ok(Some(*v));
+        }
+        let param = self.path(key);
+        let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
+        Err(ApiError::invalid(
+            "parameter_invalid_enum",
+            &param,
+            format!("Invalid {param}: must be one of {}", names.join(", ")),
+        ))
+    }
+
+    /// A nested hash, if present. An unset (`''`) reads as absent; see `is_unset`.
+    pub fn object(&self, key: &str) -> Option<Params<'a>> {
+        match self.map.get(key) {
+            Some(Param::Map(map)) => Some(Params {
+                map,
+                path: self.path(key),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` was sent as `''`, the Stripe way to unset a hash.
+    pub fn is_unset(&self, key: &str) -> bool {
+        matches!(self.map.get(key), Some(Param::Str(s)) if s.is_empty())
+    }
+
+    /// The raw entries of a hash-valued parameter such as `metadata`.
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, &'a Param)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// A list of strings sent as `key[]=…` or `key[0]=…` (ordered by index).
+    pub fn string_list(&self, key: &str) -> Vec<&'a str> {
+        match self.map.get(key) {
+            Some(Param::List(items)) => items.iter().map(String::as_str).collect(),
+            Some(Param::Map(map)) => {
+                let mut indexed: Vec<(usize, &str)> = map
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        Param::Str(s) => Some((k.parse().ok()?, s.as_str())),
+                        _ => None,
+                    })
+                    .collect();
+                indexed.sort_by_key(|(i, _)| *i);
+                indexed.into_iter().map(|(_, s)| s).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn missing(&self, key: &str) -> ApiError {
+        ApiError::ParameterMissing { param: self.path(key) }
+    }
+}

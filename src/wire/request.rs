@@ -1,0 +1,230 @@
+//! Per-request plumbing: the request id, Stripe's response headers, one log line per request,
+//! the decoded parameters (`ApiRequest`), and Stripe-shaped answers for unknown routes.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use tracing::Instrument;
+
+use super::auth::random_base62;
+use super::error::ApiError;
+use super::form::{self, ParamTree, QUERY_BYTES_MAX, REQUEST_BODY_BYTES_MAX};
+use super::idempotency::IdempotencyKey;
+
+/// The API version payrec serves (the one Stripe's SDK 16.1.0 pins).
+pub const STRIPE_VERSION: &str = "2026-10-28.endive";
+/// Characters after `req_` in a request id.
+pub const REQUEST_ID_CHARS: usize = 14;
+
+/// Facts about the request in flight, shared by the middleware and the handlers.
+#[derive(Debug)]
+pub struct RequestContext {
+    pub id: String,
+    /// Set by auth once the key is known; logged, never the key.
+    pub account: OnceLock<String>,
+}
+
+pub fn new_request_id() -> String {
+    format!("req_{}", random_base62(REQUEST_ID_CHARS))
+}
+
+/// Outermost middleware: request id, Stripe headers on every response, the request's span and
+/// its one log line.
+pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let context = Arc::new(RequestContext {
+        id: new_request_id(),
+        account: OnceLock::new(),
+    });
+    let version = request
+        .headers()
+        .get("stripe-version")
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static(STRIPE_VERSION));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    request.extensions_mut().insert(context.clone());
+    let span = tracing::info_span!("request", request_id = %context.id, %method);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let headers = response.headers_mut();
+    headers.insert(
+        "request-id",
+        HeaderValue::from_str(&context.id).expect("request ids are ASCII"),
+    );
+    headers.insert("stripe-version", version);
+    if !headers.contains_key(header::CONTENT_TYPE) {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let status = response.status().as_u16();
+    let _entered = span.enter();
+    tracing::info!(
+        target: "payrec::request",
+        request_id = %context.id,
+        %method,
+        route = route.as_deref().unwrap_or("unmatched"),
+        path = %path_for_log(&path, route.is_some()),
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        account = context.account.get().map(String::as_str).unwrap_or("-"),
+        "request"
+    );
+    response
+}
+
+/// Percent-decodes a path segment (`+` stays `+`); invalid UTF-8 is replaced, since an id that
+/// cannot be valid is simply not found.
+pub fn percent_decode_path(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Unmatched paths may be arbitrary client input: log only a bounded prefix.
+fn path_for_log(path: &str, matched: bool) -> &str {
+    const UNMATCHED_PATH_LOG_CHARS: usize = 200;
+    if matched {
+        return path;
+    }
+    match path.char_indices().nth(UNMATCHED_PATH_LOG_CHARS) {
+        Some((i, _)) => &path[..i],
+        None => path,
+    }
+}
+
+/// Route-level middleware: hands the matched route pattern to `stripe_headers` for the log.
+pub async fn remember_route(matched: MatchedPath, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(matched);
+    response
+}
+
+/// Fallback for unknown URLs and methods: Stripe's 404.
+pub async fn unrecognized(method: Method, uri: axum::http::Uri) -> Response {
+    ApiError::UnrecognizedUrl {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+    .into_response()
+}
+
+/// A request's decoded parameters (query for GET, form body for POST) and its idempotency key.
+#[derive(Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub params: ParamTree,
+    pub idempotency_key: Option<IdempotencyKey>,
+    pub context: Arc<RequestContext>,
+}
+
+impl ApiRequest {
+    pub fn request_id(&self) -> &str {
+        &self.context.id
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    let limited = http_body_util::Limited::new(body, REQUEST_BODY_BYTES_MAX);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::BodyTooLarge {
+            limit_bytes: REQUEST_BODY_BYTES_MAX,
+        }),
+        Err(_) => Err(ApiError::MalformedRequest {
+            message: "The request body could not be read.".into(),
+        }),
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for ApiRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let context = parts
+            .extensions
+            .get::<Arc<RequestContext>>()
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(RequestContext {
+                    id: new_request_id(),
+                    account: OnceLock::new(),
+                })
+            });
+        let params = if parts.method == Method::POST {
+            let declared = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > REQUEST_BODY_BYTES_MAX) {
+                return Err(ApiError::BodyTooLarge {
+                    limit_bytes: REQUEST_BODY_BYTES_MAX,
+                });
+            }
+            let bytes = read_body(body).await?;
+            if bytes.is_empty() {
+                ParamTree::default()
+            } else if is_form(&parts.headers) {
+                form::decode(&bytes)?
+            } else {
+                return Err(ApiError::MalformedRequest {
+                    message: "Invalid request: payrec accepts request bodies encoded as application/x-www-form-urlencoded, as Stripe does (JSON bodies are not accepted).".into(),
+                });
+            }
+        } else {
+            let query = parts.uri.query().unwrap_or("");
+            if query.len() > QUERY_BYTES_MAX {
+                return Err(ApiError::MalformedRequest {
+                    message: format!("The query string is longer than the limit of {QUERY_BYTES_MAX} bytes."),
+                });
+            }
+            form::decode(query.as_bytes())?
+        };
+        let idempotency_key = match parts.headers.get("idempotency-key") {
+            Some(value) if parts.method == Method::POST => Some(IdempotencyKey::parse(value)?),
+            _ => None,
+        };
+        Ok(ApiRequest {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            params,
+            idempotency_key,
+            context,
+        })
+    }
+}
