@@ -408,7 +408,11 @@ async fn retrieve_attempt(
         .get_attempt(&tenant, &id)
         .await
         .map_err(|e| app.internal_error(request.request_id(), e))?
-        .ok_or(ApiError::ResourceMissing { object: "payment_attempt_record", id, param: "id" })?;
+        .ok_or(ApiError::ResourceMissing {
+            object: "payment_attempt_record",
+            id,
+            param: "id",
+        })?;
     let parent = if expand {
         let record = app
             .store
