@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::child::ChildServer;
+use common::child::{ChildServer, wait_for_records};
 use common::{Auth, Resp, TestServer};
 use reqwest::Method;
 
@@ -298,23 +298,4 @@ async fn a_server_killed_between_commit_and_response_replays_on_retry() {
     let json: serde_json::Value = retry.json().await.unwrap();
     assert_eq!(json["amount_requested"]["value"], 4242);
     assert!(wait_for_records(&url, 1).await, "still exactly one record");
-}
-
-/// Polls the database until it holds `n` payment records (true) or 10 s pass (false).
-async fn wait_for_records(url: &str, n: i64) -> bool {
-    use sqlx::Connection;
-    for _ in 0..200 {
-        if let Ok(mut conn) = sqlx::SqliteConnection::connect(url).await {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_records")
-                .fetch_one(&mut conn)
-                .await
-                .unwrap_or(-1);
-            if count == n {
-                return true;
-            }
-            assert!(count < n, "more records than expected: {count}");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    false
 }

@@ -66,7 +66,6 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     let status = response.status().as_u16();
-    let _entered = span.enter();
     tracing::info!(
         target: "payrec::request",
         request_id = %context.id,

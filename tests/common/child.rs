@@ -12,6 +12,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct ChildServer {
     pub child: Child,
+    /// Everything the server wrote to stderr (its logs), collected as it runs.
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
     pub base: String,
     /// The keys printed on first start (None on a restart: they are shown once).
     pub test_key: Option<String>,
@@ -21,18 +23,34 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts `payrec serve` on 127.0.0.1:0 against `database_url` with extra env vars.
     pub async fn spawn(database_url: &str, envs: &[(&str, &str)]) -> ChildServer {
+        Self::spawn_with(database_url, &[], envs).await
+    }
+
+    /// `spawn` with extra `serve` arguments.
+    pub async fn spawn_with(database_url: &str, args: &[&str], envs: &[(&str, &str)]) -> ChildServer {
         let mut command = Command::new(env!("CARGO_BIN_EXE_payrec"));
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env("DATABASE_URL", database_url)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         for (k, v) in envs {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("spawn payrec");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err_lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let collected = stderr.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = err_lines.next_line().await {
+                let mut all = collected.lock().expect("stderr buffer");
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let (mut test_key, mut live_key) = (None, None);
@@ -55,6 +73,7 @@ impl ChildServer {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         ChildServer {
             child,
+            stderr,
             base,
             test_key,
             live_key,
@@ -67,7 +86,40 @@ impl ChildServer {
         let _ = self.child.wait().await;
     }
 
+    /// SIGTERM: a graceful shutdown.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running child");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    pub fn logs(&self) -> String {
+        self.stderr.lock().expect("stderr buffer").clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+}
+
+/// Polls the database until it holds `n` payment records (true) or 10 s pass (false).
+pub async fn wait_for_records(url: &str, n: i64) -> bool {
+    use sqlx::Connection;
+    for _ in 0..200 {
+        if let Ok(mut conn) = sqlx::SqliteConnection::connect(url).await {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_records")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or(-1);
+            if count == n {
+                return true;
+            }
+            assert!(count < n, "more records than expected: {count}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }

@@ -1,0 +1,213 @@
+//! The `payrec` binary: first start, keys commands, database URLs, logs and shutdown.
+
+mod common;
+
+use std::process::Command;
+
+use common::child::{ChildServer, wait_for_records};
+
+fn payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_payrec"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run payrec");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), stdout, stderr)
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("payrec.db").display())
+}
+
+async fn status_with_key(server: &ChildServer, key: &str) -> u16 {
+    reqwest::Client::new()
+        .get(server.url("/v1/payment_records/pr_x"))
+        .basic_auth(key, Some(""))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_first_start_creates_an_account_and_prints_its_keys_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let mut first = ChildServer::spawn(&url, &[]).await;
+    let test_key = first.test_key.clone().expect("test key printed");
+    let live_key = first.live_key.clone().expect("live key printed");
+    assert!(test_key.starts_with("sk_test_") && live_key.starts_with("sk_live_"));
+    assert_eq!(
+        status_with_key(&first, &test_key).await,
+        404,
+        "the printed test key works"
+    );
+    assert_eq!(
+        status_with_key(&first, &live_key).await,
+        404,
+        "the printed live key works"
+    );
+    first.kill9().await;
+    let second = ChildServer::spawn(&url, &[]).await;
+    assert!(
+        second.test_key.is_none() && second.live_key.is_none(),
+        "keys are shown only once"
+    );
+    assert_eq!(status_with_key(&second, &test_key).await, 404, "keys survive a restart");
+}
+
+#[tokio::test]
+async fn keys_create_list_and_revoke_manage_keys_without_showing_them_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let (ok, stdout, _) = payrec(&url, &["keys", "create", "--live"]);
+    assert!(ok);
+    let secret = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(secret.starts_with("sk_live_"), "{stdout}");
+    let (ok, listing, _) = payrec(&url, &["keys", "list"]);
+    assert!(ok);
+    assert!(!listing.contains(&secret), "list never shows a key");
+    let last4 = &secret[secret.len() - 4..];
+    assert!(listing.contains(&format!("sk_live_…{last4}")), "{listing}");
+    let key_id = listing
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let account = listing
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let (ok, stdout, _) = payrec(&url, &["keys", "create", "--account", &account]);
+    assert!(ok && stdout.contains("sk_test_"), "{stdout}");
+    let (ok, _, stderr) = payrec(&url, &["keys", "create", "--account", "acct_nope"]);
+    assert!(!ok && stderr.contains("no account acct_nope"), "{stderr}");
+    let (ok, _, _) = payrec(&url, &["keys", "revoke", &key_id]);
+    assert!(ok);
+    let (ok, _, stderr) = payrec(&url, &["keys", "revoke", &key_id]);
+    assert!(!ok && stderr.contains("no active key"), "{stderr}");
+    let server = ChildServer::spawn(&url, &[]).await;
+    assert_eq!(status_with_key(&server, &secret).await, 401, "a revoked key is refused");
+}
+
+#[test]
+fn keys_are_stored_only_as_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let (ok, stdout, _) = payrec(&url, &["keys", "create"]);
+    assert!(ok);
+    let secret = stdout.lines().last().unwrap().trim().to_owned();
+    let bytes = std::fs::read(dir.path().join("payrec.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("payrec.db-wal")).unwrap_or_default();
+    let random_part = &secret["sk_test_".len()..];
+    for file in [&bytes, &wal] {
+        assert!(
+            !file.windows(random_part.len()).any(|w| w == random_part.as_bytes()),
+            "the key is not on disk"
+        );
+    }
+}
+
+#[test]
+fn an_unsupported_database_url_is_a_clear_error() {
+    let (ok, _, stderr) = payrec("mysql://localhost/db", &["migrate"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("unsupported DATABASE_URL") && stderr.contains("sqlite://"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, _) = payrec(&sqlite_url(&dir), &["migrate"]);
+    assert!(ok, "{stdout}");
+    assert!(dir.path().join("payrec.db").exists());
+}
+
+#[tokio::test]
+async fn json_logs_have_one_line_per_request_with_its_id_and_never_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ChildServer::spawn_with(&sqlite_url(&dir), &["--log-format", "json"], &[("RUST_LOG", "info")]).await;
+    let key = server.test_key.clone().unwrap();
+    let response = reqwest::Client::new()
+        .get(server.url("/v1/payment_records/pr_logged"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["request-id"].to_str().unwrap().to_owned();
+    let wrong = reqwest::Client::new()
+        .get(server.url("/v1/payment_records/pr_logged"))
+        .bearer_auth("sk_test_wrongkeywrongkey123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let mut logs = String::new();
+    for _ in 0..100 {
+        logs = server.logs();
+        if logs.contains("sk_test_wrong") || logs.matches("payrec::request").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&request_id))
+        .expect("a log line for the request");
+    let entry: serde_json::Value = serde_json::from_str(line).expect("json log line");
+    assert_eq!(entry["request_id"], request_id.as_str());
+    assert_eq!(entry["status"], 404);
+    assert_eq!(entry["route"], "/v1/payment_records/{id}");
+    assert_eq!(entry["method"], "GET");
+    assert!(entry["latency_ms"].is_number());
+    assert!(entry["account"].as_str().unwrap().starts_with("acct_"));
+    assert!(!logs.contains(&key), "the key is never logged");
+    assert!(!logs.contains("wrongkeywrongkey"), "a bad key is never logged");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_before_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ChildServer::spawn(&sqlite_url(&dir), &[("PAYREC_TEST_DELAY_AFTER_COMMIT_MS", "500")]).await;
+    let key = server.test_key.clone().unwrap();
+    let in_flight = {
+        let url = server.url("/v1/payment_records/report_payment");
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth(key, Some(""))
+                .form(&[
+                    ("amount_requested[currency]", "usd"),
+                    ("amount_requested[value]", "100"),
+                    ("initiated_at", "1730211300"),
+                    ("payment_method_details[type]", "custom"),
+                ])
+                .send()
+                .await
+        })
+    };
+    let url = sqlite_url(&dir);
+    assert!(
+        wait_for_records(&url, 1).await,
+        "the request reached the server and committed"
+    );
+    server.terminate();
+    let response = in_flight.await.unwrap().expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    let status = server.child.wait().await.unwrap();
+    assert!(status.success(), "payrec exits cleanly: {status}");
+}
