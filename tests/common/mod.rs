@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod form;
 
 use std::path::PathBuf;
 use std::sync::Arc;
