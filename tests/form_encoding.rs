@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::form::*;
 use common::TestServer;
+use common::form::*;
 use serde_json::json;
 
 async fn an_unknown_parameter_is_rejected_by_its_full_path(server: TestServer) {

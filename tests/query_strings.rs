@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::form::*;
 use common::TestServer;
+use common::form::*;
 use serde_json::json;
 
 async fn a_non_integer_limit_in_the_query_is_an_invalid_integer(server: TestServer) {

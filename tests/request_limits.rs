@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::form::*;
 use common::TestServer;
+use common::form::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn a_json_body_is_a_stripe_400_not_a_500_nor_plain_text(server: TestServer) {
