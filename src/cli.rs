@@ -110,10 +110,6 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         .await
         .map_err(|e| Failure(format!("cannot listen on {}: {e}", args.listen)))?;
     let address = listener.local_addr()?;
-    println!(
-        "payrec listening on http://{address} (database {})",
-        redact_url(database_url)
-    );
     let delay_after_commit = std::env::var("PAYREC_TEST_DELAY_AFTER_COMMIT_MS")
         .ok()
         .and_then(|ms| ms.parse().ok())
@@ -121,9 +117,26 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
     let config = ServerConfig {
         accept_any_key: args.accept_any_key,
         delay_after_commit,
+        metrics_on_api: args.metrics_listen.is_none(),
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config);
+    if let Some(metrics_listen) = &args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .map_err(|e| Failure(format!("cannot listen on {metrics_listen} for metrics: {e}")))?;
+        println!("payrec metrics on http://{}/metrics", metrics_listener.local_addr()?);
+        let metrics_app = crate::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, metrics_app).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    println!(
+        "payrec listening on http://{address} (database {})",
+        redact_url(database_url)
+    );
     crate::wire::idempotency::spawn_pruner(state.clone());
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("payrec stopped");

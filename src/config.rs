@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// SQLite durability: `full` fsyncs every commit.
     #[arg(long, env = "PAYREC_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_synchronous: SqliteSync,
+    /// Serve `GET /metrics` on this address instead of the API listener.
+    #[arg(long, env = "PAYREC_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// PostgreSQL: connections in the pool.
     #[arg(long, env = "PAYREC_PG_MAX_CONNECTIONS", default_value_t = POOL_CONNECTIONS_DEFAULT)]
     pub pg_max_connections: u32,
@@ -69,6 +72,7 @@ impl Default for ServeArgs {
             listen: LISTEN_DEFAULT.into(),
             accept_any_key: false,
             sqlite_synchronous: SqliteSync::Full,
+            metrics_listen: None,
             pg_max_connections: POOL_CONNECTIONS_DEFAULT,
             pg_acquire_timeout_secs: ACQUIRE_TIMEOUT_DEFAULT.as_secs(),
         }

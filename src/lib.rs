@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod records;
 pub mod store;
+pub mod telemetry;
 pub mod wire;
 
 use store::Store;
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     /// Test hook: wait this long after a write commits, before answering, so a crash test can
     /// kill the process between commit and response. Set only by `PAYREC_TEST_DELAY_AFTER_COMMIT_MS`.
     pub delay_after_commit: Option<Duration>,
+    /// Serve `GET /metrics` on the API listener (off when `--metrics-listen` names another).
+    pub metrics_on_api: bool,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
             accept_any_key: false,
             idempotency_retention: IDEMPOTENCY_RETENTION,
             delay_after_commit: None,
+            metrics_on_api: true,
         }
     }
 }
@@ -93,15 +97,42 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// GET /healthz: 200 when the database answers.
-async fn healthz(State(app): State<AppState>) -> Response {
-    match app.store.ping().await {
-        Ok(()) => json_status(StatusCode::OK, r#"{"status":"ok"}"#),
+/// GET /healthz: 200 while the process serves (liveness; the database is /readyz's concern).
+async fn healthz() -> Response {
+    json_status(StatusCode::OK, r#"{"status":"ok"}"#)
+}
+
+/// GET /readyz: 200 when the database answers and every migration is applied.
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.migrations_current().await {
+        Ok(true) => json_status(StatusCode::OK, r#"{"status":"ready"}"#),
+        Ok(false) => {
+            tracing::warn!("readiness: migrations are not current; run `payrec migrate`");
+            json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"migrations_pending"}"#)
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "health check: database does not answer");
-            json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unavailable"}"#)
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"database_unavailable"}"#)
         }
     }
+}
+
+/// GET /metrics: Prometheus text format.
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    let pool = app.store.pool_usage();
+    telemetry::record_pool(pool.connections, pool.idle);
+    let body = telemetry::handle().render();
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response()
+}
+
+/// A router serving only `GET /metrics`, for `--metrics-listen`.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
 }
 
 fn json_status(status: StatusCode, body: &'static str) -> Response {
@@ -115,9 +146,15 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    telemetry::handle();
+    let mut router = Router::new()
         .merge(records::http::router())
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    if state.config.metrics_on_api {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
         .route_layer(from_fn(remember_route))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)

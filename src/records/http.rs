@@ -119,10 +119,24 @@ fn respond_record(expand_latest: bool) -> RespondFn {
 
 const RECORD_EXPANDABLE: &[&str] = &["latest_payment_attempt_record"];
 
+/// The transition-counter label of a report call: its `outcome`, or `pending` if it has none.
+fn outcome_label(request: &ApiRequest, pending: &'static str) -> &'static str {
+    match request.params.0.get("outcome") {
+        Some(crate::wire::form::Param::Str(s)) => match s.as_str() {
+            "guaranteed" => "guaranteed",
+            "failed" => "failed",
+            "canceled" => "canceled",
+            _ => pending,
+        },
+        _ => pending,
+    }
+}
+
 /// POST /v1/payment_records/report_payment
 async fn report_payment(State(app): State<AppState>, tenant: Tenant, request: ApiRequest) -> Response {
     let livemode = tenant.livemode;
-    execute(&app, tenant, &request, || {
+    let outcome = outcome_label(&request, "reported");
+    execute(&app, tenant, &request, outcome, || {
         check_shape(&request.params, p::REPORT_PAYMENT)?;
         let params = Params::root(&request.params);
         let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
@@ -162,7 +176,8 @@ async fn report_payment_attempt(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Response {
-    execute(&app, tenant, &request, || {
+    let outcome = outcome_label(&request, "attempted");
+    execute(&app, tenant, &request, outcome, || {
         check_shape(&request.params, p::REPORT_PAYMENT_ATTEMPT)?;
         let params = Params::root(&request.params);
         let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
@@ -191,7 +206,7 @@ async fn report_outcome(app: AppState, tenant: Tenant, id: String, request: ApiR
         Outcome::Failed => p::REPORT_FAILED,
         Outcome::Canceled => p::REPORT_CANCELED,
     };
-    execute(&app, tenant, &request, || {
+    execute(&app, tenant, &request, outcome.as_str(), || {
         check_shape(&request.params, shape)?;
         let params = Params::root(&request.params);
         let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
@@ -242,7 +257,7 @@ async fn report_informational(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Response {
-    execute(&app, tenant, &request, || {
+    execute(&app, tenant, &request, "informational", || {
         check_shape(&request.params, p::REPORT_INFORMATIONAL)?;
         let params = Params::root(&request.params);
         let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
@@ -272,7 +287,7 @@ async fn report_refund(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Response {
-    execute(&app, tenant, &request, || {
+    execute(&app, tenant, &request, "refunded", || {
         check_shape(&request.params, p::REPORT_REFUND)?;
         let params = Params::root(&request.params);
         let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();

@@ -1,13 +1,17 @@
 //! The Payment Records lifecycle, as pure functions: current state + command → new state or a
 //! `LifecycleError`. No I/O, no clock, no randomness (ids and `now` are inputs), so every rule
 //! is unit- and property-testable.
+//!
+//! Rules about what a client may send (shapes, ranges, lengths) are checked at the edge
+//! (`records::params`); the rules here are about the record's state, and each one broken maps to
+//! exactly one `LifecycleError` variant.
 
 use std::fmt;
 
 use crate::records::model::{
-    Amount, AttemptState, CustomerDetails, METADATA_KEYS_MAX, Metadata, MetadataPatch, Outcome, PaymentAttemptRecord,
-    PaymentAttemptRecordId, PaymentDetails, PaymentMethodDetails, PaymentRecord, PaymentRecordId, Refund,
-    ShippingDetails, portions,
+    AMOUNT_VALUE_MIN, Amount, AttemptState, Currency, CustomerDetails, METADATA_KEYS_MAX, Metadata, MetadataPatch,
+    Outcome, PaymentAttemptRecord, PaymentAttemptRecordId, PaymentDetails, PaymentMethodDetails, PaymentRecord,
+    PaymentRecordId, Refund, ShippingDetails,
 };
 
 /// A record with its latest attempt: everything a report call needs. Older attempts are all
@@ -21,14 +25,16 @@ pub struct PaymentState {
 /// What a report call changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
+    /// The new record and latest attempt.
     pub state: PaymentState,
-    /// `state.latest` is a new attempt (insert it) rather than the updated old latest.
+    /// `state.latest` is a new attempt (insert it) rather than the updated old latest (update it).
     pub new_attempt: bool,
     /// The refund row to insert, for report_refund.
     pub refund: Option<Refund>,
 }
 
-/// report_payment.
+/// report_payment. `details.metadata` is the starting point of `metadata` (the HTTP layer
+/// passes it empty, so the record starts with exactly the patch's keys).
 #[derive(Debug, Clone)]
 pub struct NewPayment {
     pub record_id: PaymentRecordId,
@@ -42,7 +48,7 @@ pub struct NewPayment {
     pub outcome: Option<(Outcome, i64)>,
 }
 
-/// report_payment_attempt.
+/// report_payment_attempt. Fields that are `Some` replace the record's; the rest are inherited.
 #[derive(Debug, Clone)]
 pub struct NewAttempt {
     pub attempt_id: PaymentAttemptRecordId,
@@ -84,9 +90,14 @@ pub struct RefundReport {
 pub enum LifecycleError {
     /// A new attempt while the latest is pending or guaranteed.
     NewAttemptNotAllowed,
-    /// An outcome reported on a latest attempt that is no longer pending.
-    LatestAttemptNotPending(AttemptState),
-    /// An outcome timestamp before the attempt's `initiated_at`.
+    /// An outcome reported on a latest attempt that is already guaranteed.
+    AttemptAlreadyGuaranteed,
+    /// An outcome reported on a latest attempt that has already failed.
+    AttemptAlreadyFailed,
+    /// An outcome reported on a latest attempt that has already been canceled.
+    AttemptAlreadyCanceled,
+    /// An outcome timestamp before the attempt's `initiated_at`; `param` names the timestamp as
+    /// the endpoint spells it.
     OutcomeBeforeInitiated {
         param: &'static str,
         at: i64,
@@ -94,69 +105,91 @@ pub enum LifecycleError {
     },
     /// A refund on a record whose latest attempt is not guaranteed.
     RefundWithoutGuarantee,
+    /// A refund on a record with nothing left to refund.
     FullyRefunded,
     RefundCurrencyMismatch {
-        refund: String,
-        record: String,
+        refund: Currency,
+        record: Currency,
     },
     RefundExceedsRemaining {
         amount: i64,
         remaining: i64,
     },
+    /// A refund's `refunded_at` before the guarantee it refunds.
     RefundBeforeGuarantee {
         refunded_at: i64,
         guaranteed_at: i64,
     },
+    /// The merged metadata would hold more than `METADATA_KEYS_MAX` keys.
     TooManyMetadataKeys,
 }
 
 impl LifecycleError {
+    /// The sentence a client reads, naming the rule that was broken.
     pub fn message(&self) -> String {
-        match self {
-            LifecycleError::NewAttemptNotAllowed => {
-                "A new payment attempt can only be reported if all other payment attempts are canceled or failed.".into()
+        let fixed = match self {
+            Self::NewAttemptNotAllowed => {
+                "A new payment attempt can only be reported if all other payment attempts are canceled or failed."
             }
-            LifecycleError::LatestAttemptNotPending(AttemptState::Guaranteed { .. }) => {
-                "The latest payment attempt on this Payment Record is already guaranteed.".into()
+            Self::AttemptAlreadyGuaranteed => {
+                "The latest payment attempt on this Payment Record is already guaranteed."
             }
-            LifecycleError::LatestAttemptNotPending(AttemptState::Failed { .. }) => {
-                "The latest payment attempt on this Payment Record has already failed; report a new payment attempt to retry."
-                    .into()
+            Self::AttemptAlreadyFailed => "The latest payment attempt on this Payment Record has already failed.",
+            Self::AttemptAlreadyCanceled => {
+                "The latest payment attempt on this Payment Record has already been canceled."
             }
-            LifecycleError::LatestAttemptNotPending(_) => {
-                "The latest payment attempt on this Payment Record has already been canceled; report a new payment attempt to retry."
-                    .into()
+            Self::RefundWithoutGuarantee => {
+                "A refund can only be reported for a Payment Record whose latest payment attempt is guaranteed."
             }
-            LifecycleError::OutcomeBeforeInitiated { param, at, initiated_at } => format!(
-                "{param} ({at}) must not be earlier than the payment attempt's initiated_at ({initiated_at})."
-            ),
-            LifecycleError::RefundWithoutGuarantee => {
-                "A refund can only be reported for a Payment Record whose latest payment attempt is guaranteed.".into()
+            Self::FullyRefunded => "This Payment Record has already been fully refunded.",
+            Self::OutcomeBeforeInitiated {
+                param,
+                at,
+                initiated_at,
+            } => {
+                return format!(
+                    "The {param} timestamp ({at}) must not be earlier than the payment attempt's initiated_at ({initiated_at})."
+                );
             }
-            LifecycleError::FullyRefunded => "This Payment Record has already been fully refunded.".into(),
-            LifecycleError::RefundCurrencyMismatch { refund, record } => {
-                format!("The refund currency ({refund}) must match the Payment Record's currency ({record}).")
+            Self::RefundCurrencyMismatch { refund, record } => {
+                return format!("The refund currency ({refund}) must match the Payment Record's currency ({record}).");
             }
-            LifecycleError::RefundExceedsRemaining { amount, remaining } => format!(
-                "The refund amount ({amount}) exceeds the amount remaining to be refunded ({remaining}) on this Payment Record."
-            ),
-            LifecycleError::RefundBeforeGuarantee { refunded_at, guaranteed_at } => format!(
-                "refunded[refunded_at] ({refunded_at}) must not be earlier than the payment's guarantee ({guaranteed_at})."
-            ),
-            LifecycleError::TooManyMetadataKeys => {
-                format!("Invalid metadata: an object can have at most {METADATA_KEYS_MAX} metadata keys.")
+            Self::RefundExceedsRemaining { amount, remaining } => {
+                return format!(
+                    "The refund amount ({amount}) exceeds the amount remaining to be refunded ({remaining}) on this Payment Record."
+                );
             }
-        }
+            Self::RefundBeforeGuarantee {
+                refunded_at,
+                guaranteed_at,
+            } => {
+                return format!(
+                    "The refund's refunded_at ({refunded_at}) must not be earlier than the time the payment attempt was guaranteed ({guaranteed_at})."
+                );
+            }
+            // Same sentence as the edge's per-request check (`records::params`), so a client sees
+            // one wording whether its patch alone or the merge went over the limit.
+            Self::TooManyMetadataKeys => {
+                return format!("Invalid metadata: an object can have at most {METADATA_KEYS_MAX} metadata keys.");
+            }
+        };
+        fixed.to_owned()
     }
 
+    /// The request parameter at fault, when one is.
     pub fn param(&self) -> Option<&'static str> {
         match self {
-            LifecycleError::OutcomeBeforeInitiated { param, .. } => Some(param),
-            LifecycleError::RefundCurrencyMismatch { .. } => Some("amount[currency]"),
-            LifecycleError::RefundExceedsRemaining { .. } => Some("amount[value]"),
-            LifecycleError::RefundBeforeGuarantee { .. } => Some("refunded[refunded_at]"),
-            LifecycleError::TooManyMetadataKeys => Some("metadata"),
-            _ => None,
+            Self::OutcomeBeforeInitiated { param, .. } => Some(param),
+            Self::RefundCurrencyMismatch { .. } => Some("amount[currency]"),
+            Self::RefundExceedsRemaining { .. } => Some("amount[value]"),
+            Self::RefundBeforeGuarantee { .. } => Some("refunded[refunded_at]"),
+            Self::TooManyMetadataKeys => Some("metadata"),
+            Self::NewAttemptNotAllowed
+            | Self::AttemptAlreadyGuaranteed
+            | Self::AttemptAlreadyFailed
+            | Self::AttemptAlreadyCanceled
+            | Self::RefundWithoutGuarantee
+            | Self::FullyRefunded => None,
         }
     }
 }
@@ -169,7 +202,8 @@ impl fmt::Display for LifecycleError {
 
 impl std::error::Error for LifecycleError {}
 
-/// Applies a metadata patch: clear first if asked, then set or remove in order.
+/// Applies a metadata patch: clear first if asked, then set or remove in order. The limit is
+/// checked on the result, since a patch within the limit can still push a full object past it.
 pub fn apply_metadata(current: &Metadata, patch: &MetadataPatch) -> Result<Metadata, LifecycleError> {
     let mut merged = if patch.clear_all {
         Metadata::new()
@@ -188,7 +222,22 @@ pub fn apply_metadata(current: &Metadata, patch: &MetadataPatch) -> Result<Metad
     Ok(merged)
 }
 
-/// The terminal state for an outcome, checked against the attempt's `initiated_at`.
+/// The state a new attempt starts in: pending, or the reported outcome checked against its
+/// `initiated_at`. The outcome is then named by its sub-object (`guaranteed[guaranteed_at]`).
+fn initial_state(outcome: Option<(Outcome, i64)>, initiated_at: i64) -> Result<AttemptState, LifecycleError> {
+    let Some((outcome, at)) = outcome else {
+        return Ok(AttemptState::Pending);
+    };
+    let param = match outcome {
+        Outcome::Guaranteed => "guaranteed[guaranteed_at]",
+        Outcome::Failed => "failed[failed_at]",
+        Outcome::Canceled => "canceled[canceled_at]",
+    };
+    outcome_state(outcome, at, initiated_at, param)
+}
+
+/// `outcome` as a state, unless dated before the attempt's `initiated_at`; `param` names the
+/// timestamp as the endpoint spells it.
 fn outcome_state(
     outcome: Outcome,
     at: i64,
@@ -205,47 +254,17 @@ fn outcome_state(
     Ok(outcome.state_at(at))
 }
 
-/// `guaranteed[guaranteed_at]` and the like, as named on report_payment(_attempt).
-fn sub_object_param(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Guaranteed => "guaranteed[guaranteed_at]",
-        Outcome::Failed => "failed[failed_at]",
-        Outcome::Canceled => "canceled[canceled_at]",
-    }
-}
-
-/// `guaranteed_at` and the like, as named on the three outcome endpoints.
-fn top_level_param(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Guaranteed => "guaranteed_at",
-        Outcome::Failed => "failed_at",
-        Outcome::Canceled => "canceled_at",
-    }
-}
-
-/// The invariants that can be checked on a record and its latest attempt alone.
+/// Asserts what can be checked on a record and its latest attempt alone, with the same checks
+/// `invariant_violations` runs over the full history (so write and read agree on the rules).
 fn debug_check(state: &PaymentState) {
-    for (requested, attempt_state, refunded) in [
-        (
-            state.record.amount_requested.value,
-            state.record.latest_attempt_state,
-            state.record.amount_refunded,
-        ),
-        (
-            state.latest.amount_requested.value,
-            state.latest.state,
-            state.latest.amount_refunded,
-        ),
-    ] {
-        let (guaranteed, failed, canceled) = portions(attempt_state, requested);
-        debug_assert!(
-            guaranteed + failed + canceled <= requested,
-            "portions sum past the requested amount"
-        );
-        debug_assert!(refunded <= guaranteed, "refunded past the guaranteed amount");
+    if cfg!(debug_assertions) {
+        let mut violations = Vec::new();
+        amount_violations(record_amounts(&state.record), &mut violations);
+        amount_violations(attempt_amounts(&state.latest), &mut violations);
+        debug_assert!(violations.is_empty(), "lifecycle broke its invariants: {violations:?}");
+        debug_assert_eq!(state.record.latest_attempt, state.latest.id);
+        debug_assert_eq!(state.record.latest_attempt_state, state.latest.state);
     }
-    debug_assert_eq!(state.record.latest_attempt, state.latest.id);
-    debug_assert_eq!(state.record.latest_attempt_state, state.latest.state);
 }
 
 fn done(state: PaymentState, new_attempt: bool, refund: Option<Refund>) -> Result<Transition, LifecycleError> {
@@ -257,25 +276,27 @@ fn done(state: PaymentState, new_attempt: bool, refund: Option<Refund>) -> Resul
     })
 }
 
+/// The new attempt `record.latest_attempt` names, in `record.latest_attempt_state`, built from the
+/// record (same mode, amount and details) so that the two start out describing the same payment.
+fn attempt_of(record: &PaymentRecord, now: i64, initiated_at: i64) -> PaymentAttemptRecord {
+    PaymentAttemptRecord {
+        id: record.latest_attempt.clone(),
+        payment_record: record.id.clone(),
+        livemode: record.livemode,
+        created: now,
+        initiated_at,
+        amount_requested: record.amount_requested.clone(),
+        details: record.details.clone(),
+        state: record.latest_attempt_state,
+        amount_refunded: 0,
+    }
+}
+
 /// report_payment: the record and its first attempt, pending or already terminal.
 pub fn report_payment(cmd: NewPayment) -> Result<PaymentState, LifecycleError> {
-    let state = match cmd.outcome {
-        Some((outcome, at)) => outcome_state(outcome, at, cmd.initiated_at, sub_object_param(outcome))?,
-        None => AttemptState::Pending,
-    };
+    let latest_attempt_state = initial_state(cmd.outcome, cmd.initiated_at)?;
     let mut details = cmd.details;
     details.metadata = apply_metadata(&details.metadata, &cmd.metadata)?;
-    let latest = PaymentAttemptRecord {
-        id: cmd.attempt_id.clone(),
-        payment_record: cmd.record_id.clone(),
-        livemode: cmd.livemode,
-        created: cmd.now,
-        initiated_at: cmd.initiated_at,
-        amount_requested: cmd.amount_requested.clone(),
-        details: details.clone(),
-        state,
-        amount_refunded: 0,
-    };
     let record = PaymentRecord {
         id: cmd.record_id,
         livemode: cmd.livemode,
@@ -283,28 +304,26 @@ pub fn report_payment(cmd: NewPayment) -> Result<PaymentState, LifecycleError> {
         amount_requested: cmd.amount_requested,
         details,
         latest_attempt: cmd.attempt_id,
-        latest_attempt_state: state,
+        latest_attempt_state,
         amount_refunded: 0,
     };
+    let latest = attempt_of(&record, cmd.now, cmd.initiated_at);
     let state = PaymentState { record, latest };
     debug_check(&state);
     Ok(state)
 }
 
-/// report_payment_attempt: allowed only when every attempt is failed or canceled. Since only
-/// the latest attempt can be pending or guaranteed, checking the latest suffices.
+/// report_payment_attempt: allowed only when every attempt is failed or canceled. Only the
+/// latest attempt can ever be pending or guaranteed (a new one needs a failed or canceled
+/// latest), so checking the latest suffices.
 pub fn report_payment_attempt(state: &PaymentState, cmd: NewAttempt) -> Result<Transition, LifecycleError> {
-    if !matches!(
-        state.latest.state,
-        AttemptState::Failed { .. } | AttemptState::Canceled { .. }
-    ) {
+    if !state.latest.state.is_failed_or_canceled() {
         return Err(LifecycleError::NewAttemptNotAllowed);
     }
-    let attempt_state = match cmd.outcome {
-        Some((outcome, at)) => outcome_state(outcome, at, cmd.initiated_at, sub_object_param(outcome))?,
-        None => AttemptState::Pending,
-    };
+    let latest_attempt_state = initial_state(cmd.outcome, cmd.initiated_at)?;
     let mut record = state.record.clone();
+    record.details.metadata = apply_metadata(&record.details.metadata, &cmd.metadata)?;
+    // Replacing on the record too keeps the record describing its latest attempt.
     if let Some(pmd) = cmd.payment_method_details {
         record.details.payment_method_details = Some(pmd);
     }
@@ -314,41 +333,44 @@ pub fn report_payment_attempt(state: &PaymentState, cmd: NewAttempt) -> Result<T
     if let Some(shipping) = cmd.shipping_details {
         record.details.shipping_details = Some(shipping);
     }
-    record.details.metadata = apply_metadata(&record.details.metadata, &cmd.metadata)?;
-    record.latest_attempt = cmd.attempt_id.clone();
-    record.latest_attempt_state = attempt_state;
-    let latest = PaymentAttemptRecord {
-        id: cmd.attempt_id,
-        payment_record: record.id.clone(),
-        livemode: record.livemode,
-        created: cmd.now,
-        initiated_at: cmd.initiated_at,
-        amount_requested: record.amount_requested.clone(),
-        details: record.details.clone(),
-        state: attempt_state,
-        amount_refunded: 0,
-    };
+    (record.latest_attempt, record.latest_attempt_state) = (cmd.attempt_id, latest_attempt_state);
+    let latest = attempt_of(&record, cmd.now, cmd.initiated_at);
     done(PaymentState { record, latest }, true, None)
 }
 
 /// report_payment_attempt_guaranteed / _failed / _canceled: the pending latest attempt takes
-/// that state.
+/// that state. Terminal states are terminal [payrec]; a retry is a new attempt.
 pub fn report_outcome(
     state: &PaymentState,
     outcome: Outcome,
     at: i64,
     metadata: &MetadataPatch,
 ) -> Result<Transition, LifecycleError> {
-    if !state.latest.state.is_pending() {
-        return Err(LifecycleError::LatestAttemptNotPending(state.latest.state));
+    match state.latest.state {
+        AttemptState::Pending => {}
+        AttemptState::Guaranteed { .. } => return Err(LifecycleError::AttemptAlreadyGuaranteed),
+        AttemptState::Failed { .. } => return Err(LifecycleError::AttemptAlreadyFailed),
+        AttemptState::Canceled { .. } => return Err(LifecycleError::AttemptAlreadyCanceled),
     }
-    let attempt_state = outcome_state(outcome, at, state.latest.initiated_at, top_level_param(outcome))?;
+    // These endpoints take the timestamp as a top-level param, so the error names it so.
+    let param = match outcome {
+        Outcome::Guaranteed => "guaranteed_at",
+        Outcome::Failed => "failed_at",
+        Outcome::Canceled => "canceled_at",
+    };
+    let attempt_state = outcome_state(outcome, at, state.latest.initiated_at, param)?;
     let mut next = state.clone();
-    next.record.details.metadata = apply_metadata(&next.record.details.metadata, metadata)?;
-    next.latest.details.metadata = apply_metadata(&next.latest.details.metadata, metadata)?;
+    merge_metadata(&mut next, metadata)?;
     next.latest.state = attempt_state;
     next.record.latest_attempt_state = attempt_state;
     done(next, false, None)
+}
+
+/// Merges a patch into the record and the latest attempt, each from its own current metadata.
+fn merge_metadata(state: &mut PaymentState, patch: &MetadataPatch) -> Result<(), LifecycleError> {
+    state.record.details.metadata = apply_metadata(&state.record.details.metadata, patch)?;
+    state.latest.details.metadata = apply_metadata(&state.latest.details.metadata, patch)?;
+    Ok(())
 }
 
 fn merge_customer(current: Option<&CustomerDetails>, update: &CustomerDetails) -> CustomerDetails {
@@ -367,7 +389,7 @@ fn merge_customer(current: Option<&CustomerDetails>, update: &CustomerDetails) -
     merged
 }
 
-fn apply_informational(details: &mut PaymentDetails, cmd: &Informational) -> Result<(), LifecycleError> {
+fn apply_informational(details: &mut PaymentDetails, cmd: &Informational) {
     if let Some(update) = &cmd.customer_details {
         details.customer_details = Some(merge_customer(details.customer_details.as_ref(), update));
     }
@@ -377,17 +399,46 @@ fn apply_informational(details: &mut PaymentDetails, cmd: &Informational) -> Res
     if let Some(shipping) = &cmd.shipping_details {
         details.shipping_details.clone_from(shipping);
     }
-    details.metadata = apply_metadata(&details.metadata, &cmd.metadata)?;
-    Ok(())
 }
 
 /// report_payment_attempt_informational: always allowed; updates the record and its latest
 /// attempt.
 pub fn report_informational(state: &PaymentState, cmd: Informational) -> Result<Transition, LifecycleError> {
     let mut next = state.clone();
-    apply_informational(&mut next.record.details, &cmd)?;
-    apply_informational(&mut next.latest.details, &cmd)?;
+    merge_metadata(&mut next, &cmd.metadata)?;
+    apply_informational(&mut next.record.details, &cmd);
+    apply_informational(&mut next.latest.details, &cmd);
     done(next, false, None)
+}
+
+/// The refund's value in minor units, checked against what is left of the guarantee.
+fn refund_value(record: &PaymentRecord, amount: Option<&Amount>) -> Result<i64, LifecycleError> {
+    let requested = &record.amount_requested;
+    // A guaranteed attempt carries the whole requested amount (see `portions`).
+    let remaining = requested.value - record.amount_refunded;
+    if remaining == 0 {
+        return Err(LifecycleError::FullyRefunded);
+    }
+    let Some(amount) = amount else {
+        return Ok(remaining);
+    };
+    debug_assert!(
+        amount.value >= AMOUNT_VALUE_MIN,
+        "the edge lets only positive refund amounts through"
+    );
+    if amount.currency != requested.currency {
+        return Err(LifecycleError::RefundCurrencyMismatch {
+            refund: amount.currency.clone(),
+            record: requested.currency.clone(),
+        });
+    }
+    if amount.value > remaining {
+        return Err(LifecycleError::RefundExceedsRemaining {
+            amount: amount.value,
+            remaining,
+        });
+    }
+    Ok(amount.value)
 }
 
 /// report_refund: refunds part or the rest of the guaranteed (latest) attempt.
@@ -395,27 +446,7 @@ pub fn report_refund(state: &PaymentState, cmd: RefundReport) -> Result<Transiti
     let AttemptState::Guaranteed { at: guaranteed_at } = state.latest.state else {
         return Err(LifecycleError::RefundWithoutGuarantee);
     };
-    let currency = &state.record.amount_requested.currency;
-    let remaining = state.record.amount_requested.value - state.record.amount_refunded;
-    if remaining == 0 {
-        return Err(LifecycleError::FullyRefunded);
-    }
-    let value = match &cmd.amount {
-        None => remaining,
-        Some(amount) if amount.currency != *currency => {
-            return Err(LifecycleError::RefundCurrencyMismatch {
-                refund: amount.currency.to_string(),
-                record: currency.to_string(),
-            });
-        }
-        Some(amount) if amount.value > remaining => {
-            return Err(LifecycleError::RefundExceedsRemaining {
-                amount: amount.value,
-                remaining,
-            });
-        }
-        Some(amount) => amount.value,
-    };
+    let value = refund_value(&state.record, cmd.amount.as_ref())?;
     if let Some(refunded_at) = cmd.refunded_at
         && refunded_at < guaranteed_at
     {
@@ -425,8 +456,7 @@ pub fn report_refund(state: &PaymentState, cmd: RefundReport) -> Result<Transiti
         });
     }
     let mut next = state.clone();
-    next.record.details.metadata = apply_metadata(&next.record.details.metadata, &cmd.metadata)?;
-    next.latest.details.metadata = apply_metadata(&next.latest.details.metadata, &cmd.metadata)?;
+    merge_metadata(&mut next, &cmd.metadata)?;
     next.record.amount_refunded += value;
     next.latest.amount_refunded += value;
     let refund = Refund {
@@ -434,7 +464,7 @@ pub fn report_refund(state: &PaymentState, cmd: RefundReport) -> Result<Transiti
         payment_attempt_record: next.latest.id.clone(),
         refund_reference: cmd.refund_reference,
         amount: Amount {
-            currency: currency.clone(),
+            currency: next.record.amount_requested.currency.clone(),
             value,
         },
         refunded_at: cmd.refunded_at,
@@ -444,56 +474,9 @@ pub fn report_refund(state: &PaymentState, cmd: RefundReport) -> Result<Transiti
     done(next, false, Some(refund))
 }
 
-/// Every invariant of a record and all its attempts (oldest first); one line per violation.
-pub fn invariant_violations(record: &PaymentRecord, attempts: &[PaymentAttemptRecord]) -> Vec<String> {
-    let mut violations = Vec::new();
-    let requested = &record.amount_requested;
-    if !(crate::records::model::AMOUNT_VALUE_MIN..=crate::records::model::AMOUNT_VALUE_MAX).contains(&requested.value) {
-        violations.push(format!("requested amount {} out of range", requested.value));
-    }
-    let mut check = |what: &str, state: AttemptState, refunded: i64| {
-        let (guaranteed, failed, canceled) = portions(state, requested.value);
-        if guaranteed + failed + canceled > requested.value {
-            violations.push(format!("{what}: canceled + failed + guaranteed > requested"));
-        }
-        if refunded > guaranteed {
-            violations.push(format!("{what}: refunded {refunded} > guaranteed {guaranteed}"));
-        }
-    };
-    check("record", record.latest_attempt_state, record.amount_refunded);
-    for a in attempts {
-        check(a.id.as_str(), a.state, a.amount_refunded);
-    }
-    let Some(last) = attempts.last() else {
-        violations.push("a record without attempts".into());
-        return violations;
-    };
-    if last.id != record.latest_attempt || attempts.iter().filter(|a| a.id == record.latest_attempt).count() != 1 {
-        violations.push("the latest attempt is not exactly the last attempt".into());
-    }
-    if record.latest_attempt_state != last.state {
-        violations.push("the record does not mirror its latest attempt's state".into());
-    }
-    let guaranteed = attempts
-        .iter()
-        .filter(|a| matches!(a.state, AttemptState::Guaranteed { .. }))
-        .count();
-    if guaranteed > 1 {
-        violations.push(format!("{guaranteed} guaranteed attempts"));
-    }
-    if attempts[..attempts.len() - 1]
-        .iter()
-        .any(|a| !matches!(a.state, AttemptState::Failed { .. } | AttemptState::Canceled { .. }))
-    {
-        violations.push("an older attempt is neither failed nor canceled".into());
-    }
-    if attempts.iter().map(|a| a.amount_refunded).sum::<i64>() != record.amount_refunded {
-        violations.push("the record's refunds differ from its attempts'".into());
-    }
-    for a in attempts {
-        if a.payment_record != record.id || a.amount_requested != *requested || a.livemode != record.livemode {
-            violations.push(format!("{} does not belong to the record", a.id));
-        }
-    }
-    violations
-}
+pub use super::invariants::invariant_violations;
+use super::invariants::{amount_violations, attempt_amounts, record_amounts};
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -3,6 +3,7 @@
 pub mod currency;
 pub mod errors;
 pub mod http;
+pub mod invariants;
 pub mod lifecycle;
 pub mod model;
 pub mod params;

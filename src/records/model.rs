@@ -176,6 +176,17 @@ impl AttemptState {
     pub fn is_pending(self) -> bool {
         matches!(self, AttemptState::Pending)
     }
+    /// A record may take a new attempt only when its latest is one of these (all others are too).
+    pub fn is_failed_or_canceled(self) -> bool {
+        matches!(self, AttemptState::Failed { .. } | AttemptState::Canceled { .. })
+    }
+    /// When the attempt reached its terminal state; `None` while pending.
+    pub fn outcome_at(self) -> Option<i64> {
+        match self {
+            AttemptState::Pending => None,
+            AttemptState::Guaranteed { at } | AttemptState::Failed { at } | AttemptState::Canceled { at } => Some(at),
+        }
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             AttemptState::Pending => "pending",

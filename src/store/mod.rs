@@ -167,10 +167,20 @@ pub enum WriteOutcome {
     AlreadySaved(SavedIdempotent),
 }
 
+/// Connections in a backend's pool, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub connections: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether every migration this build knows has been applied.
+    async fn migrations_current(&self) -> Result<bool, StoreError>;
+    fn pool_usage(&self) -> PoolUsage;
 
     // Accounts and keys.
     async fn count_accounts(&self) -> Result<u64, StoreError>;
@@ -218,4 +228,25 @@ pub(crate) fn decode_page<T: serde::de::DeserializeOwned>(page: Page<String>) ->
         data,
         has_more: page.has_more,
     })
+}
+
+/// Whether every migration of `migrator` is recorded as applied in `_sqlx_migrations`.
+pub(crate) async fn migrations_current<'a, E>(
+    migrator: &sqlx::migrate::Migrator,
+    executor: E,
+) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'a>,
+    i64: sqlx::Type<E::Database> + for<'r> sqlx::Decode<'r, E::Database>,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    (i64,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
+{
+    let applied: Result<(i64,), sqlx::Error> = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(executor)
+        .await;
+    match applied {
+        Ok((n,)) => Ok(n as usize >= migrator.iter().count()),
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

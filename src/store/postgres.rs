@@ -19,6 +19,8 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod ops;
 
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
 pub const POOL_CONNECTIONS_DEFAULT: u32 = 16;
 pub const ACQUIRE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 
@@ -51,7 +53,7 @@ impl PgStore {
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         Ok(PgStore { pool })
     }
 
@@ -170,6 +172,17 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn migrations_current(&self) -> Result<bool, StoreError> {
+        super::migrations_current(&MIGRATOR, &self.pool).await
+    }
+
+    fn pool_usage(&self) -> super::PoolUsage {
+        super::PoolUsage {
+            connections: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
     }
 
     async fn count_accounts(&self) -> Result<u64, StoreError> {

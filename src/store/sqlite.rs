@@ -49,6 +49,8 @@ impl Default for SqliteOptions {
     }
 }
 
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
 type WriteRequest = (WriteCommand, oneshot::Sender<Result<WriteOutcome, StoreError>>);
 
 #[derive(Debug)]
@@ -78,17 +80,9 @@ impl SqliteStore {
             .max_connections(options.read_connections.max(1))
             .connect_with(connect.clone())
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         let writes = writer::spawn(connect).await?;
         Ok(SqliteStore { pool, writes })
-    }
-
-    /// Whether every migration this build knows is applied.
-    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
-        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(applied as usize >= sqlx::migrate!("migrations/sqlite").iter().count())
     }
 }
 
@@ -190,6 +184,17 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn migrations_current(&self) -> Result<bool, StoreError> {
+        super::migrations_current(&MIGRATOR, &self.pool).await
+    }
+
+    fn pool_usage(&self) -> super::PoolUsage {
+        super::PoolUsage {
+            connections: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
     }
 
     async fn count_accounts(&self) -> Result<u64, StoreError> {

@@ -101,10 +101,22 @@ pub fn saved_response(saved: &SavedResponse) -> Response {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if saved.status >= 400
+        && let Ok(body) = serde_json::from_str::<serde_json::Value>(&saved.body)
+    {
+        let error = &body["error"];
+        let code = error["code"].as_str().or(error["type"].as_str()).unwrap_or("unknown");
+        response.extensions_mut().insert(SavedErrorCode(code.to_owned()));
+    }
     response
 }
 
+/// The Stripe error code (or type) of a saved error response, for the error counter.
+#[derive(Debug, Clone)]
+pub struct SavedErrorCode(pub String);
+
 fn replay(saved: &SavedIdempotent) -> Response {
+    crate::telemetry::record_replay();
     let mut response = saved_response(&saved.response);
     let headers = response.headers_mut();
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -128,10 +140,12 @@ fn replay_or_mismatch(saved: &SavedIdempotent, fingerprint: &str, key: &Idempote
 /// Runs one mutation the Stripe way. `build` validates the parameters into a write target and
 /// a renderer; its errors are returned as they are and never saved. Everything after that
 /// (success, lifecycle error, 404) is committed together with the idempotency key, if any.
+/// `outcome` labels the lifecycle-transition counter when the call succeeds.
 pub async fn execute(
     app: &AppState,
     tenant: Tenant,
     request: &ApiRequest,
+    outcome: &'static str,
     build: impl FnOnce() -> Result<(WriteTarget, RespondFn), ApiError>,
 ) -> Response {
     let now = crate::unix_now();
@@ -150,6 +164,7 @@ pub async fn execute(
         guard = match app.inflight.claim(&tenant, key) {
             Some(g) => Some(g),
             None => {
+                crate::telemetry::record_conflict();
                 return ApiError::IdempotencyKeyInUse {
                     key: key.as_str().to_owned(),
                 }
@@ -174,13 +189,20 @@ pub async fn execute(
         respond,
         idempotency: save.clone(),
     };
-    let outcome = app.store.write(command).await;
+    let started = std::time::Instant::now();
+    let written = app.store.write(command).await;
+    crate::telemetry::record_db_write(started.elapsed());
     if let Some(delay) = app.config.delay_after_commit {
         tokio::time::sleep(delay).await;
     }
     drop(guard);
-    match outcome {
-        Ok(WriteOutcome::Executed(response)) => saved_response(&response),
+    match written {
+        Ok(WriteOutcome::Executed(response)) => {
+            if response.status == 200 {
+                crate::telemetry::record_transition(outcome);
+            }
+            saved_response(&response)
+        }
         Ok(WriteOutcome::AlreadySaved(saved)) => {
             let save = save.expect("only keyed writes find a saved result");
             replay_or_mismatch(

@@ -66,6 +66,18 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     let status = response.status().as_u16();
+    let latency = started.elapsed();
+    crate::telemetry::record_request(
+        route.as_deref().unwrap_or("unmatched"),
+        method.as_str(),
+        status,
+        latency,
+    );
+    if let Some(error) = response.extensions().get::<ApiError>() {
+        crate::telemetry::record_error(error.code().unwrap_or(error.error_type().as_str()));
+    } else if let Some(saved) = response.extensions().get::<super::idempotency::SavedErrorCode>() {
+        crate::telemetry::record_error(&saved.0);
+    }
     tracing::info!(
         target: "payrec::request",
         request_id = %context.id,
@@ -73,7 +85,7 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
         route = route.as_deref().unwrap_or("unmatched"),
         path = %path_for_log(&path, route.is_some()),
         status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = latency.as_secs_f64() * 1000.0,
         account = context.account.get().map(String::as_str).unwrap_or("-"),
         "request"
     );

@@ -18,6 +18,8 @@ pub struct ChildServer {
     /// The keys printed on first start (None on a restart: they are shown once).
     pub test_key: Option<String>,
     pub live_key: Option<String>,
+    /// What the server printed on stdout before it listened.
+    pub banner: Vec<String>,
 }
 
 impl ChildServer {
@@ -54,9 +56,11 @@ impl ChildServer {
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let (mut test_key, mut live_key) = (None, None);
+        let mut banner = Vec::new();
         let base = tokio::time::timeout(STARTUP_TIMEOUT, async {
             while let Some(line) = lines.next_line().await.expect("read child stdout") {
                 let line = line.trim();
+                banner.push(line.to_owned());
                 if let Some(key) = line.strip_prefix("test mode: ") {
                     test_key = Some(key.to_owned());
                 } else if let Some(key) = line.strip_prefix("live mode: ") {
@@ -77,6 +81,7 @@ impl ChildServer {
             base,
             test_key,
             live_key,
+            banner,
         }
     }
 

@@ -60,7 +60,7 @@ macro_rules! backend_tests {
 }
 
 /// A PostgreSQL schema of its own for one test, dropped when the test ends.
-struct PgSchema {
+pub struct PgSchema {
     admin_url: String,
     name: String,
 }
@@ -90,7 +90,7 @@ impl Drop for PgSchema {
 }
 
 /// The test database URL and a fresh schema in it; None (outside CI) when there is none.
-async fn postgres_schema() -> Option<(String, PgSchema)> {
+pub async fn postgres_schema() -> Option<(String, PgSchema)> {
     let Ok(admin_url) = std::env::var("PAYREC_TEST_DATABASE_URL") else {
         assert!(!in_ci(), "PAYREC_TEST_DATABASE_URL must be set under CI");
         eprintln!("PAYREC_TEST_DATABASE_URL is not set: skipping the PostgreSQL run of this test");

@@ -1,0 +1,96 @@
+//! Prometheus metrics. Labels are routes, methods, statuses, error codes and outcomes: never an
+//! account id or a key.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets in seconds, from 100 µs to 10 s.
+const LATENCY_BUCKETS_SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide recorder, installed on first use.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS_SECONDS)
+            .expect("buckets are non-empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (e.g. by an embedding program); then
+        // payrec's metrics go there and this handle renders nothing of them.
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics shows only its own");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "payrec_http_requests_total",
+        "HTTP requests by route, method and status"
+    );
+    metrics::describe_histogram!("payrec_http_request_duration_seconds", "HTTP request latency by route");
+    metrics::describe_histogram!(
+        "payrec_db_write_duration_seconds",
+        "Write transaction latency (queue + commit)"
+    );
+    metrics::describe_gauge!("payrec_db_pool_connections", "Connections in the database pool");
+    metrics::describe_gauge!(
+        "payrec_db_pool_idle_connections",
+        "Idle connections in the database pool"
+    );
+    metrics::describe_counter!(
+        "payrec_idempotent_replays_total",
+        "Requests answered from a saved idempotent result"
+    );
+    metrics::describe_counter!(
+        "payrec_idempotency_conflicts_total",
+        "409 idempotency_key_in_use answers"
+    );
+    metrics::describe_counter!("payrec_lifecycle_transitions_total", "Executed report calls by outcome");
+    metrics::describe_counter!("payrec_errors_total", "Error responses by Stripe error code (or type)");
+}
+
+pub fn record_request(route: &str, method: &str, status: u16, latency: Duration) {
+    let labels = [
+        ("route", route.to_owned()),
+        ("method", method.to_owned()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("payrec_http_requests_total", &labels).increment(1);
+    metrics::histogram!("payrec_http_request_duration_seconds", "route" => route.to_owned())
+        .record(latency.as_secs_f64());
+}
+
+pub fn record_error(code: &str) {
+    metrics::counter!("payrec_errors_total", "code" => code.to_owned()).increment(1);
+}
+
+pub fn record_db_write(latency: Duration) {
+    metrics::histogram!("payrec_db_write_duration_seconds").record(latency.as_secs_f64());
+}
+
+pub fn record_pool(connections: u32, idle: u32) {
+    metrics::gauge!("payrec_db_pool_connections").set(f64::from(connections));
+    metrics::gauge!("payrec_db_pool_idle_connections").set(f64::from(idle));
+}
+
+pub fn record_replay() {
+    metrics::counter!("payrec_idempotent_replays_total").increment(1);
+}
+
+pub fn record_conflict() {
+    metrics::counter!("payrec_idempotency_conflicts_total").increment(1);
+}
+
+/// `outcome`: guaranteed, failed, canceled, refunded (or reported / attempted when pending).
+pub fn record_transition(outcome: &'static str) {
+    metrics::counter!("payrec_lifecycle_transitions_total", "outcome" => outcome).increment(1);
+}
