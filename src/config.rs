@@ -42,6 +42,8 @@ pub enum Command {
     Keys(KeysCommand),
     /// Apply migrations and exit.
     Migrate,
+    /// Check the database, migrations, keys and disk space; say how to fix what is wrong.
+    Doctor,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod records;
 pub mod store;
 pub mod telemetry;

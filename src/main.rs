@@ -25,6 +25,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Serve(serve)) => cli::serve(&args.database_url, serve).await,
         Some(Command::Keys(keys)) => cli::keys(&args.database_url, keys).await,
         Some(Command::Migrate) => cli::migrate(&args.database_url).await,
+        Some(Command::Doctor) => payrec::doctor::doctor(&args.database_url).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

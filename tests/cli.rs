@@ -211,3 +211,57 @@ async fn sigterm_finishes_in_flight_requests_before_exiting() {
     let status = server.child.wait().await.unwrap();
     assert!(status.success(), "payrec exits cleanly: {status}");
 }
+
+#[test]
+fn doctor_on_a_fresh_setup_says_what_to_run_and_passes_once_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let (ok, stdout, _) = payrec(&url, &["doctor"]);
+    assert!(!ok, "nothing exists yet");
+    assert!(
+        stdout.contains("does not exist") && stdout.contains("payrec migrate"),
+        "{stdout}"
+    );
+    assert!(payrec(&url, &["migrate"]).0);
+    let (ok, stdout, _) = payrec(&url, &["doctor"]);
+    assert!(!ok);
+    assert!(stdout.contains("migrations are current"), "{stdout}");
+    assert!(
+        stdout.contains("no account exists") && stdout.contains("payrec keys create"),
+        "{stdout}"
+    );
+    assert!(payrec(&url, &["keys", "create"]).0);
+    let (ok, stdout, _) = payrec(&url, &["doctor"]);
+    assert!(ok, "{stdout}");
+    assert!(
+        stdout.contains("1 active key(s)") && stdout.contains("MiB free"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn doctor_on_a_broken_setup_names_the_problem() {
+    let (ok, stdout, _) = payrec("postgres://payrec:secret@127.0.0.1:1/payrec", &["doctor"]);
+    assert!(!ok);
+    assert!(stdout.contains("PostgreSQL does not answer"), "{stdout}");
+    assert!(!stdout.contains("secret"), "the password is never printed");
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    assert!(payrec(&url, &["keys", "create"]).0);
+    let (_, listing, _) = payrec(&url, &["keys", "list"]);
+    let key_id = listing
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(payrec(&url, &["keys", "revoke", &key_id]).0);
+    let (ok, stdout, _) = payrec(&url, &["doctor"]);
+    assert!(!ok);
+    assert!(
+        stdout.contains("has no active key") && stdout.contains("keys create --account"),
+        "{stdout}"
+    );
+}

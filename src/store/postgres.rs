@@ -19,7 +19,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod ops;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 pub const POOL_CONNECTIONS_DEFAULT: u32 = 16;
 pub const ACQUIRE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);

@@ -49,7 +49,7 @@ impl Default for SqliteOptions {
     }
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 type WriteRequest = (WriteCommand, oneshot::Sender<Result<WriteOutcome, StoreError>>);
 
