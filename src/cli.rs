@@ -67,12 +67,11 @@ fn new_account_id() -> String {
 
 /// On an empty database: one account with a test and a live key, printed once.
 pub async fn bootstrap(store: &dyn Store) -> Result<(), Failure> {
-    if store.count_accounts().await? > 0 {
-        return Ok(());
-    }
     let account_id = new_account_id();
     let now = unix_now();
-    store.create_account(&account_id, now).await?;
+    if !store.create_first_account(&account_id, now).await? {
+        return Ok(());
+    }
     let test = generate_key(
         Tenant {
             account_id: account_id.clone(),
@@ -101,8 +100,29 @@ pub async fn bootstrap(store: &dyn Store) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One `payrec serve` per SQLite file: its writer numbers rows and tracks in-flight idempotency
+/// keys in memory. The lock is held until the process exits.
+fn lock_sqlite_for_serving(database_url: &str) -> Result<Option<std::fs::File>, Failure> {
+    use std::str::FromStr;
+    if !database_url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)?;
+    let mut path = options.get_filename().as_os_str().to_owned();
+    path.push(".serve-lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(_) => Err(Failure(format!(
+            "another `payrec serve` is already serving {database_url}: one server per SQLite file \
+             (use PostgreSQL for several replicas)"
+        ))),
+    }
+}
+
 /// `payrec serve`.
 pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> {
+    let _serving = lock_sqlite_for_serving(database_url)?;
     let store = open_store(database_url, args).await?;
     bootstrap(store.as_ref()).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -265,3 +265,15 @@ fn doctor_on_a_broken_setup_names_the_problem() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let _first = ChildServer::spawn(&url, &[]).await;
+    let (ok, _, stderr) = payrec(&url, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!ok, "the second server exits");
+    assert!(stderr.contains("already serving"), "{stderr}");
+    let (ok, stdout, _) = payrec(&url, &["keys", "list"]);
+    assert!(ok, "admin commands still work beside the server: {stdout}");
+}

@@ -185,6 +185,9 @@ pub trait Store: Send + Sync + Debug {
     // Accounts and keys.
     async fn count_accounts(&self) -> Result<u64, StoreError>;
     async fn create_account(&self, account_id: &str, created: i64) -> Result<(), StoreError>;
+    /// Creates `account_id` only if no account exists yet, atomically even when several servers
+    /// start at once; true when it was created.
+    async fn create_first_account(&self, account_id: &str, created: i64) -> Result<bool, StoreError>;
     async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError>;
     async fn create_key(&self, key: &NewKey) -> Result<(), StoreError>;
     /// Creates the account and key if the digest is unknown (`--accept-any-key`); returns the owner.

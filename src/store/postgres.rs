@@ -21,6 +21,9 @@ mod ops;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Advisory lock key serialising first-start bootstrap across replicas ("payrec" in ASCII).
+const FIRST_ACCOUNT_LOCK: i64 = 0x7061_7972_6563;
+
 pub const POOL_CONNECTIONS_DEFAULT: u32 = 16;
 pub const ACQUIRE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 
@@ -199,6 +202,21 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn create_first_account(&self, account_id: &str, created: i64) -> Result<bool, StoreError> {
+        // Replicas starting together on an empty database: the advisory lock lets one of them
+        // check and create while the others wait, then see the account.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FIRST_ACCOUNT_LOCK).execute(&mut *tx).await?;
+        let done =
+            sqlx::query("INSERT INTO accounts (id, created) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM accounts)")
+                .bind(account_id)
+                .bind(created)
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {

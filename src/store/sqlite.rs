@@ -213,6 +213,17 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_first_account(&self, account_id: &str, created: i64) -> Result<bool, StoreError> {
+        // One statement: SQLite runs writes one at a time, so the check and the insert are atomic.
+        let done =
+            sqlx::query("INSERT INTO accounts (id, created) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM accounts)")
+                .bind(account_id)
+                .bind(created)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = ?")
             .bind(account_id)

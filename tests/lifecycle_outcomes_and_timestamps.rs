@@ -1,0 +1,252 @@
+//! The Lifecycle rules of API.md about reporting an outcome: the three outcome endpoints'
+//! parameters, `outcome` and its sub-object going together **[payrec]**, and outcome and refund
+//! timestamps that may not precede the attempt's `initiated_at` or the guarantee **[payrec]**.
+
+mod common;
+
+use common::form::{REPORT_PAYMENT, payment_with};
+use common::{Resp, TestServer};
+use serde_json::Value;
+
+const INITIATED_AT: &str = "1730211300";
+const LATER: &str = "1730211400";
+/// After every attempt's `initiated_at` in this file.
+const SETTLED_AT: &str = "1730260000";
+const OUTCOMES: [&str; 3] = ["guaranteed", "failed", "canceled"];
+
+fn on(id: &str, call: &str) -> String {
+    format!("/v1/payment_records/{id}/{call}")
+}
+
+/// A pending payment of 1000 usd; returns its id.
+async fn pending(server: &TestServer) -> String {
+    server.report_payment(1000).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
+}
+
+/// report_payment_attempt_<outcome> with `<outcome>_at` = `at`.
+async fn report_outcome(server: &TestServer, id: &str, outcome: &str, at: &str) -> Resp {
+    let key = format!("{outcome}_at");
+    server
+        .post(&on(id, &format!("report_payment_attempt_{outcome}")), &[(&key, at)])
+        .await
+}
+
+/// The latest attempt takes `outcome`; returns the record.
+async fn settle(server: &TestServer, id: &str, outcome: &str) -> Value {
+    let r = report_outcome(server, id, outcome, SETTLED_AT).await;
+    assert_eq!(r.status, 200, "{outcome}: {}", r.body);
+    r.json
+}
+
+/// report_payment_attempt with `initiated_at` and `extra`.
+async fn new_attempt(server: &TestServer, id: &str, extra: &[(&str, &str)]) -> Resp {
+    let mut form = vec![("initiated_at", "1730253425")];
+    form.extend_from_slice(extra);
+    server.post(&on(id, "report_payment_attempt"), &form).await
+}
+
+async fn retrieve(server: &TestServer, id: &str) -> Value {
+    let r = server.get(&format!("/v1/payment_records/{id}"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json
+}
+
+/// Every attempt of a record, newest first.
+async fn attempts(server: &TestServer, id: &str) -> Vec<Value> {
+    let r = server
+        .get(
+            "/v1/payment_attempt_records",
+            &[("payment_record", id), ("limit", "100")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json["data"].as_array().expect("data").clone()
+}
+
+fn value_of(object: &Value, field: &str) -> i64 {
+    object[field]["value"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{field} in {object}"))
+}
+
+/// A broken lifecycle rule: 400 `invalid_request_error` without a code, with a sentence.
+fn assert_rule_broken(r: &Resp, message: Option<&str>, param: Option<&str>) {
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.error("type"), "invalid_request_error", "{}", r.body);
+    assert!(
+        r.json["error"].get("code").is_none(),
+        "a lifecycle error has no code: {}",
+        r.body
+    );
+    assert!(r.json["error"].get("doc_url").is_none(), "{}", r.body);
+    let text = r.error("message").as_str().unwrap_or_default();
+    assert!(text.ends_with('.') && text.len() > 20, "not a sentence: {}", r.body);
+    if let Some(message) = message {
+        assert_eq!(text, message);
+    }
+    assert_eq!(
+        r.json["error"].get("param").and_then(Value::as_str),
+        param,
+        "{}",
+        r.body
+    );
+}
+
+/// A request error with `code` on `param`.
+fn assert_param_error(r: &Resp, code: Option<&str>, param: &str) {
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.error("type"), "invalid_request_error", "{}", r.body);
+    assert_eq!(r.error("param"), param, "{}", r.body);
+    assert_eq!(r.json["error"].get("code").and_then(Value::as_str), code, "{}", r.body);
+}
+
+async fn the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand(server: TestServer) {
+    let id = pending(&server).await;
+    for outcome in OUTCOMES {
+        let call = format!("report_payment_attempt_{outcome}");
+        let missing = server.post(&on(&id, &call), &[("metadata[k]", "v")]).await;
+        assert_param_error(&missing, Some("parameter_missing"), &format!("{outcome}_at"));
+        let other = if outcome == "failed" {
+            "canceled_at"
+        } else {
+            "failed_at"
+        };
+        let key = format!("{outcome}_at");
+        let unknown = server.post(&on(&id, &call), &[(&key, LATER), (other, LATER)]).await;
+        assert_param_error(&unknown, Some("parameter_unknown"), other);
+        let sub_object = format!("{outcome}[{outcome}_at]");
+        let unknown = server.post(&on(&id, &call), &[(&sub_object, LATER)]).await;
+        assert_param_error(&unknown, Some("parameter_unknown"), outcome);
+    }
+    let r = server
+        .post(
+            &on(&id, "report_payment_attempt_canceled"),
+            &[
+                ("canceled_at", LATER),
+                ("metadata[k]", "v"),
+                ("expand[]", "latest_payment_attempt_record"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn an_outcome_without_its_sub_object_is_missing_that_sub_object(server: TestServer) {
+    let id = pending(&server).await;
+    settle(&server, &id, "failed").await;
+    for outcome in OUTCOMES {
+        let message = format!("Missing required param: {outcome}.");
+        let r = server
+            .post(REPORT_PAYMENT, &payment_with(&[("outcome", outcome)]))
+            .await;
+        assert_param_error(&r, Some("parameter_missing"), outcome);
+        assert_eq!(r.error("message"), message.as_str());
+        let r = new_attempt(&server, &id, &[("outcome", outcome)]).await;
+        assert_param_error(&r, Some("parameter_missing"), outcome);
+        assert_eq!(r.error("message"), message.as_str());
+    }
+}
+
+async fn a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_object(server: TestServer) {
+    let id = pending(&server).await;
+    settle(&server, &id, "failed").await;
+    for outcome in OUTCOMES {
+        let key = format!("{outcome}[{outcome}_at]");
+        let alone = [(key.as_str(), LATER)];
+        let r = server.post(REPORT_PAYMENT, &payment_with(&alone)).await;
+        assert_param_error(&r, None, outcome);
+        assert_param_error(&new_attempt(&server, &id, &alone).await, None, outcome);
+        let other = if outcome == "failed" { "canceled" } else { "failed" };
+        let mismatched = [("outcome", other), (key.as_str(), LATER)];
+        let r = server.post(REPORT_PAYMENT, &payment_with(&mismatched)).await;
+        assert_param_error(&r, None, outcome);
+    }
+    assert_eq!(attempts(&server, &id).await.len(), 1);
+}
+
+async fn two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match(server: TestServer) {
+    let r = server
+        .post(
+            REPORT_PAYMENT,
+            &payment_with(&[
+                ("outcome", "guaranteed"),
+                ("guaranteed[guaranteed_at]", LATER),
+                ("failed[failed_at]", LATER),
+            ]),
+        )
+        .await;
+    assert_param_error(&r, None, "failed");
+    let r = server
+        .post(
+            REPORT_PAYMENT,
+            &payment_with(&[
+                ("outcome", "canceled"),
+                ("guaranteed[guaranteed_at]", LATER),
+                ("canceled[canceled_at]", LATER),
+            ]),
+        )
+        .await;
+    assert_param_error(&r, None, "guaranteed");
+}
+
+async fn outcome_timestamps_may_not_precede_the_attempts_initiated_at(server: TestServer) {
+    let early = "1730211299";
+    for outcome in OUTCOMES {
+        let key = format!("{outcome}[{outcome}_at]");
+        let r = server
+            .post(REPORT_PAYMENT, &payment_with(&[("outcome", outcome), (&key, early)]))
+            .await;
+        assert_rule_broken(&r, None, Some(&key));
+        let id = pending(&server).await;
+        let r = report_outcome(&server, &id, outcome, early).await;
+        assert_rule_broken(&r, None, Some(&format!("{outcome}_at")));
+        let same_second = report_outcome(&server, &id, outcome, INITIATED_AT).await;
+        assert_eq!(
+            same_second.status, 200,
+            "equal to initiated_at is fine: {}",
+            same_second.body
+        );
+    }
+    // A new attempt is checked against its own initiated_at, not the first attempt's.
+    let id = pending(&server).await;
+    settle(&server, &id, "failed").await;
+    let r = new_attempt(&server, &id, &[("outcome", "failed"), ("failed[failed_at]", LATER)]).await;
+    assert_rule_broken(&r, None, Some("failed[failed_at]"));
+    assert_eq!(new_attempt(&server, &id, &[]).await.status, 200);
+    let r = report_outcome(&server, &id, "guaranteed", LATER).await;
+    assert_rule_broken(&r, None, Some("guaranteed_at"));
+}
+
+async fn a_refunds_refunded_at_may_not_precede_the_guarantee(server: TestServer) {
+    let id = pending(&server).await;
+    settle(&server, &id, "guaranteed").await;
+    let refund = |reference: &'static str, at: &'static str| {
+        [
+            ("outcome", "refunded"),
+            ("processor_details[type]", "custom"),
+            ("processor_details[custom][refund_reference]", reference),
+            ("refunded[refunded_at]", at),
+            ("amount[currency]", "usd"),
+            ("amount[value]", "100"),
+        ]
+    };
+    let r = server
+        .post(&on(&id, "report_refund"), &refund("r1", "1730259999"))
+        .await;
+    assert_rule_broken(&r, None, Some("refunded[refunded_at]"));
+    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 0);
+    let r = server.post(&on(&id, "report_refund"), &refund("r2", SETTLED_AT)).await;
+    assert_eq!(r.status, 200, "at the guarantee is fine: {}", r.body);
+}
+
+backend_tests!(
+    the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand,
+    an_outcome_without_its_sub_object_is_missing_that_sub_object,
+    a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_object,
+    two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match,
+    outcome_timestamps_may_not_precede_the_attempts_initiated_at,
+    a_refunds_refunded_at_may_not_precede_the_guarantee,
+);
