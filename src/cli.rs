@@ -110,7 +110,11 @@ fn lock_sqlite_for_serving(database_url: &str) -> Result<Option<std::fs::File>, 
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)?;
     let mut path = options.get_filename().as_os_str().to_owned();
     path.push(".serve-lock");
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(_) => Err(Failure(format!(

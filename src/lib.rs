@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod records;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod wire;
@@ -43,6 +44,8 @@ pub struct ServerConfig {
     pub delay_after_commit: Option<Duration>,
     /// Serve `GET /metrics` on the API listener (off when `--metrics-listen` names another).
     pub metrics_on_api: bool,
+    /// Connection and slow-client limits.
+    pub limits: server::Limits,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
             idempotency_retention: IDEMPOTENCY_RETENTION,
             delay_after_commit: None,
             metrics_on_api: true,
+            limits: server::Limits::default(),
         }
     }
 }
@@ -151,7 +155,8 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(records::http::router())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(records::openapi::serve));
     if state.config.metrics_on_api {
         router = router.route("/metrics", get(metrics));
     }
@@ -170,5 +175,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let limits = state.config.limits.clone();
+    server::serve(listener, app(state), &limits, shutdown).await
 }

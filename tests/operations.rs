@@ -268,9 +268,10 @@ async fn metrics_listen_serves_metrics_on_their_own_address() {
         .expect("metrics address printed");
     let metrics_url = line.trim_start_matches("payrec metrics on ").to_owned();
     let client = reqwest::Client::new();
+    client.get(server.url("/healthz")).send().await.unwrap();
     let r = client.get(&metrics_url).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("payrec_"));
+    assert!(r.text().await.unwrap().contains("payrec_http_requests_total"));
     let on_api = client.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(on_api.status(), 404, "not on the API listener then");
 }

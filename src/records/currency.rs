@@ -2,8 +2,8 @@
 
 use super::model::Currency;
 
-/// Active ISO 4217 alphabetic codes.
-const ISO_4217: &[&str] = &[
+/// Active ISO 4217 alphabetic codes, sorted.
+pub const ISO_4217: &[&str] = &[
     "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt", "bgn", "bhd", "bif",
     "bmd", "bnd", "bob", "bov", "brl", "bsd", "btn", "bwp", "byn", "bzd", "cad", "cdf", "che", "chf", "chw", "clf",
     "clp", "cny", "cop", "cou", "crc", "cuc", "cup", "cve", "czk", "djf", "dkk", "dop", "dzd", "egp", "ern", "etb",

@@ -5,9 +5,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::Serialize;
 
+use super::endpoints::{self as e, ENDPOINTS, Endpoint, Method, Operation};
 use super::lifecycle::{self, Informational, NewAttempt, NewPayment, PaymentState, RefundReport};
 use super::model::{
     Outcome, PaymentAttemptRecord, PaymentAttemptRecordId, PaymentDetails, PaymentRecord, PaymentRecordId,
@@ -27,34 +28,32 @@ use crate::wire::request::{ApiRequest, percent_decode_path};
 /// Random base62 characters after `pr_` / `par_`.
 pub const OBJECT_ID_RANDOM_CHARS: usize = 24;
 
+/// Routes every entry of `ENDPOINTS` to its handler: the table gives method and path, this
+/// match only picks the function, so the router and the API description list the same routes.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/payment_records", get(list_records))
-        .route("/v1/payment_records/report_payment", post(report_payment))
-        .route("/v1/payment_records/{id}", get(retrieve_record))
-        .route(
-            "/v1/payment_records/{id}/report_payment_attempt",
-            post(report_payment_attempt),
-        )
-        .route(
-            "/v1/payment_records/{id}/report_payment_attempt_guaranteed",
-            post(report_guaranteed),
-        )
-        .route(
-            "/v1/payment_records/{id}/report_payment_attempt_failed",
-            post(report_failed),
-        )
-        .route(
-            "/v1/payment_records/{id}/report_payment_attempt_canceled",
-            post(report_canceled),
-        )
-        .route(
-            "/v1/payment_records/{id}/report_payment_attempt_informational",
-            post(report_informational),
-        )
-        .route("/v1/payment_records/{id}/report_refund", post(report_refund))
-        .route("/v1/payment_attempt_records", get(list_attempts))
-        .route("/v1/payment_attempt_records/{id}", get(retrieve_attempt))
+    ENDPOINTS.iter().fold(Router::new(), |router, endpoint| {
+        router.route(endpoint.path, handler(endpoint))
+    })
+}
+
+fn handler(endpoint: &Endpoint) -> MethodRouter<AppState> {
+    let method = match endpoint.method {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+    };
+    match endpoint.operation {
+        Operation::ReportPayment => on(method, report_payment),
+        Operation::RetrieveRecord => on(method, retrieve_record),
+        Operation::ListRecords => on(method, list_records),
+        Operation::ReportPaymentAttempt => on(method, report_payment_attempt),
+        Operation::ReportGuaranteed => on(method, report_guaranteed),
+        Operation::ReportFailed => on(method, report_failed),
+        Operation::ReportCanceled => on(method, report_canceled),
+        Operation::ReportInformational => on(method, report_informational),
+        Operation::ReportRefund => on(method, report_refund),
+        Operation::RetrieveAttempt => on(method, retrieve_attempt),
+        Operation::ListAttempts => on(method, list_attempts),
+    }
 }
 
 /// The `{id}` path segment, percent-decoded. Any string is accepted: an id that names no
@@ -117,8 +116,6 @@ fn respond_record(expand_latest: bool) -> RespondFn {
     })
 }
 
-const RECORD_EXPANDABLE: &[&str] = &["latest_payment_attempt_record"];
-
 /// The transition-counter label of a report call: its `outcome`, or `pending` if it has none.
 fn outcome_label(request: &ApiRequest, pending: &'static str) -> &'static str {
     match request.params.0.get("outcome") {
@@ -137,9 +134,9 @@ async fn report_payment(State(app): State<AppState>, tenant: Tenant, request: Ap
     let livemode = tenant.livemode;
     let outcome = outcome_label(&request, "reported");
     execute(&app, tenant, &request, outcome, || {
-        check_shape(&request.params, p::REPORT_PAYMENT)?;
+        check_shape(&request.params, e::REPORT_PAYMENT.params)?;
         let params = Params::root(&request.params);
-        let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
+        let expand = !expand_paths(&params, e::REPORT_PAYMENT.expandable)?.is_empty();
         let amount_requested = p::amount(&params, "amount_requested")?;
         let initiated_at = params.required_timestamp("initiated_at")?;
         let payment_method_details =
@@ -178,9 +175,9 @@ async fn report_payment_attempt(
 ) -> Response {
     let outcome = outcome_label(&request, "attempted");
     execute(&app, tenant, &request, outcome, || {
-        check_shape(&request.params, p::REPORT_PAYMENT_ATTEMPT)?;
+        check_shape(&request.params, e::REPORT_PAYMENT_ATTEMPT.params)?;
         let params = Params::root(&request.params);
-        let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
+        let expand = !expand_paths(&params, e::REPORT_PAYMENT_ATTEMPT.expandable)?.is_empty();
         let command = NewAttempt {
             attempt_id: new_attempt_id(),
             now: crate::unix_now(),
@@ -201,15 +198,15 @@ async fn report_payment_attempt(
 
 /// The three outcome endpoints share one shape: `<outcome>_at` (required), metadata, expand.
 async fn report_outcome(app: AppState, tenant: Tenant, id: String, request: ApiRequest, outcome: Outcome) -> Response {
-    let shape = match outcome {
-        Outcome::Guaranteed => p::REPORT_GUARANTEED,
-        Outcome::Failed => p::REPORT_FAILED,
-        Outcome::Canceled => p::REPORT_CANCELED,
+    let endpoint = match outcome {
+        Outcome::Guaranteed => &e::REPORT_GUARANTEED,
+        Outcome::Failed => &e::REPORT_FAILED,
+        Outcome::Canceled => &e::REPORT_CANCELED,
     };
     execute(&app, tenant, &request, outcome.as_str(), || {
-        check_shape(&request.params, shape)?;
+        check_shape(&request.params, endpoint.params)?;
         let params = Params::root(&request.params);
-        let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
+        let expand = !expand_paths(&params, endpoint.expandable)?.is_empty();
         let at = params.required_timestamp(&format!("{}_at", outcome.as_str()))?;
         let metadata = p::metadata(&params)?;
         let plan = Box::new(move |state: &PaymentState| {
@@ -258,9 +255,9 @@ async fn report_informational(
     request: ApiRequest,
 ) -> Response {
     execute(&app, tenant, &request, "informational", || {
-        check_shape(&request.params, p::REPORT_INFORMATIONAL)?;
+        check_shape(&request.params, e::REPORT_INFORMATIONAL.params)?;
         let params = Params::root(&request.params);
-        let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
+        let expand = !expand_paths(&params, e::REPORT_INFORMATIONAL.expandable)?.is_empty();
         let shipping_details = if params.is_unset("shipping_details") {
             Some(None)
         } else {
@@ -288,9 +285,9 @@ async fn report_refund(
     request: ApiRequest,
 ) -> Response {
     execute(&app, tenant, &request, "refunded", || {
-        check_shape(&request.params, p::REPORT_REFUND)?;
+        check_shape(&request.params, e::REPORT_REFUND.params)?;
         let params = Params::root(&request.params);
-        let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
+        let expand = !expand_paths(&params, e::REPORT_REFUND.expandable)?.is_empty();
         params
             .one_of("outcome", &[("refunded", ())])?
             .ok_or_else(|| params.missing("outcome"))?;
@@ -355,9 +352,9 @@ async fn retrieve_record(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
-    check_shape(&request.params, p::RETRIEVE)?;
+    check_shape(&request.params, e::RETRIEVE_RECORD.params)?;
     let params = Params::root(&request.params);
-    let expand = !expand_paths(&params, RECORD_EXPANDABLE)?.is_empty();
+    let expand = !expand_paths(&params, e::RETRIEVE_RECORD.expandable)?.is_empty();
     let record = app
         .store
         .get_record(&tenant, &id)
@@ -374,9 +371,9 @@ async fn retrieve_record(
 
 /// GET /v1/payment_records
 async fn list_records(State(app): State<AppState>, tenant: Tenant, request: ApiRequest) -> Result<Response, ApiError> {
-    check_shape(&request.params, p::LIST_RECORDS)?;
+    check_shape(&request.params, e::LIST_RECORDS.params)?;
     let params = Params::root(&request.params);
-    let expand = !expand_paths(&params, &["data.latest_payment_attempt_record"])?.is_empty();
+    let expand = !expand_paths(&params, e::LIST_RECORDS.expandable)?.is_empty();
     let query = list_query(&params, true)?;
     let page = app.store.list_records(&tenant, &query).await.map_err(|e| match e {
         ListError::UnknownCursor => cursor_missing("payment_record", &query),
@@ -396,7 +393,7 @@ async fn list_records(State(app): State<AppState>, tenant: Tenant, request: ApiR
         .zip(&latest)
         .map(|(r, a)| render::record(r, a.as_ref()))
         .collect();
-    Ok(ok_json(&ListEnvelope::new("/v1/payment_records", data, page.has_more)))
+    Ok(ok_json(&ListEnvelope::new(e::LIST_RECORDS.path, data, page.has_more)))
 }
 
 fn cursor_missing(object: &'static str, query: &crate::store::ListQuery) -> ApiError {
@@ -415,9 +412,9 @@ async fn retrieve_attempt(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
-    check_shape(&request.params, p::RETRIEVE)?;
+    check_shape(&request.params, e::RETRIEVE_ATTEMPT.params)?;
     let params = Params::root(&request.params);
-    let expand = !expand_paths(&params, &["payment_record"])?.is_empty();
+    let expand = !expand_paths(&params, e::RETRIEVE_ATTEMPT.expandable)?.is_empty();
     let attempt = app
         .store
         .get_attempt(&tenant, &id)
@@ -443,9 +440,9 @@ async fn retrieve_attempt(
 
 /// GET /v1/payment_attempt_records?payment_record=pr_…
 async fn list_attempts(State(app): State<AppState>, tenant: Tenant, request: ApiRequest) -> Result<Response, ApiError> {
-    check_shape(&request.params, p::LIST_ATTEMPTS)?;
+    check_shape(&request.params, e::LIST_ATTEMPTS.params)?;
     let params = Params::root(&request.params);
-    let expand = !expand_paths(&params, &["data.payment_record"])?.is_empty();
+    let expand = !expand_paths(&params, e::LIST_ATTEMPTS.expandable)?.is_empty();
     let record_id = params
         .lookup_id("payment_record")?
         .ok_or_else(|| params.missing("payment_record"))?;
@@ -466,9 +463,5 @@ async fn list_attempts(State(app): State<AppState>, tenant: Tenant, request: Api
         })?;
     let parent = expand.then_some(&record);
     let data = page.data.iter().map(|a| render::attempt(a, parent)).collect();
-    Ok(ok_json(&ListEnvelope::new(
-        "/v1/payment_attempt_records",
-        data,
-        page.has_more,
-    )))
+    Ok(ok_json(&ListEnvelope::new(e::LIST_ATTEMPTS.path, data, page.has_more)))
 }

@@ -2,7 +2,7 @@
 //! and their typed reading into lifecycle commands. Every rule about what a client may send
 //! lives here; rules about the record's state live in `lifecycle`.
 
-use super::currency::parse_currency;
+use super::currency::{ISO_4217, parse_currency};
 use super::model::{
     AMOUNT_VALUE_MAX, AMOUNT_VALUE_MIN, Address, Amount, BillingDetails, CustomPaymentMethod, CustomerDetails,
     CustomerPresence, METADATA_KEY_CHARS_MAX, METADATA_KEYS_MAX, METADATA_VALUE_CHARS_MAX, MetadataPatch, Outcome,
@@ -10,16 +10,26 @@ use super::model::{
 };
 use crate::wire::error::ApiError;
 use crate::wire::form::Param;
+use crate::wire::list::LIST_LIMIT_MAX;
 use crate::wire::params::{Field, Params, Shape};
 
 /// Longest email accepted (Stripe's limit on `billing_details[email]`).
 pub const EMAIL_CHARS_MAX: usize = 800;
 
-use Shape::{Metadata, Object, Scalar, StringList, UnsettableObject};
+use Shape::{Enum, Integer, Metadata, Object, Scalar, ScalarMax, StringList, Timestamp, UnsettableObject};
+
+/// `customer_presence` values, as `customer_presence` reads them.
+pub const CUSTOMER_PRESENCE_VALUES: &[&str] = &["on_session", "off_session"];
+/// `outcome` values of a report call, as `outcome` reads them.
+pub const OUTCOME_VALUES: &[&str] = &["guaranteed", "failed", "canceled"];
+/// The only `payment_method_details[type]` and `processor_details[type]` payrec records.
+pub const CUSTOM: &[&str] = &["custom"];
+/// `outcome` of report_refund.
+pub const REFUND_OUTCOME_VALUES: &[&str] = &["refunded"];
 
 const ADDRESS: &[(&str, Shape)] = &[
     ("city", Scalar),
-    ("country", Scalar),
+    ("country", Shape::Country),
     ("line1", Scalar),
     ("line2", Scalar),
     ("postal_code", Scalar),
@@ -27,14 +37,14 @@ const ADDRESS: &[(&str, Shape)] = &[
 ];
 const CUSTOMER_DETAILS: &[(&str, Shape)] = &[
     ("customer", Scalar),
-    ("email", Scalar),
+    ("email", ScalarMax(EMAIL_CHARS_MAX)),
     ("name", Scalar),
     ("phone", Scalar),
 ];
 const SHIPPING_DETAILS: &[(&str, Shape)] = &[("address", Object(ADDRESS)), ("name", Scalar), ("phone", Scalar)];
 const BILLING_DETAILS: &[(&str, Shape)] = &[
     ("address", Object(ADDRESS)),
-    ("email", Scalar),
+    ("email", ScalarMax(EMAIL_CHARS_MAX)),
     ("name", Scalar),
     ("phone", Scalar),
 ];
@@ -42,55 +52,74 @@ const PAYMENT_METHOD_DETAILS: &[(&str, Shape)] = &[
     ("billing_details", Object(BILLING_DETAILS)),
     ("custom", Object(&[("display_name", Scalar), ("type", Scalar)])),
     ("payment_method", Scalar),
-    ("type", Scalar),
+    ("type", Enum(CUSTOM)),
 ];
-const AMOUNT: &[(&str, Shape)] = &[("currency", Scalar), ("value", Scalar)];
+const AMOUNT: &[(&str, Shape)] = &[
+    ("currency", Enum(ISO_4217)),
+    (
+        "value",
+        Integer {
+            min: AMOUNT_VALUE_MIN,
+            max: AMOUNT_VALUE_MAX,
+        },
+    ),
+];
+const LIMIT: Shape = Integer {
+    min: 1,
+    max: LIST_LIMIT_MAX as i64,
+};
 
 pub const REPORT_PAYMENT: &[(&str, Shape)] = &[
     ("amount_requested", Object(AMOUNT)),
-    ("canceled", Object(&[("canceled_at", Scalar)])),
+    ("canceled", Object(&[("canceled_at", Timestamp)])),
     ("customer_details", Object(CUSTOMER_DETAILS)),
-    ("customer_presence", Scalar),
+    ("customer_presence", Enum(CUSTOMER_PRESENCE_VALUES)),
     ("description", Scalar),
     ("expand", StringList),
-    ("failed", Object(&[("failed_at", Scalar)])),
-    ("guaranteed", Object(&[("guaranteed_at", Scalar)])),
-    ("initiated_at", Scalar),
+    ("failed", Object(&[("failed_at", Timestamp)])),
+    ("guaranteed", Object(&[("guaranteed_at", Timestamp)])),
+    ("initiated_at", Timestamp),
     ("metadata", Metadata),
-    ("outcome", Scalar),
+    ("outcome", Enum(OUTCOME_VALUES)),
     ("payment_method_details", Object(PAYMENT_METHOD_DETAILS)),
     (
         "processor_details",
-        Object(&[("custom", Object(&[("payment_reference", Scalar)])), ("type", Scalar)]),
+        Object(&[
+            ("custom", Object(&[("payment_reference", Scalar)])),
+            ("type", Enum(CUSTOM)),
+        ]),
     ),
     ("shipping_details", Object(SHIPPING_DETAILS)),
 ];
 
 pub const REPORT_PAYMENT_ATTEMPT: &[(&str, Shape)] = &[
-    ("canceled", Object(&[("canceled_at", Scalar)])),
+    ("canceled", Object(&[("canceled_at", Timestamp)])),
     ("description", Scalar),
     ("expand", StringList),
-    ("failed", Object(&[("failed_at", Scalar)])),
-    ("guaranteed", Object(&[("guaranteed_at", Scalar)])),
-    ("initiated_at", Scalar),
+    ("failed", Object(&[("failed_at", Timestamp)])),
+    ("guaranteed", Object(&[("guaranteed_at", Timestamp)])),
+    ("initiated_at", Timestamp),
     ("metadata", Metadata),
-    ("outcome", Scalar),
+    ("outcome", Enum(OUTCOME_VALUES)),
     ("payment_method_details", Object(PAYMENT_METHOD_DETAILS)),
     ("shipping_details", Object(SHIPPING_DETAILS)),
 ];
 
 pub const REPORT_GUARANTEED: &[(&str, Shape)] = &[
     ("expand", StringList),
-    ("guaranteed_at", Scalar),
+    ("guaranteed_at", Timestamp),
     ("metadata", Metadata),
 ];
-pub const REPORT_FAILED: &[(&str, Shape)] = &[("expand", StringList), ("failed_at", Scalar), ("metadata", Metadata)];
-pub const REPORT_CANCELED: &[(&str, Shape)] =
-    &[("canceled_at", Scalar), ("expand", StringList), ("metadata", Metadata)];
+pub const REPORT_FAILED: &[(&str, Shape)] = &[("expand", StringList), ("failed_at", Timestamp), ("metadata", Metadata)];
+pub const REPORT_CANCELED: &[(&str, Shape)] = &[
+    ("canceled_at", Timestamp),
+    ("expand", StringList),
+    ("metadata", Metadata),
+];
 
 pub const REPORT_INFORMATIONAL: &[(&str, Shape)] = &[
     ("customer_details", Object(CUSTOMER_DETAILS)),
-    ("description", Scalar),
+    ("description", Shape::UnsettableScalar),
     ("expand", StringList),
     ("metadata", Metadata),
     ("shipping_details", UnsettableObject(SHIPPING_DETAILS)),
@@ -99,29 +128,32 @@ pub const REPORT_INFORMATIONAL: &[(&str, Shape)] = &[
 pub const REPORT_REFUND: &[(&str, Shape)] = &[
     ("amount", Object(AMOUNT)),
     ("expand", StringList),
-    ("initiated_at", Scalar),
+    ("initiated_at", Timestamp),
     ("metadata", Metadata),
-    ("outcome", Scalar),
+    ("outcome", Enum(REFUND_OUTCOME_VALUES)),
     (
         "processor_details",
-        Object(&[("custom", Object(&[("refund_reference", Scalar)])), ("type", Scalar)]),
+        Object(&[
+            ("custom", Object(&[("refund_reference", Scalar)])),
+            ("type", Enum(CUSTOM)),
+        ]),
     ),
-    ("refunded", Object(&[("refunded_at", Scalar)])),
+    ("refunded", Object(&[("refunded_at", Timestamp)])),
 ];
 
 pub const RETRIEVE: &[(&str, Shape)] = &[("expand", StringList)];
 pub const LIST_RECORDS: &[(&str, Shape)] = &[
-    ("created_after", Scalar),
-    ("created_before", Scalar),
+    ("created_after", Timestamp),
+    ("created_before", Timestamp),
     ("ending_before", Scalar),
     ("expand", StringList),
-    ("limit", Scalar),
+    ("limit", LIMIT),
     ("starting_after", Scalar),
 ];
 pub const LIST_ATTEMPTS: &[(&str, Shape)] = &[
     ("ending_before", Scalar),
     ("expand", StringList),
-    ("limit", Scalar),
+    ("limit", LIMIT),
     ("payment_record", Scalar),
     ("starting_after", Scalar),
 ];
@@ -372,4 +404,63 @@ pub fn unsettable_description(params: &Params<'_>) -> Result<Option<Option<Strin
         Field::Unset => Some(None),
         Field::Set(d) => Some(Some(d.to_owned())),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The `Enum` shapes above describe the API; the getters validate. They must agree.
+
+    use super::*;
+    use crate::wire::form::decode;
+
+    fn tree(query: &str) -> crate::wire::form::ParamTree {
+        decode(query.as_bytes()).expect("decodes")
+    }
+
+    #[test]
+    fn every_declared_customer_presence_is_read_and_nothing_else() {
+        for value in CUSTOMER_PRESENCE_VALUES {
+            let params = tree(&format!("customer_presence={value}"));
+            let read = customer_presence(&Params::root(&params)).expect("accepted");
+            assert_eq!(read.map(|p| p.as_str()), Some(*value));
+        }
+        assert!(customer_presence(&Params::root(&tree("customer_presence=sometimes"))).is_err());
+    }
+
+    #[test]
+    fn every_declared_outcome_is_read_and_nothing_else() {
+        for value in OUTCOME_VALUES {
+            let params = tree(&format!("outcome={value}&{value}[{value}_at]=1"));
+            let read = outcome(&Params::root(&params)).expect("accepted");
+            assert_eq!(read.map(|(o, _)| o.as_str()), Some(*value));
+        }
+        assert!(outcome(&Params::root(&tree("outcome=refunded"))).is_err());
+    }
+
+    #[test]
+    fn custom_is_the_one_declared_payment_method_and_processor_type() {
+        assert_eq!(CUSTOM, ["custom"]);
+        let params = tree("payment_method_details[type]=custom&processor_details[type]=custom");
+        assert!(payment_method_details(&Params::root(&params)).is_ok());
+        assert!(processor_details(&Params::root(&params)).is_ok());
+        let params = tree("payment_method_details[type]=card&processor_details[type]=stripe");
+        assert!(payment_method_details(&Params::root(&params)).is_err());
+        assert!(processor_details(&Params::root(&params)).is_err());
+    }
+
+    #[test]
+    fn a_country_is_two_letters_of_either_case() {
+        for (code, ok) in [("DE", true), ("de", true), ("D", false), ("DEU", false), ("D1", false)] {
+            let params = tree(&format!("shipping_details[address][country]={code}"));
+            assert_eq!(shipping_details(&Params::root(&params)).is_ok(), ok, "{code}");
+        }
+    }
+
+    #[test]
+    fn every_declared_currency_is_read() {
+        for code in ISO_4217 {
+            let params = tree(&format!("amount[currency]={code}&amount[value]=1"));
+            assert!(amount(&Params::root(&params), "amount").is_ok(), "{code}");
+        }
+    }
 }

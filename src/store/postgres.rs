@@ -208,7 +208,10 @@ impl Store for PgStore {
         // Replicas starting together on an empty database: the advisory lock lets one of them
         // check and create while the others wait, then see the account.
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FIRST_ACCOUNT_LOCK).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_ACCOUNT_LOCK)
+            .execute(&mut *tx)
+            .await?;
         let done =
             sqlx::query("INSERT INTO accounts (id, created) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM accounts)")
                 .bind(account_id)

@@ -79,6 +79,8 @@ pub enum ApiError {
     IdempotencyKeyInvalid { message: String },
     #[error("The request body is larger than the limit of {limit_bytes} bytes.")]
     BodyTooLarge { limit_bytes: usize },
+    #[error("The request body did not arrive within {seconds} seconds.")]
+    RequestTimeout { seconds: u64 },
     /// A body or query that cannot be decoded at all (bad encoding, too deep, too many params).
     #[error("{message}")]
     MalformedRequest { message: String },
@@ -109,6 +111,7 @@ impl ApiError {
             ApiError::ResourceMissing { .. } | ApiError::UnrecognizedUrl { .. } => StatusCode::NOT_FOUND,
             ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,6 +142,7 @@ impl ApiError {
             | ApiError::IdempotencyMismatch { .. }
             | ApiError::IdempotencyKeyInvalid { .. }
             | ApiError::BodyTooLarge { .. }
+            | ApiError::RequestTimeout { .. }
             | ApiError::MalformedRequest { .. }
             | ApiError::ConnectNotSupported
             | ApiError::Internal => None,

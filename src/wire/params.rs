@@ -10,11 +10,25 @@ pub const STRING_CHARS_MAX: usize = 5000;
 /// Largest timestamp accepted: 9999-12-31T23:59:59Z.
 pub const TIMESTAMP_MAX: i64 = 253_402_300_799;
 
-/// The declared shape of a parameter.
-#[derive(Debug, Clone, Copy)]
+/// The declared shape of a parameter. The scalar variants say what a string value holds, for
+/// the API description (`records::openapi`); `check_shape` treats them all alike, and the typed
+/// getters (`Params::integer`, `timestamp`, `one_of`, `string_max`) remain what validates them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// A string (including numbers and enums, which arrive as strings).
+    /// A non-empty string of at most `STRING_CHARS_MAX` characters.
     Scalar,
+    /// A non-empty string of at most this many characters.
+    ScalarMax(usize),
+    /// A string that `''` unsets, else as `Scalar`.
+    UnsettableScalar,
+    /// An integer in `min ..= max`, sent as a decimal string.
+    Integer { min: i64, max: i64 },
+    /// A Unix timestamp in seconds, `0 ..= TIMESTAMP_MAX`.
+    Timestamp,
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+    /// A two-letter ISO 3166-1 alpha-2 country code, either case.
+    Country,
     /// A hash with these keys.
     Object(&'static [(&'static str, Shape)]),
     /// A hash with these keys that `''` may unset.
@@ -23,6 +37,22 @@ pub enum Shape {
     Metadata,
     /// An array of strings (`expand[]=…` or `expand[0]=…`).
     StringList,
+}
+
+impl Shape {
+    /// Whether a value of this shape arrives as one string.
+    pub fn is_scalar(self) -> bool {
+        match self {
+            Shape::Scalar
+            | Shape::ScalarMax(_)
+            | Shape::UnsettableScalar
+            | Shape::Integer { .. }
+            | Shape::Timestamp
+            | Shape::Enum(_)
+            | Shape::Country => true,
+            Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList => false,
+        }
+    }
 }
 
 /// Joins a parent path and a key: `a` + `b` → `a[b]`.
@@ -52,7 +82,16 @@ fn check_object(map: &ParamMap, fields: &[(&str, Shape)], path: &str) -> Result<
 
 fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError> {
     match (shape, value) {
-        (Shape::Scalar, Param::Str(_)) => Ok(()),
+        (
+            Shape::Scalar
+            | Shape::ScalarMax(_)
+            | Shape::UnsettableScalar
+            | Shape::Integer { .. }
+            | Shape::Timestamp
+            | Shape::Enum(_)
+            | Shape::Country,
+            Param::Str(_),
+        ) => Ok(()),
         (Shape::Object(fields) | Shape::UnsettableObject(fields), Param::Map(map)) => check_object(map, fields, param),
         (Shape::UnsettableObject(_) | Shape::Metadata, Param::Str(s)) if s.is_empty() => Ok(()),
         (Shape::Metadata, Param::Map(map)) => {
@@ -83,12 +122,21 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
             param,
             format!("Invalid array: {param} must be sent as {param}[]=value or {param}[0]=value."),
         )),
-        (Shape::Scalar, _) => Err(invalid_string(param)),
         (Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata, _) => Err(ApiError::invalid(
             "parameter_invalid_hash",
             param,
             format!("Invalid hash: {param} must be a hash, sent as {param}[key]=value."),
         )),
+        (
+            Shape::Scalar
+            | Shape::ScalarMax(_)
+            | Shape::UnsettableScalar
+            | Shape::Integer { .. }
+            | Shape::Timestamp
+            | Shape::Enum(_)
+            | Shape::Country,
+            Param::Map(_) | Param::List(_),
+        ) => Err(invalid_string(param)),
     }
 }
 

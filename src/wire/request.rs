@@ -169,9 +169,14 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
-async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+async fn read_body(body: Body, deadline: std::time::Duration) -> Result<axum::body::Bytes, ApiError> {
     let limited = http_body_util::Limited::new(body, REQUEST_BODY_BYTES_MAX);
-    match limited.collect().await {
+    let collected = tokio::time::timeout(deadline, limited.collect())
+        .await
+        .map_err(|_| ApiError::RequestTimeout {
+            seconds: deadline.as_secs(),
+        })?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::BodyTooLarge {
             limit_bytes: REQUEST_BODY_BYTES_MAX,
@@ -182,10 +187,10 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for ApiRequest {
+impl FromRequest<crate::AppState> for ApiRequest {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, app: &crate::AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
         let context = parts
             .extensions
@@ -207,7 +212,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
                     limit_bytes: REQUEST_BODY_BYTES_MAX,
                 });
             }
-            let bytes = read_body(body).await?;
+            let bytes = read_body(body, app.config.limits.body_read_timeout).await?;
             if bytes.is_empty() {
                 ParamTree::default()
             } else if is_form(&parts.headers) {

@@ -1,0 +1,309 @@
+//! payrec's OpenAPI 3.1 description, generated from the code it describes: paths, methods and
+//! parameters from `endpoints::ENDPOINTS` (the table the router is built from) and the declared
+//! `Shape` of each endpoint's parameters; response schemas written to match `render` field for
+//! field. Served at `GET /openapi.json` and committed as `openapi.json` (tests/openapi.rs fails
+//! when the two differ).
+
+mod objects;
+mod params;
+
+use std::sync::OnceLock;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::endpoints::{ENDPOINTS, Endpoint, Method, Returns};
+use crate::config::LISTEN_DEFAULT;
+use crate::wire::idempotency::IDEMPOTENCY_KEY_CHARS_MAX;
+use crate::wire::request::STRIPE_VERSION;
+use objects::schema_ref;
+
+/// The error statuses every endpoint can answer with.
+const ERROR_STATUSES: &[(u16, &str)] = &[
+    (
+        400,
+        "Invalid parameters, a broken lifecycle rule, or a reused idempotency key.",
+    ),
+    (401, "No API key, or one payrec does not know."),
+    (404, "No such object, or an unrecognized URL."),
+    (
+        500,
+        "An internal error; the Request-Id header identifies it in the server log.",
+    ),
+];
+/// The error statuses only a POST can answer with.
+const POST_ERROR_STATUSES: &[(u16, &str)] = &[
+    (409, "Another request with the same Idempotency-Key is in flight."),
+    (413, "The request body is too large."),
+];
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in ENDPOINTS {
+        let path = paths.entry(endpoint.path).or_insert_with(|| json!({}));
+        path[method_key(endpoint.method)] = operation(endpoint);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "payrec",
+            "version": env!("CARGO_PKG_VERSION"),
+            "summary": "A self-hostable, Stripe-compatible Payment Records server.",
+            "description": format!(
+                "Stripe's Payment Records API as payrec serves it, at Stripe API version {STRIPE_VERSION}. \
+                 Request bodies and query strings are form-encoded with bracket nesting (`a[b]=v`); \
+                 arrays are sent as `expand[]=x` or `expand[0]=x`; an empty value unsets where the \
+                 parameter says so."
+            ),
+            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
+            "x-stripe-api-version": STRIPE_VERSION,
+        },
+        "servers": [{
+            "url": format!("http://{LISTEN_DEFAULT}"),
+            "description": "payrec's default listen address",
+        }],
+        "security": [{ "bearer": [] }, { "basic": [] }],
+        "paths": paths,
+        "components": {
+            "schemas": objects::schemas(),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`Authorization: Bearer sk_test_…` (test mode) or `sk_live_…` (live mode).",
+                },
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "The secret key as user name, empty password (`curl -u sk_test_…:`).",
+                },
+            },
+            "headers": {
+                "Request-Id": {
+                    "description": "Identifies the request in payrec's log.",
+                    "required": true,
+                    "schema": { "type": "string", "pattern": "^req_[0-9A-Za-z]+$" },
+                },
+                "Stripe-Version": {
+                    "description": format!("The request's Stripe-Version, else {STRIPE_VERSION}."),
+                    "required": true,
+                    "schema": { "type": "string" },
+                },
+            },
+        },
+    })
+}
+
+/// The document as served and committed: pretty JSON and a final newline.
+pub fn document_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).expect("the document serializes");
+    text.push('\n');
+    text
+}
+
+/// GET /openapi.json (no key needed).
+pub async fn serve() -> Response {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    let text = TEXT.get_or_init(document_text).as_str();
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+fn method_key(method: Method) -> &'static str {
+    match method {
+        Method::Get => "get",
+        Method::Post => "post",
+    }
+}
+
+/// Stripe's operation ids: the method and the path's words, `{id}` as `Id`
+/// (`POST /v1/payment_records/{id}/report_refund` → `PostPaymentRecordsIdReportRefund`).
+pub fn operation_id(endpoint: &Endpoint) -> String {
+    let words = endpoint
+        .path
+        .trim_start_matches("/v1/")
+        .split(['/', '_'])
+        .map(|w| w.trim_matches(['{', '}']));
+    let method = match endpoint.method {
+        Method::Get => "Get",
+        Method::Post => "Post",
+    };
+    std::iter::once(method.to_owned())
+        .chain(words.map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        }))
+        .collect()
+}
+
+fn operation(endpoint: &Endpoint) -> Value {
+    let mut parameters = Vec::new();
+    if endpoint.path.contains("{id}") {
+        parameters.push(json!({
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "Any string: an id that names no object is a 404.",
+            "schema": { "type": "string", "minLength": 1 },
+        }));
+    }
+    let mut operation = json!({
+        "operationId": operation_id(endpoint),
+        "summary": endpoint.summary,
+        "responses": responses(endpoint),
+    });
+    match endpoint.method {
+        Method::Get => parameters.extend(params::query_parameters(endpoint)),
+        Method::Post => {
+            parameters.push(json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": "Replays the first result of a request with the same key and parameters.",
+                "schema": { "type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_CHARS_MAX },
+            }));
+            operation["requestBody"] = params::request_body(endpoint);
+        }
+    }
+    operation["parameters"] = Value::Array(parameters);
+    operation
+}
+
+fn responses(endpoint: &Endpoint) -> Value {
+    let (schema, description) = match endpoint.returns {
+        Returns::Record => ("payment_record", "The Payment Record."),
+        Returns::Attempt => ("payment_attempt_record", "The Payment Attempt Record."),
+        Returns::RecordList => ("payment_record_list", "A page of Payment Records."),
+        Returns::AttemptList => ("payment_attempt_record_list", "A page of Payment Attempt Records."),
+    };
+    let mut responses = Map::new();
+    let mut ok = response(description, schema);
+    let links = links::from(endpoint);
+    if !links.is_empty() {
+        ok["links"] = Value::Object(links);
+    }
+    responses.insert("200".into(), ok);
+    let post_only = match endpoint.method {
+        Method::Post => POST_ERROR_STATUSES,
+        Method::Get => &[],
+    };
+    for (status, description) in ERROR_STATUSES.iter().chain(post_only) {
+        responses.insert(status.to_string(), response(description, "error"));
+    }
+    responses.insert(
+        "414".into(),
+        json!({ "description": "The URL is longer than the HTTP layer accepts (64 KiB): answered before payrec \
+                 sees the request, with an empty body and none of payrec's headers." }),
+    );
+    Value::Object(responses)
+}
+
+fn response(description: &str, schema: &str) -> Value {
+    json!({
+        "description": description,
+        "headers": {
+            "Request-Id": { "$ref": "#/components/headers/Request-Id" },
+            "Stripe-Version": { "$ref": "#/components/headers/Stripe-Version" },
+        },
+        "content": { "application/json": { "schema": schema_ref(schema) } },
+    })
+}
+
+mod links {
+    //! OpenAPI links from a call that answers with a record or an attempt to the calls that take
+    //! its id: they document how the endpoints chain, and let schemathesis's stateful phase
+    //! walk real lifecycles instead of guessing ids.
+
+    use serde_json::{Map, Value, json};
+
+    use super::operation_id;
+    use crate::records::endpoints::{ENDPOINTS, Endpoint, Returns};
+
+    /// From a record or attempt in a response body to the operations that take its ids.
+    pub fn from(endpoint: &Endpoint) -> Map<String, Value> {
+        let (record, attempt) = match endpoint.returns {
+            Returns::Record => ("$response.body#/id", "$response.body#/latest_payment_attempt_record"),
+            Returns::Attempt => ("$response.body#/payment_record", "$response.body#/id"),
+            Returns::RecordList | Returns::AttemptList => return Map::new(),
+        };
+        let mut links = Map::new();
+        for target in ENDPOINTS {
+            let parameters = if target.path.starts_with("/v1/payment_records/{id}") {
+                json!({ "path.id": record })
+            } else if target.returns == Returns::AttemptList {
+                json!({ "query.payment_record": record })
+            } else if target.returns == Returns::Attempt {
+                json!({ "path.id": attempt })
+            } else {
+                continue;
+            };
+            links.insert(
+                operation_id(target),
+                json!({ "operationId": operation_id(target), "parameters": parameters }),
+            );
+        }
+        links
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_stripes() {
+        let ids: Vec<String> = ENDPOINTS.iter().map(|e| operation_id(e)).collect();
+        for expected in [
+            "PostPaymentRecordsReportPayment",
+            "GetPaymentRecordsId",
+            "GetPaymentRecords",
+            "PostPaymentRecordsIdReportPaymentAttemptInformational",
+            "PostPaymentRecordsIdReportRefund",
+            "GetPaymentAttemptRecordsId",
+            "GetPaymentAttemptRecords",
+        ] {
+            assert!(ids.iter().any(|id| id == expected), "{expected} not in {ids:?}");
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "operation ids are unique");
+    }
+
+    #[test]
+    fn every_endpoint_is_described_with_its_method() {
+        let document = document();
+        for endpoint in ENDPOINTS {
+            let operation = &document["paths"][endpoint.path][method_key(endpoint.method)];
+            assert_eq!(operation["operationId"], json!(operation_id(endpoint)));
+        }
+        let described: usize = document["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(described, ENDPOINTS.len());
+    }
+
+    #[test]
+    fn form_bodies_use_stripes_bracketed_names() {
+        let document = document();
+        let body = &document["paths"]["/v1/payment_records/report_payment"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+            ["schema"];
+        for name in [
+            "amount_requested[currency]",
+            "payment_method_details[billing_details][address][city]",
+            "expand[]",
+            "metadata",
+        ] {
+            assert!(body["properties"][name].is_object(), "{name}: {body}");
+        }
+        assert_eq!(body["properties"]["amount_requested[value]"]["type"], "integer");
+        assert_eq!(body["required"][0], "amount_requested[currency]");
+    }
+}
