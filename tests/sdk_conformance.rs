@@ -4,53 +4,18 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{TestServer, in_ci};
+use common::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const STRIPE_SDK: &str = "stripe==16.1.0";
 
-/// target/sdk-venv with the SDK installed; None (outside CI) when Python is unusable here.
-/// Serialises venv creation between the tests of this file.
-static VENV_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
+/// target/sdk-venv/bin/python with the SDK installed; None (outside CI) when it cannot be.
 fn sdk_python() -> Option<PathBuf> {
-    let _one_at_a_time = VENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let venv = target.join("sdk-venv");
-    let python = venv.join("bin").join("python");
-    let marker = venv.join(".stripe-16.1.0");
-    if marker.exists() {
-        return Some(python);
-    }
-    let fail = |what: &str| -> Option<PathBuf> {
-        assert!(!in_ci(), "SDK conformance cannot run under CI: {what}");
-        eprintln!("skipping SDK conformance (not under CI): {what}");
-        None
-    };
-    let created = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-    if !created.is_ok_and(|s| s.success()) {
-        return fail("python3 -m venv failed");
-    }
-    let installed = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            STRIPE_SDK,
-        ])
-        .status();
-    if !installed.is_ok_and(|s| s.success()) {
-        return fail("pip install stripe==16.1.0 failed");
-    }
-    std::fs::write(&marker, STRIPE_SDK).expect("write venv marker");
-    Some(python)
+    common::venv::venv_bin("sdk-venv", STRIPE_SDK).map(|bin| bin.join("python"))
 }
 
 /// Runs a script of tests/sdk/ with the SDK against `url`; returns its stdout.

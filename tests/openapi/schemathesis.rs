@@ -5,9 +5,8 @@
 //! CI=true this must run.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{TestServer, in_ci};
+use crate::common::TestServer;
 
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 /// Generated cases per operation in the fuzzing phase (the coverage phase adds its boundary
@@ -18,42 +17,9 @@ const RUN_SECONDS_MAX: u64 = 300;
 /// Longest wait for one response.
 const REQUEST_SECONDS_MAX: &str = "10";
 
-/// Serialises venv creation between the tests of this file.
-static VENV_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// target/schemathesis-venv/bin/schemathesis; None (outside CI) when it cannot be installed.
 fn installed() -> Option<PathBuf> {
-    let _one_at_a_time = VENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/schemathesis-venv");
-    let program = venv.join("bin").join("schemathesis");
-    let marker = venv.join(".installed");
-    if std::fs::read_to_string(&marker).is_ok_and(|m| m == SCHEMATHESIS) {
-        return Some(program);
-    }
-    let fail = |what: &str| -> Option<PathBuf> {
-        assert!(!in_ci(), "schemathesis cannot run under CI: {what}");
-        eprintln!("skipping schemathesis (not under CI): {what}");
-        None
-    };
-    let created = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-    if !created.is_ok_and(|s| s.success()) {
-        return fail("python3 -m venv failed");
-    }
-    let installed = Command::new(venv.join("bin").join("python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            SCHEMATHESIS,
-        ])
-        .status();
-    if !installed.is_ok_and(|s| s.success()) {
-        return fail("pip install schemathesis failed");
-    }
-    std::fs::write(&marker, SCHEMATHESIS).expect("write venv marker");
-    Some(program)
+    crate::common::venv::venv_bin("schemathesis-venv", SCHEMATHESIS).map(|bin| bin.join("schemathesis"))
 }
 
 /// The command line, for the test's output and the report.
