@@ -1,6 +1,7 @@
 //! The embedded default: SQLite in WAL mode with `synchronous=FULL`, so an acknowledged write
-//! is on disk. Reads use a pool of connections; all writes to payment data go through one
-//! writer task that commits concurrent requests together (group commit, see `writer`).
+//! is on disk. The hot reads use a pool of rusqlite connections (`reads`); all writes to payment
+//! data go through one writer thread that commits concurrent requests together (group commit,
+//! see `writer`); sqlx runs the migrations and the rare account and key queries.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use super::{decode_doc, decode_page};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod ops;
+mod reads;
 mod writer;
 
 /// How long a connection waits for SQLite's write lock (held briefly by the writer task).
@@ -55,7 +57,10 @@ type WriteRequest = (WriteCommand, oneshot::Sender<Result<WriteOutcome, StoreErr
 
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// sqlx, for migrations and the rare admin queries (accounts, keys).
     pool: SqlitePool,
+    /// rusqlite, for the reads on every request.
+    reads: reads::ReadPool,
     writes: mpsc::Sender<WriteRequest>,
 }
 
@@ -81,102 +86,14 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
-        let writes = writer::spawn(connect).await?;
-        Ok(SqliteStore { pool, writes })
+        let path = connect.get_filename().to_path_buf();
+        let writes = writer::spawn(path.clone(), options.synchronous)?;
+        Ok(SqliteStore {
+            pool,
+            reads: reads::ReadPool::new(path),
+            writes,
+        })
     }
-}
-
-fn key_owner(row: &sqlx::sqlite::SqliteRow) -> KeyOwner {
-    KeyOwner {
-        key_id: row.get("id"),
-        tenant: Tenant {
-            account_id: row.get("account_id"),
-            livemode: row.get("livemode"),
-        },
-    }
-}
-
-/// Fetches `limit + 1` rows of a list around a cursor; `has_more` is exact.
-async fn fetch_page(
-    pool: &SqlitePool,
-    table: &str,
-    tenant: &Tenant,
-    parent: Option<&str>,
-    query: &ListQuery,
-) -> Result<Page<String>, ListError> {
-    let parent_clause = if parent.is_some() {
-        " AND payment_record = ?"
-    } else {
-        ""
-    };
-    let cursor_id = query.starting_after.as_deref().or(query.ending_before.as_deref());
-    let cursor: Option<(i64, i64)> = match cursor_id {
-        Some(id) => {
-            let sql = format!(
-                "SELECT created, seq FROM {table} WHERE account_id = ? AND livemode = ? AND id = ?{parent_clause}"
-            );
-            let mut q = sqlx::query_as(&sql)
-                .bind(&tenant.account_id)
-                .bind(tenant.livemode)
-                .bind(id);
-            if let Some(p) = parent {
-                q = q.bind(p);
-            }
-            Some(
-                q.fetch_optional(pool)
-                    .await
-                    .map_err(StoreError::from)?
-                    .ok_or(ListError::UnknownCursor)?,
-            )
-        }
-        None => None,
-    };
-    let backwards = query.ending_before.is_some();
-    let mut sql = format!("SELECT doc FROM {table} WHERE account_id = ? AND livemode = ?{parent_clause}");
-    if query.created_after.is_some() {
-        sql.push_str(" AND created > ?");
-    }
-    if query.created_before.is_some() {
-        sql.push_str(" AND created < ?");
-    }
-    if cursor.is_some() {
-        sql.push_str(if backwards {
-            " AND (created, seq) > (?, ?)"
-        } else {
-            " AND (created, seq) < (?, ?)"
-        });
-    }
-    sql.push_str(if backwards {
-        " ORDER BY created ASC, seq ASC LIMIT ?"
-    } else {
-        " ORDER BY created DESC, seq DESC LIMIT ?"
-    });
-    let mut q = sqlx::query_scalar::<_, String>(&sql)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode);
-    if let Some(p) = parent {
-        q = q.bind(p);
-    }
-    if let Some(after) = query.created_after {
-        q = q.bind(after);
-    }
-    if let Some(before) = query.created_before {
-        q = q.bind(before);
-    }
-    if let Some((created, seq)) = cursor {
-        q = q.bind(created).bind(seq);
-    }
-    let mut docs = q
-        .bind(query.limit as i64 + 1)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::from)?;
-    let has_more = docs.len() > query.limit;
-    docs.truncate(query.limit);
-    if backwards {
-        docs.reverse();
-    }
-    Ok(Page { data: docs, has_more })
 }
 
 #[async_trait]
@@ -274,11 +191,7 @@ impl Store for SqliteStore {
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
-        let row = sqlx::query("SELECT id, account_id, livemode FROM api_keys WHERE digest = ? AND revoked_at IS NULL")
-            .bind(&digest[..])
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(key_owner))
+        self.reads.find_key(digest)
     }
 
     async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
@@ -311,30 +224,21 @@ impl Store for SqliteStore {
     }
 
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        let doc: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM payment_records WHERE account_id = ? AND livemode = ? AND id = ?")
-                .bind(&tenant.account_id)
-                .bind(tenant.livemode)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        doc.map(|d| decode_doc(&d)).transpose()
+        self.reads
+            .doc("payment_records", tenant, id)?
+            .map(|d| decode_doc(&d))
+            .transpose()
     }
 
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
-        let doc: Option<String> = sqlx::query_scalar(
-            "SELECT doc FROM payment_attempt_records WHERE account_id = ? AND livemode = ? AND id = ?",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        doc.map(|d| decode_doc(&d)).transpose()
+        self.reads
+            .doc("payment_attempt_records", tenant, id)?
+            .map(|d| decode_doc(&d))
+            .transpose()
     }
 
     async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
-        decode_page(fetch_page(&self.pool, "payment_records", tenant, None, query).await?)
+        decode_page(self.reads.page("payment_records", tenant, None, query)?)
     }
 
     async fn list_attempts(
@@ -343,7 +247,10 @@ impl Store for SqliteStore {
         record_id: &str,
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError> {
-        decode_page(fetch_page(&self.pool, "payment_attempt_records", tenant, Some(record_id), query).await?)
+        decode_page(
+            self.reads
+                .page("payment_attempt_records", tenant, Some(record_id), query)?,
+        )
     }
 
     async fn write(&self, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
@@ -356,15 +263,7 @@ impl Store for SqliteStore {
     }
 
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        let row = sqlx::query(
-            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys WHERE account_id = ? AND livemode = ? AND key = ?",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(ops::saved_from_row))
+        self.reads.find_idempotent(tenant, key)
     }
 
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {

@@ -1,19 +1,18 @@
-//! SQLite's SQL for the shared write path (`store::write`). Runs on the writer's connection,
-//! inside its transaction; SQLite's single writer is the record lock.
+//! SQLite's SQL for the shared write path (`store::write`), on the writer thread's rusqlite
+//! connection inside its transaction. SQLite's single writer is the record lock.
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
+use rusqlite::{Connection, OptionalExtension, params};
 
+use super::writer::writer_error;
 use crate::records::lifecycle::PaymentState;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::store::write::WriteOps;
-use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
-use crate::store::{decode_doc, encode_doc};
+use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant, decode_doc, encode_doc};
 
 #[derive(Debug)]
 pub(super) struct SqliteOps<'c> {
-    pub conn: &'c mut SqliteConnection,
+    pub conn: &'c mut Connection,
     /// Ordering tiebreak for lists, allocated by the single writer.
     pub next_seq: &'c mut i64,
 }
@@ -24,17 +23,44 @@ impl SqliteOps<'_> {
         *self.next_seq += 1;
         seq
     }
-}
 
-pub(super) fn saved_from_row(r: &sqlx::sqlite::SqliteRow) -> SavedIdempotent {
-    SavedIdempotent {
-        fingerprint: r.get("fingerprint"),
-        request_id: r.get("request_id"),
-        response: SavedResponse {
-            status: r.get::<i64, _>("status") as u16,
-            body: r.get("body"),
-        },
-        created: r.get("created"),
+    fn saved(&self, tenant: &Tenant, key: &str) -> Result<SavedIdempotent, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
+                 WHERE account_id = ?1 AND livemode = ?2 AND key = ?3",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![tenant.account_id, tenant.livemode, key], |r| {
+                    Ok(SavedIdempotent {
+                        fingerprint: r.get(0)?,
+                        request_id: r.get(1)?,
+                        response: SavedResponse {
+                            status: r.get::<_, i64>(2)? as u16,
+                            body: r.get(3)?,
+                        },
+                        created: r.get(4)?,
+                    })
+                })
+            })
+            .map_err(writer_error)
+    }
+
+    fn doc(&self, sql: &str, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| {
+                stmt.query_row(params![tenant.account_id, tenant.livemode, id], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(writer_error)
+    }
+
+    fn exec(&self, sql: &str, values: impl rusqlite::Params) -> Result<usize, StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(values))
+            .map_err(writer_error)
     }
 }
 
@@ -45,46 +71,38 @@ impl WriteOps for SqliteOps<'_> {
         tenant: &Tenant,
         idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        let claimed = sqlx::query(
+        let claimed = self.exec(
             "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
-             VALUES (?, ?, ?, ?, ?, 0, '', ?) ON CONFLICT (account_id, livemode, key) DO NOTHING",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .bind(&idem.fingerprint)
-        .bind(&idem.request_id)
-        .bind(idem.created)
-        .execute(&mut *self.conn)
-        .await?;
-        if claimed.rows_affected() == 1 {
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, '', ?6) ON CONFLICT (account_id, livemode, key) DO NOTHING",
+            params![
+                tenant.account_id,
+                tenant.livemode,
+                idem.key,
+                idem.fingerprint,
+                idem.request_id,
+                idem.created
+            ],
+        )?;
+        if claimed == 1 {
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys WHERE account_id = ? AND livemode = ? AND key = ?",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        let saved = saved_from_row(&row);
+        let saved = self.saved(tenant, &idem.key)?;
         if saved.created >= idem.expired_before {
             return Ok(Some(saved));
         }
         // Expired: this request executes anew and takes the key over.
-        sqlx::query(
-            "UPDATE idempotency_keys SET fingerprint = ?, request_id = ?, status = 0, body = '', created = ? \
-             WHERE account_id = ? AND livemode = ? AND key = ?",
-        )
-        .bind(&idem.fingerprint)
-        .bind(&idem.request_id)
-        .bind(idem.created)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .execute(&mut *self.conn)
-        .await?;
+        self.exec(
+            "UPDATE idempotency_keys SET fingerprint = ?1, request_id = ?2, status = 0, body = '', created = ?3 \
+             WHERE account_id = ?4 AND livemode = ?5 AND key = ?6",
+            params![
+                idem.fingerprint,
+                idem.request_id,
+                idem.created,
+                tenant.account_id,
+                tenant.livemode,
+                idem.key
+            ],
+        )?;
         Ok(None)
     }
 
@@ -94,41 +112,34 @@ impl WriteOps for SqliteOps<'_> {
         idem: &IdempotencySave,
         response: &SavedResponse,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE idempotency_keys SET status = ?, body = ? WHERE account_id = ? AND livemode = ? AND key = ?",
-        )
-        .bind(i64::from(response.status))
-        .bind(&response.body)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .execute(&mut *self.conn)
-        .await?;
-        assert_eq!(done.rows_affected(), 1, "the key was claimed in this transaction");
+        let done = self.exec(
+            "UPDATE idempotency_keys SET status = ?1, body = ?2 WHERE account_id = ?3 AND livemode = ?4 AND key = ?5",
+            params![
+                i64::from(response.status),
+                response.body,
+                tenant.account_id,
+                tenant.livemode,
+                idem.key
+            ],
+        )?;
+        assert_eq!(done, 1, "the key was claimed in this transaction");
         Ok(())
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
-        let doc: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM payment_records WHERE account_id = ? AND livemode = ? AND id = ?")
-                .bind(&tenant.account_id)
-                .bind(tenant.livemode)
-                .bind(record_id)
-                .fetch_optional(&mut *self.conn)
-                .await?;
-        let Some(doc) = doc else { return Ok(None) };
+        let sql = "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3";
+        let Some(doc) = self.doc(sql, tenant, record_id)? else {
+            return Ok(None);
+        };
         let record: PaymentRecord = decode_doc(&doc)?;
-        let latest_doc: String = sqlx::query_scalar(
-            "SELECT doc FROM payment_attempt_records WHERE account_id = ? AND livemode = ? AND id = ?",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(record.latest_attempt.as_str())
-        .fetch_optional(&mut *self.conn)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
-        let latest: PaymentAttemptRecord = decode_doc(&latest_doc)?;
-        Ok(Some(PaymentState { record, latest }))
+        let sql = "SELECT doc FROM payment_attempt_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3";
+        let latest_doc = self
+            .doc(sql, tenant, record.latest_attempt.as_str())?
+            .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
+        Ok(Some(PaymentState {
+            record,
+            latest: decode_doc(&latest_doc)?,
+        }))
     }
 
     async fn insert_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
@@ -137,29 +148,31 @@ impl WriteOps for SqliteOps<'_> {
             "records are written in their tenant's mode"
         );
         let seq = self.take_seq();
-        sqlx::query(
-            "INSERT INTO payment_records (account_id, livemode, id, created, seq, doc) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(record.id.as_str())
-        .bind(record.created)
-        .bind(seq)
-        .bind(encode_doc(record))
-        .execute(&mut *self.conn)
-        .await?;
+        self.exec(
+            "INSERT INTO payment_records (account_id, livemode, id, created, seq, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                tenant.account_id,
+                tenant.livemode,
+                record.id.as_str(),
+                record.created,
+                seq,
+                encode_doc(record)
+            ],
+        )?;
         Ok(())
     }
 
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE payment_records SET doc = ? WHERE account_id = ? AND livemode = ? AND id = ?")
-            .bind(encode_doc(record))
-            .bind(&tenant.account_id)
-            .bind(tenant.livemode)
-            .bind(record.id.as_str())
-            .execute(&mut *self.conn)
-            .await?;
-        assert_eq!(done.rows_affected(), 1, "the locked record exists");
+        let done = self.exec(
+            "UPDATE payment_records SET doc = ?1 WHERE account_id = ?2 AND livemode = ?3 AND id = ?4",
+            params![
+                encode_doc(record),
+                tenant.account_id,
+                tenant.livemode,
+                record.id.as_str()
+            ],
+        )?;
+        assert_eq!(done, 1, "the locked record exists");
         Ok(())
     }
 
@@ -169,55 +182,50 @@ impl WriteOps for SqliteOps<'_> {
             "attempts are written in their tenant's mode"
         );
         let seq = self.take_seq();
-        sqlx::query(
+        self.exec(
             "INSERT INTO payment_attempt_records (account_id, livemode, id, payment_record, created, seq, state, doc) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(attempt.id.as_str())
-        .bind(attempt.payment_record.as_str())
-        .bind(attempt.created)
-        .bind(seq)
-        .bind(attempt.state.as_str())
-        .bind(encode_doc(attempt))
-        .execute(&mut *self.conn)
-        .await?;
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                tenant.account_id,
+                tenant.livemode,
+                attempt.id.as_str(),
+                attempt.payment_record.as_str(),
+                attempt.created,
+                seq,
+                attempt.state.as_str(),
+                encode_doc(attempt)
+            ],
+        )?;
         Ok(())
     }
 
     async fn update_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE payment_attempt_records SET state = ?, doc = ? WHERE account_id = ? AND livemode = ? AND id = ?",
-        )
-        .bind(attempt.state.as_str())
-        .bind(encode_doc(attempt))
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(attempt.id.as_str())
-        .execute(&mut *self.conn)
-        .await?;
-        assert_eq!(done.rows_affected(), 1, "the latest attempt exists");
+        let done = self.exec(
+            "UPDATE payment_attempt_records SET state = ?1, doc = ?2 WHERE account_id = ?3 AND livemode = ?4 AND id = ?5",
+            params![attempt.state.as_str(), encode_doc(attempt), tenant.account_id, tenant.livemode, attempt.id.as_str()],
+        )?;
+        assert_eq!(done, 1, "the latest attempt exists");
         Ok(())
     }
 
     async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO refunds (account_id, livemode, refund_reference, payment_record, payment_attempt_record, currency, value, refunded_at, initiated_at, created) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, livemode, refund_reference) DO NOTHING",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&refund.refund_reference)
-        .bind(refund.payment_record.as_str())
-        .bind(refund.payment_attempt_record.as_str())
-        .bind(refund.amount.currency.as_str())
-        .bind(refund.amount.value)
-        .bind(refund.refunded_at)
-        .bind(refund.initiated_at)
-        .bind(refund.created)
-        .execute(&mut *self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.exec(
+            "INSERT INTO refunds (account_id, livemode, refund_reference, payment_record, payment_attempt_record, \
+             currency, value, refunded_at, initiated_at, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT (account_id, livemode, refund_reference) DO NOTHING",
+            params![
+                tenant.account_id,
+                tenant.livemode,
+                refund.refund_reference,
+                refund.payment_record.as_str(),
+                refund.payment_attempt_record.as_str(),
+                refund.amount.currency.as_str(),
+                refund.amount.value,
+                refund.refunded_at,
+                refund.initiated_at,
+                refund.created
+            ],
+        )?;
+        Ok(done == 1)
     }
 }

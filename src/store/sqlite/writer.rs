@@ -3,34 +3,62 @@
 //! every queued command in one transaction (group commit): one fsync acknowledges many writes,
 //! and no caller is answered before the commit that holds its write has returned.
 //! Each command runs inside its own SAVEPOINT so one failing command never undoes another.
+//!
+//! The writer is a dedicated thread on a rusqlite connection: a statement costs microseconds
+//! there, against tens of microseconds through an async driver's worker hop, and the writer is
+//! the one place where that cost is serial (docs/decisions.md has the measurements).
 
-use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use std::path::PathBuf;
+
+use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 use super::ops::SqliteOps;
-use super::{WRITE_QUEUE_CAPACITY, WriteRequest};
+use super::{BUSY_TIMEOUT, SqliteSync, WRITE_QUEUE_CAPACITY, WriteRequest};
 use crate::store::write::apply;
 use crate::store::{StoreError, WriteCommand, WriteOutcome};
 
 /// Most commands committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
 
-pub(super) async fn spawn(connect: SqliteConnectOptions) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
-    let mut conn = SqliteConnection::connect_with(&connect).await?;
-    let max_seq: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM payment_records UNION ALL SELECT MAX(seq) FROM payment_attempt_records)",
-    )
-    .fetch_one(&mut conn)
-    .await?;
+fn open_connection(path: &PathBuf, synchronous: SqliteSync) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(writer_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(writer_error)?;
+    let sync = match synchronous {
+        SqliteSync::Full => "FULL",
+        SqliteSync::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+    ))
+    .map_err(writer_error)?;
+    Ok(conn)
+}
+
+pub(super) fn writer_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Corrupt(format!("sqlite writer: {e}"))
+}
+
+pub(super) fn spawn(path: PathBuf, synchronous: SqliteSync) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
+    let conn = open_connection(&path, synchronous)?;
+    let max_seq: Option<i64> = conn
+        .query_row(
+            "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM payment_records UNION ALL SELECT MAX(seq) FROM payment_attempt_records)",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(writer_error)?;
     let (sender, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
-    tokio::spawn(run(conn, receiver, max_seq.unwrap_or(0) + 1));
+    std::thread::Builder::new()
+        .name("payrec-sqlite-writer".into())
+        .spawn(move || run(conn, receiver, max_seq.unwrap_or(0) + 1))
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
     Ok(sender)
 }
 
-async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<WriteRequest>, mut next_seq: i64) {
+fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut next_seq: i64) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
-    while let Some(first) = receiver.recv().await {
+    while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < GROUP_COMMIT_BATCH_MAX {
             match receiver.try_recv() {
@@ -38,33 +66,33 @@ async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<WriteReque
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, &mut batch, &mut next_seq).await;
+        commit_batch(&mut conn, &mut batch, &mut next_seq);
     }
 }
 
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<WriteRequest>, next_seq: &mut i64) {
-    let mut results = Vec::with_capacity(batch.len());
-    if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, next_seq: &mut i64) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "could not begin a write transaction");
         for (_, reply) in batch.drain(..) {
             let _ = reply.send(Err(StoreError::Corrupt("write transaction failed".into())));
         }
         return;
     }
+    let mut results = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     for (command, reply) in batch.drain(..) {
-        results.push(apply_in_savepoint(conn, command, next_seq).await);
+        results.push(apply_in_savepoint(conn, command, next_seq));
         replies.push(reply);
     }
-    match sqlx::query("COMMIT").execute(&mut *conn).await {
-        Ok(_) => {
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed; no write in the batch is acknowledged");
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            let _ = conn.execute_batch("ROLLBACK");
             for reply in replies {
                 let _ = reply.send(Err(StoreError::Corrupt("commit failed".into())));
             }
@@ -72,23 +100,24 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<WriteRequest>
     }
 }
 
-async fn apply_in_savepoint(
-    conn: &mut SqliteConnection,
+fn apply_in_savepoint(
+    conn: &mut Connection,
     command: WriteCommand,
     next_seq: &mut i64,
 ) -> Result<WriteOutcome, StoreError> {
-    sqlx::query("SAVEPOINT command").execute(&mut *conn).await?;
-    let result = apply(
+    conn.execute_batch("SAVEPOINT command").map_err(writer_error)?;
+    // The ops never suspend (rusqlite is synchronous), so the shared async write path runs to
+    // completion in one poll on this thread.
+    let result = futures_executor::block_on(apply(
         &mut SqliteOps {
-            conn: &mut *conn,
+            conn,
             next_seq: &mut *next_seq,
         },
         command,
-    )
-    .await;
+    ));
     if result.is_err() {
-        sqlx::query("ROLLBACK TO command").execute(&mut *conn).await?;
+        conn.execute_batch("ROLLBACK TO command").map_err(writer_error)?;
     }
-    sqlx::query("RELEASE command").execute(&mut *conn).await?;
+    conn.execute_batch("RELEASE command").map_err(writer_error)?;
     result
 }
