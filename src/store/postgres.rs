@@ -328,8 +328,11 @@ impl Store for PgStore {
     async fn write(&self, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let outcome = apply(&mut ops::PgOps { conn: &mut tx }, command).await?;
-        // An AlreadySaved outcome wrote nothing; committing it is harmless and releases locks.
-        tx.commit().await?;
+        if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(outcome)
     }
 

@@ -18,19 +18,21 @@ use crate::wire::error::ApiError;
 #[async_trait]
 pub trait WriteOps: Send {
     /// Claims `idem.key` for this transaction: None when claimed (new, or an expired result
-    /// replaced), or the result another request saved under it.
+    /// replaced), or the result another request saved under it. A backend whose transactions
+    /// never overlap (SQLite's single writer) may claim lazily in `finish_key` instead.
     async fn claim_key(
         &mut self,
         tenant: &Tenant,
         idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError>;
-    /// Stores the response under a key this transaction claimed.
+    /// Stores the response under the key. Some(saved) when the key turned out to be taken
+    /// already (lazy claims only): the caller then rolls the command back and replays `saved`.
     async fn finish_key(
         &mut self,
         tenant: &Tenant,
         idem: &IdempotencySave,
         response: &SavedResponse,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<SavedIdempotent>, StoreError>;
     /// Loads a record and its latest attempt, locking the record until commit.
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError>;
     async fn insert_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError>;
@@ -49,7 +51,8 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, StoreError> {
     })
 }
 
-/// Applies one command inside the caller's open transaction.
+/// Applies one command inside the caller's open transaction. An `AlreadySaved` outcome must be
+/// rolled back by the caller (a lazy claim may have found the key taken after writing).
 pub async fn apply(ops: &mut impl WriteOps, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
     let WriteCommand {
         tenant,
@@ -98,8 +101,10 @@ pub async fn apply(ops: &mut impl WriteOps, command: WriteCommand) -> Result<Wri
             },
         },
     };
-    if let Some(idem) = &idempotency {
-        ops.finish_key(&tenant, idem, &response).await?;
+    if let Some(idem) = &idempotency
+        && let Some(saved) = ops.finish_key(&tenant, idem, &response).await?
+    {
+        return Ok(WriteOutcome::AlreadySaved(saved));
     }
     Ok(WriteOutcome::Executed(response))
 }

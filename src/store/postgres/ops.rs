@@ -84,7 +84,7 @@ impl WriteOps for PgOps<'_> {
         tenant: &Tenant,
         idem: &IdempotencySave,
         response: &SavedResponse,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<SavedIdempotent>, StoreError> {
         let done = sqlx::query(
             "UPDATE idempotency_keys SET status = $1, body = $2 WHERE account_id = $3 AND livemode = $4 AND key = $5",
         )
@@ -96,7 +96,7 @@ impl WriteOps for PgOps<'_> {
         .execute(&mut *self.conn)
         .await?;
         assert_eq!(done.rows_affected(), 1, "the key was claimed in this transaction");
-        Ok(())
+        Ok(None)
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {

@@ -66,43 +66,13 @@ impl SqliteOps<'_> {
 
 #[async_trait]
 impl WriteOps for SqliteOps<'_> {
+    /// Lazy: the single writer runs one command at a time, so nothing can take the key between
+    /// here and `finish_key`, which claims and saves in one statement.
     async fn claim_key(
         &mut self,
-        tenant: &Tenant,
-        idem: &IdempotencySave,
+        _tenant: &Tenant,
+        _idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        let claimed = self.exec(
-            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, '', ?6) ON CONFLICT (account_id, livemode, key) DO NOTHING",
-            params![
-                tenant.account_id,
-                tenant.livemode,
-                idem.key,
-                idem.fingerprint,
-                idem.request_id,
-                idem.created
-            ],
-        )?;
-        if claimed == 1 {
-            return Ok(None);
-        }
-        let saved = self.saved(tenant, &idem.key)?;
-        if saved.created >= idem.expired_before {
-            return Ok(Some(saved));
-        }
-        // Expired: this request executes anew and takes the key over.
-        self.exec(
-            "UPDATE idempotency_keys SET fingerprint = ?1, request_id = ?2, status = 0, body = '', created = ?3 \
-             WHERE account_id = ?4 AND livemode = ?5 AND key = ?6",
-            params![
-                idem.fingerprint,
-                idem.request_id,
-                idem.created,
-                tenant.account_id,
-                tenant.livemode,
-                idem.key
-            ],
-        )?;
         Ok(None)
     }
 
@@ -111,19 +81,29 @@ impl WriteOps for SqliteOps<'_> {
         tenant: &Tenant,
         idem: &IdempotencySave,
         response: &SavedResponse,
-    ) -> Result<(), StoreError> {
-        let done = self.exec(
-            "UPDATE idempotency_keys SET status = ?1, body = ?2 WHERE account_id = ?3 AND livemode = ?4 AND key = ?5",
+    ) -> Result<Option<SavedIdempotent>, StoreError> {
+        // New key: insert. Expired key: take it over. Live key: leave it, and replay it.
+        let saved = self.exec(
+            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (account_id, livemode, key) DO UPDATE SET \
+             fingerprint = excluded.fingerprint, request_id = excluded.request_id, status = excluded.status, \
+             body = excluded.body, created = excluded.created WHERE idempotency_keys.created < ?9",
             params![
-                i64::from(response.status),
-                response.body,
                 tenant.account_id,
                 tenant.livemode,
-                idem.key
+                idem.key,
+                idem.fingerprint,
+                idem.request_id,
+                i64::from(response.status),
+                response.body,
+                idem.created,
+                idem.expired_before
             ],
         )?;
-        assert_eq!(done, 1, "the key was claimed in this transaction");
-        Ok(())
+        if saved == 1 {
+            return Ok(None);
+        }
+        self.saved(tenant, &idem.key).map(Some)
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {

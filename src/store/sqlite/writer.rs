@@ -115,7 +115,7 @@ fn apply_in_savepoint(
         },
         command,
     ));
-    if result.is_err() {
+    if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
         conn.execute_batch("ROLLBACK TO command").map_err(writer_error)?;
     }
     conn.execute_batch("RELEASE command").map_err(writer_error)?;
