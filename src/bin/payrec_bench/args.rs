@@ -1,0 +1,102 @@
+//! Command-line options.
+
+use clap::{Parser, ValueEnum};
+use payrec::store::sqlite::SqliteSync;
+
+/// Load generator for payrec: scenarios against the real server, ratios to the HTTP ceiling.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "payrec-bench", version)]
+pub struct Args {
+    /// Scenarios to run, in order (comma-separated). `ceiling` first gives every other row its
+    /// ratio to the ceiling measured in the same run.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ceiling,retrieve,list,report,report-nokey,lifecycle"
+    )]
+    pub scenario: Vec<Scenario>,
+    /// Keep-alive connections, one per client task.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Seconds of load before measuring, per scenario.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+    /// Database of the in-process server: sqlite://PATH or postgres://USER@HOST/DB. Default: a
+    /// fresh SQLite file in the current directory, removed afterwards. For PostgreSQL a fresh
+    /// schema is created in that database and dropped afterwards.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// SQLite durability of the in-process server (`full` fsyncs every commit).
+    #[arg(long, value_enum, default_value_t = SqliteSync::Full)]
+    pub sqlite_synchronous: SqliteSync,
+    /// PostgreSQL pool size of the in-process server.
+    #[arg(long, default_value_t = payrec::store::postgres::POOL_CONNECTIONS_DEFAULT)]
+    pub pg_max_connections: u32,
+    /// Payment records seeded before `retrieve` and `list` (in-process: bulk SQL copies of a
+    /// record made through the API; with --url: report_payment calls).
+    #[arg(long, default_value_t = 10_000)]
+    pub seed: u64,
+    /// Keep the SQLite file or PostgreSQL schema after the run (to inspect query plans).
+    #[arg(long)]
+    pub keep_db: bool,
+    /// Target a running server (http://HOST:PORT) instead of starting one; needs --key.
+    #[arg(long, requires = "key")]
+    pub url: Option<String>,
+    /// Secret key for --url.
+    #[arg(long, env = "PAYREC_BENCH_KEY")]
+    pub key: Option<String>,
+    /// Threads of the load generator's runtime (the server's runtime has one per core, as
+    /// `payrec serve` does).
+    #[arg(long, default_value_t = 2)]
+    pub client_threads: usize,
+    /// Install payrec's log subscriber (one line per request to stderr, as `payrec serve`).
+    #[arg(long)]
+    pub server_log: bool,
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: run as the seeding child process, copying this template record --seed times.
+    #[arg(long, hide = true, requires = "database_url")]
+    pub seed_copies_of: Option<String>,
+    /// Internal: the salt of the seeded ids (with --seed-copies-of).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub seed_salt: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// A minimal axum endpoint returning a fixed 1.5 KB JSON body: the HTTP limit.
+    Ceiling,
+    /// GET /v1/payment_records/:id of a random seeded record.
+    Retrieve,
+    /// GET /v1/payment_attempt_records?payment_record=…&limit=10 of a random seeded record.
+    List,
+    /// POST report_payment with a fresh Idempotency-Key, as the SDKs send it.
+    Report,
+    /// POST report_payment without an Idempotency-Key.
+    ReportNokey,
+    /// report → failed → new attempt → guaranteed → refund, each step timed on its own.
+    Lifecycle,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Ceiling => "ceiling",
+            Scenario::Retrieve => "retrieve",
+            Scenario::List => "list",
+            Scenario::Report => "report",
+            Scenario::ReportNokey => "report-nokey",
+            Scenario::Lifecycle => "lifecycle",
+        }
+    }
+
+    pub fn needs_seed(self) -> bool {
+        matches!(self, Scenario::Retrieve | Scenario::List)
+    }
+}

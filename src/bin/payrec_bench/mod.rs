@@ -1,0 +1,290 @@
+//! The load generator's parts: options, an HTTP client, scenarios, seeding, the in-process
+//! servers and the figures.
+
+pub mod args;
+mod client;
+mod ids;
+mod load;
+mod scenarios;
+mod seed;
+mod server;
+mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use serde::Serialize;
+use sqlx::Connection;
+use tokio::runtime::{Builder, Handle};
+
+use args::{Args, Scenario};
+use client::{Conn, Target};
+use ids::RecordIds;
+use seed::SeedReport;
+use server::{Database, Running};
+use stats::{ScenarioResult, print_table, rss_mb};
+
+/// Everything a run reports (`--json`).
+#[derive(Debug, Serialize)]
+struct Report {
+    backend: &'static str,
+    durability: String,
+    connections: usize,
+    client_threads: usize,
+    warmup_seconds: u64,
+    duration_seconds: u64,
+    seed: Option<SeedReport>,
+    /// RSS of this process before any server started (the load generator alone).
+    rss_before_servers_mb: Option<f64>,
+    /// Peak RSS (VmHWM) of this process over the run, seeding included.
+    rss_peak_mb: Option<f64>,
+    results: Vec<ScenarioResult>,
+}
+
+/// The server under test and what it was seeded with.
+struct Under {
+    target: Target,
+    ids: Arc<RecordIds>,
+    running: Option<Running>,
+    database: Option<Database>,
+    backend: &'static str,
+    durability: String,
+    seed: Option<SeedReport>,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    if let (Some(template), Some(url)) = (&args.seed_copies_of, &args.database_url) {
+        let runtime = Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        return runtime.block_on(seed::copy_rows(url, template, args.seed, args.seed_salt));
+    }
+    if args.server_log {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    // The server's runtime is built as `#[tokio::main]` builds payrec's: one worker per core.
+    let server = Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("payrec-server")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let client = Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .enable_all()
+        .thread_name("bench-client")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = client.block_on(bench(&args, server.handle().clone()));
+    server.shutdown_timeout(Duration::from_secs(5));
+    result
+}
+
+async fn bench(args: &Args, server: Handle) -> Result<(), String> {
+    let rss_before_servers_mb = rss_mb().map(|(rss, _)| rss);
+    let wants_seed = args.scenario.iter().any(|s| s.needs_seed());
+    let ceiling = if args.scenario.contains(&Scenario::Ceiling) {
+        Some(server::start_ceiling(&server).await?)
+    } else {
+        None
+    };
+    let under = match &args.url {
+        Some(url) => external(args, url, wants_seed).await?,
+        None => in_process(args, &server, wants_seed).await?,
+    };
+    let in_process_server = args.url.is_none();
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    let mut ceiling_rps = None;
+    let outcome = async {
+        for &scenario in &args.scenario {
+            let target = match (scenario, &ceiling) {
+                (Scenario::Ceiling, Some(c)) => Target::new(c.addr, "sk_test_ceiling"),
+                _ => under.target.clone(),
+            };
+            let in_process = in_process_server || scenario == Scenario::Ceiling;
+            eprintln!(
+                "running {} ({} s warmup, {} s measured)",
+                scenario.name(),
+                args.warmup,
+                args.duration
+            );
+            let mut result = load::run(scenario, &target, &under.ids, args, in_process).await?;
+            if scenario == Scenario::Ceiling {
+                ceiling_rps = Some(result.throughput_rps);
+            }
+            result.ratio_to_ceiling = ceiling_rps.map(|c| result.throughput_rps / c);
+            eprintln!(
+                "  {:.0} req/s, p99 {:.2} ms, {} errors",
+                result.throughput_rps, result.p99_ms, result.errors
+            );
+            results.push(result);
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    let rss_peak_mb = rss_mb().map(|(_, hwm)| hwm);
+    if let Some(c) = ceiling {
+        c.stop().await;
+    }
+    if let Some(r) = under.running {
+        r.stop().await;
+    }
+    if let Some(db) = &under.database {
+        if args.keep_db {
+            eprintln!("kept the database: {}", db.url());
+        } else {
+            db.remove().await;
+        }
+    }
+    outcome?;
+    let report = Report {
+        backend: under.backend,
+        durability: under.durability,
+        connections: args.connections,
+        client_threads: args.client_threads,
+        warmup_seconds: args.warmup,
+        duration_seconds: args.duration,
+        seed: under.seed,
+        rss_before_servers_mb,
+        rss_peak_mb,
+        results,
+    };
+    print_report(&report, args.json);
+    Ok(())
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("reports serialize"));
+        return;
+    }
+    println!(
+        "backend {} ({}), {} connections, {} client threads, {} s measured after {} s warmup",
+        report.backend,
+        report.durability,
+        report.connections,
+        report.client_threads,
+        report.duration_seconds,
+        report.warmup_seconds
+    );
+    if let Some(s) = &report.seed {
+        println!(
+            "seeded {} records in {:.1} s; database {:.1} MB, {:.0} bytes per record",
+            s.records,
+            s.seconds,
+            s.database_bytes as f64 / 1e6,
+            s.bytes_per_record
+        );
+    }
+    if let (Some(before), Some(peak)) = (report.rss_before_servers_mb, report.rss_peak_mb) {
+        println!("RSS of the load generator alone {before:.1} MB; peak RSS of the run {peak:.1} MB");
+    }
+    print_table(&report.results);
+}
+
+/// Starts payrec in this process on a fresh database, seeded for `retrieve` and `list`.
+async fn in_process(args: &Args, server: &Handle, wants_seed: bool) -> Result<Under, String> {
+    let database = Database::create(args).await?;
+    let durability = durability(&database, args).await;
+    let mut store = server::open_store(server, database.url(), args).await?;
+    let key = server::create_account(store.as_ref()).await?;
+    let mut seed = None;
+    let salt: u64 = rand::random();
+    let copies = if wants_seed { args.seed } else { 0 };
+    if copies > 0 {
+        eprintln!("seeding {} records", copies + 1);
+        let template = {
+            let running = server::start_payrec(server, store, false).await?;
+            let mut conn = Conn::new(Target::new(running.addr, &key));
+            let made = seed::make_payment(&mut conn, &mut SmallRng::from_os_rng()).await;
+            drop(conn);
+            running.stop().await;
+            made?
+        };
+        // The store reopens after the copies, so the SQLite writer numbers new rows after them.
+        seed = Some(seed::bulk(&database, &template, copies, salt).await?);
+        store = server::open_store(server, database.url(), args).await?;
+    }
+    let running = server::start_payrec(server, store, true).await?;
+    Ok(Under {
+        target: Target::new(running.addr, &key),
+        ids: Arc::new(RecordIds::Derived { salt, count: copies }),
+        running: Some(running),
+        backend: database.backend(),
+        database: Some(database),
+        durability,
+        seed,
+    })
+}
+
+/// What a commit waits for, as configured.
+async fn durability(database: &Database, args: &Args) -> String {
+    match database {
+        Database::Sqlite { .. } => format!(
+            "SQLite WAL, synchronous={}",
+            format!("{:?}", args.sqlite_synchronous).to_uppercase()
+        ),
+        Database::Postgres { admin_url, .. } => {
+            let shown = async {
+                let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+                let sync: String = sqlx::query_scalar("SHOW synchronous_commit")
+                    .fetch_one(&mut conn)
+                    .await?;
+                let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&mut conn).await?;
+                Ok::<_, sqlx::Error>(format!("PostgreSQL synchronous_commit={sync}, fsync={fsync}"))
+            };
+            shown
+                .await
+                .unwrap_or_else(|e| format!("PostgreSQL (settings unknown: {e})"))
+        }
+    }
+}
+
+/// Targets a server started elsewhere; seeds through the API.
+async fn external(args: &Args, url: &str, wants_seed: bool) -> Result<Under, String> {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
+    let addr = tokio::net::lookup_host(authority)
+        .await
+        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .next()
+        .ok_or(format!("{authority} resolves to no address"))?;
+    let target = Target::new(addr, args.key.as_deref().unwrap_or_default());
+    let mut ids = Vec::new();
+    if wants_seed && args.seed > 0 {
+        eprintln!("seeding {} records through the API", args.seed);
+        let workers = args.connections.max(1) as u64;
+        let tasks: Vec<_> = (0..workers)
+            .map(|w| {
+                let mut conn = Conn::new(target.clone());
+                let count = args.seed / workers + u64::from(w < args.seed % workers);
+                tokio::spawn(async move {
+                    let mut rng = SmallRng::from_os_rng();
+                    let mut made = Vec::new();
+                    for _ in 0..count {
+                        made.push(seed::make_payment(&mut conn, &mut rng).await?.record);
+                    }
+                    Ok::<_, String>(made)
+                })
+            })
+            .collect();
+        for t in tasks {
+            ids.extend(t.await.map_err(|e| e.to_string())??);
+        }
+    }
+    Ok(Under {
+        target,
+        ids: Arc::new(RecordIds::Listed(ids)),
+        running: None,
+        database: None,
+        backend: "external",
+        durability: "as configured on the server".into(),
+        seed: None,
+    })
+}

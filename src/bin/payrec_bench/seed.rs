@@ -1,0 +1,350 @@
+//! Seeding. One template payment is made through the API (report → failed → new attempt →
+//! guaranteed: a record with two attempts), so its rows are exactly what the server writes.
+//! Bulk seeding then copies its rows with direct SQL, in large multi-row INSERTs, replacing the
+//! template's ids by derived ones (`ids`): same documents, same sizes, same indexes.
+//! Idempotency keys are not copied: the server prunes them after 24 hours, so their table holds
+//! one day of writes, not the history.
+
+use std::time::Instant;
+
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, PgConnection, QueryBuilder, Row};
+
+use super::client::{Conn, form};
+use super::ids::{Object, derived_id};
+use super::scenarios::report_form;
+use super::server::Database;
+
+/// Records per multi-row INSERT (two statements: records, then attempts); well under SQLite's 32766
+/// bound parameters and PostgreSQL's 65535.
+const RECORDS_PER_STATEMENT: u64 = 500;
+/// Records per transaction.
+const RECORDS_PER_TRANSACTION: u64 = 20_000;
+const _: () = assert!(RECORDS_PER_TRANSACTION.is_multiple_of(RECORDS_PER_STATEMENT));
+const _: () = assert!(RECORDS_PER_STATEMENT * 2 * 8 < 32_766);
+
+/// A payment made through the API.
+#[derive(Debug, Clone)]
+pub struct Made {
+    pub record: String,
+}
+
+fn json(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))
+}
+
+async fn post_ok(conn: &mut Conn, path: &str, body: String) -> Result<Value, String> {
+    let reply = conn.post(path, body, None).await?;
+    if !reply.is_success() {
+        return Err(format!(
+            "POST {path}: HTTP {}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        ));
+    }
+    json(&reply.body)
+}
+
+/// One payment through the API: report, failed, new attempt, guaranteed.
+pub async fn make_payment(conn: &mut Conn, rng: &mut rand::rngs::SmallRng) -> Result<Made, String> {
+    let created = post_ok(conn, "/v1/payment_records/report_payment", report_form(rng)).await?;
+    let text = |v: &Value, field: &str| v[field].as_str().map(str::to_owned).ok_or(format!("no {field}"));
+    let record = text(&created, "id")?;
+    let on = |call: &str| format!("/v1/payment_records/{record}/{call}");
+    post_ok(
+        conn,
+        &on("report_payment_attempt_failed"),
+        form(&[("failed_at", "1730211400")]),
+    )
+    .await?;
+    post_ok(
+        conn,
+        &on("report_payment_attempt"),
+        form(&[("initiated_at", "1730211400")]),
+    )
+    .await?;
+    post_ok(
+        conn,
+        &on("report_payment_attempt_guaranteed"),
+        form(&[("guaranteed_at", "1730211500")]),
+    )
+    .await?;
+    Ok(Made { record })
+}
+
+/// The template's rows as stored.
+#[derive(Debug)]
+struct Rows {
+    account_id: String,
+    livemode: bool,
+    record_id: String,
+    created: i64,
+    doc: String,
+    /// (id, created, state, doc) of each attempt, oldest first.
+    attempts: Vec<(String, i64, String, String)>,
+}
+
+/// One copy: the record's (id, doc) and each attempt's (id, created, state, doc).
+type Copy = ((String, String), Vec<(String, i64, String, String)>);
+
+impl Rows {
+    fn copy(&self, salt: u64, index: u64) -> Copy {
+        let record_id = derived_id(salt, index, Object::Record);
+        let attempt_ids = [
+            derived_id(salt, index, Object::FirstAttempt),
+            derived_id(salt, index, Object::SecondAttempt),
+        ];
+        let swap = |doc: &str| -> String {
+            let mut doc = doc.replace(&self.record_id, &record_id);
+            for ((old, ..), new) in self.attempts.iter().zip(&attempt_ids) {
+                doc = doc.replace(old, new);
+            }
+            doc
+        };
+        let attempts = self
+            .attempts
+            .iter()
+            .zip(&attempt_ids)
+            .map(|((_, created, state, doc), id)| (id.clone(), *created, state.clone(), swap(doc)))
+            .collect();
+        ((record_id.clone(), swap(&self.doc)), attempts)
+    }
+}
+
+/// What bulk seeding did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeedReport {
+    pub records: u64,
+    pub seconds: f64,
+    /// Database size after seeding (SQLite: the file after a checkpoint; PostgreSQL: tables,
+    /// indexes and TOAST of the schema).
+    pub database_bytes: u64,
+    pub bytes_per_record: f64,
+}
+
+/// SQLite page cache of the seeding process, in KiB: large, so random inserts into a big
+/// B-tree stay fast. It lives and dies with the child process, never in the measured one.
+const SEED_SQLITE_CACHE_KIB: i64 = 1024 * 1024;
+
+/// Copies the template `count` times into the database at `url` (the server must not be
+/// running). Runs in a child process (`--seed-copies-of`), so the seeding's buffers and page
+/// cache never count in the RSS the bench reports.
+pub async fn copy_rows(url: &str, template: &str, count: u64, salt: u64) -> Result<(), String> {
+    let template = Made {
+        record: template.to_owned(),
+    };
+    if url.starts_with("sqlite:") {
+        let options: SqliteConnectOptions = url.parse().map_err(|e| format!("{e}"))?;
+        // The seed need not survive a power cut: no fsync while copying.
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Off)
+            .foreign_keys(false)
+            .pragma("cache_size", format!("-{SEED_SQLITE_CACHE_KIB}"));
+        let mut conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlite_copies(&mut conn, &template, count, salt)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.close().await.map_err(|e| e.to_string())
+    } else {
+        let mut conn = PgConnection::connect(url).await.map_err(|e| e.to_string())?;
+        pg_copies(&mut conn, &template, count, salt)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Autovacuum would analyze the new rows soon; doing it now makes plans repeatable.
+        sqlx::query("ANALYZE payment_records, payment_attempt_records")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.close().await.map_err(|e| e.to_string())
+    }
+}
+
+/// Seeds `count` copies of `template` through a child process, then measures the database.
+pub async fn bulk(db: &Database, template: &Made, count: u64, salt: u64) -> Result<SeedReport, String> {
+    let started = Instant::now();
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let status = tokio::process::Command::new(exe)
+        .args(["--database-url", db.url(), "--seed-copies-of", &template.record])
+        .args(["--seed", &count.to_string(), "--seed-salt", &salt.to_string()])
+        .status()
+        .await
+        .map_err(|e| format!("cannot start the seeding process: {e}"))?;
+    if !status.success() {
+        return Err(format!("seeding failed: {status}"));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let database_bytes = match db {
+        Database::Sqlite { path, .. } => std::fs::metadata(path).map_err(|e| e.to_string())?.len(),
+        Database::Postgres { admin_url, schema, .. } => {
+            let mut conn = PgConnection::connect(admin_url).await.map_err(|e| e.to_string())?;
+            let bytes: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+            )
+            .bind(schema)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+            bytes as u64
+        }
+    };
+    let records = count + 1;
+    Ok(SeedReport {
+        records,
+        seconds,
+        database_bytes,
+        bytes_per_record: database_bytes as f64 / records as f64,
+    })
+}
+
+fn progress(done: u64, count: u64, started: Instant) {
+    if done.is_multiple_of(100_000) || done == count {
+        eprintln!(
+            "  seeded {done}/{count} records ({:.0} records/s)",
+            done as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+async fn sqlite_copies(conn: &mut SqliteConnection, t: &Made, count: u64, salt: u64) -> Result<(), sqlx::Error> {
+    let record = sqlx::query("SELECT account_id, livemode, created, doc FROM payment_records WHERE id = ?")
+        .bind(&t.record)
+        .fetch_one(&mut *conn)
+        .await?;
+    let attempts = sqlx::query(
+        "SELECT id, created, state, doc FROM payment_attempt_records WHERE payment_record = ? ORDER BY seq",
+    )
+    .bind(&t.record)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = Rows {
+        account_id: record.get("account_id"),
+        livemode: record.get("livemode"),
+        record_id: t.record.clone(),
+        created: record.get("created"),
+        doc: record.get("doc"),
+        attempts: attempts
+            .iter()
+            .map(|a| (a.get("id"), a.get("created"), a.get("state"), a.get("doc")))
+            .collect(),
+    };
+    let seq_base: i64 = sqlx::query_scalar("SELECT MAX(seq) + 1 FROM payment_attempt_records")
+        .fetch_one(&mut *conn)
+        .await?;
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let mut tx = conn.begin().await?;
+        let end = (done + RECORDS_PER_TRANSACTION).min(count);
+        while done < end {
+            let batch: Vec<(u64, Copy)> = (done..(done + RECORDS_PER_STATEMENT).min(end))
+                .map(|i| (i, rows.copy(salt, i)))
+                .collect();
+            let seq = |i: u64, k: u64| seq_base + (3 * i + k) as i64;
+            let mut q = QueryBuilder::new("INSERT INTO payment_records (account_id, livemode, id, created, seq, doc) ");
+            q.push_values(&batch, |mut b, (i, ((id, doc), _))| {
+                b.push_bind(&rows.account_id)
+                    .push_bind(rows.livemode)
+                    .push_bind(id)
+                    .push_bind(rows.created)
+                    .push_bind(seq(*i, 0))
+                    .push_bind(doc);
+            });
+            q.build().execute(&mut *tx).await?;
+            let attempts = batch.iter().flat_map(|(i, (record, attempts))| {
+                attempts.iter().enumerate().map(move |(k, a)| (*i, k, &record.0, a))
+            });
+            let mut q = QueryBuilder::new(
+                "INSERT INTO payment_attempt_records (account_id, livemode, id, payment_record, created, seq, state, doc) ",
+            );
+            q.push_values(attempts, |mut b, (i, k, record_id, (id, created, state, doc))| {
+                b.push_bind(&rows.account_id)
+                    .push_bind(rows.livemode)
+                    .push_bind(id)
+                    .push_bind(record_id)
+                    .push_bind(*created)
+                    .push_bind(seq(i, 1 + k as u64))
+                    .push_bind(state)
+                    .push_bind(doc);
+            });
+            q.build().execute(&mut *tx).await?;
+            done += batch.len() as u64;
+            progress(done, count, started);
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn pg_copies(conn: &mut PgConnection, t: &Made, count: u64, salt: u64) -> Result<(), sqlx::Error> {
+    let record = sqlx::query("SELECT account_id, livemode, created, doc FROM payment_records WHERE id = $1")
+        .bind(&t.record)
+        .fetch_one(&mut *conn)
+        .await?;
+    let attempts = sqlx::query(
+        "SELECT id, created, state, doc FROM payment_attempt_records WHERE payment_record = $1 ORDER BY seq",
+    )
+    .bind(&t.record)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = Rows {
+        account_id: record.get("account_id"),
+        livemode: record.get("livemode"),
+        record_id: t.record.clone(),
+        created: record.get("created"),
+        doc: record.get("doc"),
+        attempts: attempts
+            .iter()
+            .map(|a| (a.get("id"), a.get("created"), a.get("state"), a.get("doc")))
+            .collect(),
+    };
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let mut tx = conn.begin().await?;
+        let end = (done + RECORDS_PER_TRANSACTION).min(count);
+        while done < end {
+            let batch: Vec<Copy> = (done..(done + RECORDS_PER_STATEMENT).min(end))
+                .map(|i| rows.copy(salt, i))
+                .collect();
+            // `seq` is a BIGSERIAL: the database numbers the rows, as for the server's inserts.
+            let mut q = QueryBuilder::new("INSERT INTO payment_records (account_id, livemode, id, created, doc) ");
+            q.push_values(&batch, |mut b, ((id, doc), _)| {
+                b.push_bind(&rows.account_id)
+                    .push_bind(rows.livemode)
+                    .push_bind(id)
+                    .push_bind(rows.created)
+                    .push_bind(doc);
+            });
+            q.build().execute(&mut *tx).await?;
+            let attempts = batch
+                .iter()
+                .flat_map(|(record, attempts)| attempts.iter().map(move |a| (&record.0, a)));
+            let mut q = QueryBuilder::new(
+                "INSERT INTO payment_attempt_records (account_id, livemode, id, payment_record, created, state, doc) ",
+            );
+            q.push_values(attempts, |mut b, (record_id, (id, created, state, doc))| {
+                b.push_bind(&rows.account_id)
+                    .push_bind(rows.livemode)
+                    .push_bind(id)
+                    .push_bind(record_id)
+                    .push_bind(*created)
+                    .push_bind(state)
+                    .push_bind(doc);
+            });
+            q.build().execute(&mut *tx).await?;
+            done += batch.len() as u64;
+            progress(done, count, started);
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
