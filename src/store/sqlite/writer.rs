@@ -20,6 +20,12 @@ use crate::store::{StoreError, WriteCommand, WriteOutcome};
 
 /// Most commands committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
+/// The writer's page cache: the B-tree pages inserts touch stay in memory.
+pub const WRITER_CACHE_KIB: u32 = 16 * 1024;
+/// How often the checkpointer copies the WAL back into the database file. The writer does not
+/// checkpoint itself (`wal_autocheckpoint = 0`): profiling showed checkpoints inside commits
+/// taking 41% of the writer's time.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn open_connection(path: &PathBuf, synchronous: SqliteSync) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(writer_error)?;
@@ -29,7 +35,8 @@ fn open_connection(path: &PathBuf, synchronous: SqliteSync) -> Result<Connection
         SqliteSync::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))
     .map_err(writer_error)?;
     Ok(conn)
@@ -48,12 +55,32 @@ pub(super) fn spawn(path: PathBuf, synchronous: SqliteSync) -> Result<mpsc::Send
             |row| row.get(0),
         )
         .map_err(writer_error)?;
+    spawn_checkpointer(path.clone())?;
     let (sender, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("payrec-sqlite-writer".into())
         .spawn(move || run(conn, receiver, max_seq.unwrap_or(0) + 1))
         .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
     Ok(sender)
+}
+
+/// Checkpoints the WAL from its own connection, off the commit path. PASSIVE never waits for
+/// the writer or for readers; it copies what it can and leaves the rest for the next turn.
+fn spawn_checkpointer(path: PathBuf) -> Result<(), StoreError> {
+    let conn = Connection::open(&path).map_err(writer_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(writer_error)?;
+    std::thread::Builder::new()
+        .name("payrec-sqlite-checkpoint".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(())
 }
 
 fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut next_seq: i64) {
