@@ -71,21 +71,6 @@ async fn refund(server: &TestServer, id: &str, reference: &str, value: Option<&s
     server.post(&on(id, "report_refund"), &form).await
 }
 
-async fn retrieve(server: &TestServer, id: &str) -> Value {
-    ok(server.get(&format!("/v1/payment_records/{id}"), &[]).await).await
-}
-
-/// Every attempt of a record, newest first.
-async fn attempts(server: &TestServer, id: &str) -> Vec<Value> {
-    let r = server
-        .get(
-            "/v1/payment_attempt_records",
-            &[("payment_record", id), ("limit", "100")],
-        )
-        .await;
-    ok(r).await["data"].as_array().expect("data").clone()
-}
-
 /// A lifecycle rule broken: 400, no code, `param` as given.
 fn assert_rule_broken(r: &Resp, param: Option<&str>) {
     assert_eq!(r.status, 400, "{}", r.body);
@@ -116,8 +101,8 @@ async fn amount_equals_amount_requested_on_the_record_and_every_attempt(server: 
     settle(&server, &id, "failed").await;
     new_attempt(&server, &id).await;
     let expected = json!({"currency": "jpy", "value": 4321});
-    let record = retrieve(&server, &id).await;
-    for object in std::iter::once(&record).chain(&attempts(&server, &id).await) {
+    let record = server.retrieve_record(&id).await;
+    for object in std::iter::once(&record).chain(&server.attempts_of(&id).await) {
         assert_eq!(object["amount_requested"], expected, "{}", object["id"]);
         assert_eq!(object["amount"], expected, "{}", object["id"]);
     }
@@ -131,7 +116,7 @@ async fn each_state_carries_the_requested_amount_as_its_own_portion_and_zero_els
     for outcome in OUTCOMES {
         let id = id_of(&server.report_payment(1000).await);
         let record = settle(&server, &id, outcome).await;
-        let attempt = &attempts(&server, &id).await[0];
+        let attempt = &server.attempts_of(&id).await[0];
         for object in [&record, attempt] {
             for field in PORTIONS {
                 let own =
@@ -153,7 +138,7 @@ async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
     for field in PORTIONS {
         assert_eq!(value_of(&record, field), 0, "the pending latest attempt: {field}");
     }
-    let all = attempts(&server, &id).await;
+    let all = server.attempts_of(&id).await;
     assert_eq!(
         value_of(&all[1], "amount_failed"),
         1000,
@@ -161,7 +146,7 @@ async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
     );
     let record = settle(&server, &id, "canceled").await;
     for field in PORTIONS {
-        assert_eq!(record[field], attempts(&server, &id).await[0][field], "{field}");
+        assert_eq!(record[field], server.attempts_of(&id).await[0][field], "{field}");
     }
     assert_eq!(
         value_of(&record, "amount_failed"),
@@ -173,10 +158,10 @@ async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
 async fn amount_authorized_equals_amount_guaranteed(server: TestServer) {
     let id = id_of(&server.report_payment(750).await);
     let check = |record: &Value| assert_eq!(record["amount_authorized"], record["amount_guaranteed"], "{record}");
-    check(&retrieve(&server, &id).await);
+    check(&server.retrieve_record(&id).await);
     check(&settle(&server, &id, "guaranteed").await);
     check(&ok(refund(&server, &id, "r1", Some("100")).await).await);
-    check(&attempts(&server, &id).await[0]);
+    check(&server.attempts_of(&id).await[0]);
 }
 
 async fn refunds_accumulate_on_the_record_and_the_guaranteed_attempt(server: TestServer) {
@@ -192,7 +177,7 @@ async fn refunds_accumulate_on_the_record_and_the_guaranteed_attempt(server: Tes
             1000,
             "the guarantee does not shrink"
         );
-        let all = attempts(&server, &id).await;
+        let all = server.attempts_of(&id).await;
         assert_eq!(value_of(&all[0], "amount_refunded"), total, "the guaranteed attempt");
         assert_eq!(value_of(&all[1], "amount_refunded"), 0, "the failed attempt");
     }
@@ -203,7 +188,7 @@ async fn a_refund_without_an_amount_refunds_the_remainder(server: TestServer) {
     ok(refund(&server, &id, "r1", Some("300")).await).await;
     let record = ok(refund(&server, &id, "r2", None).await).await;
     assert_eq!(value_of(&record, "amount_refunded"), 1000);
-    assert_eq!(value_of(&attempts(&server, &id).await[0], "amount_refunded"), 1000);
+    assert_eq!(value_of(&server.attempts_of(&id).await[0], "amount_refunded"), 1000);
     let untouched = guaranteed(&server, 555).await;
     let record = ok(refund(&server, &untouched, "r3", None).await).await;
     assert_eq!(value_of(&record, "amount_refunded"), 555, "the whole guarantee");
@@ -214,7 +199,7 @@ async fn a_refund_beyond_the_remainder_is_rejected(server: TestServer) {
     assert_rule_broken(&refund(&server, &id, "r1", Some("1001")).await, Some("amount[value]"));
     ok(refund(&server, &id, "r2", Some("600")).await).await;
     assert_rule_broken(&refund(&server, &id, "r3", Some("401")).await, Some("amount[value]"));
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 600);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 600);
     let record = ok(refund(&server, &id, "r4", Some("400")).await).await;
     assert_eq!(
         value_of(&record, "amount_refunded"),
@@ -228,7 +213,7 @@ async fn a_fully_refunded_record_rejects_further_refunds(server: TestServer) {
     ok(refund(&server, &id, "r1", None).await).await;
     assert_rule_broken(&refund(&server, &id, "r2", None).await, None);
     assert_rule_broken(&refund(&server, &id, "r3", Some("1")).await, None);
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 1000);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 1000);
 }
 
 async fn a_refund_before_a_guarantee_is_rejected(server: TestServer) {
@@ -240,7 +225,7 @@ async fn a_refund_before_a_guarantee_is_rejected(server: TestServer) {
         assert_rule_broken(&refund(&server, &id, "r1", Some("100")).await, None);
         assert_rule_broken(&refund(&server, &id, "r2", None).await, None);
         assert_eq!(
-            value_of(&retrieve(&server, &id).await, "amount_refunded"),
+            value_of(&server.retrieve_record(&id).await, "amount_refunded"),
             0,
             "{outcome:?}"
         );
@@ -260,7 +245,7 @@ async fn a_refunds_currency_must_match_the_records(server: TestServer) {
         &server.post(&on(&id, "report_refund"), &form).await,
         Some("amount[currency]"),
     );
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
 }
 
 async fn a_refund_reference_is_unique_per_account_and_mode(server: TestServer) {
@@ -271,8 +256,8 @@ async fn a_refund_reference_is_unique_per_account_and_mode(server: TestServer) {
         let r = refund(&server, id, "shared_ref", Some("100")).await;
         assert_rule_broken(&r, Some("processor_details[custom][refund_reference]"));
     }
-    assert_eq!(value_of(&retrieve(&server, &first).await, "amount_refunded"), 100);
-    assert_eq!(value_of(&retrieve(&server, &second).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.retrieve_record(&first).await, "amount_refunded"), 100);
+    assert_eq!(value_of(&server.retrieve_record(&second).await, "amount_refunded"), 0);
     // A rejected refund does not take its reference.
     assert_rule_broken(
         &refund(&server, &second, "unused", Some("5000")).await,
@@ -363,15 +348,15 @@ async fn an_amount_value_is_an_integer_from_1_to_999999999999(server: TestServer
         let r = refund(&server, &id, "r1", Some(value)).await;
         assert_invalid(&r, "amount[value]");
     }
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
 }
 
 /// Checks `canceled + failed + guaranteed ≤ requested`, `refunded ≤ guaranteed` and one currency
 /// on the record and every attempt.
 async fn assert_invariants(server: &TestServer, id: &str, step: &str) {
-    let record = retrieve(server, id).await;
+    let record = server.retrieve_record(id).await;
     let currency = &record["amount_requested"]["currency"];
-    for object in std::iter::once(&record).chain(&attempts(server, id).await) {
+    for object in std::iter::once(&record).chain(&server.attempts_of(id).await) {
         let requested = value_of(object, "amount_requested");
         let portions: i64 = ["amount_canceled", "amount_failed", "amount_guaranteed"]
             .iter()
@@ -468,7 +453,7 @@ async fn report_refund_requires_outcome_refunded_and_a_custom_refund_reference(s
             .collect();
         assert_invalid(&server.post(&on(&id, "report_refund"), &form).await, param);
     }
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
 }
 
 async fn refunded_is_optional_but_needs_refunded_at_when_given(server: TestServer) {

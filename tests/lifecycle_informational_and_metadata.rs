@@ -55,21 +55,6 @@ async fn refund(server: &TestServer, id: &str, reference: &str, extra: &[(&str, 
     server.post(&on(id, "report_refund"), &form).await
 }
 
-async fn retrieve(server: &TestServer, id: &str) -> Value {
-    ok(server.get(&format!("/v1/payment_records/{id}"), &[]).await).await
-}
-
-/// Every attempt of a record, newest first.
-async fn attempts(server: &TestServer, id: &str) -> Vec<Value> {
-    let r = server
-        .get(
-            "/v1/payment_attempt_records",
-            &[("payment_record", id), ("limit", "100")],
-        )
-        .await;
-    ok(r).await["data"].as_array().expect("data").clone()
-}
-
 /// A record with a failed first attempt and a pending second one, reported with details.
 async fn record_with_two_attempts(server: &TestServer) -> String {
     let form = payment_with(&[
@@ -115,10 +100,10 @@ async fn informational_updates_the_record_and_its_latest_attempt_only(server: Te
     )
     .await;
     let record = ok(r).await;
-    let all = attempts(&server, &id).await;
+    let all = server.attempts_of(&id).await;
     assert_eq!(
         record,
-        retrieve(&server, &id).await,
+        server.retrieve_record(&id).await,
         "the response is the stored record"
     );
     for object in [&record, &all[0]] {
@@ -135,14 +120,14 @@ async fn an_empty_description_on_informational_unsets_it(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = ok(informational(&server, &id, &[("description", "")]).await).await;
     assert_eq!(record["description"], Value::Null);
-    assert_eq!(attempts(&server, &id).await[0]["description"], Value::Null);
+    assert_eq!(server.attempts_of(&id).await[0]["description"], Value::Null);
 }
 
 async fn empty_shipping_details_on_informational_unset_them(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = ok(informational(&server, &id, &[("shipping_details", "")]).await).await;
     assert_eq!(record["shipping_details"], Value::Null);
-    assert_eq!(attempts(&server, &id).await[0]["shipping_details"], Value::Null);
+    assert_eq!(server.attempts_of(&id).await[0]["shipping_details"], Value::Null);
 }
 
 async fn informational_customer_details_merge_field_by_field(server: TestServer) {
@@ -161,7 +146,7 @@ async fn informational_customer_details_merge_field_by_field(server: TestServer)
         "customer": "cus_1", "email": "jenny@example.com", "name": "Jenny R.", "phone": null,
     });
     assert_eq!(record["customer_details"], expected);
-    assert_eq!(attempts(&server, &id).await[0]["customer_details"], expected);
+    assert_eq!(server.attempts_of(&id).await[0]["customer_details"], expected);
     // A record without customer details gets them.
     let bare = id_of(&server.report_payment(1000).await);
     let record = ok(informational(&server, &bare, &[("customer_details[email]", "a@example.com")]).await).await;
@@ -180,7 +165,7 @@ async fn informational_shipping_details_replace_the_old_ones_whole(server: TestS
         "phone": null,
     });
     assert_eq!(record["shipping_details"], expected);
-    assert_eq!(attempts(&server, &id).await[0]["shipping_details"], expected);
+    assert_eq!(server.attempts_of(&id).await[0]["shipping_details"], expected);
 }
 
 fn keys(object: &Value) -> Vec<&str> {
@@ -196,8 +181,8 @@ fn keys(object: &Value) -> Vec<&str> {
 async fn metadata_keys(server: &TestServer, id: &str) -> (Vec<String>, Vec<String>) {
     let owned = |v: &Value| keys(v).into_iter().map(str::to_owned).collect::<Vec<_>>();
     (
-        owned(&retrieve(server, id).await),
-        owned(&attempts(server, id).await[0]),
+        owned(&server.retrieve_record(id).await),
+        owned(&server.attempts_of(id).await[0]),
     )
 }
 
@@ -234,10 +219,10 @@ async fn metadata_on_every_report_call_merges_into_the_record_and_the_latest_att
     .await)
     .await;
     assert_eq!(metadata_keys(&server, &id).await, both(&["a", "b", "c", "d", "e", "f"]));
-    let record = retrieve(&server, &id).await;
+    let record = server.retrieve_record(&id).await;
     assert_eq!(record["metadata"]["a"], "1");
     assert_eq!(record["metadata"]["f"], "6");
-    let first = &attempts(&server, &id).await[1];
+    let first = &server.attempts_of(&id).await[1];
     assert_eq!(keys(first), ["a", "b"], "an older attempt is no longer the latest");
 }
 
@@ -252,15 +237,19 @@ async fn metadata_removals_on_a_report_call_reach_the_record_and_the_latest_atte
     )
     .await;
     assert_eq!(metadata_keys(&server, &id).await, both(&["b", "c"]));
-    assert_eq!(retrieve(&server, &id).await["metadata"]["b"], "two", "a set replaces");
+    assert_eq!(
+        server.retrieve_record(&id).await["metadata"]["b"],
+        "two",
+        "a set replaces"
+    );
     ok(informational(&server, &id, &[("metadata", "")]).await).await;
     assert_eq!(metadata_keys(&server, &id).await, both(&[]));
 }
 
 async fn a_rejected_report_call_changes_nothing_not_even_metadata(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let record = retrieve(&server, &id).await;
-    let latest = attempts(&server, &id).await[0].clone();
+    let record = server.retrieve_record(&id).await;
+    let latest = server.attempts_of(&id).await[0].clone();
     let r = server
         .post(
             &on(&id, "report_payment_attempt"),
@@ -274,8 +263,8 @@ async fn a_rejected_report_call_changes_nothing_not_even_metadata(server: TestSe
     assert_eq!(r.status, 400, "{}", r.body);
     let r = refund(&server, &id, "r1", &[("metadata[y]", "1")]).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(retrieve(&server, &id).await, record);
-    assert_eq!(attempts(&server, &id).await[0], latest);
+    assert_eq!(server.retrieve_record(&id).await, record);
+    assert_eq!(server.attempts_of(&id).await[0], latest);
 }
 
 async fn merged_metadata_may_not_exceed_50_keys(server: TestServer) {
@@ -286,7 +275,7 @@ async fn merged_metadata_may_not_exceed_50_keys(server: TestServer) {
     let r = informational(&server, &id, &[("metadata[one_more]", "v")]).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.error("param"), "metadata");
-    assert_eq!(keys(&retrieve(&server, &id).await).len(), 50);
+    assert_eq!(keys(&server.retrieve_record(&id).await).len(), 50);
     // Replacing a key or removing one to make room is fine.
     ok(informational(&server, &id, &[("metadata[k0]", "w")]).await).await;
     let record = ok(informational(&server, &id, &[("metadata[k1]", ""), ("metadata[one_more]", "v")]).await).await;

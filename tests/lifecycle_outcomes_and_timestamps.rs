@@ -48,24 +48,6 @@ async fn new_attempt(server: &TestServer, id: &str, extra: &[(&str, &str)]) -> R
     server.post(&on(id, "report_payment_attempt"), &form).await
 }
 
-async fn retrieve(server: &TestServer, id: &str) -> Value {
-    let r = server.get(&format!("/v1/payment_records/{id}"), &[]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
-}
-
-/// Every attempt of a record, newest first.
-async fn attempts(server: &TestServer, id: &str) -> Vec<Value> {
-    let r = server
-        .get(
-            "/v1/payment_attempt_records",
-            &[("payment_record", id), ("limit", "100")],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json["data"].as_array().expect("data").clone()
-}
-
 fn value_of(object: &Value, field: &str) -> i64 {
     object[field]["value"]
         .as_i64()
@@ -164,7 +146,7 @@ async fn a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_ob
         let r = server.post(REPORT_PAYMENT, &payment_with(&mismatched)).await;
         assert_param_error(&r, None, outcome);
     }
-    assert_eq!(attempts(&server, &id).await.len(), 1);
+    assert_eq!(server.attempts_of(&id).await.len(), 1);
 }
 
 async fn two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match(server: TestServer) {
@@ -237,7 +219,7 @@ async fn a_refunds_refunded_at_may_not_precede_the_guarantee(server: TestServer)
         .post(&on(&id, "report_refund"), &refund("r1", "1730259999"))
         .await;
     assert_rule_broken(&r, None, Some("refunded[refunded_at]"));
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
     let r = server.post(&on(&id, "report_refund"), &refund("r2", SETTLED_AT)).await;
     assert_eq!(r.status, 200, "at the guarantee is fine: {}", r.body);
 }

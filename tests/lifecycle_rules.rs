@@ -52,12 +52,6 @@ async fn new_attempt(server: &TestServer, id: &str, extra: &[(&str, &str)]) -> R
     server.post(&on(id, "report_payment_attempt"), &form).await
 }
 
-async fn retrieve(server: &TestServer, id: &str) -> Value {
-    let r = server.get(&format!("/v1/payment_records/{id}"), &[]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
-}
-
 async fn attempt_of(server: &TestServer, record: &Value) -> Value {
     let id = record["latest_payment_attempt_record"]
         .as_str()
@@ -65,18 +59,6 @@ async fn attempt_of(server: &TestServer, record: &Value) -> Value {
     let r = server.get(&format!("/v1/payment_attempt_records/{id}"), &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json
-}
-
-/// Every attempt of a record, newest first.
-async fn attempts(server: &TestServer, id: &str) -> Vec<Value> {
-    let r = server
-        .get(
-            "/v1/payment_attempt_records",
-            &[("payment_record", id), ("limit", "100")],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json["data"].as_array().expect("data").clone()
 }
 
 fn value_of(object: &Value, field: &str) -> i64 {
@@ -127,7 +109,7 @@ async fn report_payment_without_an_outcome_creates_a_record_and_a_pending_first_
     ] {
         assert_eq!(value_of(&record, field), 0, "{field}");
     }
-    let all = attempts(&server, id).await;
+    let all = server.attempts_of(id).await;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["id"], record["latest_payment_attempt_record"]);
     assert_eq!(all[0]["payment_record"], id);
@@ -154,7 +136,7 @@ async fn a_new_attempt_is_rejected_while_the_latest_attempt_is_pending(server: T
     let id = pending(&server).await;
     let r = new_attempt(&server, &id, &[]).await;
     assert_rule_broken(&r, Some(NEW_ATTEMPT_REJECTED), None);
-    assert_eq!(attempts(&server, &id).await.len(), 1);
+    assert_eq!(server.attempts_of(&id).await.len(), 1);
 }
 
 async fn a_new_attempt_after_a_guarantee_is_rejected_as_in_examples_case_8(server: TestServer) {
@@ -181,7 +163,7 @@ async fn a_new_attempt_is_allowed_once_every_attempt_failed_or_was_canceled(serv
     let r = new_attempt(&server, &id, &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let third = r.json["latest_payment_attempt_record"].clone();
-    let all = attempts(&server, &id).await;
+    let all = server.attempts_of(&id).await;
     let ids: Vec<&Value> = all.iter().map(|a| &a["id"]).collect();
     assert_eq!(ids, [&third, &second, &first], "newest first");
     assert_eq!(
@@ -267,7 +249,7 @@ async fn report_payment_attempt_takes_no_amount_customer_or_processor_parameters
         let r = new_attempt(&server, &id, &[(param, value)]).await;
         assert_param_error(&r, Some("parameter_unknown"), unknown);
     }
-    assert_eq!(attempts(&server, &id).await.len(), 1);
+    assert_eq!(server.attempts_of(&id).await.len(), 1);
 }
 
 async fn a_new_attempt_replaces_payment_method_details_description_and_shipping_details_when_given(server: TestServer) {
@@ -300,7 +282,7 @@ async fn a_new_attempt_replaces_payment_method_details_description_and_shipping_
             "replaced whole"
         );
     }
-    let first = &attempts(&server, id).await[1];
+    let first = &server.attempts_of(id).await[1];
     assert_eq!(first["description"], "first", "the older attempt keeps its own");
     assert_eq!(first["payment_method_details"], record["payment_method_details"]);
 }
@@ -343,7 +325,7 @@ async fn an_outcome_on_an_already_guaranteed_attempt_is_rejected_with_stripes_me
         let r = report_outcome(&server, &id, outcome, LATER).await;
         assert_rule_broken(&r, Some(ALREADY_GUARANTEED), None);
     }
-    assert_eq!(value_of(&retrieve(&server, &id).await, "amount_guaranteed"), 1000);
+    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_guaranteed"), 1000);
 }
 
 async fn failed_and_canceled_attempts_are_terminal(server: TestServer) {
@@ -356,7 +338,7 @@ async fn failed_and_canceled_attempts_are_terminal(server: TestServer) {
             let message = r.error("message").as_str().unwrap_or_default();
             assert!(message.contains(terminal), "{terminal} then {outcome}: {message}");
         }
-        assert_eq!(retrieve(&server, &id).await, before, "{terminal}: nothing changed");
+        assert_eq!(server.retrieve_record(&id).await, before, "{terminal}: nothing changed");
     }
 }
 
@@ -373,7 +355,7 @@ async fn only_one_attempt_per_record_can_ever_be_guaranteed(server: TestServer) 
     .await;
     assert_rule_broken(&with_outcome, Some(NEW_ATTEMPT_REJECTED), None);
     assert_rule_broken(&new_attempt(&server, &id, &[]).await, Some(NEW_ATTEMPT_REJECTED), None);
-    let all = attempts(&server, &id).await;
+    let all = server.attempts_of(&id).await;
     let guaranteed = all.iter().filter(|a| value_of(a, "amount_guaranteed") > 0).count();
     assert_eq!((all.len(), guaranteed), (2, 1));
 }

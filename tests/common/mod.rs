@@ -322,6 +322,25 @@ impl TestServer {
         into_resp(response).await
     }
 
+    /// GET a record that must exist; returns its JSON.
+    pub async fn retrieve_record(&self, id: &str) -> Value {
+        let r = self.get(&format!("/v1/payment_records/{id}"), &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json
+    }
+
+    /// Every attempt of a record, newest first.
+    pub async fn attempts_of(&self, id: &str) -> Vec<Value> {
+        let r = self
+            .get(
+                "/v1/payment_attempt_records",
+                &[("payment_record", id), ("limit", "100")],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json["data"].as_array().expect("data").clone()
+    }
+
     /// A pending payment of `value` usd; returns the record JSON.
     pub async fn report_payment(&self, value: i64) -> Value {
         let value = value.to_string();
