@@ -6,6 +6,7 @@
 mod common;
 
 use common::form::{REPORT_PAYMENT, payment_with};
+use common::rules::{assert_param_error, assert_rule_broken, value_of};
 use common::{Resp, TestServer};
 use serde_json::{Value, json};
 
@@ -59,43 +60,6 @@ async fn attempt_of(server: &TestServer, record: &Value) -> Value {
     let r = server.get(&format!("/v1/payment_attempt_records/{id}"), &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json
-}
-
-fn value_of(object: &Value, field: &str) -> i64 {
-    object[field]["value"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{field} in {object}"))
-}
-
-/// A broken lifecycle rule: 400 `invalid_request_error` without a code, with a sentence.
-fn assert_rule_broken(r: &Resp, message: Option<&str>, param: Option<&str>) {
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.error("type"), "invalid_request_error", "{}", r.body);
-    assert!(
-        r.json["error"].get("code").is_none(),
-        "a lifecycle error has no code: {}",
-        r.body
-    );
-    assert!(r.json["error"].get("doc_url").is_none(), "{}", r.body);
-    let text = r.error("message").as_str().unwrap_or_default();
-    assert!(text.ends_with('.') && text.len() > 20, "not a sentence: {}", r.body);
-    if let Some(message) = message {
-        assert_eq!(text, message);
-    }
-    assert_eq!(
-        r.json["error"].get("param").and_then(Value::as_str),
-        param,
-        "{}",
-        r.body
-    );
-}
-
-/// A request error with `code` on `param`.
-fn assert_param_error(r: &Resp, code: Option<&str>, param: &str) {
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.error("type"), "invalid_request_error", "{}", r.body);
-    assert_eq!(r.error("param"), param, "{}", r.body);
-    assert_eq!(r.json["error"].get("code").and_then(Value::as_str), code, "{}", r.body);
 }
 
 async fn report_payment_without_an_outcome_creates_a_record_and_a_pending_first_attempt(server: TestServer) {

@@ -5,6 +5,7 @@
 
 pub mod child;
 pub mod form;
+pub mod rules;
 pub mod venv;
 
 use std::path::PathBuf;
