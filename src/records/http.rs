@@ -10,23 +10,18 @@ use serde::Serialize;
 
 use super::endpoints::{self as e, ENDPOINTS, Endpoint, Method, Operation};
 use super::lifecycle::{self, Informational, NewAttempt, NewPayment, PaymentState, RefundReport};
-use super::model::{
-    Outcome, PaymentAttemptRecord, PaymentAttemptRecordId, PaymentDetails, PaymentRecord, PaymentRecordId,
-};
+use super::model::{Outcome, PaymentAttemptRecord, PaymentDetails, PaymentRecord};
 use super::params::{self as p};
 use super::render;
 use crate::AppState;
+use crate::records::ids::{new_attempt_id, new_record_id};
 use crate::store::{ListError, RespondFn, SavedResponse, Tenant, WriteTarget};
-use crate::wire::auth::random_base62;
 use crate::wire::error::ApiError;
 use crate::wire::expand::expand_paths;
 use crate::wire::idempotency::execute;
 use crate::wire::list::{ListEnvelope, list_query};
 use crate::wire::params::{Params, check_shape};
 use crate::wire::request::{ApiRequest, percent_decode_path};
-
-/// Random base62 characters after `pr_` / `par_`.
-pub const OBJECT_ID_RANDOM_CHARS: usize = 24;
 
 /// Routes every entry of `ENDPOINTS` to its handler: the table gives method and path, this
 /// match only picks the function, so the router and the API description list the same routes.
@@ -71,22 +66,6 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
         let raw = parts.uri.path().split('/').nth(3).unwrap_or_default();
         Ok(PathId(percent_decode_path(raw)))
     }
-}
-
-fn new_record_id() -> PaymentRecordId {
-    PaymentRecordId::new_unchecked(format!(
-        "{}{}",
-        PaymentRecordId::PREFIX,
-        random_base62(OBJECT_ID_RANDOM_CHARS)
-    ))
-}
-
-fn new_attempt_id() -> PaymentAttemptRecordId {
-    PaymentAttemptRecordId::new_unchecked(format!(
-        "{}{}",
-        PaymentAttemptRecordId::PREFIX,
-        random_base62(OBJECT_ID_RANDOM_CHARS)
-    ))
 }
 
 fn json<T: Serialize>(value: &T) -> String {

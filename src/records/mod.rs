@@ -4,6 +4,7 @@ pub mod currency;
 pub mod endpoints;
 pub mod errors;
 pub mod http;
+pub mod ids;
 pub mod invariants;
 pub mod lifecycle;
 pub mod model;

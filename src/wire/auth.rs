@@ -21,7 +21,7 @@ pub const KEY_RANDOM_CHARS: usize = 32;
 /// Longest key accepted for lookup; longer ones are rejected without hashing.
 pub const KEY_CHARS_MAX: usize = 255;
 
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `n` random base62 characters from the OS-seeded CSPRNG.
 pub fn random_base62(n: usize) -> String {

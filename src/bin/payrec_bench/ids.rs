@@ -1,17 +1,20 @@
 //! Ids of the seeded objects. Bulk seeding derives them from the record's index and a per-run
 //! salt, so workers pick a random existing record without the bench holding a million strings
-//! (which would count in the RSS it reports). The ids look like payrec's: a prefix and 24 base62
-//! characters, uniformly spread, so the B-trees see the same random inserts as in production.
+//! (which would count in the RSS it reports). The ids look like payrec's (`records::ids`): a
+//! prefix, a time part (here: a past millisecond per index, so seeded records sort in the order
+//! they were "made", as real ones do) and base62 characters derived from the index.
 
+use payrec::records::ids::{OBJECT_ID_CHARS, OBJECT_ID_TIME_CHARS, time_prefix};
 use rand::Rng;
 use rand::rngs::SmallRng;
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Base62 characters holding a whole u64 (62^11 > 2^64).
 const U64_BASE62_CHARS: usize = 11;
-/// Random characters after the prefix in payrec's ids.
-const ID_RANDOM_CHARS: usize = 24;
-const _: () = assert!(2 * (U64_BASE62_CHARS + 1) == ID_RANDOM_CHARS);
+/// Characters after the time part and the unique part.
+const FILL_CHARS: usize = OBJECT_ID_CHARS - OBJECT_ID_TIME_CHARS - U64_BASE62_CHARS;
+/// The millisecond of seeded record 0 (November 2023): seeded records predate the run.
+const SEEDED_EPOCH_MS: u64 = 1_700_000_000_000;
 
 /// Which of a seeded record's objects an id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +34,7 @@ fn mix(mut z: u64) -> u64 {
 }
 
 fn push_base62(out: &mut String, mut v: u64, chars: usize) {
-    let mut digits = [b'0'; U64_BASE62_CHARS + 1];
+    let mut digits = [b'0'; U64_BASE62_CHARS];
     for d in digits.iter_mut().take(chars) {
         *d = BASE62[(v % 62) as usize];
         v /= 62;
@@ -46,12 +49,13 @@ pub fn derived_id(salt: u64, index: u64, object: Object) -> String {
         Object::FirstAttempt => ("par_", 1),
         Object::SecondAttempt => ("par_", 2),
     };
-    // The first half is unique per (index, lane); the second only spreads the rest.
+    // Unique per (index, lane): `mix` is a bijection. The fill only spreads the rest.
     let unique = mix(salt ^ mix(index.wrapping_mul(4).wrapping_add(lane)));
-    let mut id = String::with_capacity(prefix.len() + ID_RANDOM_CHARS);
+    let mut id = String::with_capacity(prefix.len() + OBJECT_ID_CHARS);
     id.push_str(prefix);
-    push_base62(&mut id, unique, U64_BASE62_CHARS + 1);
-    push_base62(&mut id, mix(unique ^ salt.rotate_left(17)), U64_BASE62_CHARS + 1);
+    id.push_str(&time_prefix(SEEDED_EPOCH_MS + index));
+    push_base62(&mut id, unique, U64_BASE62_CHARS);
+    push_base62(&mut id, mix(unique ^ salt.rotate_left(17)), FILL_CHARS);
     id
 }
 
@@ -91,7 +95,7 @@ mod tests {
         for i in 0..10_000 {
             for object in [Object::Record, Object::FirstAttempt, Object::SecondAttempt] {
                 let id = derived_id(42, i, object);
-                assert!(id.len() == 27 || id.len() == 28, "{id}");
+                assert_eq!(id.len(), id.find('_').unwrap() + 1 + OBJECT_ID_CHARS, "{id}");
                 assert!(seen.insert(id));
             }
         }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::records::endpoints::{LIST_ATTEMPTS, LIST_RECORDS};
-use crate::records::http::OBJECT_ID_RANDOM_CHARS;
+use crate::records::ids::OBJECT_ID_CHARS;
 use crate::records::model::{AMOUNT_VALUE_MAX, METADATA_VALUE_CHARS_MAX, PaymentAttemptRecordId, PaymentRecordId};
 use crate::records::params::CUSTOMER_PRESENCE_VALUES;
 use crate::wire::error::ErrorType;
@@ -43,7 +43,7 @@ fn nullable(schema: Value) -> Value {
 fn id_pattern(prefix: &str) -> Value {
     json!({
         "type": "string",
-        "pattern": format!("^{prefix}[0-9A-Za-z]{{{OBJECT_ID_RANDOM_CHARS}}}$"),
+        "pattern": format!("^{prefix}[0-9A-Za-z]{{{OBJECT_ID_CHARS}}}$"),
     })
 }
 
