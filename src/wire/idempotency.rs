@@ -137,6 +137,27 @@ fn replay_or_mismatch(saved: &SavedIdempotent, fingerprint: &str, key: &Idempote
     }
 }
 
+/// A request whose parameters do not validate. Stripe checks the key first, so when its key has
+/// a live saved result this is a retry with other parameters (an idempotency error), or the
+/// same ones (a replay); otherwise the validation error, never saved. Only this error path reads
+/// the key up front: a valid request finds a saved result inside its write transaction.
+async fn invalid_or_saved(
+    app: &AppState,
+    tenant: &Tenant,
+    request: &ApiRequest,
+    save: Option<&IdempotencySave>,
+    invalid: ApiError,
+) -> Response {
+    let (Some(save), Some(key)) = (save, &request.idempotency_key) else {
+        return invalid.into_response();
+    };
+    match app.store.find_idempotent(tenant, &save.key).await {
+        Ok(Some(saved)) if saved.created >= save.expired_before => replay_or_mismatch(&saved, &save.fingerprint, key),
+        Ok(_) => invalid.into_response(),
+        Err(e) => app.internal_error(request.request_id(), e).into_response(),
+    }
+}
+
 /// Runs one mutation the Stripe way. `build` validates the parameters into a write target and
 /// a renderer; its errors are returned as they are and never saved. Everything after that
 /// (success, lifecycle error, 404) is committed together with the idempotency key, if any.
@@ -153,14 +174,6 @@ pub async fn execute(
     let mut guard = None;
     let mut save = None;
     if let Some(key) = &request.idempotency_key {
-        let fingerprint = fingerprint(request.method.as_str(), &request.path, &request.params);
-        match app.store.find_idempotent(&tenant, key.as_str()).await {
-            Ok(Some(saved)) if saved.created >= now - retention => {
-                return replay_or_mismatch(&saved, &fingerprint, key);
-            }
-            Ok(_) => {}
-            Err(e) => return app.internal_error(request.request_id(), e).into_response(),
-        }
         guard = match app.inflight.claim(&tenant, key) {
             Some(g) => Some(g),
             None => {
@@ -173,7 +186,7 @@ pub async fn execute(
         };
         save = Some(IdempotencySave {
             key: key.as_str().to_owned(),
-            fingerprint,
+            fingerprint: fingerprint(request.method.as_str(), &request.path, &request.params),
             request_id: request.request_id().to_owned(),
             created: now,
             expired_before: now - retention,
@@ -181,7 +194,7 @@ pub async fn execute(
     }
     let (target, respond) = match build() {
         Ok(built) => built,
-        Err(invalid) => return invalid.into_response(),
+        Err(invalid) => return invalid_or_saved(app, &tenant, request, save.as_ref(), invalid).await,
     };
     let command = WriteCommand {
         tenant,

@@ -24,7 +24,7 @@ impl SqliteOps<'_> {
         seq
     }
 
-    fn saved(&self, tenant: &Tenant, key: &str) -> Result<SavedIdempotent, StoreError> {
+    fn saved(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
         self.conn
             .prepare_cached(
                 "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
@@ -42,6 +42,7 @@ impl SqliteOps<'_> {
                         created: r.get(4)?,
                     })
                 })
+                .optional()
             })
             .map_err(writer_error)
     }
@@ -66,14 +67,16 @@ impl SqliteOps<'_> {
 
 #[async_trait]
 impl WriteOps for SqliteOps<'_> {
-    /// Lazy: the single writer runs one command at a time, so nothing can take the key between
-    /// here and `finish_key`, which claims and saves in one statement.
+    /// The single writer runs one command at a time, so nothing can take the key between this
+    /// read and `finish_key`. Reading it first (its index page is in the writer's cache, and the
+    /// insert needs the same page) keeps a replay from writing anything it must then undo.
     async fn claim_key(
         &mut self,
-        _tenant: &Tenant,
-        _idem: &IdempotencySave,
+        tenant: &Tenant,
+        idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        Ok(None)
+        let saved = self.saved(tenant, &idem.key)?;
+        Ok(saved.filter(|s| s.created >= idem.expired_before))
     }
 
     async fn finish_key(
@@ -103,7 +106,10 @@ impl WriteOps for SqliteOps<'_> {
         if saved == 1 {
             return Ok(None);
         }
-        self.saved(tenant, &idem.key).map(Some)
+        // Unreachable while `claim_key` reads first; kept so a taken key is replayed, not lost.
+        self.saved(tenant, &idem.key)?
+            .ok_or_else(|| StoreError::Corrupt("an idempotency key neither saved nor found".into()))
+            .map(Some)
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
