@@ -25,6 +25,11 @@ pub struct Args {
     /// Seconds of load before measuring, per scenario.
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
+    /// Runs the scenario list this many times in turn on the same server and reports, per
+    /// scenario, the round with the median ratio to the ceiling (median throughput without a
+    /// ceiling). Drift on a shared machine then hits every scenario alike.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
     /// Database of the in-process server: sqlite://PATH or postgres://USER@HOST/DB. Default: a
     /// fresh SQLite file in the current directory, removed afterwards. For PostgreSQL a fresh
     /// schema is created in that database and dropped afterwards.

@@ -50,5 +50,6 @@ pub async fn run(
         max_ms: all.max_ms,
         rss_mb: if in_process { rss_mb().map(|(rss, _)| rss) } else { None },
         steps,
+        round_rps: Vec::new(),
     })
 }

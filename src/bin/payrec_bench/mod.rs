@@ -100,35 +100,41 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
         None => in_process(args, &server, wants_seed).await?,
     };
     let in_process_server = args.url.is_none();
-    let mut results: Vec<ScenarioResult> = Vec::new();
-    let mut ceiling_rps = None;
+    let mut rounds: Vec<Vec<ScenarioResult>> = Vec::new();
     let outcome = async {
-        for &scenario in &args.scenario {
-            let target = match (scenario, &ceiling) {
-                (Scenario::Ceiling, Some(c)) => Target::new(c.addr, "sk_test_ceiling"),
-                _ => under.target.clone(),
-            };
-            let in_process = in_process_server || scenario == Scenario::Ceiling;
-            eprintln!(
-                "running {} ({} s warmup, {} s measured)",
-                scenario.name(),
-                args.warmup,
-                args.duration
-            );
-            let mut result = load::run(scenario, &target, &under.ids, args, in_process).await?;
-            if scenario == Scenario::Ceiling {
-                ceiling_rps = Some(result.throughput_rps);
+        for round in 1..=args.rounds {
+            let mut results = Vec::new();
+            let mut ceiling_rps = None;
+            for &scenario in &args.scenario {
+                let target = match (scenario, &ceiling) {
+                    (Scenario::Ceiling, Some(c)) => Target::new(c.addr, "sk_test_ceiling"),
+                    _ => under.target.clone(),
+                };
+                let in_process = in_process_server || scenario == Scenario::Ceiling;
+                eprintln!(
+                    "round {round}/{}: running {} ({} s warmup, {} s measured)",
+                    args.rounds,
+                    scenario.name(),
+                    args.warmup,
+                    args.duration
+                );
+                let mut result = load::run(scenario, &target, &under.ids, args, in_process).await?;
+                if scenario == Scenario::Ceiling {
+                    ceiling_rps = Some(result.throughput_rps);
+                }
+                result.ratio_to_ceiling = ceiling_rps.map(|c| result.throughput_rps / c);
+                eprintln!(
+                    "  {:.0} req/s, p99 {:.2} ms, {} errors",
+                    result.throughput_rps, result.p99_ms, result.errors
+                );
+                results.push(result);
             }
-            result.ratio_to_ceiling = ceiling_rps.map(|c| result.throughput_rps / c);
-            eprintln!(
-                "  {:.0} req/s, p99 {:.2} ms, {} errors",
-                result.throughput_rps, result.p99_ms, result.errors
-            );
-            results.push(result);
+            rounds.push(results);
         }
         Ok::<(), String>(())
     }
     .await;
+    let results = stats::median_rounds(rounds);
     let rss_peak_mb = rss_mb().map(|(_, hwm)| hwm);
     if let Some(c) = ceiling {
         c.stop().await;

@@ -161,6 +161,35 @@ pub struct ScenarioResult {
     /// VmRSS of this process (server and load generator) after the scenario; None with --url.
     pub rss_mb: Option<f64>,
     pub steps: Vec<StepSummary>,
+    /// Throughput of every round (--rounds), in order; this result is the median one.
+    pub round_rps: Vec<f64>,
+}
+
+/// Per scenario, the round with the median ratio to the ceiling (or median throughput), with
+/// every round's throughput attached. `rounds` holds one result list per round, same order.
+pub fn median_rounds(rounds: Vec<Vec<ScenarioResult>>) -> Vec<ScenarioResult> {
+    let scenarios = rounds.first().map_or(0, Vec::len);
+    assert!(
+        rounds.iter().all(|r| r.len() == scenarios),
+        "every round runs every scenario"
+    );
+    let mut columns: Vec<Vec<ScenarioResult>> = (0..scenarios).map(|_| Vec::new()).collect();
+    for round in rounds {
+        for (column, result) in columns.iter_mut().zip(round) {
+            column.push(result);
+        }
+    }
+    columns
+        .into_iter()
+        .map(|mut column| {
+            let round_rps: Vec<f64> = column.iter().map(|r| r.throughput_rps).collect();
+            let rank = |r: &ScenarioResult| r.ratio_to_ceiling.unwrap_or(r.throughput_rps);
+            column.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
+            let mut median = column.swap_remove(column.len() / 2);
+            median.round_rps = round_rps;
+            median
+        })
+        .collect()
 }
 
 /// VmRSS and VmHWM of this process, in MB.
@@ -202,6 +231,10 @@ pub fn print_table(results: &[ScenarioResult]) {
                     ""
                 );
             }
+        }
+        if r.round_rps.len() > 1 {
+            let each: Vec<String> = r.round_rps.iter().map(|x| format!("{x:.0}")).collect();
+            println!("  req/s per round: {}", each.join(", "));
         }
         for s in &r.steps {
             if let Some(e) = &s.first_error {
