@@ -11,6 +11,11 @@ use clap::Parser;
 #[path = "payrec_bench/mod.rs"]
 mod bench;
 
+/// mimalloc: the request path allocates many small, short-lived buffers, and glibc's malloc
+/// showed up at ~5% of the server threads' profile (docs/decisions.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = bench::args::Args::parse();
     match bench::run(args) {
