@@ -39,7 +39,7 @@ fn nullable(schema: Value) -> Value {
     json!({ "anyOf": [schema, { "type": "null" }] })
 }
 
-/// `^pr_` + the random base62 characters every generated id has.
+/// `^pr_` + the 24 base62 characters every generated id has (time part, then random).
 fn id_pattern(prefix: &str) -> Value {
     json!({
         "type": "string",
