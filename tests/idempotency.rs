@@ -177,6 +177,25 @@ async fn an_expired_key_executes_anew(server: TestServer) {
     assert_eq!(third.json["id"], again.json["id"]);
 }
 
+/// The hourly pruner's work: results older than the cutoff are deleted (their keys execute
+/// anew), newer ones are kept and still replay.
+async fn pruning_deletes_expired_results_and_keeps_live_ones(server: TestServer) {
+    let key = server.test_key.clone();
+    let old = post_keyed(&server, "k-pruned", &key, REPORT, &payment("1000")).await;
+    age_idempotency_keys(&server, 25 * 60 * 60).await;
+    let live = post_keyed(&server, "k-live", &key, REPORT, &payment("2000")).await;
+    let cutoff = payrec::unix_now() - 24 * 60 * 60;
+    let deleted = server.store.prune_idempotent(cutoff).await.expect("prune");
+    assert_eq!(deleted, 1, "only the aged result is deleted");
+    assert_eq!(server.store.prune_idempotent(cutoff).await.expect("prune again"), 0);
+    let replay = post_keyed(&server, "k-live", &key, REPORT, &payment("2000")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.body, live.body);
+    let anew = post_keyed(&server, "k-pruned", &key, REPORT, &payment("1000")).await;
+    assert!(anew.header("idempotent-replayed").is_none());
+    assert_ne!(anew.json["id"], old.json["id"]);
+}
+
 /// Moves every saved result `seconds` into the past, as if that much time had gone by.
 async fn age_idempotency_keys(server: &TestServer, seconds: i64) {
     let sql = format!("UPDATE idempotency_keys SET created = created - {seconds}");
@@ -246,6 +265,7 @@ backend_tests!(
     the_same_key_on_another_endpoint_is_an_idempotency_error,
     keys_are_scoped_to_tenant_and_mode,
     an_expired_key_executes_anew,
+    pruning_deletes_expired_results_and_keeps_live_ones,
     a_key_longer_than_255_characters_is_rejected,
     twenty_concurrent_requests_with_one_key_create_one_record,
 );

@@ -18,6 +18,7 @@ use super::{
 use super::{decode_doc, decode_page};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
+mod key_index;
 mod ops;
 mod reads;
 mod writer;
@@ -54,6 +55,8 @@ impl Default for SqliteOptions {
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 type WriteRequest = (WriteCommand, oneshot::Sender<Result<WriteOutcome, StoreError>>);
+/// Where saved idempotent results are; see `key_index`.
+type SharedKeyIndex = std::sync::Arc<std::sync::Mutex<key_index::KeyIndex>>;
 
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -62,6 +65,7 @@ pub struct SqliteStore {
     /// rusqlite, for the reads on every request.
     reads: reads::ReadPool,
     writes: mpsc::Sender<WriteRequest>,
+    keys: SharedKeyIndex,
 }
 
 fn connect_options(url: &str, options: &SqliteOptions) -> Result<SqliteConnectOptions, StoreError> {
@@ -87,11 +91,13 @@ impl SqliteStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         let path = connect.get_filename().to_path_buf();
-        let writes = writer::spawn(path.clone(), options.synchronous)?;
+        let keys = SharedKeyIndex::default();
+        let writes = writer::spawn(path.clone(), options.synchronous, keys.clone())?;
         Ok(SqliteStore {
             pool,
             reads: reads::ReadPool::new(path),
             writes,
+            keys,
         })
     }
 }
@@ -263,14 +269,29 @@ impl Store for SqliteStore {
     }
 
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        self.reads.find_idempotent(tenant, key)
+        let rowids = {
+            let keys = self.keys.lock().expect("key index lock");
+            keys.candidates(keys.hash(tenant, key))
+        };
+        self.reads.find_idempotent(tenant, key, &rowids)
     }
 
+    /// Rows are appended in time order, so the expired ones are a prefix of the rowids: find
+    /// the first live row and delete the range before it (reads only what it deletes). Rows
+    /// out of order are expired by `claim_key`'s check and go in a later prune.
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created < ?")
-            .bind(cutoff)
-            .execute(&self.pool)
-            .await?;
+        let first_live: Option<i64> =
+            sqlx::query_scalar("SELECT rowid FROM idempotency_keys WHERE created >= ? ORDER BY rowid LIMIT 1")
+                .bind(cutoff)
+                .fetch_optional(&self.pool)
+                .await?;
+        let done = match first_live {
+            Some(rowid) => sqlx::query("DELETE FROM idempotency_keys WHERE rowid < ?").bind(rowid),
+            None => sqlx::query("DELETE FROM idempotency_keys WHERE created < ?").bind(cutoff),
+        }
+        .execute(&self.pool)
+        .await?;
+        self.keys.lock().expect("key index lock").forget_created_before(cutoff);
         Ok(done.rows_affected())
     }
 }

@@ -4,6 +4,8 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::SharedKeyIndex;
+use super::key_index::{KeyEntry, saved_at};
 use super::writer::writer_error;
 use crate::records::lifecycle::PaymentState;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
@@ -15,6 +17,10 @@ pub(super) struct SqliteOps<'c> {
     pub conn: &'c mut Connection,
     /// Ordering tiebreak for lists, allocated by the single writer.
     pub next_seq: &'c mut i64,
+    /// Where saved idempotent results are (published after commit).
+    pub keys: &'c SharedKeyIndex,
+    /// Results saved by this batch, not yet published.
+    pub new_keys: &'c mut Vec<KeyEntry>,
 }
 
 impl SqliteOps<'_> {
@@ -22,29 +28,6 @@ impl SqliteOps<'_> {
         let seq = *self.next_seq;
         *self.next_seq += 1;
         seq
-    }
-
-    fn saved(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
-                 WHERE account_id = ?1 AND livemode = ?2 AND key = ?3",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![tenant.account_id, tenant.livemode, key], |r| {
-                    Ok(SavedIdempotent {
-                        fingerprint: r.get(0)?,
-                        request_id: r.get(1)?,
-                        response: SavedResponse {
-                            status: r.get::<_, i64>(2)? as u16,
-                            body: r.get(3)?,
-                        },
-                        created: r.get(4)?,
-                    })
-                })
-                .optional()
-            })
-            .map_err(writer_error)
     }
 
     fn doc(&self, sql: &str, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
@@ -68,29 +51,41 @@ impl SqliteOps<'_> {
 #[async_trait]
 impl WriteOps for SqliteOps<'_> {
     /// The single writer runs one command at a time, so nothing can take the key between this
-    /// read and `finish_key`. Reading it first (its index page is in the writer's cache, and the
-    /// insert needs the same page) keeps a replay from writing anything it must then undo.
+    /// read and `finish_key`. Reading it first keeps a replay from writing anything it must
+    /// then undo. Candidates come from the in-memory index (`key_index`) and this batch's own
+    /// unpublished results; the row decides.
     async fn claim_key(
         &mut self,
         tenant: &Tenant,
         idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        let saved = self.saved(tenant, &idem.key)?;
-        Ok(saved.filter(|s| s.created >= idem.expired_before))
+        let (hash, published) = {
+            let keys = self.keys.lock().expect("key index lock");
+            let hash = keys.hash(tenant, &idem.key);
+            (hash, keys.candidates(hash))
+        };
+        let mut rowids: Vec<i64> = self
+            .new_keys
+            .iter()
+            .rev()
+            .filter(|e| e.hash == hash)
+            .map(|e| e.rowid)
+            .collect();
+        rowids.extend(published);
+        let saved = saved_at(self.conn, &rowids, tenant, &idem.key).map_err(writer_error)?;
+        Ok(saved.map(|(_, s)| s).filter(|s| s.created >= idem.expired_before))
     }
 
+    /// Appends the result; an expired row of the same key stays until the pruner removes it.
     async fn finish_key(
         &mut self,
         tenant: &Tenant,
         idem: &IdempotencySave,
         response: &SavedResponse,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        // New key: insert. Expired key: take it over. Live key: leave it, and replay it.
-        let saved = self.exec(
+        self.exec(
             "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (account_id, livemode, key) DO UPDATE SET \
-             fingerprint = excluded.fingerprint, request_id = excluded.request_id, status = excluded.status, \
-             body = excluded.body, created = excluded.created WHERE idempotency_keys.created < ?9",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 tenant.account_id,
                 tenant.livemode,
@@ -99,17 +94,16 @@ impl WriteOps for SqliteOps<'_> {
                 idem.request_id,
                 i64::from(response.status),
                 response.body,
-                idem.created,
-                idem.expired_before
+                idem.created
             ],
         )?;
-        if saved == 1 {
-            return Ok(None);
-        }
-        // Unreachable while `claim_key` reads first; kept so a taken key is replayed, not lost.
-        self.saved(tenant, &idem.key)?
-            .ok_or_else(|| StoreError::Corrupt("an idempotency key neither saved nor found".into()))
-            .map(Some)
+        let hash = self.keys.lock().expect("key index lock").hash(tenant, &idem.key);
+        self.new_keys.push(KeyEntry {
+            hash,
+            rowid: self.conn.last_insert_rowid(),
+            created: idem.created,
+        });
+        Ok(None)
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {

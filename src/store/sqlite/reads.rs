@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 
 use super::BUSY_TIMEOUT;
-use crate::store::{KeyOwner, ListError, ListQuery, Page, SavedIdempotent, SavedResponse, StoreError, Tenant};
+use crate::store::{KeyOwner, ListError, ListQuery, Page, SavedIdempotent, StoreError, Tenant};
 
 /// Idle read connections kept open; more are opened under load and closed when returned.
 pub const READ_CONNECTIONS_IDLE_MAX: usize = 8;
@@ -81,25 +81,18 @@ impl ReadPool {
         })
     }
 
-    pub fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        self.with(|conn| {
-            conn.prepare_cached(
-                "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
-                 WHERE account_id = ?1 AND livemode = ?2 AND key = ?3",
-            )?
-            .query_row(params![tenant.account_id, tenant.livemode, key], |r| {
-                Ok(SavedIdempotent {
-                    fingerprint: r.get(0)?,
-                    request_id: r.get(1)?,
-                    response: SavedResponse {
-                        status: r.get::<_, i64>(2)? as u16,
-                        body: r.get(3)?,
-                    },
-                    created: r.get(4)?,
-                })
-            })
-            .optional()
-        })
+    /// The newest saved result of `key` among the candidate rows the key index gave.
+    pub fn find_idempotent(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        rowids: &[i64],
+    ) -> Result<Option<SavedIdempotent>, StoreError> {
+        if rowids.is_empty() {
+            return Ok(None);
+        }
+        self.with(|conn| super::key_index::saved_at(conn, rowids, tenant, key))
+            .map(|found| found.map(|(_, saved)| saved))
     }
 
     /// `limit + 1` documents of a list around a cursor, newest first; `has_more` is exact.

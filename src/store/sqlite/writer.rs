@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
+use super::key_index::KeyEntry;
 use super::ops::SqliteOps;
-use super::{BUSY_TIMEOUT, SqliteSync, WRITE_QUEUE_CAPACITY, WriteRequest};
+use super::{BUSY_TIMEOUT, SharedKeyIndex, SqliteSync, WRITE_QUEUE_CAPACITY, WriteRequest};
 use crate::store::write::apply;
 use crate::store::{StoreError, WriteCommand, WriteOutcome};
 
@@ -46,8 +47,19 @@ pub(super) fn writer_error(e: rusqlite::Error) -> StoreError {
     StoreError::Corrupt(format!("sqlite writer: {e}"))
 }
 
-pub(super) fn spawn(path: PathBuf, synchronous: SqliteSync) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
+/// Starts the writer; first rebuilds `keys` from the table, so no request runs before the
+/// index knows every saved result.
+pub(super) fn spawn(
+    path: PathBuf,
+    synchronous: SqliteSync,
+    keys: SharedKeyIndex,
+) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
     let conn = open_connection(&path, synchronous)?;
+    {
+        let mut index = keys.lock().expect("key index lock");
+        index.load(&conn).map_err(writer_error)?;
+        tracing::debug!(entries = index.entries(), "idempotency key index loaded");
+    }
     let max_seq: Option<i64> = conn
         .query_row(
             "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM payment_records UNION ALL SELECT MAX(seq) FROM payment_attempt_records)",
@@ -59,7 +71,7 @@ pub(super) fn spawn(path: PathBuf, synchronous: SqliteSync) -> Result<mpsc::Send
     let (sender, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("payrec-sqlite-writer".into())
-        .spawn(move || run(conn, receiver, max_seq.unwrap_or(0) + 1))
+        .spawn(move || run(conn, receiver, max_seq.unwrap_or(0) + 1, &keys))
         .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
     Ok(sender)
 }
@@ -83,8 +95,9 @@ fn spawn_checkpointer(path: PathBuf) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut next_seq: i64) {
+fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut next_seq: i64, keys: &SharedKeyIndex) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
+    let mut new_keys: Vec<KeyEntry> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < GROUP_COMMIT_BATCH_MAX {
@@ -93,11 +106,24 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut nex
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, &mut batch, &mut next_seq);
+        let mut batch_state = Batch {
+            next_seq: &mut next_seq,
+            keys,
+            new_keys: &mut new_keys,
+        };
+        commit_batch(&mut conn, &mut batch, &mut batch_state);
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, next_seq: &mut i64) {
+/// What a group commit carries from command to command.
+struct Batch<'a> {
+    next_seq: &'a mut i64,
+    keys: &'a SharedKeyIndex,
+    /// Idempotent results saved in this transaction, published to `keys` once it commits.
+    new_keys: &'a mut Vec<KeyEntry>,
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, state: &mut Batch<'_>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "could not begin a write transaction");
         for (_, reply) in batch.drain(..) {
@@ -108,11 +134,17 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, next_seq: 
     let mut results = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     for (command, reply) in batch.drain(..) {
-        results.push(apply_in_savepoint(conn, command, next_seq));
+        results.push(apply_in_savepoint(conn, command, state));
         replies.push(reply);
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
+            // Before any reply: a client that saw a response must find its key on a retry.
+            state
+                .keys
+                .lock()
+                .expect("key index lock")
+                .publish(state.new_keys.drain(..));
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
@@ -120,6 +152,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, next_seq: 
         Err(e) => {
             tracing::error!(error = %e, "group commit failed; no write in the batch is acknowledged");
             let _ = conn.execute_batch("ROLLBACK");
+            state.new_keys.clear();
             for reply in replies {
                 let _ = reply.send(Err(StoreError::Corrupt("commit failed".into())));
             }
@@ -130,19 +163,23 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, next_seq: 
 fn apply_in_savepoint(
     conn: &mut Connection,
     command: WriteCommand,
-    next_seq: &mut i64,
+    state: &mut Batch<'_>,
 ) -> Result<WriteOutcome, StoreError> {
     conn.execute_batch("SAVEPOINT command").map_err(writer_error)?;
+    let saved_before = state.new_keys.len();
     // The ops never suspend (rusqlite is synchronous), so the shared async write path runs to
     // completion in one poll on this thread.
     let result = futures_executor::block_on(apply(
         &mut SqliteOps {
             conn,
-            next_seq: &mut *next_seq,
+            next_seq: &mut *state.next_seq,
+            keys: state.keys,
+            new_keys: &mut *state.new_keys,
         },
         command,
     ));
     if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
+        state.new_keys.truncate(saved_before);
         conn.execute_batch("ROLLBACK TO command").map_err(writer_error)?;
     }
     conn.execute_batch("RELEASE command").map_err(writer_error)?;

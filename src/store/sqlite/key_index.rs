@@ -1,0 +1,275 @@
+//! Where each saved idempotent result lives, in memory: a hash of (account, mode, key) → the
+//! rowids of `idempotency_keys` rows that may hold it.
+//!
+//! Why not a unique index in SQLite: keys are random (the SDKs send UUIDs), so each new key
+//! dirtied its own leaf page of the index, and every group commit wrote one more 4 KiB page to the
+//! WAL per keyed request. Measured: with the index a keyed report_payment was 24–36% slower than
+//! an unkeyed one; without it 8–16% (BENCHMARKS.md). The rows themselves are appended in rowid
+//! order, so they cost a share of the pages the batch writes anyway.
+//!
+//! The table stays the truth: this index is rebuilt from it at start, a candidate rowid is only
+//! a hint (the row is read and its account, mode and key compared), and uniqueness holds because
+//! one writer thread per database claims and saves keys (`payrec serve` locks the file, and no
+//! other command writes this table). New entries are published after their batch commits and
+//! before any reply, so a retry never misses a key whose response it could have seen.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::{SavedIdempotent, SavedResponse, Tenant};
+
+/// One saved result's place: its rowid and creation time (the latter only to drop expired
+/// entries from memory; decisions read `created` from the row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyEntry {
+    pub hash: u64,
+    pub rowid: i64,
+    pub created: i64,
+}
+
+#[derive(Debug)]
+pub struct KeyIndex<S = std::collections::hash_map::RandomState> {
+    /// Randomly seeded per process, so clients cannot aim keys at one bucket.
+    hasher: S,
+    /// Rowids per hash, oldest first. Almost always one; more after a hash collision or when an
+    /// expired key was taken over by a new request (the old row waits for the pruner).
+    rowids: HashMap<u64, Vec<(i64, i64)>>,
+}
+
+impl KeyIndex {
+    pub fn new() -> Self {
+        KeyIndex::with_hasher(std::collections::hash_map::RandomState::new())
+    }
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        KeyIndex::new()
+    }
+}
+
+impl<S: BuildHasher> KeyIndex<S> {
+    pub fn with_hasher(hasher: S) -> Self {
+        KeyIndex {
+            hasher,
+            rowids: HashMap::new(),
+        }
+    }
+
+    pub fn hash(&self, tenant: &Tenant, key: &str) -> u64 {
+        self.hasher.hash_one((tenant.account_id.as_str(), tenant.livemode, key))
+    }
+
+    /// Rowids that may hold `hash`, newest first.
+    pub fn candidates(&self, hash: u64) -> Vec<i64> {
+        self.rowids
+            .get(&hash)
+            .map(|entries| entries.iter().rev().map(|&(rowid, _)| rowid).collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds entries of committed rows.
+    pub fn publish(&mut self, entries: impl IntoIterator<Item = KeyEntry>) {
+        for e in entries {
+            self.rowids.entry(e.hash).or_default().push((e.rowid, e.created));
+        }
+    }
+
+    /// Forgets entries created before `cutoff` (their rows are pruned or about to be).
+    pub fn forget_created_before(&mut self, cutoff: i64) {
+        self.rowids.retain(|_, entries| {
+            entries.retain(|&(_, created)| created >= cutoff);
+            !entries.is_empty()
+        });
+    }
+
+    /// Entries held (for the start-up log and tests).
+    pub fn entries(&self) -> usize {
+        self.rowids.values().map(Vec::len).sum()
+    }
+
+    /// Rebuilds the index from the table (at start).
+    pub fn load(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut stmt =
+            conn.prepare("SELECT rowid, account_id, livemode, key, created FROM idempotency_keys ORDER BY rowid")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let tenant = Tenant {
+                account_id: row.get(1)?,
+                livemode: row.get(2)?,
+            };
+            let key: String = row.get(3)?;
+            let entry = KeyEntry {
+                hash: self.hash(&tenant, &key),
+                rowid: row.get(0)?,
+                created: row.get(4)?,
+            };
+            self.publish([entry]);
+        }
+        Ok(())
+    }
+}
+
+/// The newest saved result of `key` among `rowids` (newest first), read from the table.
+pub fn saved_at(
+    conn: &Connection,
+    rowids: &[i64],
+    tenant: &Tenant,
+    key: &str,
+) -> rusqlite::Result<Option<(i64, SavedIdempotent)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
+         WHERE rowid = ?1 AND account_id = ?2 AND livemode = ?3 AND key = ?4",
+    )?;
+    for &rowid in rowids {
+        let found = stmt
+            .query_row(params![rowid, tenant.account_id, tenant.livemode, key], |r| {
+                Ok(SavedIdempotent {
+                    fingerprint: r.get(0)?,
+                    request_id: r.get(1)?,
+                    response: SavedResponse {
+                        status: r.get::<_, i64>(2)? as u16,
+                        body: r.get(3)?,
+                    },
+                    created: r.get(4)?,
+                })
+            })
+            .optional()?;
+        if let Some(saved) = found {
+            return Ok(Some((rowid, saved)));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key hashes alike: the worst case, where only the rows tell keys apart.
+    #[derive(Debug, Clone, Default)]
+    struct OneBucket;
+    impl BuildHasher for OneBucket {
+        type Hasher = Constant;
+        fn build_hasher(&self) -> Constant {
+            Constant
+        }
+    }
+    #[derive(Debug)]
+    struct Constant;
+    impl std::hash::Hasher for Constant {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    fn table() -> Connection {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(
+            "CREATE TABLE idempotency_keys (account_id TEXT NOT NULL, livemode INTEGER NOT NULL, key TEXT NOT NULL, \
+             fingerprint TEXT NOT NULL, request_id TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, \
+             created INTEGER NOT NULL)",
+        )
+        .expect("schema");
+        conn
+    }
+
+    fn save(conn: &Connection, tenant: &Tenant, key: &str, body: &str, created: i64) -> i64 {
+        conn.execute(
+            "INSERT INTO idempotency_keys VALUES (?1, ?2, ?3, 'f', 'req_1', 200, ?4, ?5)",
+            params![tenant.account_id, tenant.livemode, key, body, created],
+        )
+        .expect("insert");
+        conn.last_insert_rowid()
+    }
+
+    fn tenant(account: &str, livemode: bool) -> Tenant {
+        Tenant {
+            account_id: account.into(),
+            livemode,
+        }
+    }
+
+    fn find<S: BuildHasher>(index: &KeyIndex<S>, conn: &Connection, t: &Tenant, key: &str) -> Option<String> {
+        let rowids = index.candidates(index.hash(t, key));
+        saved_at(conn, &rowids, t, key)
+            .expect("read")
+            .map(|(_, s)| s.response.body)
+    }
+
+    #[test]
+    fn colliding_hashes_still_find_only_their_own_key() {
+        let conn = table();
+        let mut index = KeyIndex::with_hasher(OneBucket);
+        let (a, b) = (tenant("acct_a", false), tenant("acct_b", false));
+        let live = tenant("acct_a", true);
+        for (t, key, body) in [
+            (&a, "k", "a-k"),
+            (&b, "k", "b-k"),
+            (&live, "k", "live-k"),
+            (&a, "other", "a-other"),
+        ] {
+            let rowid = save(&conn, t, key, body, 100);
+            let hash = index.hash(t, key);
+            index.publish([KeyEntry {
+                hash,
+                rowid,
+                created: 100,
+            }]);
+        }
+        assert_eq!(find(&index, &conn, &a, "k").as_deref(), Some("a-k"));
+        assert_eq!(find(&index, &conn, &b, "k").as_deref(), Some("b-k"));
+        assert_eq!(find(&index, &conn, &live, "k").as_deref(), Some("live-k"));
+        assert_eq!(find(&index, &conn, &a, "other").as_deref(), Some("a-other"));
+        assert_eq!(find(&index, &conn, &b, "other"), None);
+    }
+
+    #[test]
+    fn the_newest_row_of_a_key_wins_and_expired_entries_are_forgotten() {
+        let conn = table();
+        let mut index = KeyIndex::new();
+        let t = tenant("acct_a", false);
+        for (body, created) in [("old", 100), ("new", 200)] {
+            let rowid = save(&conn, &t, "k", body, created);
+            let hash = index.hash(&t, "k");
+            index.publish([KeyEntry { hash, rowid, created }]);
+        }
+        assert_eq!(find(&index, &conn, &t, "k").as_deref(), Some("new"));
+        index.forget_created_before(150);
+        assert_eq!(index.entries(), 1);
+        index.forget_created_before(250);
+        assert_eq!(index.entries(), 0);
+    }
+
+    #[test]
+    fn load_rebuilds_the_index_from_the_table() {
+        let conn = table();
+        let t = tenant("acct_a", false);
+        save(&conn, &t, "k1", "one", 100);
+        save(&conn, &t, "k2", "two", 100);
+        let mut index = KeyIndex::new();
+        index.load(&conn).expect("load");
+        assert_eq!(index.entries(), 2);
+        assert_eq!(find(&index, &conn, &t, "k2").as_deref(), Some("two"));
+    }
+
+    #[test]
+    fn a_rowid_that_now_holds_another_key_is_not_a_match() {
+        let conn = table();
+        let mut index = KeyIndex::new();
+        let t = tenant("acct_a", false);
+        let rowid = save(&conn, &t, "k", "mine", 100);
+        let hash = index.hash(&t, "k");
+        index.publish([KeyEntry {
+            hash,
+            rowid,
+            created: 100,
+        }]);
+        conn.execute("DELETE FROM idempotency_keys", []).expect("prune");
+        save(&conn, &t, "someone-else", "theirs", 300);
+        assert_eq!(find(&index, &conn, &t, "k"), None);
+    }
+}
