@@ -18,8 +18,9 @@ use crate::wire::error::ApiError;
 #[async_trait]
 pub trait WriteOps: Send {
     /// Claims `idem.key` for this transaction: None when claimed (new, or an expired result
-    /// replaced), or the result another request saved under it. A backend whose transactions
-    /// never overlap (SQLite's single writer) may claim lazily in `finish_key` instead.
+    /// replaced), or the result another request saved under it. A backend may instead claim
+    /// lazily in `finish_key` (PostgreSQL does): a key found taken there makes the caller roll
+    /// the whole command back, so a second execution never commits.
     async fn claim_key(
         &mut self,
         tenant: &Tenant,

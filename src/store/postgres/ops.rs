@@ -29,53 +29,15 @@ pub(super) fn saved_from_row(r: &PgRow) -> SavedIdempotent {
 
 #[async_trait]
 impl WriteOps for PgOps<'_> {
+    /// Lazy: the key is inserted at the end (`finish_key`), one statement instead of a claim
+    /// plus an update. Two replicas running the same key both execute; the second's INSERT
+    /// waits for the first's commit, finds the key taken, and its whole transaction is rolled
+    /// back before the first result is replayed, so only one execution ever commits.
     async fn claim_key(
         &mut self,
-        tenant: &Tenant,
-        idem: &IdempotencySave,
+        _tenant: &Tenant,
+        _idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        // A concurrent transaction holding the same key makes this INSERT wait for its commit;
-        // then the conflict shows its saved result. Never two executions.
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
-             VALUES ($1, $2, $3, $4, $5, 0, '', $6) ON CONFLICT (account_id, livemode, key) DO NOTHING",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .bind(&idem.fingerprint)
-        .bind(&idem.request_id)
-        .bind(idem.created)
-        .execute(&mut *self.conn)
-        .await?;
-        if claimed.rows_affected() == 1 {
-            return Ok(None);
-        }
-        let row = sqlx::query(
-            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
-             WHERE account_id = $1 AND livemode = $2 AND key = $3 FOR UPDATE",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        let saved = saved_from_row(&row);
-        if saved.created >= idem.expired_before {
-            return Ok(Some(saved));
-        }
-        sqlx::query(
-            "UPDATE idempotency_keys SET fingerprint = $1, request_id = $2, status = 0, body = '', created = $3 \
-             WHERE account_id = $4 AND livemode = $5 AND key = $6",
-        )
-        .bind(&idem.fingerprint)
-        .bind(&idem.request_id)
-        .bind(idem.created)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(&idem.key)
-        .execute(&mut *self.conn)
-        .await?;
         Ok(None)
     }
 
@@ -85,18 +47,37 @@ impl WriteOps for PgOps<'_> {
         idem: &IdempotencySave,
         response: &SavedResponse,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE account_id = $3 AND livemode = $4 AND key = $5",
+        // New key: insert. Expired key: take it over. Live key: leave it, and replay it.
+        let saved = sqlx::query(
+            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, livemode, key) DO UPDATE SET \
+             fingerprint = excluded.fingerprint, request_id = excluded.request_id, status = excluded.status, \
+             body = excluded.body, created = excluded.created WHERE idempotency_keys.created < $9",
         )
-        .bind(i32::from(response.status))
-        .bind(&response.body)
         .bind(&tenant.account_id)
         .bind(tenant.livemode)
         .bind(&idem.key)
+        .bind(&idem.fingerprint)
+        .bind(&idem.request_id)
+        .bind(i32::from(response.status))
+        .bind(&response.body)
+        .bind(idem.created)
+        .bind(idem.expired_before)
         .execute(&mut *self.conn)
         .await?;
-        assert_eq!(done.rows_affected(), 1, "the key was claimed in this transaction");
-        Ok(None)
+        if saved.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
+             WHERE account_id = $1 AND livemode = $2 AND key = $3",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(&idem.key)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        Ok(Some(saved_from_row(&row)))
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
