@@ -29,13 +29,29 @@ pub struct KeyEntry {
     pub created: i64,
 }
 
+/// A row's place in memory: its rowid and creation second (u32 until 2106; only used to drop
+/// expired entries).
+type Place = (i64, u32);
+
+fn creation_second(created: i64) -> u32 {
+    u32::try_from(created.max(0)).unwrap_or(u32::MAX)
+}
+
+/// The rows of one hash. Almost always one, kept inline (a bucket is 24 bytes, so a live key
+/// costs ~30 bytes of memory); more after a hash collision or when an expired key was taken over
+/// by a new request (the old row waits for the pruner).
+#[derive(Debug)]
+enum Slot {
+    One(Place),
+    /// Oldest first.
+    Many(Box<Vec<Place>>),
+}
+
 #[derive(Debug)]
 pub struct KeyIndex<S = std::collections::hash_map::RandomState> {
     /// Randomly seeded per process, so clients cannot aim keys at one bucket.
     hasher: S,
-    /// Rowids per hash, oldest first. Almost always one; more after a hash collision or when an
-    /// expired key was taken over by a new request (the old row waits for the pruner).
-    rowids: HashMap<u64, Vec<(i64, i64)>>,
+    slots: HashMap<u64, Slot>,
 }
 
 impl KeyIndex {
@@ -54,7 +70,7 @@ impl<S: BuildHasher> KeyIndex<S> {
     pub fn with_hasher(hasher: S) -> Self {
         KeyIndex {
             hasher,
-            rowids: HashMap::new(),
+            slots: HashMap::new(),
         }
     }
 
@@ -64,30 +80,50 @@ impl<S: BuildHasher> KeyIndex<S> {
 
     /// Rowids that may hold `hash`, newest first.
     pub fn candidates(&self, hash: u64) -> Vec<i64> {
-        self.rowids
-            .get(&hash)
-            .map(|entries| entries.iter().rev().map(|&(rowid, _)| rowid).collect())
-            .unwrap_or_default()
+        match self.slots.get(&hash) {
+            None => Vec::new(),
+            Some(Slot::One((rowid, _))) => vec![*rowid],
+            Some(Slot::Many(places)) => places.iter().rev().map(|&(rowid, _)| rowid).collect(),
+        }
     }
 
     /// Adds entries of committed rows.
     pub fn publish(&mut self, entries: impl IntoIterator<Item = KeyEntry>) {
         for e in entries {
-            self.rowids.entry(e.hash).or_default().push((e.rowid, e.created));
+            let place = (e.rowid, creation_second(e.created));
+            match self.slots.remove(&e.hash) {
+                None => self.slots.insert(e.hash, Slot::One(place)),
+                Some(Slot::One(first)) => self.slots.insert(e.hash, Slot::Many(Box::new(vec![first, place]))),
+                Some(Slot::Many(mut places)) => {
+                    places.push(place);
+                    self.slots.insert(e.hash, Slot::Many(places))
+                }
+            };
         }
     }
 
     /// Forgets entries created before `cutoff` (their rows are pruned or about to be).
     pub fn forget_created_before(&mut self, cutoff: i64) {
-        self.rowids.retain(|_, entries| {
-            entries.retain(|&(_, created)| created >= cutoff);
-            !entries.is_empty()
+        let cutoff = creation_second(cutoff);
+        self.slots.retain(|_, slot| match slot {
+            Slot::One((_, created)) => *created >= cutoff,
+            Slot::Many(places) => {
+                places.retain(|&(_, created)| created >= cutoff);
+                !places.is_empty()
+            }
         });
+        self.slots.shrink_to_fit();
     }
 
     /// Entries held (for the start-up log and tests).
     pub fn entries(&self) -> usize {
-        self.rowids.values().map(Vec::len).sum()
+        self.slots
+            .values()
+            .map(|slot| match slot {
+                Slot::One(_) => 1,
+                Slot::Many(places) => places.len(),
+            })
+            .sum()
     }
 
     /// Rebuilds the index from the table (at start).
