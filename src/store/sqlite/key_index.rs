@@ -44,7 +44,7 @@ fn creation_second(created: i64) -> u32 {
 enum Slot {
     One(Place),
     /// Oldest first.
-    Many(Box<Vec<Place>>),
+    Many(Vec<Place>),
 }
 
 #[derive(Debug)]
@@ -93,7 +93,7 @@ impl<S: BuildHasher> KeyIndex<S> {
             let place = (e.rowid, creation_second(e.created));
             match self.slots.remove(&e.hash) {
                 None => self.slots.insert(e.hash, Slot::One(place)),
-                Some(Slot::One(first)) => self.slots.insert(e.hash, Slot::Many(Box::new(vec![first, place]))),
+                Some(Slot::One(first)) => self.slots.insert(e.hash, Slot::Many(vec![first, place])),
                 Some(Slot::Many(mut places)) => {
                     places.push(place);
                     self.slots.insert(e.hash, Slot::Many(places))
