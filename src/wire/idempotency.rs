@@ -60,8 +60,21 @@ pub fn fingerprint(method: &str, path: &str, params: &ParamTree) -> String {
     hasher.update(b" ");
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
-    hasher.update(serde_json::to_vec(params).expect("param trees serialize"));
+    serde_json::to_writer(HashWriter(&mut hasher), params).expect("param trees serialize");
     hex::encode(hasher.finalize())
+}
+
+/// Feeds serialized bytes straight into the hash (no intermediate buffer per request).
+struct HashWriter<'h>(&'h mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Keys whose first request is executing in this process; a second arrival gets a 409 at
