@@ -107,6 +107,13 @@ pub struct IdempotencySave {
     pub expired_before: i64,
 }
 
+impl IdempotencySave {
+    /// Whether `saved`, found under this key, is still replayed (not expired).
+    pub fn replays(&self, saved: &SavedIdempotent) -> bool {
+        saved.created >= self.expired_before
+    }
+}
+
 /// A saved idempotent result, as found by key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedIdempotent {

@@ -21,6 +21,8 @@ pub const KEY_RANDOM_CHARS: usize = 32;
 /// Longest key accepted for lookup; longer ones are rejected without hashing.
 pub const KEY_CHARS_MAX: usize = 255;
 
+/// The base62 alphabet, in ASCII order: fixed-width base62 text sorts as its number
+/// (object ids rely on it, `records::ids`).
 pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `n` random base62 characters from the OS-seeded CSPRNG.

@@ -165,7 +165,7 @@ async fn invalid_or_saved(
         return invalid.into_response();
     };
     match app.store.find_idempotent(tenant, &save.key).await {
-        Ok(Some(saved)) if saved.created >= save.expired_before => replay_or_mismatch(&saved, &save.fingerprint, key),
+        Ok(Some(saved)) if save.replays(&saved) => replay_or_mismatch(&saved, &save.fingerprint, key),
         Ok(_) => invalid.into_response(),
         Err(e) => app.internal_error(request.request_id(), e).into_response(),
     }

@@ -5,10 +5,10 @@
 //! they were "made", as real ones do) and base62 characters derived from the index.
 
 use payrec::records::ids::{OBJECT_ID_CHARS, OBJECT_ID_TIME_CHARS, time_prefix};
+use payrec::wire::auth::BASE62;
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Base62 characters holding a whole u64 (62^11 > 2^64).
 const U64_BASE62_CHARS: usize = 11;
 /// Characters after the time part and the unique part.

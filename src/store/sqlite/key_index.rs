@@ -154,7 +154,7 @@ pub fn saved_at(
     rowids: &[i64],
     tenant: &Tenant,
     key: &str,
-) -> rusqlite::Result<Option<(i64, SavedIdempotent)>> {
+) -> rusqlite::Result<Option<SavedIdempotent>> {
     let mut stmt = conn.prepare_cached(
         "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
          WHERE rowid = ?1 AND account_id = ?2 AND livemode = ?3 AND key = ?4",
@@ -174,7 +174,7 @@ pub fn saved_at(
             })
             .optional()?;
         if let Some(saved) = found {
-            return Ok(Some((rowid, saved)));
+            return Ok(Some(saved));
         }
     }
     Ok(None)
@@ -231,9 +231,7 @@ mod tests {
 
     fn find<S: BuildHasher>(index: &KeyIndex<S>, conn: &Connection, t: &Tenant, key: &str) -> Option<String> {
         let rowids = index.candidates(index.hash(t, key));
-        saved_at(conn, &rowids, t, key)
-            .expect("read")
-            .map(|(_, s)| s.response.body)
+        saved_at(conn, &rowids, t, key).expect("read").map(|s| s.response.body)
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl WriteOps for SqliteOps<'_> {
             .collect();
         rowids.extend(published);
         let saved = saved_at(self.conn, &rowids, tenant, &idem.key).map_err(writer_error)?;
-        Ok(saved.map(|(_, s)| s).filter(|s| s.created >= idem.expired_before))
+        Ok(saved.filter(|s| idem.replays(s)))
     }
 
     /// Appends the result; an expired row of the same key stays until the pruner removes it.

@@ -92,7 +92,6 @@ impl ReadPool {
             return Ok(None);
         }
         self.with(|conn| super::key_index::saved_at(conn, rowids, tenant, key))
-            .map(|found| found.map(|(_, saved)| saved))
     }
 
     /// `limit + 1` documents of a list around a cursor, newest first; `has_more` is exact.
