@@ -1,7 +1,14 @@
-//! The load generator's parts: options, an HTTP client, scenarios, seeding, the in-process
-//! servers and the figures.
+//! `payrec-bench`: the load generator behind BENCHMARKS.md.
+//!
+//! By default it starts the real payrec server in this process on 127.0.0.1:0 (durable
+//! settings: SQLite `synchronous=FULL`, or PostgreSQL as configured), seeds it, and drives each
+//! scenario with N keep-alive connections, next to a minimal axum endpoint (`ceiling`) that
+//! measures the HTTP limit of this stack on this machine in the same run. With `--url` and
+//! `--key` it targets a server started elsewhere instead.
 
-pub mod args;
+use clap::Parser;
+
+mod args;
 mod client;
 mod ids;
 mod load;
@@ -25,6 +32,24 @@ use ids::RecordIds;
 use seed::SeedReport;
 use server::{Database, Running};
 use stats::{ScenarioResult, print_table, rss_mb};
+
+
+
+/// mimalloc: the request path allocates many small, short-lived buffers, and glibc's malloc
+/// showed up at ~5% of the server threads' profile (docs/decisions.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> std::process::ExitCode {
+    let args = args::Args::parse();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("payrec-bench: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
 /// Everything a run reports (`--json`).
 #[derive(Debug, Serialize)]
