@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use payrec::cli;
-use payrec::config::{Cli, Command, LogFormat, ServeArgs};
+use payrec::cli::args::{Cli, Command, LogFormat, ServeArgs};
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(format: LogFormat) {
@@ -30,7 +30,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Serve(serve)) => cli::serve(&args.database_url, serve).await,
         Some(Command::Keys(keys)) => cli::keys(&args.database_url, keys).await,
         Some(Command::Migrate) => cli::migrate(&args.database_url).await,
-        Some(Command::Doctor) => payrec::doctor::doctor(&args.database_url).await,
+        Some(Command::Doctor) => cli::doctor::doctor(&args.database_url).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

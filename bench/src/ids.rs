@@ -4,8 +4,8 @@
 //! prefix, a time part (here: a past millisecond per index, so seeded records sort in the order
 //! they were "made", as real ones do) and base62 characters derived from the index.
 
+use payrec::base62::BASE62;
 use payrec::records::ids::{OBJECT_ID_CHARS, OBJECT_ID_TIME_CHARS, time_prefix};
-use payrec::wire::auth::BASE62;
 use rand::Rng;
 use rand::rngs::SmallRng;
 

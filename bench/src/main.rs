@@ -33,8 +33,6 @@ use seed::SeedReport;
 use server::{Database, Running};
 use stats::{ScenarioResult, print_table, rss_mb};
 
-
-
 /// mimalloc: the request path allocates many small, short-lived buffers, and glibc's malloc
 /// showed up at ~5% of the server threads' profile (docs/decisions.md).
 #[global_allocator]

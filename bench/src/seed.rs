@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
+use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, PgConnection, QueryBuilder, Row};
 
 use super::client::{Conn, form};
@@ -135,24 +135,17 @@ pub async fn copy_rows(url: &str, template: &str, count: u64, salt: u64) -> Resu
         record: template.to_owned(),
     };
     if url.starts_with("sqlite:") {
-        let options: SqliteConnectOptions = url.parse().map_err(|e| format!("{e}"))?;
+        let path = payrec::store::sqlite::path_of(url).map_err(|e| e.to_string())?;
+        let mut conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
         // The seed need not survive a power cut: no fsync while copying.
-        let options = options
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Off)
-            .foreign_keys(false)
-            .pragma("cache_size", format!("-{SEED_SQLITE_CACHE_KIB}"));
-        let mut conn = SqliteConnection::connect_with(&options)
-            .await
-            .map_err(|e| e.to_string())?;
-        sqlite_copies(&mut conn, &template, count, salt)
-            .await
-            .map_err(|e| e.to_string())?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        conn.close().await.map_err(|e| e.to_string())
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; \
+             PRAGMA cache_size = -{SEED_SQLITE_CACHE_KIB};"
+        ))
+        .map_err(|e| e.to_string())?;
+        sqlite_copies(&mut conn, &template, count, salt).map_err(|e| e.to_string())?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(|e| e.to_string())
     } else {
         let mut conn = PgConnection::connect(url).await.map_err(|e| e.to_string())?;
         pg_copies(&mut conn, &template, count, salt)
@@ -214,72 +207,87 @@ fn progress(done: u64, count: u64, started: Instant) {
     }
 }
 
-async fn sqlite_copies(conn: &mut SqliteConnection, t: &Made, count: u64, salt: u64) -> Result<(), sqlx::Error> {
-    let record = sqlx::query("SELECT account_id, livemode, created, doc FROM payment_records WHERE id = ?")
-        .bind(&t.record)
-        .fetch_one(&mut *conn)
-        .await?;
-    let attempts = sqlx::query(
-        "SELECT id, created, state, doc FROM payment_attempt_records WHERE payment_record = ? ORDER BY seq",
-    )
-    .bind(&t.record)
-    .fetch_all(&mut *conn)
-    .await?;
+/// `INSERT INTO <table> (<columns>) VALUES (?, …), (?, …), …` for `rows` rows.
+fn multi_row_insert(table: &str, columns: &str, per_row: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; per_row].join(", "));
+    format!("INSERT INTO {table} ({columns}) VALUES {}", vec![row; rows].join(", "))
+}
+
+fn sqlite_copies(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u64) -> rusqlite::Result<()> {
+    let (account_id, livemode, created, doc): (String, bool, i64, String) = conn.query_row(
+        "SELECT account_id, livemode, created, doc FROM payment_records WHERE id = ?1",
+        [&t.record],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let attempts = conn
+        .prepare("SELECT id, created, state, doc FROM payment_attempt_records WHERE payment_record = ?1 ORDER BY seq")?
+        .query_map([&t.record], |a| Ok((a.get(0)?, a.get(1)?, a.get(2)?, a.get(3)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let rows = Rows {
-        account_id: record.get("account_id"),
-        livemode: record.get("livemode"),
+        account_id,
+        livemode,
         record_id: t.record.clone(),
-        created: record.get("created"),
-        doc: record.get("doc"),
-        attempts: attempts
-            .iter()
-            .map(|a| (a.get("id"), a.get("created"), a.get("state"), a.get("doc")))
-            .collect(),
+        created,
+        doc,
+        attempts,
     };
-    let seq_base: i64 = sqlx::query_scalar("SELECT MAX(seq) + 1 FROM payment_attempt_records")
-        .fetch_one(&mut *conn)
-        .await?;
+    let seq_base: i64 = conn.query_row("SELECT MAX(seq) + 1 FROM payment_attempt_records", [], |r| r.get(0))?;
     let started = Instant::now();
     let mut done = 0;
     while done < count {
-        let mut tx = conn.begin().await?;
+        let tx = conn.transaction()?;
         let end = (done + RECORDS_PER_TRANSACTION).min(count);
         while done < end {
             let batch: Vec<(u64, Copy)> = (done..(done + RECORDS_PER_STATEMENT).min(end))
                 .map(|i| (i, rows.copy(salt, i)))
                 .collect();
             let seq = |i: u64, k: u64| seq_base + (3 * i + k) as i64;
-            let mut q = QueryBuilder::new("INSERT INTO payment_records (account_id, livemode, id, created, seq, doc) ");
-            q.push_values(&batch, |mut b, (i, ((id, doc), _))| {
-                b.push_bind(&rows.account_id)
-                    .push_bind(rows.livemode)
-                    .push_bind(id)
-                    .push_bind(rows.created)
-                    .push_bind(seq(*i, 0))
-                    .push_bind(doc);
-            });
-            q.build().execute(&mut *tx).await?;
-            let attempts = batch.iter().flat_map(|(i, (record, attempts))| {
-                attempts.iter().enumerate().map(move |(k, a)| (*i, k, &record.0, a))
-            });
-            let mut q = QueryBuilder::new(
-                "INSERT INTO payment_attempt_records (account_id, livemode, id, payment_record, created, seq, state, doc) ",
+            let mut values: Vec<SqlValue> = Vec::with_capacity(batch.len() * 6);
+            for (i, ((id, doc), _)) in &batch {
+                values.extend([
+                    SqlValue::Text(rows.account_id.clone()),
+                    SqlValue::Integer(i64::from(rows.livemode)),
+                    SqlValue::Text(id.clone()),
+                    SqlValue::Integer(rows.created),
+                    SqlValue::Integer(seq(*i, 0)),
+                    SqlValue::Text(doc.clone()),
+                ]);
+            }
+            let sql = multi_row_insert(
+                "payment_records",
+                "account_id, livemode, id, created, seq, doc",
+                6,
+                batch.len(),
             );
-            q.push_values(attempts, |mut b, (i, k, record_id, (id, created, state, doc))| {
-                b.push_bind(&rows.account_id)
-                    .push_bind(rows.livemode)
-                    .push_bind(id)
-                    .push_bind(record_id)
-                    .push_bind(*created)
-                    .push_bind(seq(i, 1 + k as u64))
-                    .push_bind(state)
-                    .push_bind(doc);
-            });
-            q.build().execute(&mut *tx).await?;
+            tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+            let mut values: Vec<SqlValue> = Vec::new();
+            let mut attempt_rows = 0;
+            for (i, (record, attempts)) in &batch {
+                for (k, (id, created, state, doc)) in attempts.iter().enumerate() {
+                    values.extend([
+                        SqlValue::Text(rows.account_id.clone()),
+                        SqlValue::Integer(i64::from(rows.livemode)),
+                        SqlValue::Text(id.clone()),
+                        SqlValue::Text(record.0.clone()),
+                        SqlValue::Integer(*created),
+                        SqlValue::Integer(seq(*i, 1 + k as u64)),
+                        SqlValue::Text(state.clone()),
+                        SqlValue::Text(doc.clone()),
+                    ]);
+                    attempt_rows += 1;
+                }
+            }
+            let sql = multi_row_insert(
+                "payment_attempt_records",
+                "account_id, livemode, id, payment_record, created, seq, state, doc",
+                8,
+                attempt_rows,
+            );
+            tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
             done += batch.len() as u64;
             progress(done, count, started);
         }
-        tx.commit().await?;
+        tx.commit()?;
     }
     Ok(())
 }

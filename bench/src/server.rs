@@ -9,9 +9,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
-use payrec::config::ServeArgs;
+use payrec::base62::random_base62;
+use payrec::cli::args::ServeArgs;
 use payrec::store::{Store, Tenant};
-use payrec::wire::auth::{generate_key, random_base62};
+use payrec::wire::auth::generate_key;
 use payrec::{AppState, ServerConfig};
 use sqlx::Connection;
 use tokio::net::TcpListener;
@@ -149,7 +150,7 @@ pub async fn open_store(server: &Handle, url: &str, args: &Args) -> Result<Arc<d
 
 /// A new account with one test-mode key; returns the key.
 pub async fn create_account(store: &dyn Store) -> Result<String, String> {
-    let now = payrec::unix_now();
+    let now = payrec::clock::unix_now();
     let account_id = format!("acct_{}", random_base62(16));
     store
         .create_account(&account_id, now)
@@ -174,7 +175,7 @@ pub async fn start_payrec(server: &Handle, store: Arc<dyn Store>, pruner: bool) 
     let done = server.spawn(async move {
         let state = AppState::new(store, ServerConfig::default());
         if pruner {
-            payrec::wire::idempotency::spawn_pruner(state.clone());
+            payrec::jobs::spawn(&state);
         }
         let stopped = async {
             let _ = stopped.await;

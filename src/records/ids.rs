@@ -3,8 +3,9 @@
 //! id takes new rows at its end, and a group commit writes a few shared B-tree pages instead of
 //! one random page per object (BENCHMARKS.md measures the difference). The rest is random.
 
+use crate::base62::{BASE62, random_base62};
+use crate::clock::unix_now_millis;
 use crate::records::model::{PaymentAttemptRecordId, PaymentRecordId};
-use crate::wire::auth::{BASE62, random_base62};
 
 /// Base62 characters after `pr_` / `par_`.
 pub const OBJECT_ID_CHARS: usize = 24;
@@ -29,16 +30,10 @@ pub fn time_prefix(millis: u64) -> String {
     String::from_utf8(digits.to_vec()).expect("base62 is ASCII")
 }
 
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 fn new_object_id(prefix: &str) -> String {
     let mut id = String::with_capacity(prefix.len() + OBJECT_ID_CHARS);
     id.push_str(prefix);
-    id.push_str(&time_prefix(now_millis()));
+    id.push_str(&time_prefix(unix_now_millis()));
     id.push_str(&random_base62(OBJECT_ID_RANDOM_CHARS));
     id
 }

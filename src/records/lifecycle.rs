@@ -6,12 +6,10 @@
 //! (`records::params`); the rules here are about the record's state, and each one broken maps to
 //! exactly one `LifecycleError` variant.
 
-use std::fmt;
-
 use crate::records::model::{
-    AMOUNT_VALUE_MIN, Amount, AttemptState, Currency, CustomerDetails, METADATA_KEYS_MAX, Metadata, MetadataPatch,
-    Outcome, PaymentAttemptRecord, PaymentAttemptRecordId, PaymentDetails, PaymentMethodDetails, PaymentRecord,
-    PaymentRecordId, Refund, ShippingDetails,
+    AMOUNT_VALUE_MIN, Amount, AttemptState, CustomerDetails, METADATA_KEYS_MAX, Metadata, MetadataPatch, Outcome,
+    PaymentAttemptRecord, PaymentAttemptRecordId, PaymentDetails, PaymentMethodDetails, PaymentRecord, PaymentRecordId,
+    Refund, ShippingDetails,
 };
 
 /// A record with its latest attempt: everything a report call needs. Older attempts are all
@@ -22,15 +20,52 @@ pub struct PaymentState {
     pub latest: PaymentAttemptRecord,
 }
 
-/// What a report call changes.
+/// What a report call changes: the new state and the rows that make it so, in the order they
+/// are written, all in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     /// The new record and latest attempt.
     pub state: PaymentState,
-    /// `state.latest` is a new attempt (insert it) rather than the updated old latest (update it).
-    pub new_attempt: bool,
-    /// The refund row to insert, for report_refund.
-    pub refund: Option<Refund>,
+    pub writes: Vec<RowWrite>,
+}
+
+/// One row a transition writes. The record and attempt rows are `state`'s; other kinds carry
+/// their row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowWrite {
+    /// A refund. Its `refund_reference` must be unused in the tenant, which only the database
+    /// can tell, so it is always a transition's first write: nothing is written before the
+    /// reference is known to be free.
+    InsertRefund(Refund),
+    InsertRecord,
+    UpdateRecord,
+    /// `state.latest` is a new attempt.
+    InsertLatestAttempt,
+    /// `state.latest` is the record's latest attempt, changed.
+    UpdateLatestAttempt,
+}
+
+impl Transition {
+    /// report_payment: a new record and its first attempt.
+    pub fn created(state: PaymentState) -> Self {
+        Transition {
+            state,
+            writes: vec![RowWrite::InsertRecord, RowWrite::InsertLatestAttempt],
+        }
+    }
+
+    /// Whether `state.latest` is a new attempt (inserted) rather than the old latest (updated).
+    pub fn new_attempt(&self) -> bool {
+        self.writes.contains(&RowWrite::InsertLatestAttempt)
+    }
+
+    /// The refund the transition records, for report_refund.
+    pub fn refund(&self) -> Option<&Refund> {
+        self.writes.iter().find_map(|w| match w {
+            RowWrite::InsertRefund(refund) => Some(refund),
+            _ => None,
+        })
+    }
 }
 
 /// report_payment. `details.metadata` is the starting point of `metadata` (the HTTP layer
@@ -84,123 +119,6 @@ pub struct RefundReport {
     pub metadata: MetadataPatch,
     pub now: i64,
 }
-
-/// A broken lifecycle rule. Each renders as a 400 with a sentence naming the rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LifecycleError {
-    /// A new attempt while the latest is pending or guaranteed.
-    NewAttemptNotAllowed,
-    /// An outcome reported on a latest attempt that is already guaranteed.
-    AttemptAlreadyGuaranteed,
-    /// An outcome reported on a latest attempt that has already failed.
-    AttemptAlreadyFailed,
-    /// An outcome reported on a latest attempt that has already been canceled.
-    AttemptAlreadyCanceled,
-    /// An outcome timestamp before the attempt's `initiated_at`; `param` names the timestamp as
-    /// the endpoint spells it.
-    OutcomeBeforeInitiated {
-        param: &'static str,
-        at: i64,
-        initiated_at: i64,
-    },
-    /// A refund on a record whose latest attempt is not guaranteed.
-    RefundWithoutGuarantee,
-    /// A refund on a record with nothing left to refund.
-    FullyRefunded,
-    RefundCurrencyMismatch {
-        refund: Currency,
-        record: Currency,
-    },
-    RefundExceedsRemaining {
-        amount: i64,
-        remaining: i64,
-    },
-    /// A refund's `refunded_at` before the guarantee it refunds.
-    RefundBeforeGuarantee {
-        refunded_at: i64,
-        guaranteed_at: i64,
-    },
-    /// The merged metadata would hold more than `METADATA_KEYS_MAX` keys.
-    TooManyMetadataKeys,
-}
-
-impl LifecycleError {
-    /// The sentence a client reads, naming the rule that was broken.
-    pub fn message(&self) -> String {
-        let fixed = match self {
-            Self::NewAttemptNotAllowed => {
-                "A new payment attempt can only be reported if all other payment attempts are canceled or failed."
-            }
-            Self::AttemptAlreadyGuaranteed => {
-                "The latest payment attempt on this Payment Record is already guaranteed."
-            }
-            Self::AttemptAlreadyFailed => "The latest payment attempt on this Payment Record has already failed.",
-            Self::AttemptAlreadyCanceled => {
-                "The latest payment attempt on this Payment Record has already been canceled."
-            }
-            Self::RefundWithoutGuarantee => {
-                "A refund can only be reported for a Payment Record whose latest payment attempt is guaranteed."
-            }
-            Self::FullyRefunded => "This Payment Record has already been fully refunded.",
-            Self::OutcomeBeforeInitiated {
-                param,
-                at,
-                initiated_at,
-            } => {
-                return format!(
-                    "The {param} timestamp ({at}) must not be earlier than the payment attempt's initiated_at ({initiated_at})."
-                );
-            }
-            Self::RefundCurrencyMismatch { refund, record } => {
-                return format!("The refund currency ({refund}) must match the Payment Record's currency ({record}).");
-            }
-            Self::RefundExceedsRemaining { amount, remaining } => {
-                return format!(
-                    "The refund amount ({amount}) exceeds the amount remaining to be refunded ({remaining}) on this Payment Record."
-                );
-            }
-            Self::RefundBeforeGuarantee {
-                refunded_at,
-                guaranteed_at,
-            } => {
-                return format!(
-                    "The refund's refunded_at ({refunded_at}) must not be earlier than the time the payment attempt was guaranteed ({guaranteed_at})."
-                );
-            }
-            // Same sentence as the edge's per-request check (`records::params`), so a client sees
-            // one wording whether its patch alone or the merge went over the limit.
-            Self::TooManyMetadataKeys => {
-                return format!("Invalid metadata: an object can have at most {METADATA_KEYS_MAX} metadata keys.");
-            }
-        };
-        fixed.to_owned()
-    }
-
-    /// The request parameter at fault, when one is.
-    pub fn param(&self) -> Option<&'static str> {
-        match self {
-            Self::OutcomeBeforeInitiated { param, .. } => Some(param),
-            Self::RefundCurrencyMismatch { .. } => Some("amount[currency]"),
-            Self::RefundExceedsRemaining { .. } => Some("amount[value]"),
-            Self::RefundBeforeGuarantee { .. } => Some("refunded[refunded_at]"),
-            Self::TooManyMetadataKeys => Some("metadata"),
-            Self::NewAttemptNotAllowed
-            | Self::AttemptAlreadyGuaranteed
-            | Self::AttemptAlreadyFailed
-            | Self::AttemptAlreadyCanceled
-            | Self::RefundWithoutGuarantee
-            | Self::FullyRefunded => None,
-        }
-    }
-}
-
-impl fmt::Display for LifecycleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message())
-    }
-}
-
-impl std::error::Error for LifecycleError {}
 
 /// Applies a metadata patch: clear first if asked, then set or remove in order. The limit is
 /// checked on the result, since a patch within the limit can still push a full object past it.
@@ -269,11 +187,15 @@ fn debug_check(state: &PaymentState) {
 
 fn done(state: PaymentState, new_attempt: bool, refund: Option<Refund>) -> Result<Transition, LifecycleError> {
     debug_check(&state);
-    Ok(Transition {
-        state,
-        new_attempt,
-        refund,
-    })
+    let latest = if new_attempt {
+        RowWrite::InsertLatestAttempt
+    } else {
+        RowWrite::UpdateLatestAttempt
+    };
+    let mut writes = Vec::with_capacity(3);
+    writes.extend(refund.map(RowWrite::InsertRefund));
+    writes.extend([RowWrite::UpdateRecord, latest]);
+    Ok(Transition { state, writes })
 }
 
 /// The new attempt `record.latest_attempt` names, in `record.latest_attempt_state`, built from the
@@ -474,9 +396,11 @@ pub fn report_refund(state: &PaymentState, cmd: RefundReport) -> Result<Transiti
     done(next, false, Some(refund))
 }
 
+mod errors;
+pub use errors::LifecycleError;
+
 pub use super::invariants::invariant_violations;
 use super::invariants::{amount_violations, attempt_amounts, record_amounts};
 
 #[cfg(test)]
-#[path = "lifecycle_tests.rs"]
 mod tests;

@@ -1,13 +1,11 @@
-//! The Payment Records domain: model, pure lifecycle, wire rendering, params and endpoints.
+//! The Payment Records domain: the model, the pure lifecycle and its invariants, ids,
+//! currencies, commands, and the objects' API representation (`render`, which HTTP responses
+//! and, later, events share). No I/O and no HTTP here.
 
+pub mod command;
 pub mod currency;
-pub mod endpoints;
-pub mod errors;
-pub mod http;
 pub mod ids;
 pub mod invariants;
 pub mod lifecycle;
 pub mod model;
-pub mod openapi;
-pub mod params;
 pub mod render;

@@ -82,7 +82,7 @@ pub enum CustomerPresence {
 }
 
 impl CustomerPresence {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             CustomerPresence::OnSession => "on_session",
             CustomerPresence::OffSession => "off_session",
@@ -206,7 +206,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Outcome::Guaranteed => "guaranteed",
             Outcome::Failed => "failed",

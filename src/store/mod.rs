@@ -1,35 +1,29 @@
-//! Persistence behind one trait. Each backend has its own SQL and migrations; every query is
-//! scoped by `Tenant` (account + livemode), which is also the leading part of every key.
+//! Persistence behind one trait, in the domain's terms: domain objects and commands in, domain
+//! objects and results out; nothing here knows HTTP. Each backend has its own SQL and
+//! migrations; every query is scoped by `Tenant` (account + livemode), which is also the
+//! leading part of every key.
 
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 
-use crate::records::lifecycle::{PaymentState, Transition};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
-use crate::wire::error::ApiError;
 
+mod doc;
+mod error;
+mod page;
 pub mod postgres;
 pub mod sqlite;
 pub mod write;
+
+pub use error::StoreError;
+pub use write::{Applied, Command, IdempotencySave, RenderSaved, Write, WriteOutcome, WriteResult};
 
 /// The wall between tenants: every row belongs to one account in one mode.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tenant {
     pub account_id: String,
     pub livemode: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migration error: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error("the store is shutting down")]
-    Closed,
 }
 
 /// An API key's owner, as found by the digest of the key.
@@ -96,24 +90,6 @@ pub struct SavedResponse {
     pub body: String,
 }
 
-/// The idempotency key row written in the same transaction as the mutation it guards.
-#[derive(Debug, Clone)]
-pub struct IdempotencySave {
-    pub key: String,
-    pub fingerprint: String,
-    pub request_id: String,
-    pub created: i64,
-    /// A saved result created before this has expired: it is replaced, not replayed.
-    pub expired_before: i64,
-}
-
-impl IdempotencySave {
-    /// Whether `saved`, found under this key, is still replayed (not expired).
-    pub fn replays(&self, saved: &SavedIdempotent) -> bool {
-        saved.created >= self.expired_before
-    }
-}
-
 /// A saved idempotent result, as found by key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedIdempotent {
@@ -123,55 +99,11 @@ pub struct SavedIdempotent {
     pub created: i64,
 }
 
-/// Decides, under the record's lock, what a report call does to the current state.
-pub type PlanFn = Box<dyn FnOnce(&PaymentState) -> Result<Transition, ApiError> + Send>;
-/// Renders the response for the result, so it can be saved in the same transaction.
-pub type RespondFn = Box<dyn FnOnce(Result<&PaymentState, &ApiError>) -> SavedResponse + Send>;
-
-pub enum WriteTarget {
-    /// report_payment: a new record and its first attempt.
-    Create(PaymentState),
-    /// Any other report call on an existing record (looked up by the client's id string).
-    Existing { record_id: String, plan: PlanFn },
-}
-
-impl Debug for WriteTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WriteTarget::Create(state) => f.debug_tuple("Create").field(&state.record.id).finish(),
-            WriteTarget::Existing { record_id, .. } => {
-                f.debug_struct("Existing").field("record_id", record_id).finish()
-            }
-        }
+impl SavedIdempotent {
+    /// Whether it is still replayed: saved at or after `expired_before`.
+    pub fn live(&self, expired_before: i64) -> bool {
+        self.created >= expired_before
     }
-}
-
-/// One mutation: apply `target`, render with `respond`, save under `idempotency` — one
-/// transaction. A missing record renders a 404, a broken rule its lifecycle error; both are
-/// saved like successes.
-pub struct WriteCommand {
-    pub tenant: Tenant,
-    pub target: WriteTarget,
-    pub respond: RespondFn,
-    pub idempotency: Option<IdempotencySave>,
-}
-
-impl Debug for WriteCommand {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteCommand")
-            .field("tenant", &self.tenant)
-            .field("target", &self.target)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What a write produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// Executed and committed (success or a saved error).
-    Executed(SavedResponse),
-    /// The idempotency key was saved by a concurrent request first; this is its result.
-    AlreadySaved(SavedIdempotent),
 }
 
 /// Connections in a backend's pool, for the metrics.
@@ -214,49 +146,12 @@ pub trait Store: Send + Sync + Debug {
         record_id: &str,
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError>;
-    async fn write(&self, command: WriteCommand) -> Result<WriteOutcome, StoreError>;
+
+    /// Applies one mutation and saves its idempotency key, in one transaction.
+    async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError>;
 
     // Idempotency.
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError>;
     /// Deletes saved results created before `cutoff`; returns how many.
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError>;
-}
-
-/// Decodes an object's stored JSON document.
-pub(crate) fn decode_doc<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Encodes an object as its stored JSON document.
-pub(crate) fn encode_doc<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("domain objects serialize")
-}
-
-pub(crate) fn decode_page<T: serde::de::DeserializeOwned>(page: Page<String>) -> Result<Page<T>, ListError> {
-    let data = page.data.iter().map(|d| decode_doc(d)).collect::<Result<Vec<T>, _>>()?;
-    Ok(Page {
-        data,
-        has_more: page.has_more,
-    })
-}
-
-/// Whether every migration of `migrator` is recorded as applied in `_sqlx_migrations`.
-pub(crate) async fn migrations_current<'a, E>(
-    migrator: &sqlx::migrate::Migrator,
-    executor: E,
-) -> Result<bool, StoreError>
-where
-    E: sqlx::Executor<'a>,
-    i64: sqlx::Type<E::Database> + for<'r> sqlx::Decode<'r, E::Database>,
-    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
-    (i64,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
-{
-    let applied: Result<(i64,), sqlx::Error> = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(executor)
-        .await;
-    match applied {
-        Ok((n,)) => Ok(n as usize >= migrator.iter().count()),
-        Err(sqlx::Error::Database(_)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }

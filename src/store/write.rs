@@ -1,18 +1,92 @@
-//! The one write path every backend shares: claim the idempotency key, lock and load the
-//! record, run the caller's plan (the lifecycle), write the rows, save the response. Backends
-//! supply the SQL (`WriteOps`) and the transaction around it.
-
-use std::panic::AssertUnwindSafe;
+//! The one write path every backend shares. A `Write` is data: a domain command, the tenant,
+//! and optionally the idempotency key to save with it. In one transaction the path claims the
+//! key, applies the command through the pure lifecycle (loading and locking what it changes),
+//! writes the transition's rows, and saves the key with its rendered response. Backends supply
+//! the SQL (`WriteOps`) and the transaction around it.
 
 use async_trait::async_trait;
 
-use super::{
-    IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant, WriteCommand, WriteOutcome, WriteTarget,
-};
-use crate::records::errors::refund_reference_taken;
-use crate::records::lifecycle::PaymentState;
+use super::{SavedIdempotent, SavedResponse, StoreError, Tenant};
+use crate::records::command::RecordCommand;
+use crate::records::lifecycle::{LifecycleError, PaymentState, RowWrite, Transition};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
-use crate::wire::error::ApiError;
+
+/// One mutation, applied in one transaction.
+#[derive(Debug)]
+pub struct Write {
+    pub tenant: Tenant,
+    pub command: Command,
+    /// The key to save the response under, when the request carried one.
+    pub idempotency: Option<IdempotencySave>,
+}
+
+/// A mutation of one resource.
+#[derive(Debug)]
+pub enum Command {
+    Record(RecordCommand),
+}
+
+/// What a command did. Everything but an `Err` from `Store::write` is committed (with its
+/// idempotency key, if any): a missing object and a broken rule are answers, saved like
+/// successes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteResult {
+    Applied(Applied),
+    /// The object the command names does not exist in the tenant.
+    Missing {
+        object: &'static str,
+        id: String,
+    },
+    /// The lifecycle refused the call.
+    Rejected(LifecycleError),
+    /// The refund's `refund_reference` is already used in the tenant.
+    RefundReferenceTaken {
+        reference: String,
+    },
+}
+
+/// The state a command left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Record(PaymentState),
+}
+
+/// Renders the response saved under an idempotency key, inside the write's transaction, so a
+/// replay answers the same bytes. A plain function of the result and the `expand[]` paths the
+/// request asked for; the HTTP layer renders unkeyed responses with the same function.
+pub type RenderSaved = fn(&WriteResult, &[&'static str]) -> SavedResponse;
+
+/// The idempotency key row written in the same transaction as the mutation it guards.
+#[derive(Debug, Clone)]
+pub struct IdempotencySave {
+    pub key: String,
+    pub fingerprint: String,
+    pub request_id: String,
+    pub created: i64,
+    /// A saved result created before this has expired: it is replaced, not replayed.
+    pub expired_before: i64,
+    pub render: RenderSaved,
+    pub expand: Vec<&'static str>,
+}
+
+impl IdempotencySave {
+    /// Whether `saved`, found under this key, is still replayed (not expired).
+    pub fn replays(&self, saved: &SavedIdempotent) -> bool {
+        saved.live(self.expired_before)
+    }
+}
+
+/// What a write produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Executed and committed; `saved` is the response saved under the idempotency key, if any.
+    Executed {
+        result: WriteResult,
+        saved: Option<SavedResponse>,
+    },
+    /// The idempotency key was saved by another request first; this is its result.
+    AlreadySaved(SavedIdempotent),
+}
 
 /// Row-level operations inside one open transaction.
 #[async_trait]
@@ -44,68 +118,69 @@ pub trait WriteOps: Send {
     async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError>;
 }
 
-/// Runs a caller's closure, turning a panic into an error so a writer survives it.
-fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, StoreError> {
-    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
-        tracing::error!(what, "panic inside a write command");
-        StoreError::Corrupt(format!("panic in {what}"))
-    })
-}
-
-/// Applies one command inside the caller's open transaction. An `AlreadySaved` outcome must be
+/// Applies one write inside the caller's open transaction. An `AlreadySaved` outcome must be
 /// rolled back by the caller (a lazy claim may have found the key taken after writing).
-pub async fn apply(ops: &mut impl WriteOps, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
-    let WriteCommand {
+pub async fn apply(ops: &mut impl WriteOps, write: Write) -> Result<WriteOutcome, StoreError> {
+    let Write {
         tenant,
-        target,
-        respond,
+        command,
         idempotency,
-    } = command;
+    } = write;
     if let Some(idem) = &idempotency
         && let Some(saved) = ops.claim_key(&tenant, idem).await?
     {
         return Ok(WriteOutcome::AlreadySaved(saved));
     }
-    let response = match target {
-        WriteTarget::Create(state) => {
-            ops.insert_record(&tenant, &state.record).await?;
-            ops.insert_attempt(&tenant, &state.latest).await?;
-            guarded("respond", || respond(Ok(&state)))?
+    let result = match command {
+        Command::Record(command) => apply_record(ops, &tenant, command).await?,
+    };
+    let mut saved = None;
+    if let Some(idem) = &idempotency {
+        let response = (idem.render)(&result, &idem.expand);
+        if let Some(taken) = ops.finish_key(&tenant, idem, &response).await? {
+            return Ok(WriteOutcome::AlreadySaved(taken));
         }
-        WriteTarget::Existing { record_id, plan } => match ops.lock_state(&tenant, &record_id).await? {
-            None => {
-                let missing = ApiError::ResourceMissing {
+        saved = Some(response);
+    }
+    Ok(WriteOutcome::Executed { result, saved })
+}
+
+async fn apply_record(
+    ops: &mut impl WriteOps,
+    tenant: &Tenant,
+    command: RecordCommand,
+) -> Result<WriteResult, StoreError> {
+    let transition = match command {
+        RecordCommand::Create(state) => Transition::created(state),
+        RecordCommand::Change { record_id, change } => {
+            let Some(state) = ops.lock_state(tenant, &record_id).await? else {
+                return Ok(WriteResult::Missing {
                     object: "payment_record",
                     id: record_id,
-                    param: "id",
-                };
-                guarded("respond", || respond(Err(&missing)))?
+                });
+            };
+            match change.apply(&state) {
+                Ok(transition) => transition,
+                Err(rule) => return Ok(WriteResult::Rejected(rule)),
             }
-            Some(state) => match guarded("plan", || plan(&state))? {
-                Err(rule) => guarded("respond", || respond(Err(&rule)))?,
-                Ok(transition) => {
-                    if let Some(refund) = &transition.refund
-                        && !ops.insert_refund(&tenant, refund).await?
-                    {
-                        let taken = refund_reference_taken(&refund.refund_reference);
-                        guarded("respond", || respond(Err(&taken)))?
-                    } else {
-                        ops.update_record(&tenant, &transition.state.record).await?;
-                        if transition.new_attempt {
-                            ops.insert_attempt(&tenant, &transition.state.latest).await?;
-                        } else {
-                            ops.update_attempt(&tenant, &transition.state.latest).await?;
-                        }
-                        guarded("respond", || respond(Ok(&transition.state)))?
-                    }
-                }
-            },
-        },
+        }
     };
-    if let Some(idem) = &idempotency
-        && let Some(saved) = ops.finish_key(&tenant, idem, &response).await?
-    {
-        return Ok(WriteOutcome::AlreadySaved(saved));
+    let state = &transition.state;
+    for (i, row) in transition.writes.iter().enumerate() {
+        match row {
+            RowWrite::InsertRefund(refund) => {
+                if !ops.insert_refund(tenant, refund).await? {
+                    assert_eq!(i, 0, "a refund is its transition's first write");
+                    return Ok(WriteResult::RefundReferenceTaken {
+                        reference: refund.refund_reference.clone(),
+                    });
+                }
+            }
+            RowWrite::InsertRecord => ops.insert_record(tenant, &state.record).await?,
+            RowWrite::UpdateRecord => ops.update_record(tenant, &state.record).await?,
+            RowWrite::InsertLatestAttempt => ops.insert_attempt(tenant, &state.latest).await?,
+            RowWrite::UpdateLatestAttempt => ops.update_attempt(tenant, &state.latest).await?,
+        }
     }
-    Ok(WriteOutcome::Executed(response))
+    Ok(WriteResult::Applied(Applied::Record(transition.state)))
 }

@@ -1,17 +1,13 @@
 //! API keys: `Authorization: Bearer sk_…` or Basic with the key as user name. The key decides
-//! the tenant (account + livemode) of everything downstream. Keys are stored only as SHA-256
-//! digests and looked up by digest, so a lookup's timing does not depend on how much of a
-//! wrong key matches a real one.
+//! the tenant (account + livemode) of everything downstream (`api::auth` looks it up). Keys are
+//! stored only as SHA-256 digests and looked up by digest, so a lookup's timing does not depend
+//! on how much of a wrong key matches a real one.
 
-use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
-use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
-use super::request::RequestContext;
-use crate::AppState;
+use crate::base62::random_base62;
 use crate::store::{NewKey, Tenant};
 
 pub const TEST_KEY_PREFIX: &str = "sk_test_";
@@ -20,18 +16,6 @@ pub const LIVE_KEY_PREFIX: &str = "sk_live_";
 pub const KEY_RANDOM_CHARS: usize = 32;
 /// Longest key accepted for lookup; longer ones are rejected without hashing.
 pub const KEY_CHARS_MAX: usize = 255;
-
-/// The base62 alphabet, in ASCII order: fixed-width base62 text sorts as its number
-/// (object ids rely on it, `records::ids`).
-pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// `n` random base62 characters from the OS-seeded CSPRNG.
-pub fn random_base62(n: usize) -> String {
-    let mut rng = rand::rng();
-    (0..n)
-        .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
-        .collect()
-}
 
 pub fn key_digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
@@ -96,8 +80,8 @@ pub fn generate_key(tenant: Tenant, now: i64) -> GeneratedKey {
 }
 
 /// The key sent with a request, from Bearer or Basic auth.
-fn presented_key(parts: &Parts) -> Option<String> {
-    let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, value) = header.split_once(' ')?;
     let value = value.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -111,41 +95,4 @@ fn presented_key(parts: &Parts) -> Option<String> {
         return (!user.is_empty()).then(|| user.to_owned());
     }
     None
-}
-
-impl FromRequestParts<AppState> for Tenant {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        if parts.headers.contains_key("stripe-account") {
-            return Err(ApiError::ConnectNotSupported);
-        }
-        let key = presented_key(parts).ok_or(ApiError::NoApiKey)?;
-        let invalid = || ApiError::InvalidApiKey { masked: mask_key(&key) };
-        if key.len() > KEY_CHARS_MAX {
-            return Err(invalid());
-        }
-        let digest = key_digest(&key);
-        let owner = match app.store.find_key(&digest).await.map_err(|e| app.internal(parts, e))? {
-            Some(owner) => owner,
-            None if app.config.accept_any_key => {
-                let livemode = key_livemode(&key).ok_or_else(invalid)?;
-                let tenant = Tenant {
-                    account_id: format!("acct_{}", &hex::encode(digest)[..16]),
-                    livemode,
-                };
-                let now = crate::unix_now();
-                let stored = new_key_record(&key, tenant, format!("key_{}", &hex::encode(digest)[..16]), now);
-                app.store
-                    .ensure_key_account(&stored)
-                    .await
-                    .map_err(|e| app.internal(parts, e))?
-            }
-            None => return Err(invalid()),
-        };
-        if let Some(context) = parts.extensions.get::<std::sync::Arc<RequestContext>>() {
-            let _ = context.account.set(owner.tenant.account_id.clone());
-        }
-        Ok(owner.tenant)
-    }
 }

@@ -1,8 +1,46 @@
 //! `ApiError`: every error payrec returns, rendered in Stripe's `{"error": {...}}` shape.
+//! Storage failures arrive through `From<StoreError>`; their cause rides along to the request
+//! middleware, which logs it once inside the request's span, and never reaches the client.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Stripe's `parameter_invalid_*` codes: a value of the wrong form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamErrorCode {
+    /// A hash was expected, or `[]` / `[0]` notation is wrong.
+    InvalidArray,
+    InvalidCurrency,
+    /// `''` for a parameter that cannot be unset.
+    InvalidEmpty,
+    InvalidEnum,
+    InvalidHash,
+    /// Not an integer, or out of range.
+    InvalidInteger,
+    InvalidMetadata,
+    /// A string was expected, or it holds a character it may not.
+    InvalidString,
+    InvalidStringLength,
+}
+
+impl ParamErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamErrorCode::InvalidArray => "parameter_invalid_array",
+            ParamErrorCode::InvalidCurrency => "parameter_invalid_currency",
+            ParamErrorCode::InvalidEmpty => "parameter_invalid_empty",
+            ParamErrorCode::InvalidEnum => "parameter_invalid_enum",
+            ParamErrorCode::InvalidHash => "parameter_invalid_hash",
+            ParamErrorCode::InvalidInteger => "parameter_invalid_integer",
+            ParamErrorCode::InvalidMetadata => "parameter_invalid_metadata",
+            ParamErrorCode::InvalidString => "parameter_invalid_string",
+            ParamErrorCode::InvalidStringLength => "parameter_invalid_string_length",
+        }
+    }
+}
 
 /// Stripe's `error.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,13 +70,10 @@ pub enum ApiError {
     ParameterMissing { param: String },
     #[error("Received unknown parameter: {param}")]
     ParameterUnknown { param: String },
-    #[error("Invalid integer: {value}")]
-    InvalidInteger { param: String, value: String },
-    /// A value of the wrong form: bad enum, too long, empty, wrong shape. `code` is one of
-    /// Stripe's `parameter_invalid_*` codes.
+    /// A value of the wrong form: not an integer, bad enum, too long, empty, wrong shape.
     #[error("{message}")]
     InvalidParam {
-        code: &'static str,
+        code: ParamErrorCode,
         param: String,
         message: String,
     },
@@ -88,8 +123,9 @@ pub enum ApiError {
         "payrec does not serve Stripe Connect: the Stripe-Account header is not supported. Remove it, or use the API key of the account you mean."
     )]
     ConnectNotSupported,
+    /// Anything payrec did not expect. `cause` is for the log, never the client.
     #[error("An unexpected error occurred on payrec's side. The request id identifies it in the server log.")]
-    Internal,
+    Internal { cause: String },
 }
 
 impl ApiError {
@@ -97,7 +133,6 @@ impl ApiError {
         match self {
             ApiError::ParameterMissing { .. }
             | ApiError::ParameterUnknown { .. }
-            | ApiError::InvalidInteger { .. }
             | ApiError::InvalidParam { .. }
             | ApiError::ParametersExclusive { .. }
             | ApiError::Lifecycle { .. }
@@ -112,14 +147,14 @@ impl ApiError {
             ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     pub fn error_type(&self) -> ErrorType {
         match self {
             ApiError::IdempotencyMismatch { .. } => ErrorType::Idempotency,
-            ApiError::Internal => ErrorType::Api,
+            ApiError::Internal { .. } => ErrorType::Api,
             _ => ErrorType::InvalidRequest,
         }
     }
@@ -128,8 +163,7 @@ impl ApiError {
         match self {
             ApiError::ParameterMissing { .. } => Some("parameter_missing"),
             ApiError::ParameterUnknown { .. } => Some("parameter_unknown"),
-            ApiError::InvalidInteger { .. } => Some("parameter_invalid_integer"),
-            ApiError::InvalidParam { code, .. } => Some(code),
+            ApiError::InvalidParam { code, .. } => Some(code.as_str()),
             ApiError::ParametersExclusive { .. } => Some("parameters_exclusive"),
             ApiError::ResourceMissing { .. } => Some("resource_missing"),
             ApiError::IdempotencyKeyInUse { .. } => Some("idempotency_key_in_use"),
@@ -145,7 +179,7 @@ impl ApiError {
             | ApiError::RequestTimeout { .. }
             | ApiError::MalformedRequest { .. }
             | ApiError::ConnectNotSupported
-            | ApiError::Internal => None,
+            | ApiError::Internal { .. } => None,
         }
     }
 
@@ -153,7 +187,6 @@ impl ApiError {
         match self {
             ApiError::ParameterMissing { param }
             | ApiError::ParameterUnknown { param }
-            | ApiError::InvalidInteger { param, .. }
             | ApiError::InvalidParam { param, .. }
             | ApiError::ParametersExclusive { param, .. } => Some(param),
             ApiError::ResourceMissing { param, .. } => Some(param),
@@ -164,7 +197,7 @@ impl ApiError {
     }
 
     /// A `parameter_invalid_*` error.
-    pub fn invalid(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid(code: ParamErrorCode, param: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::InvalidParam {
             code,
             param: param.into(),
@@ -206,13 +239,20 @@ struct ErrorFields<'a> {
     kind: &'static str,
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal { cause: e.to_string() }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), self.to_body()).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        // Lets the request middleware count errors by code without re-parsing the body.
+        // Lets the request middleware count errors by code without re-parsing the body, and
+        // log an internal error's cause once.
         response.extensions_mut().insert(self);
         response
     }

@@ -1,7 +1,7 @@
 //! `expand[]`: which id fields to replace by the objects they name. Each endpoint says which
 //! paths it can expand; anything else is rejected with Stripe's message.
 
-use super::error::ApiError;
+use super::error::{ApiError, ParamErrorCode};
 use super::params::Params;
 
 /// Most expand paths in one request.
@@ -12,7 +12,7 @@ pub fn expand_paths<'a>(params: &Params<'a>, allowed: &[&str]) -> Result<Vec<&'a
     let paths = params.string_list("expand");
     if paths.len() > EXPAND_PATHS_MAX {
         return Err(ApiError::invalid(
-            "parameter_invalid_array",
+            ParamErrorCode::InvalidArray,
             "expand",
             format!("You may expand at most {EXPAND_PATHS_MAX} paths."),
         ));

@@ -195,5 +195,4 @@ fn insert(map: &mut ParamMap, path: &[Segment<'_>], value: String, name: &str) -
 }
 
 #[cfg(test)]
-#[path = "form_tests.rs"]
 mod tests;

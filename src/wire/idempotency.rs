@@ -1,6 +1,8 @@
 //! Stripe's idempotent requests. A POST with an `Idempotency-Key` runs at most once per tenant:
-//! its response is saved in the same transaction as the mutation (see `store`), and a retry
-//! with the same key and parameters gets that response back, byte for byte.
+//! its response is saved in the same transaction as the mutation (see `store::write`), and a
+//! retry with the same key and parameters gets that response back, byte for byte. This module
+//! holds the protocol's parts (the key, the request fingerprint, in-flight keys, replays);
+//! `api::execute` runs a mutation with them.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -12,11 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::form::ParamTree;
-use super::request::ApiRequest;
-use crate::AppState;
-use crate::store::{
-    IdempotencySave, RespondFn, SavedIdempotent, SavedResponse, Tenant, WriteCommand, WriteOutcome, WriteTarget,
-};
+use crate::store::{SavedIdempotent, SavedResponse, Tenant};
 
 /// Longest key accepted (Stripe's limit).
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
@@ -139,7 +137,9 @@ fn replay(saved: &SavedIdempotent) -> Response {
     response
 }
 
-fn replay_or_mismatch(saved: &SavedIdempotent, fingerprint: &str, key: &IdempotencyKey) -> Response {
+/// The saved response when the parameters are the same as the first request's, else Stripe's
+/// idempotency error.
+pub fn replay_or_mismatch(saved: &SavedIdempotent, fingerprint: &str, key: &IdempotencyKey) -> Response {
     if saved.fingerprint == fingerprint {
         replay(saved)
     } else {
@@ -148,114 +148,4 @@ fn replay_or_mismatch(saved: &SavedIdempotent, fingerprint: &str, key: &Idempote
         }
         .into_response()
     }
-}
-
-/// A request whose parameters do not validate. Stripe checks the key first, so when its key has
-/// a live saved result this is a retry with other parameters (an idempotency error), or the
-/// same ones (a replay); otherwise the validation error, never saved. Only this error path reads
-/// the key up front: a valid request finds a saved result inside its write transaction.
-async fn invalid_or_saved(
-    app: &AppState,
-    tenant: &Tenant,
-    request: &ApiRequest,
-    save: Option<&IdempotencySave>,
-    invalid: ApiError,
-) -> Response {
-    let (Some(save), Some(key)) = (save, &request.idempotency_key) else {
-        return invalid.into_response();
-    };
-    match app.store.find_idempotent(tenant, &save.key).await {
-        Ok(Some(saved)) if save.replays(&saved) => replay_or_mismatch(&saved, &save.fingerprint, key),
-        Ok(_) => invalid.into_response(),
-        Err(e) => app.internal_error(request.request_id(), e).into_response(),
-    }
-}
-
-/// Runs one mutation the Stripe way. `build` validates the parameters into a write target and
-/// a renderer; its errors are returned as they are and never saved. Everything after that
-/// (success, lifecycle error, 404) is committed together with the idempotency key, if any.
-/// `outcome` labels the lifecycle-transition counter when the call succeeds.
-pub async fn execute(
-    app: &AppState,
-    tenant: Tenant,
-    request: &ApiRequest,
-    outcome: &'static str,
-    build: impl FnOnce() -> Result<(WriteTarget, RespondFn), ApiError>,
-) -> Response {
-    let now = crate::unix_now();
-    let retention = app.config.idempotency_retention.as_secs() as i64;
-    let mut guard = None;
-    let mut save = None;
-    if let Some(key) = &request.idempotency_key {
-        guard = match app.inflight.claim(&tenant, key) {
-            Some(g) => Some(g),
-            None => {
-                crate::telemetry::record_conflict();
-                return ApiError::IdempotencyKeyInUse {
-                    key: key.as_str().to_owned(),
-                }
-                .into_response();
-            }
-        };
-        save = Some(IdempotencySave {
-            key: key.as_str().to_owned(),
-            fingerprint: fingerprint(request.method.as_str(), &request.path, &request.params),
-            request_id: request.request_id().to_owned(),
-            created: now,
-            expired_before: now - retention,
-        });
-    }
-    let (target, respond) = match build() {
-        Ok(built) => built,
-        Err(invalid) => return invalid_or_saved(app, &tenant, request, save.as_ref(), invalid).await,
-    };
-    let command = WriteCommand {
-        tenant,
-        target,
-        respond,
-        idempotency: save.clone(),
-    };
-    let started = std::time::Instant::now();
-    let written = app.store.write(command).await;
-    crate::telemetry::record_db_write(started.elapsed());
-    if let Some(delay) = app.config.delay_after_commit {
-        tokio::time::sleep(delay).await;
-    }
-    drop(guard);
-    match written {
-        Ok(WriteOutcome::Executed(response)) => {
-            if response.status == 200 {
-                crate::telemetry::record_transition(outcome);
-            }
-            saved_response(&response)
-        }
-        Ok(WriteOutcome::AlreadySaved(saved)) => {
-            let save = save.expect("only keyed writes find a saved result");
-            replay_or_mismatch(
-                &saved,
-                &save.fingerprint,
-                request.idempotency_key.as_ref().expect("keyed"),
-            )
-        }
-        Err(e) => app.internal_error(request.request_id(), e).into_response(),
-    }
-}
-
-/// How often expired idempotency results are deleted.
-pub const IDEMPOTENCY_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
-
-/// Deletes expired results in the background; requests never wait for it.
-pub fn spawn_pruner(app: AppState) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(IDEMPOTENCY_PRUNE_INTERVAL);
-        loop {
-            ticks.tick().await;
-            let cutoff = crate::unix_now() - app.config.idempotency_retention.as_secs() as i64;
-            match app.store.prune_idempotent(cutoff).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "pruned expired idempotency keys"),
-                Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed; will retry"),
-            }
-        }
-    });
 }

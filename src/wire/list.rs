@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::error::ApiError;
-use super::params::Params;
+use super::error::{ApiError, ParamErrorCode};
+use super::params::{FromParam, LookupId, Params, Shape, Timestamp};
 use crate::store::ListQuery;
 
 pub const LIST_LIMIT_DEFAULT: usize = 10;
@@ -30,38 +30,46 @@ impl<T> ListEnvelope<T> {
     }
 }
 
-/// Reads `limit`, `starting_after`, `ending_before` (and, where the list has them,
-/// `created_after` / `created_before`).
-pub fn list_query(params: &Params<'_>, with_created: bool) -> Result<ListQuery, ApiError> {
-    let limit = match params.integer("limit")? {
-        None => LIST_LIMIT_DEFAULT,
-        Some(n) if (1..=LIST_LIMIT_MAX as i64).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::invalid(
-                "parameter_invalid_integer",
-                "limit",
-                format!("Invalid limit: {n}. The limit must be between 1 and {LIST_LIMIT_MAX}."),
-            ));
-        }
+/// `limit`: 1 ..= `LIST_LIMIT_MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimit(pub usize);
+
+impl FromParam for ListLimit {
+    const SHAPE: Shape = Shape::Integer {
+        min: 1,
+        max: LIST_LIMIT_MAX as i64,
     };
-    let starting_after = params.lookup_id("starting_after")?.map(str::to_owned);
-    let ending_before = params.lookup_id("ending_before")?.map(str::to_owned);
+    fn read(parent: &Params<'_>, key: &str) -> Result<Self, ApiError> {
+        match parent.required_integer(key)? {
+            n if (1..=LIST_LIMIT_MAX as i64).contains(&n) => Ok(ListLimit(n as usize)),
+            n => Err(ApiError::invalid(
+                ParamErrorCode::InvalidInteger,
+                parent.path(key),
+                format!("Invalid limit: {n}. The limit must be between 1 and {LIST_LIMIT_MAX}."),
+            )),
+        }
+    }
+}
+
+/// The page a list request asks for, from its typed parameters; `starting_after` and
+/// `ending_before` exclude each other.
+pub fn list_query(
+    limit: Option<ListLimit>,
+    starting_after: Option<LookupId>,
+    ending_before: Option<LookupId>,
+    created: (Option<Timestamp>, Option<Timestamp>),
+) -> Result<ListQuery, ApiError> {
     if starting_after.is_some() && ending_before.is_some() {
         return Err(ApiError::ParametersExclusive {
             param: "ending_before".into(),
             message: "You may only specify one of these parameters: ending_before, starting_after.".into(),
         });
     }
-    let (created_after, created_before) = if with_created {
-        (params.timestamp("created_after")?, params.timestamp("created_before")?)
-    } else {
-        (None, None)
-    };
     Ok(ListQuery {
-        limit,
-        starting_after,
-        ending_before,
-        created_after,
-        created_before,
+        limit: limit.map_or(LIST_LIMIT_DEFAULT, |l| l.0),
+        starting_after: starting_after.map(|id| id.0),
+        ending_before: ending_before.map(|id| id.0),
+        created_after: created.0.map(|t| t.0),
+        created_before: created.1.map(|t| t.0),
     })
 }

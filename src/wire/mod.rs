@@ -1,5 +1,6 @@
-//! Stripe's HTTP protocol, independent of any resource: form decoding, typed params, errors,
-//! auth, request ids and headers, lists, expand and idempotency.
+//! Stripe's HTTP protocol, independent of any resource and of the application's state: form
+//! decoding, declared parameters, errors, API keys, request ids and headers, lists, expand and
+//! the parts of idempotency.
 
 pub mod auth;
 pub mod error;

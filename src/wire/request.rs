@@ -5,17 +5,18 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, MatchedPath, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use tracing::Instrument;
 
-use super::auth::random_base62;
 use super::error::ApiError;
 use super::form::{self, ParamTree, QUERY_BYTES_MAX, REQUEST_BODY_BYTES_MAX};
 use super::idempotency::IdempotencyKey;
+use crate::base62::random_base62;
 
 /// The API version payrec serves (the one Stripe's SDK 16.1.0 pins).
 pub const STRIPE_VERSION: &str = "2026-10-28.endive";
@@ -75,6 +76,11 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     );
     if let Some(error) = response.extensions().get::<ApiError>() {
         crate::telemetry::record_error(error.code().unwrap_or(error.error_type().as_str()));
+        if let ApiError::Internal { cause } = error {
+            // The one place an internal error's cause is logged, inside the request's span.
+            let _entered = span.enter();
+            tracing::error!(request_id = %context.id, error = %cause, "internal error");
+        }
     } else if let Some(saved) = response.extensions().get::<super::idempotency::SavedErrorCode>() {
         crate::telemetry::record_error(&saved.0);
     }
@@ -92,29 +98,25 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// Percent-decodes a path segment (`+` stays `+`); invalid UTF-8 is replaced, since an id that
-/// cannot be valid is simply not found.
-pub fn percent_decode_path(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
+/// The `{id}` path segment, percent-decoded. Any string is accepted: an id that names no
+/// object is a 404, whatever its length or characters.
+#[derive(Debug)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    /// Every route with an id has it as the third segment (`/v1/<objects>/{id}/…`). It is
+    /// read from the raw path and decoded exactly once (`+` stays `+`); bytes that are not
+    /// UTF-8 are replaced, since such an id can name no object.
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.path().split('/').nth(3).unwrap_or_default();
+        Ok(PathId(
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ))
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Unmatched paths may be arbitrary client input: log only a bounded prefix.
@@ -159,6 +161,11 @@ impl ApiRequest {
     pub fn request_id(&self) -> &str {
         &self.context.id
     }
+
+    /// The parameters as the endpoint declares them: checked against `P`'s shape, then read.
+    pub fn read<P: super::params::ParamObject>(&self) -> Result<P, ApiError> {
+        super::params::read(&self.params)
+    }
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -187,10 +194,17 @@ async fn read_body(body: Body, deadline: std::time::Duration) -> Result<axum::bo
     }
 }
 
-impl FromRequest<crate::AppState> for ApiRequest {
+/// How long a request body may take to arrive once its headers have (the state provides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyDeadline(pub std::time::Duration);
+
+impl<S: Send + Sync> FromRequest<S> for ApiRequest
+where
+    BodyDeadline: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, app: &crate::AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
         let context = parts
             .extensions
@@ -212,7 +226,7 @@ impl FromRequest<crate::AppState> for ApiRequest {
                     limit_bytes: REQUEST_BODY_BYTES_MAX,
                 });
             }
-            let bytes = read_body(body, app.config.limits.body_read_timeout).await?;
+            let bytes = read_body(body, BodyDeadline::from_ref(state).0).await?;
             if bytes.is_empty() {
                 ParamTree::default()
             } else if is_form(&parts.headers) {

@@ -6,9 +6,10 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use crate::records::lifecycle::PaymentState;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::store::doc::{decode, encode};
+use crate::store::page::can_exist;
 use crate::store::write::WriteOps;
 use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
-use crate::store::{decode_doc, encode_doc};
 
 #[derive(Debug)]
 pub(super) struct PgOps<'c> {
@@ -81,7 +82,7 @@ impl WriteOps for PgOps<'_> {
     }
 
     async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
-        if !super::can_exist(record_id) {
+        if !can_exist(record_id) {
             return Ok(None);
         }
         let doc: Option<String> = sqlx::query_scalar(
@@ -93,7 +94,7 @@ impl WriteOps for PgOps<'_> {
         .fetch_optional(&mut *self.conn)
         .await?;
         let Some(doc) = doc else { return Ok(None) };
-        let record: PaymentRecord = decode_doc(&doc)?;
+        let record: PaymentRecord = decode(&doc)?;
         let latest_doc: String = sqlx::query_scalar(
             "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3",
         )
@@ -105,7 +106,7 @@ impl WriteOps for PgOps<'_> {
         .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
         Ok(Some(PaymentState {
             record,
-            latest: decode_doc(&latest_doc)?,
+            latest: decode(&latest_doc)?,
         }))
     }
 
@@ -119,7 +120,7 @@ impl WriteOps for PgOps<'_> {
             .bind(tenant.livemode)
             .bind(record.id.as_str())
             .bind(record.created)
-            .bind(encode_doc(record))
+            .bind(encode(record))
             .execute(&mut *self.conn)
             .await?;
         Ok(())
@@ -128,7 +129,7 @@ impl WriteOps for PgOps<'_> {
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
         let done =
             sqlx::query("UPDATE payment_records SET doc = $1 WHERE account_id = $2 AND livemode = $3 AND id = $4")
-                .bind(encode_doc(record))
+                .bind(encode(record))
                 .bind(&tenant.account_id)
                 .bind(tenant.livemode)
                 .bind(record.id.as_str())
@@ -153,7 +154,7 @@ impl WriteOps for PgOps<'_> {
         .bind(attempt.payment_record.as_str())
         .bind(attempt.created)
         .bind(attempt.state.as_str())
-        .bind(encode_doc(attempt))
+        .bind(encode(attempt))
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -164,7 +165,7 @@ impl WriteOps for PgOps<'_> {
             "UPDATE payment_attempt_records SET state = $1, doc = $2 WHERE account_id = $3 AND livemode = $4 AND id = $5",
         )
         .bind(attempt.state.as_str())
-        .bind(encode_doc(attempt))
+        .bind(encode(attempt))
         .bind(&tenant.account_id)
         .bind(tenant.livemode)
         .bind(attempt.id.as_str())

@@ -6,11 +6,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SharedKeyIndex;
 use super::key_index::{KeyEntry, saved_at};
-use super::writer::writer_error;
 use crate::records::lifecycle::PaymentState;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::store::doc::{decode, encode};
 use crate::store::write::WriteOps;
-use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant, decode_doc, encode_doc};
+use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
 
 #[derive(Debug)]
 pub(super) struct SqliteOps<'c> {
@@ -37,14 +37,14 @@ impl SqliteOps<'_> {
                 stmt.query_row(params![tenant.account_id, tenant.livemode, id], |r| r.get(0))
                     .optional()
             })
-            .map_err(writer_error)
+            .map_err(StoreError::from)
     }
 
     fn exec(&self, sql: &str, values: impl rusqlite::Params) -> Result<usize, StoreError> {
         self.conn
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(values))
-            .map_err(writer_error)
+            .map_err(StoreError::from)
     }
 }
 
@@ -72,7 +72,7 @@ impl WriteOps for SqliteOps<'_> {
             .map(|e| e.rowid)
             .collect();
         rowids.extend(published);
-        let saved = saved_at(self.conn, &rowids, tenant, &idem.key).map_err(writer_error)?;
+        let saved = saved_at(self.conn, &rowids, tenant, &idem.key)?;
         Ok(saved.filter(|s| idem.replays(s)))
     }
 
@@ -111,14 +111,14 @@ impl WriteOps for SqliteOps<'_> {
         let Some(doc) = self.doc(sql, tenant, record_id)? else {
             return Ok(None);
         };
-        let record: PaymentRecord = decode_doc(&doc)?;
+        let record: PaymentRecord = decode(&doc)?;
         let sql = "SELECT doc FROM payment_attempt_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3";
         let latest_doc = self
             .doc(sql, tenant, record.latest_attempt.as_str())?
             .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
         Ok(Some(PaymentState {
             record,
-            latest: decode_doc(&latest_doc)?,
+            latest: decode(&latest_doc)?,
         }))
     }
 
@@ -136,7 +136,7 @@ impl WriteOps for SqliteOps<'_> {
                 record.id.as_str(),
                 record.created,
                 seq,
-                encode_doc(record)
+                encode(record)
             ],
         )?;
         Ok(())
@@ -145,12 +145,7 @@ impl WriteOps for SqliteOps<'_> {
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
         let done = self.exec(
             "UPDATE payment_records SET doc = ?1 WHERE account_id = ?2 AND livemode = ?3 AND id = ?4",
-            params![
-                encode_doc(record),
-                tenant.account_id,
-                tenant.livemode,
-                record.id.as_str()
-            ],
+            params![encode(record), tenant.account_id, tenant.livemode, record.id.as_str()],
         )?;
         assert_eq!(done, 1, "the locked record exists");
         Ok(())
@@ -173,7 +168,7 @@ impl WriteOps for SqliteOps<'_> {
                 attempt.created,
                 seq,
                 attempt.state.as_str(),
-                encode_doc(attempt)
+                encode(attempt)
             ],
         )?;
         Ok(())
@@ -182,7 +177,7 @@ impl WriteOps for SqliteOps<'_> {
     async fn update_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError> {
         let done = self.exec(
             "UPDATE payment_attempt_records SET state = ?1, doc = ?2 WHERE account_id = ?3 AND livemode = ?4 AND id = ?5",
-            params![attempt.state.as_str(), encode_doc(attempt), tenant.account_id, tenant.livemode, attempt.id.as_str()],
+            params![attempt.state.as_str(), encode(attempt), tenant.account_id, tenant.livemode, attempt.id.as_str()],
         )?;
         assert_eq!(done, 1, "the latest attempt exists");
         Ok(())

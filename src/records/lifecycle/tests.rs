@@ -3,7 +3,7 @@
 //! keeps them and check the invariants after every step.
 
 use super::*;
-use crate::records::model::{AMOUNT_VALUE_MAX, portions};
+use crate::records::model::{AMOUNT_VALUE_MAX, Currency, portions};
 use crate::records::model::{CustomerPresence, ProcessorDetails};
 use Outcome::{Canceled, Failed, Guaranteed};
 
@@ -172,7 +172,7 @@ fn new_attempt_after_a_failed_or_canceled_attempt_becomes_latest() {
     for o in [Failed, Canceled] {
         let before = payment(Some(o));
         let t = report_payment_attempt(&before, new_attempt(2, T0 + 100)).unwrap();
-        assert!(t.new_attempt && t.refund.is_none());
+        assert!(t.new_attempt() && t.refund().is_none());
         let PaymentState { record, latest } = t.state;
         assert_eq!([&record.latest_attempt, &latest.id], [&attempt_id(2); 2]);
         assert_eq!([record.latest_attempt_state, latest.state], [AttemptState::Pending; 2]);
@@ -260,7 +260,7 @@ fn outcome_on_a_pending_attempt_sets_its_state_and_portion() {
     let s = payment(None);
     for (o, expected) in PORTIONS {
         let t = report_outcome(&s, o, T0 + 7, &NO_PATCH).unwrap();
-        assert!(!t.new_attempt && t.refund.is_none());
+        assert!(!t.new_attempt() && t.refund().is_none());
         assert_eq!(t.state.latest.id, s.latest.id);
         assert_eq!(
             [t.state.record.latest_attempt_state, t.state.latest.state],
@@ -322,8 +322,6 @@ fn outcome_metadata_merges_into_the_record_and_the_latest_attempt() {
     );
 }
 
-#[path = "lifecycle_refund_tests.rs"]
 mod refunds_and_informational;
 
-#[path = "lifecycle_props.rs"]
 mod props;

@@ -6,15 +6,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row};
 
+use super::doc::{decode, decode_page};
+use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
 use super::write::apply;
 use super::{
-    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, SavedIdempotent, Store, StoreError, Tenant, WriteCommand,
-    WriteOutcome,
+    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, PoolUsage, SavedIdempotent, Store, StoreError, Tenant,
+    Write, WriteOutcome,
 };
-use super::{decode_doc, decode_page};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod ops;
@@ -65,12 +66,6 @@ impl PgStore {
     }
 }
 
-/// PostgreSQL text cannot hold NUL, so an id containing one names nothing; looking it up
-/// would be an error instead of a miss.
-pub(crate) fn can_exist(id: &str) -> bool {
-    !id.contains('\0')
-}
-
 fn key_owner(row: &PgRow) -> KeyOwner {
     KeyOwner {
         key_id: row.get("id"),
@@ -81,93 +76,33 @@ fn key_owner(row: &PgRow) -> KeyOwner {
     }
 }
 
-/// Fetches `limit + 1` docs of a list around a cursor; `has_more` is exact.
-async fn fetch_page(
-    pool: &PgPool,
-    table: &str,
-    tenant: &Tenant,
-    parent: Option<&str>,
-    query: &ListQuery,
-) -> Result<Page<String>, ListError> {
-    let cursor_id = query.starting_after.as_deref().or(query.ending_before.as_deref());
-    let parent_clause = if parent.is_some() {
-        " AND payment_record = $4"
-    } else {
-        ""
-    };
-    if !cursor_id.is_none_or(can_exist) || !parent.is_none_or(can_exist) {
-        return Err(ListError::UnknownCursor);
+/// `PageRows` on the pool.
+struct Rows<'p>(&'p PgPool);
+
+fn bound<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
+    binds: &'q [Bind],
+) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
+    for value in binds {
+        query = match value {
+            Bind::Text(s) => query.bind(s.as_str()),
+            Bind::Int(n) => query.bind(*n),
+            Bind::Bool(b) => query.bind(*b),
+        };
     }
-    let cursor: Option<(i64, i64)> = match cursor_id {
-        Some(id) => {
-            let sql = format!(
-                "SELECT created, seq FROM {table} WHERE account_id = $1 AND livemode = $2 AND id = $3{parent_clause}"
-            );
-            let mut q = sqlx::query_as(&sql)
-                .bind(&tenant.account_id)
-                .bind(tenant.livemode)
-                .bind(id);
-            if let Some(p) = parent {
-                q = q.bind(p);
-            }
-            Some(
-                q.fetch_optional(pool)
-                    .await
-                    .map_err(StoreError::from)?
-                    .ok_or(ListError::UnknownCursor)?,
-            )
-        }
-        None => None,
-    };
-    let backwards = query.ending_before.is_some();
-    let mut n = 2;
-    let mut next = || {
-        n += 1;
-        n
-    };
-    let mut sql = format!("SELECT doc FROM {table} WHERE account_id = $1 AND livemode = $2");
-    if parent.is_some() {
-        sql.push_str(&format!(" AND payment_record = ${}", next()));
+    query
+}
+
+#[async_trait]
+impl PageRows for Rows<'_> {
+    async fn cursor(&mut self, sql: &str, binds: &[Bind]) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(bound(sqlx::query_as(sql), binds).fetch_optional(self.0).await?)
     }
-    if query.created_after.is_some() {
-        sql.push_str(&format!(" AND created > ${}", next()));
+
+    async fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = bound(sqlx::query_as(sql), binds).fetch_all(self.0).await?;
+        Ok(rows.into_iter().map(|(doc,)| doc).collect())
     }
-    if query.created_before.is_some() {
-        sql.push_str(&format!(" AND created < ${}", next()));
-    }
-    if cursor.is_some() {
-        let op = if backwards { ">" } else { "<" };
-        let (a, b) = (next(), next());
-        sql.push_str(&format!(" AND (created, seq) {op} (${a}, ${b})"));
-    }
-    let order = if backwards { "ASC" } else { "DESC" };
-    sql.push_str(&format!(" ORDER BY created {order}, seq {order} LIMIT ${}", next()));
-    let mut q = sqlx::query_scalar::<_, String>(&sql)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode);
-    if let Some(p) = parent {
-        q = q.bind(p);
-    }
-    if let Some(after) = query.created_after {
-        q = q.bind(after);
-    }
-    if let Some(before) = query.created_before {
-        q = q.bind(before);
-    }
-    if let Some((created, seq)) = cursor {
-        q = q.bind(created).bind(seq);
-    }
-    let mut docs = q
-        .bind(query.limit as i64 + 1)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::from)?;
-    let has_more = docs.len() > query.limit;
-    docs.truncate(query.limit);
-    if backwards {
-        docs.reverse();
-    }
-    Ok(Page { data: docs, has_more })
 }
 
 #[async_trait]
@@ -178,11 +113,20 @@ impl Store for PgStore {
     }
 
     async fn migrations_current(&self) -> Result<bool, StoreError> {
-        super::migrations_current(&MIGRATOR, &self.pool).await
+        let applied: Result<i64, sqlx::Error> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await;
+        match applied {
+            Ok(n) => Ok(n as usize >= MIGRATOR.iter().count()),
+            // No bookkeeping table: nothing is applied yet.
+            Err(sqlx::Error::Database(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    fn pool_usage(&self) -> super::PoolUsage {
-        super::PoolUsage {
+    fn pool_usage(&self) -> PoolUsage {
+        PoolUsage {
             connections: self.pool.size(),
             idle: self.pool.num_idle() as u32,
         }
@@ -243,7 +187,7 @@ impl Store for PgStore {
         insert_key(&self.pool, key, " ON CONFLICT DO NOTHING").await?;
         self.find_key(&key.digest)
             .await?
-            .ok_or_else(|| StoreError::Corrupt("key vanished after insert".into()))
+            .ok_or_else(|| StoreError::Database("a key vanished right after its insert".into()))
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
@@ -294,7 +238,7 @@ impl Store for PgStore {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        doc.map(|d| decode_doc(&d)).transpose()
+        doc.map(|d| decode(&d)).transpose()
     }
 
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
@@ -309,11 +253,16 @@ impl Store for PgStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        doc.map(|d| decode_doc(&d)).transpose()
+        doc.map(|d| decode(&d)).transpose()
     }
 
     async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
-        decode_page(fetch_page(&self.pool, "payment_records", tenant, None, query).await?)
+        let list = ListOf {
+            table: "payment_records",
+            tenant,
+            parent: None,
+        };
+        Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
     }
 
     async fn list_attempts(
@@ -322,12 +271,17 @@ impl Store for PgStore {
         record_id: &str,
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError> {
-        decode_page(fetch_page(&self.pool, "payment_attempt_records", tenant, Some(record_id), query).await?)
+        let list = ListOf {
+            table: "payment_attempt_records",
+            tenant,
+            parent: Some(("payment_record", record_id)),
+        };
+        Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
     }
 
-    async fn write(&self, command: WriteCommand) -> Result<WriteOutcome, StoreError> {
+    async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let outcome = apply(&mut ops::PgOps { conn: &mut tx }, command).await?;
+        let outcome = apply(&mut ops::PgOps { conn: &mut tx }, write).await?;
         if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
             tx.rollback().await?;
         } else {

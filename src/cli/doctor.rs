@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rusqlite::{Connection, OpenFlags};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Pool, Postgres, Sqlite};
+use sqlx::{Pool, Postgres};
 
 use crate::cli::{Failure, redact_url};
+use crate::store::sqlite::migrate::MIGRATIONS;
 
 /// Below this much free disk next to the SQLite file, doctor warns.
 pub const DISK_FREE_WARN_BYTES: u64 = 1024 * 1024 * 1024;
@@ -41,7 +42,7 @@ impl Finding {
 }
 
 enum Db {
-    Sqlite(Pool<Sqlite>, PathBuf),
+    Sqlite(Connection, PathBuf),
     Postgres(Pool<Postgres>),
 }
 
@@ -77,31 +78,27 @@ pub async fn doctor(database_url: &str) -> Result<(), Failure> {
 
 async fn connect(url: &str) -> Result<Db, Finding> {
     if url.starts_with("sqlite:") {
-        let options = SqliteConnectOptions::from_str(url).map_err(|e| {
+        let path = crate::store::sqlite::path_of(url).map_err(|e| {
             Finding::problem(
                 format!("DATABASE_URL is not a valid SQLite URL: {e}"),
                 "use sqlite://PATH",
             )
         })?;
-        let path = options.get_filename().to_path_buf();
         if !path.exists() {
             return Err(Finding::problem(
                 format!("the SQLite file {} does not exist", path.display()),
                 "run `payrec migrate` (or `payrec serve`) with this DATABASE_URL to create it",
             ));
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options.read_only(true))
-            .await
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|conn| conn.busy_timeout(CONNECT_TIMEOUT).map(|()| conn))
             .map_err(|e| {
                 Finding::problem(
                     format!("cannot open {}: {e}", path.display()),
                     "check the file's permissions",
                 )
             })?;
-        return Ok(Db::Sqlite(pool, path));
+        return Ok(Db::Sqlite(conn, path));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let options = PgConnectOptions::from_str(url).map_err(|e| {
@@ -131,9 +128,12 @@ async fn connect(url: &str) -> Result<Db, Finding> {
 
 async fn migrations(db: &Db) -> Finding {
     let (applied, known) = match db {
-        Db::Sqlite(pool, _) => (applied_count(pool).await, crate::store::sqlite::MIGRATOR.iter().count()),
+        Db::Sqlite(conn, _) => (
+            conn.query_row(APPLIED_COUNT, [], |r| r.get::<_, i64>(0)).ok(),
+            MIGRATIONS.len(),
+        ),
         Db::Postgres(pool) => (
-            applied_count(pool).await,
+            sqlx::query_scalar(APPLIED_COUNT).fetch_one(pool).await.ok(),
             crate::store::postgres::MIGRATOR.iter().count(),
         ),
     };
@@ -144,26 +144,22 @@ async fn migrations(db: &Db) -> Finding {
     }
 }
 
-async fn applied_count<DB: sqlx::Database>(pool: &Pool<DB>) -> Option<i64>
-where
-    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
-{
-    let row: Result<(i64,), _> = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await;
-    row.ok().map(|(n,)| n)
-}
+const APPLIED_COUNT: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
 
 const KEYS_BY_ACCOUNT: &str = "SELECT a.id, \
      (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL) \
      FROM accounts a ORDER BY a.id";
 
 async fn keys(db: &Db) -> Vec<Finding> {
-    let rows: Result<Vec<(String, i64)>, sqlx::Error> = match db {
-        Db::Sqlite(pool, _) => sqlx::query_as(KEYS_BY_ACCOUNT).fetch_all(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(KEYS_BY_ACCOUNT).fetch_all(pool).await,
+    let rows: Result<Vec<(String, i64)>, String> = match db {
+        Db::Sqlite(conn, _) => conn
+            .prepare(KEYS_BY_ACCOUNT)
+            .and_then(|mut stmt| stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|e| e.to_string()),
+        Db::Postgres(pool) => sqlx::query_as(KEYS_BY_ACCOUNT)
+            .fetch_all(pool)
+            .await
+            .map_err(|e| e.to_string()),
     };
     let Ok(rows) = rows else {
         return vec![Finding::problem(

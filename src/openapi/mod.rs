@@ -1,11 +1,12 @@
 //! payrec's OpenAPI 3.1 description, generated from the code it describes: paths, methods and
-//! parameters from `endpoints::ENDPOINTS` (the table the router is built from) and the declared
-//! `Shape` of each endpoint's parameters; response schemas written to match `render` field for
-//! field. Served at `GET /openapi.json` and committed as `openapi.json` (tests/openapi.rs fails
-//! when the two differ).
+//! parameters from every resource's endpoint table (`api::RESOURCES`, which the router is built
+//! from) and the `params!` declaration of each endpoint's parameters; response schemas written
+//! to match `records::render` field for field (one file per resource). Served at
+//! `GET /openapi.json` and committed as `openapi.json` (a test fails when the two differ).
 
-mod objects;
 mod params;
+mod payment_records;
+pub mod schema;
 
 use std::sync::OnceLock;
 
@@ -13,11 +14,43 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::endpoints::{ENDPOINTS, Endpoint, Method, Returns};
-use crate::config::LISTEN_DEFAULT;
+use crate::api::endpoint::{Endpoint, Method};
+use crate::cli::args::LISTEN_DEFAULT;
 use crate::wire::idempotency::IDEMPOTENCY_KEY_CHARS_MAX;
 use crate::wire::request::STRIPE_VERSION;
-use objects::schema_ref;
+use schema::schema_ref;
+
+/// A resource as the document describes it: its endpoints (the table the router serves), its
+/// objects' schemas, and the links between its operations.
+struct Described {
+    endpoints: &'static [&'static Endpoint],
+    schemas: fn() -> Value,
+    links: fn(&Endpoint) -> Map<String, Value>,
+}
+
+const DESCRIBED: &[Described] = &[Described {
+    endpoints: crate::api::payment_records::ENDPOINTS,
+    schemas: payment_records::schemas,
+    links: payment_records::links,
+}];
+
+fn endpoints() -> impl Iterator<Item = (&'static Described, &'static Endpoint)> {
+    DESCRIBED
+        .iter()
+        .flat_map(|d| d.endpoints.iter().map(move |endpoint| (d, *endpoint)))
+}
+
+/// `components.schemas`: every resource's objects and Stripe's error.
+fn schemas() -> Value {
+    let mut all = Map::new();
+    all.insert("error".into(), schema::error());
+    for described in DESCRIBED {
+        if let Value::Object(schemas) = (described.schemas)() {
+            all.extend(schemas);
+        }
+    }
+    Value::Object(all)
+}
 
 /// The error statuses every endpoint can answer with.
 const ERROR_STATUSES: &[(u16, &str)] = &[
@@ -41,9 +74,9 @@ const POST_ERROR_STATUSES: &[(u16, &str)] = &[
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for endpoint in ENDPOINTS {
+    for (described, endpoint) in endpoints() {
         let path = paths.entry(endpoint.path).or_insert_with(|| json!({}));
-        path[method_key(endpoint.method)] = operation(endpoint);
+        path[method_key(endpoint.method)] = operation(endpoint, (described.links)(endpoint));
     }
     json!({
         "openapi": "3.1.0",
@@ -67,7 +100,7 @@ pub fn document() -> Value {
         "security": [{ "bearer": [] }, { "basic": [] }],
         "paths": paths,
         "components": {
-            "schemas": objects::schemas(),
+            "schemas": schemas(),
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
@@ -140,7 +173,7 @@ pub fn operation_id(endpoint: &Endpoint) -> String {
         .collect()
 }
 
-fn operation(endpoint: &Endpoint) -> Value {
+fn operation(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
     let mut parameters = Vec::new();
     if endpoint.path.contains("{id}") {
         parameters.push(json!({
@@ -154,7 +187,7 @@ fn operation(endpoint: &Endpoint) -> Value {
     let mut operation = json!({
         "operationId": operation_id(endpoint),
         "summary": endpoint.summary,
-        "responses": responses(endpoint),
+        "responses": responses(endpoint, links),
     });
     match endpoint.method {
         Method::Get => parameters.extend(params::query_parameters(endpoint)),
@@ -173,16 +206,9 @@ fn operation(endpoint: &Endpoint) -> Value {
     operation
 }
 
-fn responses(endpoint: &Endpoint) -> Value {
-    let (schema, description) = match endpoint.returns {
-        Returns::Record => ("payment_record", "The Payment Record."),
-        Returns::Attempt => ("payment_attempt_record", "The Payment Attempt Record."),
-        Returns::RecordList => ("payment_record_list", "A page of Payment Records."),
-        Returns::AttemptList => ("payment_attempt_record_list", "A page of Payment Attempt Records."),
-    };
+fn responses(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
     let mut responses = Map::new();
-    let mut ok = response(description, schema);
-    let links = links::from(endpoint);
+    let mut ok = response(endpoint.returns.description, endpoint.returns.schema);
     if !links.is_empty() {
         ok["links"] = Value::Object(links);
     }
@@ -213,50 +239,26 @@ fn response(description: &str, schema: &str) -> Value {
     })
 }
 
-mod links {
-    //! OpenAPI links from a call that answers with a record or an attempt to the calls that take
-    //! its id: they document how the endpoints chain, and let schemathesis's stateful phase
-    //! walk real lifecycles instead of guessing ids.
-
-    use serde_json::{Map, Value, json};
-
-    use super::operation_id;
-    use crate::records::endpoints::{ENDPOINTS, Endpoint, Returns};
-
-    /// From a record or attempt in a response body to the operations that take its ids.
-    pub fn from(endpoint: &Endpoint) -> Map<String, Value> {
-        let (record, attempt) = match endpoint.returns {
-            Returns::Record => ("$response.body#/id", "$response.body#/latest_payment_attempt_record"),
-            Returns::Attempt => ("$response.body#/payment_record", "$response.body#/id"),
-            Returns::RecordList | Returns::AttemptList => return Map::new(),
-        };
-        let mut links = Map::new();
-        for target in ENDPOINTS {
-            let parameters = if target.path.starts_with("/v1/payment_records/{id}") {
-                json!({ "path.id": record })
-            } else if target.returns == Returns::AttemptList {
-                json!({ "query.payment_record": record })
-            } else if target.returns == Returns::Attempt {
-                json!({ "path.id": attempt })
-            } else {
-                continue;
-            };
-            links.insert(
-                operation_id(target),
-                json!({ "operationId": operation_id(target), "parameters": parameters }),
-            );
-        }
-        links
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn every_routed_resource_is_described() {
+        use crate::api::RESOURCES;
+        let routes = |tables: Vec<&[&Endpoint]>| -> Vec<(&str, &str)> {
+            tables
+                .iter()
+                .flat_map(|t| t.iter().map(|e| (e.method.as_str(), e.path)))
+                .collect()
+        };
+        let described = routes(DESCRIBED.iter().map(|d| d.endpoints).collect());
+        assert_eq!(described, routes(RESOURCES.to_vec()));
+    }
+
+    #[test]
     fn operation_ids_are_stripes() {
-        let ids: Vec<String> = ENDPOINTS.iter().map(|e| operation_id(e)).collect();
+        let ids: Vec<String> = endpoints().map(|(_, e)| operation_id(e)).collect();
         for expected in [
             "PostPaymentRecordsReportPayment",
             "GetPaymentRecordsId",
@@ -277,7 +279,7 @@ mod tests {
     #[test]
     fn every_endpoint_is_described_with_its_method() {
         let document = document();
-        for endpoint in ENDPOINTS {
+        for (_, endpoint) in endpoints() {
             let operation = &document["paths"][endpoint.path][method_key(endpoint.method)];
             assert_eq!(operation["operationId"], json!(operation_id(endpoint)));
         }
@@ -287,7 +289,7 @@ mod tests {
             .values()
             .map(|p| p.as_object().unwrap().len())
             .sum();
-        assert_eq!(described, ENDPOINTS.len());
+        assert_eq!(described, endpoints().count());
     }
 
     #[test]

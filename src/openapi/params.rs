@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::records::endpoints::{Endpoint, Method};
+use crate::api::endpoint::{Endpoint, Method};
 use crate::records::model::{METADATA_KEY_CHARS_MAX, METADATA_VALUE_CHARS_MAX};
 use crate::wire::expand::EXPAND_PATHS_MAX;
-use crate::wire::params::{STRING_CHARS_MAX, Shape, TIMESTAMP_MAX, join_path};
+use crate::wire::params::{Field, STRING_CHARS_MAX, Shape, TIMESTAMP_MAX, join_path};
 
 /// An endpoint's parameters by full name, plus the name patterns of its hashes with free keys.
 #[derive(Debug, Default)]
@@ -20,27 +20,19 @@ pub struct Flat {
 impl Flat {
     pub fn of(endpoint: &Endpoint) -> Self {
         let mut flat = Flat::default();
-        flat.walk(endpoint.params, "", endpoint.expandable);
-        for name in endpoint.required {
-            assert!(
-                flat.properties.contains_key(*name),
-                "{} {}: required parameter {name} is not in its shape",
-                endpoint.method.as_str(),
-                endpoint.path
-            );
-        }
+        flat.walk(endpoint.params, "");
         flat
     }
 
-    fn walk(&mut self, fields: &[(&str, Shape)], parent: &str, expandable: &[&str]) {
-        for (key, shape) in fields {
-            let name = join_path(parent, key);
-            match *shape {
-                Shape::Object(inner) => self.walk(inner, &name, expandable),
+    fn walk(&mut self, fields: &[Field], parent: &str) {
+        for field in fields {
+            let name = join_path(parent, field.name);
+            match field.shape {
+                Shape::Object(inner) => self.walk(inner, &name),
                 Shape::UnsettableObject(inner) => {
                     self.properties
                         .insert(name.clone(), unset(&format!("`{name}=` unsets the hash.")));
-                    self.walk(inner, &name, expandable);
+                    self.walk(inner, &name);
                 }
                 Shape::Metadata => {
                     let description = format!("`{name}=` removes every key; `{name}[key]=` removes one.");
@@ -52,11 +44,10 @@ impl Flat {
                     let value = json!({ "type": "string", "maxLength": METADATA_VALUE_CHARS_MAX });
                     self.patterns.insert(pattern, value);
                 }
-                Shape::StringList => {
-                    let items = if *key == "expand" {
-                        json!({ "type": "string", "enum": expandable })
-                    } else {
-                        json!({ "type": "string" })
+                Shape::StringList(values) => {
+                    let items = match values {
+                        Some(values) => json!({ "type": "string", "enum": values }),
+                        None => json!({ "type": "string" }),
                     };
                     let list = json!({ "type": "array", "items": items, "maxItems": EXPAND_PATHS_MAX });
                     self.properties.insert(format!("{name}[]"), list);
@@ -96,7 +87,7 @@ pub fn scalar_schema(shape: Shape) -> Value {
             "pattern": "^[A-Za-z]{2}$",
             "description": "Two-letter ISO 3166-1 alpha-2 code.",
         }),
-        Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList => {
+        Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList(_) => {
             unreachable!("{shape:?} is not a scalar")
         }
     }
@@ -114,11 +105,12 @@ pub fn request_body(endpoint: &Endpoint) -> Value {
     if !flat.patterns.is_empty() {
         schema["patternProperties"] = Value::Object(flat.patterns);
     }
-    if !endpoint.required.is_empty() {
-        schema["required"] = json!(endpoint.required);
+    let required = endpoint.required();
+    if !required.is_empty() {
+        schema["required"] = json!(required);
     }
     json!({
-        "required": !endpoint.required.is_empty(),
+        "required": !required.is_empty(),
         "content": { "application/x-www-form-urlencoded": { "schema": schema } },
     })
 }
@@ -127,6 +119,7 @@ pub fn request_body(endpoint: &Endpoint) -> Value {
 pub fn query_parameters(endpoint: &Endpoint) -> Vec<Value> {
     debug_assert_eq!(endpoint.method, Method::Get);
     let flat = Flat::of(endpoint);
+    let required = endpoint.required();
     assert!(
         flat.patterns.is_empty(),
         "{}: free-key hashes in a query",
@@ -138,7 +131,7 @@ pub fn query_parameters(endpoint: &Endpoint) -> Vec<Value> {
             let mut parameter = json!({
                 "name": name,
                 "in": "query",
-                "required": endpoint.required.contains(&name.as_str()),
+                "required": required.contains(&name),
                 "schema": schema,
             });
             if schema_is_array(&parameter["schema"]) {

@@ -68,7 +68,7 @@ fn informational_is_allowed_in_every_state_and_merges_each_objects_own_metadata(
             ..Default::default()
         };
         let t = report_informational(&s, cmd).unwrap();
-        assert!(!t.new_attempt && t.refund.is_none());
+        assert!(!t.new_attempt() && t.refund().is_none());
         assert_eq!(
             t.state.record.details.metadata,
             md(&[("k", "v"), ("only_on_record", "r")])
@@ -86,7 +86,7 @@ fn partial_refund_grows_amount_refunded_and_returns_the_refund_row() {
         ..refund(Some(usd(300)), Some(T0 + 10))
     };
     let t = report_refund(&s, cmd).unwrap();
-    assert!(!t.new_attempt);
+    assert!(!t.new_attempt());
     assert_eq!(
         [t.state.record.amount_refunded, t.state.latest.amount_refunded],
         [300; 2]
@@ -106,7 +106,7 @@ fn partial_refund_grows_amount_refunded_and_returns_the_refund_row() {
         initiated_at: None,
         created: 1_795_467_600,
     };
-    assert_eq!(t.refund, Some(expected));
+    assert_eq!(t.refund(), Some(&expected));
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn refund_without_an_amount_refunds_the_remainder() {
         .unwrap()
         .state;
     let t = report_refund(&s, refund(None, None)).unwrap();
-    assert_eq!(t.refund.map(|r| r.amount), Some(usd(750)));
+    assert_eq!(t.refund().map(|r| r.amount.clone()), Some(usd(750)));
     assert_eq!(amounts(&t.state.record), (1000, 0, 0, 1000));
 }
 
@@ -279,7 +279,7 @@ fn examples_md() -> (PaymentState, Vec<PaymentAttemptRecord>) {
         .state;
     assert_eq!(amounts(&s.record), (1000, 0, 0, 300));
     let t = report_refund(&s, refund(None, Some(1_730_300_100))).unwrap();
-    assert_eq!(t.refund.map(|r| r.amount), Some(usd(700)));
+    assert_eq!(t.refund().map(|r| r.amount.clone()), Some(usd(700)));
     let attempts = vec![first, t.state.latest.clone()];
     (t.state, attempts)
 }

@@ -1,9 +1,19 @@
-//! Typed extraction from a `ParamTree`. Every endpoint declares the shape of its parameters
-//! (`Shape`); `check_shape` rejects unknown parameters by their full path, and `Params` reads
-//! typed values, naming each parameter's full path (`shipping_details[address][city]`) in errors.
+//! Typed parameters from a `ParamTree`, declared once. An endpoint's parameters are a struct
+//! made by `params!` (`declare`): its fields' types say how each value is read and validated
+//! (`FromParam`), and the same declaration yields the `Shape` that `check_shape` enforces
+//! (unknown parameters rejected by their full path, before any value is read) and that the API
+//! description (`openapi`) is generated from. `Params` is the view the readers use, naming each
+//! parameter's full path (`shipping_details[address][city]`) in errors.
 
-use super::error::ApiError;
+use super::error::{ApiError, ParamErrorCode};
 use super::form::{Param, ParamMap, ParamTree};
+
+mod declare;
+mod values;
+
+pub use declare::{Expand, ExpandPaths, FromParam, ParamObject, Unsettable};
+pub(crate) use declare::{enum_param, params};
+pub use values::{LookupId, Text, TextMax, Timestamp, UnsettableText};
 
 /// Longest string value accepted where no tighter limit applies (Stripe's).
 pub const STRING_CHARS_MAX: usize = 5000;
@@ -11,8 +21,8 @@ pub const STRING_CHARS_MAX: usize = 5000;
 pub const TIMESTAMP_MAX: i64 = 253_402_300_799;
 
 /// The declared shape of a parameter. The scalar variants say what a string value holds, for
-/// the API description (`records::openapi`); `check_shape` treats them all alike, and the typed
-/// getters (`Params::integer`, `timestamp`, `one_of`, `string_max`) remain what validates them.
+/// the API description (`openapi`); `check_shape` treats them all alike, and the typed readers
+/// (`FromParam`, through `Params::integer`, `timestamp`, `one_of`, `string_max`) validate them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// A non-empty string of at most `STRING_CHARS_MAX` characters.
@@ -30,13 +40,22 @@ pub enum Shape {
     /// A two-letter ISO 3166-1 alpha-2 country code, either case.
     Country,
     /// A hash with these keys.
-    Object(&'static [(&'static str, Shape)]),
+    Object(&'static [Field]),
     /// A hash with these keys that `''` may unset.
-    UnsettableObject(&'static [(&'static str, Shape)]),
+    UnsettableObject(&'static [Field]),
     /// Any keys, string values (`metadata`); `''` unsets.
     Metadata,
-    /// An array of strings (`expand[]=…` or `expand[0]=…`).
-    StringList,
+    /// An array of strings (`expand[]=…` or `expand[0]=…`), limited to `values` when given.
+    StringList(Option<&'static [&'static str]>),
+}
+
+/// One declared parameter of a hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub shape: Shape,
+    /// Whether the API description marks it required (a reader may still default it).
+    pub required: bool,
 }
 
 impl Shape {
@@ -50,7 +69,7 @@ impl Shape {
             | Shape::Timestamp
             | Shape::Enum(_)
             | Shape::Country => true,
-            Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList => false,
+            Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList(_) => false,
         }
     }
 }
@@ -65,17 +84,23 @@ pub fn join_path(parent: &str, key: &str) -> String {
 }
 
 /// Rejects parameters the endpoint does not know, and values of the wrong shape.
-pub fn check_shape(tree: &ParamTree, fields: &'static [(&'static str, Shape)]) -> Result<(), ApiError> {
+pub fn check_shape(tree: &ParamTree, fields: &'static [Field]) -> Result<(), ApiError> {
     check_object(&tree.0, fields, "")
 }
 
-fn check_object(map: &ParamMap, fields: &[(&str, Shape)], path: &str) -> Result<(), ApiError> {
+/// Checks the whole tree against `P`'s declaration, then reads it into `P`.
+pub fn read<P: ParamObject>(tree: &ParamTree) -> Result<P, ApiError> {
+    check_shape(tree, P::FIELDS)?;
+    P::from_params(&Params::root(tree))
+}
+
+fn check_object(map: &ParamMap, fields: &[Field], path: &str) -> Result<(), ApiError> {
     for (key, value) in map {
         let param = join_path(path, key);
-        let Some((_, shape)) = fields.iter().find(|(name, _)| name == key) else {
+        let Some(field) = fields.iter().find(|f| f.name == key) else {
             return Err(ApiError::ParameterUnknown { param });
         };
-        check_value(value, *shape, &param)?;
+        check_value(value, field.shape, &param)?;
     }
     Ok(())
 }
@@ -102,8 +127,8 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
             }
             Ok(())
         }
-        (Shape::StringList, Param::List(_)) => Ok(()),
-        (Shape::StringList, Param::Map(map)) => {
+        (Shape::StringList(_), Param::List(_)) => Ok(()),
+        (Shape::StringList(_), Param::Map(map)) => {
             if map
                 .iter()
                 .all(|(k, v)| k.parse::<usize>().is_ok() && matches!(v, Param::Str(_)))
@@ -111,19 +136,19 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
                 Ok(())
             } else {
                 Err(ApiError::invalid(
-                    "parameter_invalid_array",
+                    ParamErrorCode::InvalidArray,
                     param,
                     format!("Invalid array: {param} must be an array of strings."),
                 ))
             }
         }
-        (Shape::StringList, Param::Str(_)) => Err(ApiError::invalid(
-            "parameter_invalid_array",
+        (Shape::StringList(_), Param::Str(_)) => Err(ApiError::invalid(
+            ParamErrorCode::InvalidArray,
             param,
             format!("Invalid array: {param} must be sent as {param}[]=value or {param}[0]=value."),
         )),
         (Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata, _) => Err(ApiError::invalid(
-            "parameter_invalid_hash",
+            ParamErrorCode::InvalidHash,
             param,
             format!("Invalid hash: {param} must be a hash, sent as {param}[key]=value."),
         )),
@@ -142,7 +167,7 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
 
 fn invalid_string(param: &str) -> ApiError {
     ApiError::invalid(
-        "parameter_invalid_string",
+        ParamErrorCode::InvalidString,
         param,
         format!("Invalid string: {param} must be a string, not a hash or an array."),
     )
@@ -157,7 +182,7 @@ pub struct Params<'a> {
 
 /// What an unsettable value holds: absent, `''` (unset), or a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Field<T> {
+pub enum Sent<T> {
     Absent,
     Unset,
     Set(T),
@@ -194,7 +219,7 @@ impl<'a> Params<'a> {
         if value.is_empty() {
             let param = self.path(key);
             return Err(ApiError::invalid(
-                "parameter_invalid_empty",
+                ParamErrorCode::InvalidEmpty,
                 &param,
                 format!(
                     "You passed an empty string for '{param}'. We assume empty values are an attempt to unset a parameter; however '{param}' cannot be unset. You should remove '{param}' from your request or supply a non-empty value."
@@ -204,7 +229,7 @@ impl<'a> Params<'a> {
         if value.contains('\0') {
             let param = self.path(key);
             return Err(ApiError::invalid(
-                "parameter_invalid_string",
+                ParamErrorCode::InvalidString,
                 &param,
                 format!("Invalid string: {param} must not contain NUL characters."),
             ));
@@ -213,7 +238,7 @@ impl<'a> Params<'a> {
         if chars > max_chars {
             let param = self.path(key);
             return Err(ApiError::invalid(
-                "parameter_invalid_string_length",
+                ParamErrorCode::InvalidStringLength,
                 &param,
                 format!(
                     "Invalid string: {param} is {chars} characters long; it must be at most {max_chars} characters."
@@ -241,11 +266,11 @@ impl<'a> Params<'a> {
     }
 
     /// A string that `''` unsets.
-    pub fn unsettable_string(&self, key: &str) -> Result<Field<&'a str>, ApiError> {
+    pub fn unsettable_string(&self, key: &str) -> Result<Sent<&'a str>, ApiError> {
         match self.raw_str(key) {
-            None => Ok(Field::Absent),
-            Some("") => Ok(Field::Unset),
-            Some(_) => Ok(Field::Set(self.string(key)?.expect("non-empty string present"))),
+            None => Ok(Sent::Absent),
+            Some("") => Ok(Sent::Unset),
+            Some(_) => Ok(Sent::Set(self.string(key)?.expect("non-empty string present"))),
         }
     }
 
@@ -253,9 +278,12 @@ impl<'a> Params<'a> {
         let Some(value) = self.raw_str(key) else {
             return Ok(None);
         };
-        value.parse::<i64>().map(Some).map_err(|_| ApiError::InvalidInteger {
-            param: self.path(key),
-            value: value.to_owned(),
+        value.parse::<i64>().map(Some).map_err(|_| {
+            ApiError::invalid(
+                ParamErrorCode::InvalidInteger,
+                self.path(key),
+                format!("Invalid integer: {value}"),
+            )
         })
     }
 
@@ -271,7 +299,7 @@ impl<'a> Params<'a> {
         if !(0..=TIMESTAMP_MAX).contains(&value) {
             let param = self.path(key);
             return Err(ApiError::invalid(
-                "parameter_invalid_integer",
+                ParamErrorCode::InvalidInteger,
                 &param,
                 format!(
                     "Invalid timestamp: {param} must be a Unix timestamp in seconds between 0 and {TIMESTAMP_MAX}."
@@ -296,7 +324,7 @@ impl<'a> Params<'a> {
         let param = self.path(key);
         let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
         Err(ApiError::invalid(
-            "parameter_invalid_enum",
+            ParamErrorCode::InvalidEnum,
             &param,
             format!("Invalid {param}: must be one of {}", names.join(", ")),
         ))

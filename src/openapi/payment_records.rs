@@ -1,56 +1,18 @@
-//! Response schemas, field for field as `records::render` and `wire::error` write them: every
-//! field required (render always writes it, null where empty), `additionalProperties: false`, so
-//! a field added to or dropped from the rendering breaks schema validation until this follows.
+//! The Payment Records resource in the API description: its objects' schemas, field for field
+//! as `records::render` writes them (every field required: render always writes it, null where
+//! empty; `additionalProperties: false`, so a field added to or dropped from the rendering
+//! breaks schema validation until this follows), and the links between its operations.
 
 use serde_json::{Map, Value, json};
 
-use crate::records::endpoints::{LIST_ATTEMPTS, LIST_RECORDS};
-use crate::records::ids::OBJECT_ID_CHARS;
-use crate::records::model::{AMOUNT_VALUE_MAX, METADATA_VALUE_CHARS_MAX, PaymentAttemptRecordId, PaymentRecordId};
-use crate::records::params::CUSTOMER_PRESENCE_VALUES;
-use crate::wire::error::ErrorType;
-
-/// `#/components/schemas/<name>`.
-pub fn schema_ref(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-/// A closed object whose every property is required.
-fn object(description: &str, properties: Value) -> Value {
-    let required: Vec<&String> = properties
-        .as_object()
-        .expect("properties are an object")
-        .keys()
-        .collect();
-    json!({
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false,
-    })
-}
-
-fn nullable_string() -> Value {
-    json!({ "type": ["string", "null"] })
-}
-
-fn nullable(schema: Value) -> Value {
-    json!({ "anyOf": [schema, { "type": "null" }] })
-}
-
-/// `^pr_` + the 24 base62 characters every generated id has (time part, then random).
-fn id_pattern(prefix: &str) -> Value {
-    json!({
-        "type": "string",
-        "pattern": format!("^{prefix}[0-9A-Za-z]{{{OBJECT_ID_CHARS}}}$"),
-    })
-}
-
-fn strings(names: &[&str]) -> Value {
-    let properties: Map<String, Value> = names.iter().map(|n| ((*n).to_owned(), nullable_string())).collect();
-    Value::Object(properties)
-}
+use super::operation_id;
+use super::schema::{id_pattern, list, nullable, nullable_string, object, schema_ref, strings};
+use crate::api::endpoint::Endpoint;
+use crate::api::payment_records::{ENDPOINTS, LIST_ATTEMPTS, LIST_RECORDS};
+use crate::records::model::{
+    AMOUNT_VALUE_MAX, CustomerPresence, METADATA_VALUE_CHARS_MAX, PaymentAttemptRecordId, PaymentRecordId,
+};
+use crate::wire::params::{FromParam, Shape};
 
 /// Fields a record and an attempt share (render's `Amounts`, `Trailer` and `Tail`).
 fn shared_fields(object_name: &str, id_prefix: &str) -> Map<String, Value> {
@@ -68,7 +30,10 @@ fn shared_fields(object_name: &str, id_prefix: &str) -> Map<String, Value> {
     ] {
         fields.insert(amount.into(), schema_ref("amount"));
     }
-    let mut presence: Vec<Value> = CUSTOMER_PRESENCE_VALUES.iter().map(|v| json!(v)).collect();
+    let Shape::Enum(presence_values) = CustomerPresence::SHAPE else {
+        unreachable!("customer_presence is an enum")
+    };
+    let mut presence: Vec<Value> = presence_values.iter().map(|v| json!(v)).collect();
     presence.push(Value::Null);
     let more = json!({
         "application": nullable_string(),
@@ -120,46 +85,7 @@ fn payment_attempt_record() -> Value {
     )
 }
 
-fn list(description: &str, url: &str, item: &str) -> Value {
-    object(
-        description,
-        json!({
-            "object": { "type": "string", "const": "list" },
-            "data": { "type": "array", "items": schema_ref(item) },
-            "has_more": { "type": "boolean" },
-            "url": { "type": "string", "const": url },
-        }),
-    )
-}
-
-/// Stripe's error body; `code`, `param` and `doc_url` are omitted when they do not apply.
-fn error() -> Value {
-    let types: Vec<&str> = [ErrorType::InvalidRequest, ErrorType::Idempotency, ErrorType::Api]
-        .into_iter()
-        .map(ErrorType::as_str)
-        .collect();
-    let fields = json!({
-        "type": "object",
-        "properties": {
-            "type": { "type": "string", "enum": types },
-            "code": { "type": "string" },
-            "message": { "type": "string" },
-            "param": { "type": "string" },
-            "doc_url": { "type": "string", "format": "uri" },
-        },
-        "required": ["type", "message"],
-        "additionalProperties": false,
-    });
-    json!({
-        "type": "object",
-        "description": "Stripe's error shape.",
-        "properties": { "error": fields },
-        "required": ["error"],
-        "additionalProperties": false,
-    })
-}
-
-/// `components.schemas`.
+/// The resource's `components.schemas`.
 pub fn schemas() -> Value {
     let address = ["city", "country", "line1", "line2", "postal_code", "state"];
     json!({
@@ -178,7 +104,6 @@ pub fn schemas() -> Value {
             "The customer who paid.",
             strings(&["customer", "email", "name", "phone"]),
         ),
-        "error": error(),
         "payment_attempt_record": payment_attempt_record(),
         "payment_attempt_record_list": list(
             "A page of a record's attempts, newest first.",
@@ -203,4 +128,32 @@ pub fn schemas() -> Value {
             "phone": nullable_string(),
         })),
     })
+}
+
+/// OpenAPI links from a call that answers with a record or an attempt to the calls that take
+/// its id: they document how the endpoints chain, and let schemathesis's stateful phase walk
+/// real lifecycles instead of guessing ids.
+pub fn links(endpoint: &Endpoint) -> Map<String, Value> {
+    let (record, attempt) = match endpoint.returns.schema {
+        "payment_record" => ("$response.body#/id", "$response.body#/latest_payment_attempt_record"),
+        "payment_attempt_record" => ("$response.body#/payment_record", "$response.body#/id"),
+        _ => return Map::new(),
+    };
+    let mut links = Map::new();
+    for target in ENDPOINTS {
+        let parameters = if target.path.starts_with("/v1/payment_records/{id}") {
+            json!({ "path.id": record })
+        } else if target.returns == LIST_ATTEMPTS.returns {
+            json!({ "query.payment_record": record })
+        } else if target.returns.schema == "payment_attempt_record" {
+            json!({ "path.id": attempt })
+        } else {
+            continue;
+        };
+        links.insert(
+            operation_id(target),
+            json!({ "operationId": operation_id(target), "parameters": parameters }),
+        );
+    }
+    links
 }

@@ -204,12 +204,12 @@ fn replay(
         let result = apply(&state, i + 2, cmd.clone());
         step(&state, &cmd, &result)?;
         if let Ok(t) = result {
-            if t.new_attempt {
+            if t.new_attempt() {
                 attempts.push(t.state.latest.clone());
             } else {
                 *attempts.last_mut().unwrap() = t.state.latest.clone();
             }
-            refunded += t.refund.map_or(0, |r| r.amount.value);
+            refunded += t.refund().map_or(0, |r| r.amount.value);
             prop_assert_eq!(
                 (&t.state.record.id, t.state.record.created),
                 (&state.record.id, state.record.created)
@@ -241,9 +241,9 @@ proptest! {
     ) {
         replay(initial, commands, |before, cmd, result| {
             if let Ok(t) = result {
-                prop_assert_eq!(t.new_attempt, matches!(cmd, Command::Attempt { .. }));
-                prop_assert_eq!(t.refund.is_some(), matches!(cmd, Command::Refund { .. }));
-                prop_assert!(t.new_attempt || t.state.latest.id == before.latest.id);
+                prop_assert_eq!(t.new_attempt(), matches!(cmd, Command::Attempt { .. }));
+                prop_assert_eq!(t.refund().is_some(), matches!(cmd, Command::Refund { .. }));
+                prop_assert!(t.new_attempt() || t.state.latest.id == before.latest.id);
             }
             Ok(())
         })?;

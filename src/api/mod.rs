@@ -1,0 +1,27 @@
+//! The HTTP surface: the application state, the tenant of a request, the one way mutations run,
+//! and one folder per resource, each with its endpoint table. Adding a resource adds a folder
+//! here and its table to `RESOURCES`.
+
+use axum::Router;
+
+pub mod auth;
+pub mod endpoint;
+pub mod execute;
+pub mod payment_records;
+pub mod state;
+
+use endpoint::Endpoint;
+use state::AppState;
+
+/// Every resource's endpoint table: the router serves them and the API description lists them.
+pub const RESOURCES: &[&[&Endpoint]] = &[payment_records::ENDPOINTS];
+
+/// Every endpoint of every resource, routed.
+pub fn router() -> Router<AppState> {
+    RESOURCES
+        .iter()
+        .flat_map(|endpoints| endpoints.iter())
+        .fold(Router::new(), |router, endpoint| {
+            router.route(endpoint.path, (endpoint.route)(endpoint.method.filter()))
+        })
+}

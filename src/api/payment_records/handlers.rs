@@ -1,0 +1,204 @@
+//! The seven report calls: declared parameters → a `RecordCommand` → the store's one write path.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::params::{
+    OutcomeParams, ReportCanceledParams, ReportFailedParams, ReportGuaranteedParams, ReportInformationalParams,
+    ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
+};
+use super::respond::record_result;
+use crate::api::execute::{Mutation, execute};
+use crate::api::state::AppState;
+use crate::clock::unix_now;
+use crate::records::command::{RecordChange, RecordCommand};
+use crate::records::ids::{new_attempt_id, new_record_id};
+use crate::records::lifecycle::{self, Informational, NewAttempt, NewPayment, RefundReport};
+use crate::records::model::{Outcome, PaymentDetails};
+use crate::store::{Command, Tenant};
+use crate::wire::error::ApiError;
+use crate::wire::params::{Expand, Unsettable};
+use crate::wire::request::{ApiRequest, PathId};
+
+/// The transition-counter label of a call that may carry an `outcome`.
+fn label(outcome: Option<(Outcome, i64)>, pending: &'static str) -> &'static str {
+    outcome.map_or(pending, |(o, _)| o.as_str())
+}
+
+fn on_record<P>(record_id: String, change: RecordChange, expand: Expand<P>, label: &'static str) -> Mutation {
+    Mutation {
+        command: Command::Record(RecordCommand::Change { record_id, change }),
+        render: record_result,
+        expand: expand.paths,
+        label,
+    }
+}
+
+/// POST /v1/payment_records/report_payment
+pub async fn report_payment(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    let livemode = tenant.livemode;
+    execute(&app, tenant, &request, |p: ReportPaymentParams| {
+        let outcome = OutcomeParams {
+            outcome: p.outcome,
+            guaranteed: p.guaranteed.as_ref(),
+            failed: p.failed.as_ref(),
+            canceled: p.canceled.as_ref(),
+        }
+        .read()?;
+        let details = PaymentDetails {
+            customer_details: p.customer_details.map(Into::into),
+            customer_presence: p.customer_presence,
+            description: p.description.map(|d| d.0),
+            metadata: Default::default(),
+            payment_method_details: Some(p.payment_method_details.into_details()?),
+            processor_details: crate::records::model::ProcessorDetails {
+                payment_reference: p
+                    .processor_details
+                    .and_then(|d| d.custom)
+                    .map(|c| c.payment_reference.0),
+            },
+            shipping_details: p.shipping_details.map(Into::into),
+        };
+        let state = lifecycle::report_payment(NewPayment {
+            record_id: new_record_id(),
+            attempt_id: new_attempt_id(),
+            livemode,
+            now: unix_now(),
+            amount_requested: p.amount_requested.into(),
+            initiated_at: p.initiated_at.0,
+            details,
+            metadata: p.metadata,
+            outcome,
+        })?;
+        Ok(Mutation {
+            command: Command::Record(RecordCommand::Create(state)),
+            render: record_result,
+            expand: p.expand.paths,
+            label: label(outcome, "reported"),
+        })
+    })
+    .await
+}
+
+/// POST /v1/payment_records/:id/report_payment_attempt
+pub async fn report_payment_attempt(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |p: ReportPaymentAttemptParams| {
+        let outcome = OutcomeParams {
+            outcome: p.outcome,
+            guaranteed: p.guaranteed.as_ref(),
+            failed: p.failed.as_ref(),
+            canceled: p.canceled.as_ref(),
+        }
+        .read()?;
+        let attempt = NewAttempt {
+            attempt_id: new_attempt_id(),
+            now: unix_now(),
+            initiated_at: p.initiated_at.0,
+            description: p.description.map(|d| d.0),
+            metadata: p.metadata,
+            outcome,
+            payment_method_details: p.payment_method_details.map(|d| d.into_details()).transpose()?,
+            shipping_details: p.shipping_details.map(Into::into),
+        };
+        let change = RecordChange::NewAttempt(attempt);
+        Ok(on_record(id, change, p.expand, label(outcome, "attempted")))
+    })
+    .await
+}
+
+/// POST /v1/payment_records/:id/report_payment_attempt_guaranteed
+pub async fn report_guaranteed(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |p: ReportGuaranteedParams| {
+        let (outcome, at, metadata) = (Outcome::Guaranteed, p.guaranteed_at.0, p.metadata);
+        let change = RecordChange::Outcome { outcome, at, metadata };
+        Ok(on_record(id, change, p.expand, outcome.as_str()))
+    })
+    .await
+}
+
+/// POST /v1/payment_records/:id/report_payment_attempt_failed
+pub async fn report_failed(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |p: ReportFailedParams| {
+        let (outcome, at, metadata) = (Outcome::Failed, p.failed_at.0, p.metadata);
+        let change = RecordChange::Outcome { outcome, at, metadata };
+        Ok(on_record(id, change, p.expand, outcome.as_str()))
+    })
+    .await
+}
+
+/// POST /v1/payment_records/:id/report_payment_attempt_canceled
+pub async fn report_canceled(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |p: ReportCanceledParams| {
+        let (outcome, at, metadata) = (Outcome::Canceled, p.canceled_at.0, p.metadata);
+        let change = RecordChange::Outcome { outcome, at, metadata };
+        Ok(on_record(id, change, p.expand, outcome.as_str()))
+    })
+    .await
+}
+
+/// POST /v1/payment_records/:id/report_payment_attempt_informational
+pub async fn report_informational(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |p: ReportInformationalParams| {
+        let change = RecordChange::Informational(Informational {
+            customer_details: p.customer_details.map(Into::into),
+            description: p.description.map(|d| d.0),
+            metadata: p.metadata,
+            shipping_details: p.shipping_details.map(|s| match s {
+                Unsettable::Unset => None,
+                Unsettable::Set(shipping) => Some(shipping.into()),
+            }),
+        });
+        Ok(on_record(id, change, p.expand, "informational"))
+    })
+    .await
+}
+
+/// POST /v1/payment_records/:id/report_refund
+pub async fn report_refund(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |p: ReportRefundParams| {
+        let change = RecordChange::Refund(RefundReport {
+            refund_reference: p.processor_details.custom.refund_reference.0,
+            amount: p.amount.map(Into::into),
+            refunded_at: p.refunded.map(|r| r.refunded_at.0),
+            initiated_at: p.initiated_at.map(|t| t.0),
+            metadata: p.metadata,
+            now: unix_now(),
+        });
+        Ok(on_record(id, change, p.expand, "refunded"))
+    })
+    .await
+}

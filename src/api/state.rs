@@ -1,0 +1,66 @@
+//! What every handler shares: the store, the server's settings and the in-flight keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+
+use crate::server::Limits;
+use crate::store::Store;
+use crate::wire::idempotency::InFlight;
+use crate::wire::request::BodyDeadline;
+
+/// How long idempotent results are replayed (Stripe keeps keys at least 24 hours).
+pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What the server needs beyond the store.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Accept any well-formed secret key, each its own account (for stripe-mock-style suites).
+    pub accept_any_key: bool,
+    /// How long idempotent results are replayed.
+    pub idempotency_retention: Duration,
+    /// Test hook: wait this long after a write commits, before answering, so a crash test can
+    /// kill the process between commit and response. Set only by `PAYREC_TEST_DELAY_AFTER_COMMIT_MS`.
+    pub delay_after_commit: Option<Duration>,
+    /// Serve `GET /metrics` on the API listener (off when `--metrics-listen` names another).
+    pub metrics_on_api: bool,
+    /// Connection and slow-client limits.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            accept_any_key: false,
+            idempotency_retention: IDEMPOTENCY_RETENTION,
+            delay_after_commit: None,
+            metrics_on_api: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    pub inflight: InFlight,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+            inflight: InFlight::default(),
+        }
+    }
+}
+
+impl FromRef<AppState> for BodyDeadline {
+    fn from_ref(app: &AppState) -> Self {
+        BodyDeadline(app.config.limits.body_read_timeout)
+    }
+}

@@ -1,0 +1,95 @@
+//! The whole HTTP application: every resource's routes, health, readiness, metrics and the API
+//! description, behind Stripe's request middleware. `main` and the tests serve the same `app`.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::api::state::AppState;
+use crate::wire::error::ApiError;
+use crate::wire::request::{remember_route, stripe_headers, unrecognized};
+
+/// GET /healthz: 200 while the process serves (liveness; the database is /readyz's concern).
+async fn healthz() -> Response {
+    json_status(StatusCode::OK, r#"{"status":"ok"}"#)
+}
+
+/// GET /readyz: 200 when the database answers and every migration is applied.
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.migrations_current().await {
+        Ok(true) => json_status(StatusCode::OK, r#"{"status":"ready"}"#),
+        Ok(false) => {
+            tracing::warn!("readiness: migrations are not current; run `payrec migrate`");
+            json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"migrations_pending"}"#)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"database_unavailable"}"#)
+        }
+    }
+}
+
+/// GET /metrics: Prometheus text format.
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    let pool = app.store.pool_usage();
+    crate::telemetry::record_pool(pool.connections, pool.idle);
+    let body = crate::telemetry::handle().render();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response()
+}
+
+/// A router serving only `GET /metrics`, for `--metrics-listen`.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
+}
+
+fn json_status(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A handler that panicked answers the opaque 500; the request middleware logs it.
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal {
+        cause: "a handler panicked".into(),
+    }
+    .into_response()
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    crate::telemetry::handle();
+    let mut router = crate::api::router()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(crate::openapi::serve));
+    if state.config.metrics_on_api {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
+        .route_layer(from_fn(remember_route))
+        .fallback(unrecognized)
+        .method_not_allowed_fallback(unrecognized)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(stripe_headers))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.config.limits.clone();
+    crate::server::serve(listener, app(state), &limits, shutdown).await
+}

@@ -1,0 +1,81 @@
+//! The `payrec` commands: flags (`args`) and what each command does. `main` parses and
+//! dispatches; this runs.
+
+use std::sync::Arc;
+
+use crate::base62::random_base62;
+use crate::store::Store;
+use crate::store::postgres::{PgOptions, PgStore};
+use crate::store::sqlite::{SqliteOptions, SqliteStore};
+
+pub mod args;
+pub mod doctor;
+mod keys;
+mod serve;
+
+use args::ServeArgs;
+pub use keys::keys;
+pub use serve::{bootstrap, serve, shutdown_signal};
+
+/// A CLI failure: a message for the operator.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// Opens the store named by `database_url`, applying migrations.
+pub async fn open_store(database_url: &str, serve: &ServeArgs) -> Result<Arc<dyn Store>, Failure> {
+    if database_url.starts_with("sqlite:") {
+        let options = SqliteOptions {
+            synchronous: serve.sqlite_synchronous,
+        };
+        let store = SqliteStore::open(database_url, &options)
+            .await
+            .map_err(|e| Failure(format!("cannot open the SQLite database {database_url}: {e}")))?;
+        return Ok(Arc::new(store));
+    }
+    if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        let options = PgOptions {
+            max_connections: serve.pg_max_connections,
+            acquire_timeout: std::time::Duration::from_secs(serve.pg_acquire_timeout_secs),
+        };
+        let store = PgStore::open(database_url, &options).await.map_err(|e| {
+            Failure(format!(
+                "cannot open the PostgreSQL database {}: {e}",
+                redact_url(database_url)
+            ))
+        })?;
+        return Ok(Arc::new(store));
+    }
+    Err(Failure(format!(
+        "unsupported DATABASE_URL {:?}: use sqlite://PATH (embedded) or postgres://USER@HOST/DB",
+        redact_url(database_url)
+    )))
+}
+
+/// A URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+/// A new account's id.
+pub fn new_account_id() -> String {
+    format!("acct_{}", random_base62(16))
+}
+
+/// `payrec migrate`.
+pub async fn migrate(database_url: &str) -> Result<(), Failure> {
+    open_store(database_url, &ServeArgs::default()).await?;
+    println!("migrations applied to {}", redact_url(database_url));
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The one pagination algorithm, for every list on both backends: resolve the cursor to its
+//! `(created, seq)`, select `limit + 1` documents beyond it in the list's order, and turn
+//! them into a page with an exact `has_more`. The SQL is shared too: its placeholders are
+//! `$1, $2, …` in order of appearance, which PostgreSQL numbers and SQLite binds by position.
+//! A backend only runs the two statements (`PageRows`).
+
+use std::fmt::Write as _;
+
+use async_trait::async_trait;
+
+use super::{ListError, ListQuery, Page, StoreError, Tenant};
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// Which list: a table, scoped by tenant and optionally by a parent column.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListOf<'a> {
+    /// A fixed table name, never client input.
+    pub table: &'static str,
+    pub tenant: &'a Tenant,
+    /// `(column, id)`: only rows of this parent (the attempts of one record).
+    pub parent: Option<(&'static str, &'a str)>,
+}
+
+/// Runs a page's statements on one backend.
+#[async_trait]
+pub(crate) trait PageRows: Send {
+    /// The `(created, seq)` of the row the statement selects, if any.
+    async fn cursor(&mut self, sql: &str, binds: &[Bind]) -> Result<Option<(i64, i64)>, StoreError>;
+    /// The `doc` column of every row the statement selects, in order.
+    async fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, StoreError>;
+}
+
+/// SQL text with its binds, numbering placeholders as they are added.
+#[derive(Debug, Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        write!(self.text, "${}", self.binds.len()).expect("writing to a String");
+        self
+    }
+
+    /// `SELECT <columns> FROM <table> WHERE <tenant and parent>`.
+    fn scoped(columns: &str, list: &ListOf<'_>) -> Self {
+        let mut sql = Sql::default();
+        sql.push("SELECT ")
+            .push(columns)
+            .push(" FROM ")
+            .push(list.table)
+            .push(" WHERE account_id = ")
+            .bind(Bind::Text(list.tenant.account_id.clone()))
+            .push(" AND livemode = ")
+            .bind(Bind::Bool(list.tenant.livemode));
+        if let Some((column, id)) = list.parent {
+            sql.push(" AND ")
+                .push(column)
+                .push(" = ")
+                .bind(Bind::Text(id.to_owned()));
+        }
+        sql
+    }
+}
+
+/// An id holding NUL names nothing (PostgreSQL text cannot even hold it, so it is never sent).
+pub(crate) fn can_exist(id: &str) -> bool {
+    !id.contains('\0')
+}
+
+/// The page of `list` that `query` asks for, newest first.
+pub(crate) async fn read_page(
+    rows: &mut impl PageRows,
+    list: &ListOf<'_>,
+    query: &ListQuery,
+) -> Result<Page<String>, ListError> {
+    let cursor_id = query.starting_after.as_deref().or(query.ending_before.as_deref());
+    if !cursor_id.is_none_or(can_exist) || !list.parent.is_none_or(|(_, id)| can_exist(id)) {
+        return Err(ListError::UnknownCursor);
+    }
+    let cursor = match cursor_id {
+        Some(id) => {
+            let sql = cursor_sql(list, id);
+            Some(
+                rows.cursor(&sql.text, &sql.binds)
+                    .await?
+                    .ok_or(ListError::UnknownCursor)?,
+            )
+        }
+        None => None,
+    };
+    let sql = page_sql(list, query, cursor);
+    let docs = rows.docs(&sql.text, &sql.binds).await?;
+    Ok(into_page(docs, query))
+}
+
+/// Where the cursor object sits in the list's order.
+fn cursor_sql(list: &ListOf<'_>, id: &str) -> Sql {
+    let mut sql = Sql::scoped("created, seq", list);
+    sql.push(" AND id = ").bind(Bind::Text(id.to_owned()));
+    sql
+}
+
+/// `limit + 1` documents beyond the cursor, in the direction the query pages.
+fn page_sql(list: &ListOf<'_>, query: &ListQuery, cursor: Option<(i64, i64)>) -> Sql {
+    let backwards = query.ending_before.is_some();
+    let mut sql = Sql::scoped("doc", list);
+    if let Some(after) = query.created_after {
+        sql.push(" AND created > ").bind(Bind::Int(after));
+    }
+    if let Some(before) = query.created_before {
+        sql.push(" AND created < ").bind(Bind::Int(before));
+    }
+    if let Some((created, seq)) = cursor {
+        sql.push(if backwards {
+            " AND (created, seq) > ("
+        } else {
+            " AND (created, seq) < ("
+        })
+        .bind(Bind::Int(created))
+        .push(", ")
+        .bind(Bind::Int(seq))
+        .push(")");
+    }
+    let order = if backwards { "ASC" } else { "DESC" };
+    sql.push(&format!(" ORDER BY created {order}, seq {order} LIMIT "))
+        .bind(Bind::Int(query.limit as i64 + 1));
+    sql
+}
+
+/// The fetched documents as a page: one more than `limit` means another page; a backwards page
+/// was read oldest first and is returned newest first.
+fn into_page(mut docs: Vec<String>, query: &ListQuery) -> Page<String> {
+    let has_more = docs.len() > query.limit;
+    docs.truncate(query.limit);
+    if query.ending_before.is_some() {
+        docs.reverse();
+    }
+    Page { data: docs, has_more }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> Tenant {
+        Tenant {
+            account_id: "acct_1".into(),
+            livemode: false,
+        }
+    }
+
+    #[test]
+    fn placeholders_are_numbered_in_order_of_appearance() {
+        let tenant = tenant();
+        let list = ListOf {
+            table: "payment_attempt_records",
+            tenant: &tenant,
+            parent: Some(("payment_record", "pr_1")),
+        };
+        let cursor = cursor_sql(&list, "par_1");
+        assert_eq!(
+            cursor.text,
+            "SELECT created, seq FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 \
+             AND payment_record = $3 AND id = $4"
+        );
+        assert_eq!(cursor.binds.len(), 4);
+        let query = ListQuery {
+            limit: 2,
+            ending_before: Some("par_1".into()),
+            created_after: Some(5),
+            ..ListQuery::default()
+        };
+        let sql = page_sql(&list, &query, Some((10, 3)));
+        assert_eq!(
+            sql.text,
+            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 \
+             AND payment_record = $3 AND created > $4 AND (created, seq) > ($5, $6) \
+             ORDER BY created ASC, seq ASC LIMIT $7"
+        );
+        assert_eq!(sql.binds[4..], [Bind::Int(10), Bind::Int(3), Bind::Int(3)]);
+    }
+
+    #[test]
+    fn forward_pages_read_newest_first_below_the_cursor() {
+        let tenant = tenant();
+        let list = ListOf {
+            table: "payment_records",
+            tenant: &tenant,
+            parent: None,
+        };
+        let query = ListQuery {
+            limit: 10,
+            starting_after: Some("pr_1".into()),
+            created_before: Some(7),
+            ..ListQuery::default()
+        };
+        let sql = page_sql(&list, &query, Some((10, 3)));
+        assert!(
+            sql.text
+                .ends_with("AND created < $3 AND (created, seq) < ($4, $5) ORDER BY created DESC, seq DESC LIMIT $6"),
+            "{}",
+            sql.text
+        );
+        assert_eq!(sql.binds[5], Bind::Int(11));
+    }
+
+    #[test]
+    fn one_row_beyond_the_limit_means_more_and_backwards_pages_come_out_newest_first() {
+        let docs = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>();
+        let forward = ListQuery {
+            limit: 2,
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            into_page(docs(3), &forward),
+            Page {
+                data: docs(2),
+                has_more: true
+            }
+        );
+        assert_eq!(
+            into_page(docs(2), &forward),
+            Page {
+                data: docs(2),
+                has_more: false
+            }
+        );
+        let backwards = ListQuery {
+            limit: 2,
+            ending_before: Some("x".into()),
+            ..ListQuery::default()
+        };
+        let page = into_page(docs(3), &backwards);
+        assert_eq!((page.data, page.has_more), (vec!["1".to_owned(), "0".to_owned()], true));
+    }
+
+    #[test]
+    fn an_id_holding_nul_can_exist_nowhere() {
+        assert!(!can_exist("pr_\0"));
+        assert!(can_exist("pr_x"));
+    }
+}

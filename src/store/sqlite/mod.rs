@@ -1,0 +1,310 @@
+//! The embedded default: SQLite in WAL mode with `synchronous=FULL`, so an acknowledged write
+//! is on disk. One driver, rusqlite, for everything: the hot reads use a pool of read-only
+//! connections (`reads`); all writes to payment data go through one writer thread that commits
+//! concurrent requests together (group commit, see `writer`); migrations and the rare account
+//! and key writes use an admin connection off the async threads.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::doc::{decode, decode_page};
+use super::page::ListOf;
+use super::{
+    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, PoolUsage, SavedIdempotent, Store, StoreError, Tenant,
+    Write, WriteOutcome,
+};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+
+mod connection;
+mod key_index;
+pub mod migrate;
+mod ops;
+mod reads;
+mod writer;
+
+pub use connection::{BUSY_TIMEOUT, SqliteSync, path_of};
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub synchronous: SqliteSync,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous: SqliteSync::Full,
+        }
+    }
+}
+
+/// Where saved idempotent results are; see `key_index`.
+type SharedKeyIndex = Arc<Mutex<key_index::KeyIndex>>;
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    reads: reads::ReadPool,
+    writes: mpsc::Sender<writer::WriteRequest>,
+    keys: SharedKeyIndex,
+    /// Migrations, accounts and keys: rare writes, run on the blocking pool.
+    admin: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    pub async fn open(url: &str, options: &SqliteOptions) -> Result<Self, StoreError> {
+        let path = path_of(url)?;
+        let synchronous = options.synchronous;
+        let opened = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let mut admin = connection::open(&path, connection::Role::Admin, synchronous)?;
+            migrate::run(&mut admin)?;
+            let keys = SharedKeyIndex::default();
+            let writes = writer::spawn(&path, synchronous, keys.clone())?;
+            Ok(SqliteStore {
+                reads: reads::ReadPool::new(path.clone()),
+                path,
+                writes,
+                keys,
+                admin: Arc::new(Mutex::new(admin)),
+            })
+        });
+        opened
+            .await
+            .map_err(|e| StoreError::Database(format!("opening the store: {e}")))?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the admin connection, off the async threads (it may wait for the write lock).
+    async fn admin<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let admin = self.admin.clone();
+        tokio::task::spawn_blocking(move || f(&mut admin.lock().expect("admin connection lock")))
+            .await
+            .map_err(|e| StoreError::Database(format!("an admin query did not finish: {e}")))?
+    }
+}
+
+fn insert_key(conn: &Connection, key: &NewKey, verb: &str) -> Result<usize, rusqlite::Error> {
+    conn.execute(
+        &format!(
+            "{verb} INTO api_keys (account_id, livemode, id, digest, prefix, last4, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ),
+        params![
+            key.tenant.account_id,
+            key.tenant.livemode,
+            key.key_id,
+            &key.digest[..],
+            key.prefix,
+            key.last4,
+            key.created
+        ],
+    )
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.reads.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
+    async fn migrations_current(&self) -> Result<bool, StoreError> {
+        self.reads.with(migrate::current)
+    }
+
+    fn pool_usage(&self) -> PoolUsage {
+        // The writer and the admin connection, and the idle readers (more open under load).
+        let idle = self.reads.idle() as u32;
+        PoolUsage {
+            connections: idle + 2,
+            idle,
+        }
+    }
+
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .reads
+            .with(|conn| conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0)))?;
+        Ok(n as u64)
+    }
+
+    async fn create_account(&self, account_id: &str, created: i64) -> Result<(), StoreError> {
+        let id = account_id.to_owned();
+        self.admin(move |conn| {
+            conn.execute(
+                "INSERT INTO accounts (id, created) VALUES (?1, ?2)",
+                params![id, created],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_first_account(&self, account_id: &str, created: i64) -> Result<bool, StoreError> {
+        let id = account_id.to_owned();
+        // One statement: SQLite runs writes one at a time, so the check and the insert are atomic.
+        self.admin(move |conn| {
+            let done = conn.execute(
+                "INSERT INTO accounts (id, created) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM accounts)",
+                params![id, created],
+            )?;
+            Ok(done == 1)
+        })
+        .await
+    }
+
+    async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {
+        self.reads.with(|conn| {
+            conn.query_row("SELECT 1 FROM accounts WHERE id = ?1", [account_id], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        })
+    }
+
+    async fn create_key(&self, key: &NewKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.admin(move |conn| {
+            insert_key(conn, &key, "INSERT")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ensure_key_account(&self, key: &NewKey) -> Result<KeyOwner, StoreError> {
+        let stored = key.clone();
+        self.admin(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO accounts (id, created) VALUES (?1, ?2)",
+                params![stored.tenant.account_id, stored.created],
+            )?;
+            insert_key(&tx, &stored, "INSERT OR IGNORE")?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+        self.find_key(&key.digest)
+            .await?
+            .ok_or_else(|| StoreError::Database("a key vanished right after its insert".into()))
+    }
+
+    async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
+        self.reads.find_key(digest)
+    }
+
+    async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        self.reads.with(|conn| {
+            conn.prepare(
+                "SELECT id, account_id, livemode, prefix, last4, created, revoked_at FROM api_keys ORDER BY account_id, created, id",
+            )?
+            .query_map([], |r| {
+                Ok(KeyInfo {
+                    key_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    livemode: r.get(2)?,
+                    prefix: r.get(3)?,
+                    last4: r.get(4)?,
+                    created: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
+        let id = key_id.to_owned();
+        self.admin(move |conn| {
+            let done = conn.execute(
+                "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                params![now, id],
+            )?;
+            Ok(done == 1)
+        })
+        .await
+    }
+
+    async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        self.reads
+            .doc("payment_records", tenant, id)?
+            .map(|d| decode(&d))
+            .transpose()
+    }
+
+    async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
+        self.reads
+            .doc("payment_attempt_records", tenant, id)?
+            .map(|d| decode(&d))
+            .transpose()
+    }
+
+    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
+        let list = ListOf {
+            table: "payment_records",
+            tenant,
+            parent: None,
+        };
+        Ok(decode_page(self.reads.page(&list, query)?)?)
+    }
+
+    async fn list_attempts(
+        &self,
+        tenant: &Tenant,
+        record_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<PaymentAttemptRecord>, ListError> {
+        let list = ListOf {
+            table: "payment_attempt_records",
+            tenant,
+            parent: Some(("payment_record", record_id)),
+        };
+        Ok(decode_page(self.reads.page(&list, query)?)?)
+    }
+
+    async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
+        let (reply, result) = oneshot::channel();
+        self.writes.send((write, reply)).await.map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
+        let rowids = {
+            let keys = self.keys.lock().expect("key index lock");
+            keys.candidates(keys.hash(tenant, key))
+        };
+        self.reads.find_idempotent(tenant, key, &rowids)
+    }
+
+    /// Rows are appended in time order, so the expired ones are a prefix of the rowids: find
+    /// the first live row and delete the range before it (reads only what it deletes). Rows
+    /// out of order are expired by `claim_key`'s check and go in a later prune.
+    async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let deleted = self
+            .admin(move |conn| {
+                let first_live: Option<i64> = conn
+                    .query_row(
+                        "SELECT rowid FROM idempotency_keys WHERE created >= ?1 ORDER BY rowid LIMIT 1",
+                        [cutoff],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let done = match first_live {
+                    Some(rowid) => conn.execute("DELETE FROM idempotency_keys WHERE rowid < ?1", [rowid])?,
+                    None => conn.execute("DELETE FROM idempotency_keys WHERE created < ?1", [cutoff])?,
+                };
+                Ok(done as u64)
+            })
+            .await?;
+        self.keys.lock().expect("key index lock").forget_created_before(cutoff);
+        Ok(deleted)
+    }
+}
