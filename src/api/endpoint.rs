@@ -52,6 +52,36 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    pub const fn get(
+        path: &'static str,
+        summary: &'static str,
+        params: &'static [Field],
+        returns: Returns,
+        route: fn(MethodFilter) -> MethodRouter<AppState>,
+    ) -> Self {
+        Endpoint {
+            method: Method::Get,
+            path,
+            summary,
+            params,
+            returns,
+            route,
+        }
+    }
+
+    pub const fn post(
+        path: &'static str,
+        summary: &'static str,
+        params: &'static [Field],
+        returns: Returns,
+        route: fn(MethodFilter) -> MethodRouter<AppState>,
+    ) -> Self {
+        Endpoint {
+            method: Method::Post,
+            ..Endpoint::get(path, summary, params, returns, route)
+        }
+    }
+
     /// Full paths (`amount_requested[value]`) of the parameters every call must send: the
     /// required scalars whose every enclosing hash is required too.
     pub fn required(&self) -> Vec<String> {

@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 
+use super::doc::decode;
 use super::{SavedIdempotent, SavedResponse, StoreError, Tenant};
 use crate::records::command::RecordCommand;
 use crate::records::lifecycle::{LifecycleError, PaymentState, RowWrite, Transition};
@@ -108,8 +109,10 @@ pub trait WriteOps: Send {
         idem: &IdempotencySave,
         response: &SavedResponse,
     ) -> Result<Option<SavedIdempotent>, StoreError>;
-    /// Loads a record and its latest attempt, locking the record until commit.
-    async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError>;
+    /// A record's stored document, locking the record until commit.
+    async fn lock_record_doc(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<String>, StoreError>;
+    /// An attempt's stored document.
+    async fn attempt_doc(&mut self, tenant: &Tenant, attempt_id: &str) -> Result<Option<String>, StoreError>;
     async fn insert_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError>;
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError>;
     async fn insert_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError>;
@@ -145,6 +148,26 @@ pub async fn apply(ops: &mut impl WriteOps, write: Write) -> Result<WriteOutcome
     Ok(WriteOutcome::Executed { result, saved })
 }
 
+/// Loads a record and its latest attempt, locking the record until commit.
+async fn lock_state(
+    ops: &mut impl WriteOps,
+    tenant: &Tenant,
+    record_id: &str,
+) -> Result<Option<PaymentState>, StoreError> {
+    let Some(doc) = ops.lock_record_doc(tenant, record_id).await? else {
+        return Ok(None);
+    };
+    let record: PaymentRecord = decode(&doc)?;
+    let latest = ops
+        .attempt_doc(tenant, record.latest_attempt.as_str())
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
+    Ok(Some(PaymentState {
+        record,
+        latest: decode(&latest)?,
+    }))
+}
+
 async fn apply_record(
     ops: &mut impl WriteOps,
     tenant: &Tenant,
@@ -153,7 +176,7 @@ async fn apply_record(
     let transition = match command {
         RecordCommand::Create(state) => Transition::created(state),
         RecordCommand::Change { record_id, change } => {
-            let Some(state) = ops.lock_state(tenant, &record_id).await? else {
+            let Some(state) = lock_state(ops, tenant, &record_id).await? else {
                 return Ok(WriteResult::Missing {
                     object: "payment_record",
                     id: record_id,

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::params::{
-    OutcomeParams, ReportCanceledParams, ReportFailedParams, ReportGuaranteedParams, ReportInformationalParams,
-    ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
+    OutcomeCall, ReportInformationalParams, ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
+    outcome_of,
 };
 use super::respond::record_result;
 use crate::api::execute::{Mutation, execute};
@@ -42,13 +42,7 @@ pub async fn report_payment(
 ) -> Result<Response, ApiError> {
     let livemode = tenant.livemode;
     execute(&app, tenant, &request, |p: ReportPaymentParams| {
-        let outcome = OutcomeParams {
-            outcome: p.outcome,
-            guaranteed: p.guaranteed.as_ref(),
-            failed: p.failed.as_ref(),
-            canceled: p.canceled.as_ref(),
-        }
-        .read()?;
+        let outcome = outcome_of(p.outcome, &p.guaranteed, &p.failed, &p.canceled)?;
         let details = PaymentDetails {
             customer_details: p.customer_details.map(Into::into),
             customer_presence: p.customer_presence,
@@ -92,13 +86,7 @@ pub async fn report_payment_attempt(
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
     execute(&app, tenant, &request, |p: ReportPaymentAttemptParams| {
-        let outcome = OutcomeParams {
-            outcome: p.outcome,
-            guaranteed: p.guaranteed.as_ref(),
-            failed: p.failed.as_ref(),
-            canceled: p.canceled.as_ref(),
-        }
-        .read()?;
+        let outcome = outcome_of(p.outcome, &p.guaranteed, &p.failed, &p.canceled)?;
         let attempt = NewAttempt {
             attempt_id: new_attempt_id(),
             now: unix_now(),
@@ -115,47 +103,17 @@ pub async fn report_payment_attempt(
     .await
 }
 
-/// POST /v1/payment_records/:id/report_payment_attempt_guaranteed
-pub async fn report_guaranteed(
+/// POST /v1/payment_records/:id/report_payment_attempt_guaranteed, `_failed` and `_canceled`
+pub async fn report_outcome<P: OutcomeCall>(
     State(app): State<AppState>,
     tenant: Tenant,
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
-    execute(&app, tenant, &request, |p: ReportGuaranteedParams| {
-        let (outcome, at, metadata) = (Outcome::Guaranteed, p.guaranteed_at.0, p.metadata);
+    execute(&app, tenant, &request, |p: P| {
+        let (outcome, (at, metadata, expand)) = (P::OUTCOME, p.into_parts());
         let change = RecordChange::Outcome { outcome, at, metadata };
-        Ok(on_record(id, change, p.expand, outcome.as_str()))
-    })
-    .await
-}
-
-/// POST /v1/payment_records/:id/report_payment_attempt_failed
-pub async fn report_failed(
-    State(app): State<AppState>,
-    tenant: Tenant,
-    PathId(id): PathId,
-    request: ApiRequest,
-) -> Result<Response, ApiError> {
-    execute(&app, tenant, &request, |p: ReportFailedParams| {
-        let (outcome, at, metadata) = (Outcome::Failed, p.failed_at.0, p.metadata);
-        let change = RecordChange::Outcome { outcome, at, metadata };
-        Ok(on_record(id, change, p.expand, outcome.as_str()))
-    })
-    .await
-}
-
-/// POST /v1/payment_records/:id/report_payment_attempt_canceled
-pub async fn report_canceled(
-    State(app): State<AppState>,
-    tenant: Tenant,
-    PathId(id): PathId,
-    request: ApiRequest,
-) -> Result<Response, ApiError> {
-    execute(&app, tenant, &request, |p: ReportCanceledParams| {
-        let (outcome, at, metadata) = (Outcome::Canceled, p.canceled_at.0, p.metadata);
-        let change = RecordChange::Outcome { outcome, at, metadata };
-        Ok(on_record(id, change, p.expand, outcome.as_str()))
+        Ok(on_record(id, change, expand, outcome.as_str()))
     })
     .await
 }

@@ -4,7 +4,7 @@
 
 use axum::routing::on;
 
-use super::endpoint::{Endpoint, Method, Returns};
+use super::endpoint::{Endpoint, Returns};
 use crate::wire::params::ParamObject;
 
 mod handlers;
@@ -24,113 +24,102 @@ const RECORD: Returns = Returns {
     description: "The Payment Record.",
 };
 
-pub const REPORT_PAYMENT: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/report_payment",
-    summary: "Report a payment: creates a Payment Record and its first attempt.",
-    params: ReportPaymentParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_payment),
-};
+pub const REPORT_PAYMENT: Endpoint = Endpoint::post(
+    "/v1/payment_records/report_payment",
+    "Report a payment: creates a Payment Record and its first attempt.",
+    ReportPaymentParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_payment),
+);
 
-pub const RETRIEVE_RECORD: Endpoint = Endpoint {
-    method: Method::Get,
-    path: "/v1/payment_records/{id}",
-    summary: "Retrieve a Payment Record.",
-    params: RetrieveRecordParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, reads::retrieve_record),
-};
+pub const RETRIEVE_RECORD: Endpoint = Endpoint::get(
+    "/v1/payment_records/{id}",
+    "Retrieve a Payment Record.",
+    RetrieveRecordParams::FIELDS,
+    RECORD,
+    |m| on(m, reads::retrieve_record),
+);
 
-pub const LIST_RECORDS: Endpoint = Endpoint {
-    method: Method::Get,
-    path: "/v1/payment_records",
-    summary: "List Payment Records, newest first.",
-    params: ListRecordsParams::FIELDS,
-    returns: Returns {
+pub const LIST_RECORDS: Endpoint = Endpoint::get(
+    "/v1/payment_records",
+    "List Payment Records, newest first.",
+    ListRecordsParams::FIELDS,
+    Returns {
         schema: "payment_record_list",
         description: "A page of Payment Records.",
     },
-    route: |m| on(m, reads::list_records),
-};
+    |m| on(m, reads::list_records),
+);
 
-pub const REPORT_PAYMENT_ATTEMPT: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/{id}/report_payment_attempt",
-    summary: "Report a new attempt; allowed when every earlier attempt failed or was canceled.",
-    params: ReportPaymentAttemptParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_payment_attempt),
-};
+pub const REPORT_PAYMENT_ATTEMPT: Endpoint = Endpoint::post(
+    "/v1/payment_records/{id}/report_payment_attempt",
+    "Report a new attempt; allowed when every earlier attempt failed or was canceled.",
+    ReportPaymentAttemptParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_payment_attempt),
+);
 
-pub const REPORT_GUARANTEED: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/{id}/report_payment_attempt_guaranteed",
-    summary: "Report that the latest (pending) attempt was guaranteed.",
-    params: ReportGuaranteedParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_guaranteed),
-};
+pub const REPORT_GUARANTEED: Endpoint = Endpoint::post(
+    "/v1/payment_records/{id}/report_payment_attempt_guaranteed",
+    "Report that the latest (pending) attempt was guaranteed.",
+    ReportGuaranteedParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_outcome::<ReportGuaranteedParams>),
+);
 
-pub const REPORT_FAILED: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/{id}/report_payment_attempt_failed",
-    summary: "Report that the latest (pending) attempt failed.",
-    params: ReportFailedParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_failed),
-};
+pub const REPORT_FAILED: Endpoint = Endpoint::post(
+    "/v1/payment_records/{id}/report_payment_attempt_failed",
+    "Report that the latest (pending) attempt failed.",
+    ReportFailedParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_outcome::<ReportFailedParams>),
+);
 
-pub const REPORT_CANCELED: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/{id}/report_payment_attempt_canceled",
-    summary: "Report that the latest (pending) attempt was canceled.",
-    params: ReportCanceledParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_canceled),
-};
+pub const REPORT_CANCELED: Endpoint = Endpoint::post(
+    "/v1/payment_records/{id}/report_payment_attempt_canceled",
+    "Report that the latest (pending) attempt was canceled.",
+    ReportCanceledParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_outcome::<ReportCanceledParams>),
+);
 
-pub const REPORT_INFORMATIONAL: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/{id}/report_payment_attempt_informational",
-    summary: "Update customer_details, description, metadata and shipping_details of the record and its latest attempt.",
-    params: ReportInformationalParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_informational),
-};
+pub const REPORT_INFORMATIONAL: Endpoint = Endpoint::post(
+    "/v1/payment_records/{id}/report_payment_attempt_informational",
+    "Update customer_details, description, metadata and shipping_details of the record and its latest attempt.",
+    ReportInformationalParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_informational),
+);
 
-pub const REPORT_REFUND: Endpoint = Endpoint {
-    method: Method::Post,
-    path: "/v1/payment_records/{id}/report_refund",
-    summary: "Report a refund of the guaranteed attempt; without amount, refunds the remainder.",
-    params: ReportRefundParams::FIELDS,
-    returns: RECORD,
-    route: |m| on(m, handlers::report_refund),
-};
+pub const REPORT_REFUND: Endpoint = Endpoint::post(
+    "/v1/payment_records/{id}/report_refund",
+    "Report a refund of the guaranteed attempt; without amount, refunds the remainder.",
+    ReportRefundParams::FIELDS,
+    RECORD,
+    |m| on(m, handlers::report_refund),
+);
 
-pub const RETRIEVE_ATTEMPT: Endpoint = Endpoint {
-    method: Method::Get,
-    path: "/v1/payment_attempt_records/{id}",
-    summary: "Retrieve a Payment Attempt Record.",
-    params: RetrieveAttemptParams::FIELDS,
-    returns: Returns {
+pub const RETRIEVE_ATTEMPT: Endpoint = Endpoint::get(
+    "/v1/payment_attempt_records/{id}",
+    "Retrieve a Payment Attempt Record.",
+    RetrieveAttemptParams::FIELDS,
+    Returns {
         schema: "payment_attempt_record",
         description: "The Payment Attempt Record.",
     },
-    route: |m| on(m, reads::retrieve_attempt),
-};
+    |m| on(m, reads::retrieve_attempt),
+);
 
-pub const LIST_ATTEMPTS: Endpoint = Endpoint {
-    method: Method::Get,
-    path: "/v1/payment_attempt_records",
-    summary: "List the attempts of one Payment Record, newest first.",
-    params: ListAttemptsParams::FIELDS,
-    returns: Returns {
+pub const LIST_ATTEMPTS: Endpoint = Endpoint::get(
+    "/v1/payment_attempt_records",
+    "List the attempts of one Payment Record, newest first.",
+    ListAttemptsParams::FIELDS,
+    Returns {
         schema: "payment_attempt_record_list",
         description: "A page of Payment Attempt Records.",
     },
-    route: |m| on(m, reads::list_attempts),
-};
+    |m| on(m, reads::list_attempts),
+);
 
 /// Every endpoint of the resource, in the order the API reference lists them.
 pub const ENDPOINTS: &[&Endpoint] = &[

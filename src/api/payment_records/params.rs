@@ -10,7 +10,9 @@ use crate::records::model::{
 };
 use crate::wire::error::ApiError;
 use crate::wire::list::ListLimit;
-use crate::wire::params::{Expand, ExpandPaths, LookupId, Text, Timestamp, Unsettable, UnsettableText, params};
+use crate::wire::params::{
+    Expand, ExpandPaths, LookupId, ParamObject, Text, Timestamp, Unsettable, UnsettableText, params,
+};
 
 /// `expand[]` of the calls that answer with a record.
 #[derive(Debug, Clone)]
@@ -206,49 +208,44 @@ params! {
     }
 }
 
-/// `outcome` with its one matching sub-object (`guaranteed[guaranteed_at]`, …), as sent.
-#[derive(Debug, Clone, Copy)]
-pub struct OutcomeParams<'p> {
-    pub outcome: Option<Outcome>,
-    pub guaranteed: Option<&'p GuaranteedParams>,
-    pub failed: Option<&'p FailedParams>,
-    pub canceled: Option<&'p CanceledParams>,
-}
-
-impl OutcomeParams<'_> {
-    /// The outcome and its time, once `outcome` and the sub-objects agree.
-    pub fn read(self) -> Result<Option<(Outcome, i64)>, ApiError> {
-        let given = [
-            (Outcome::Guaranteed, self.guaranteed.map(|g| g.guaranteed_at.0)),
-            (Outcome::Failed, self.failed.map(|f| f.failed_at.0)),
-            (Outcome::Canceled, self.canceled.map(|c| c.canceled_at.0)),
-        ];
-        for (sub, at) in given {
-            if at.is_some() && self.outcome != Some(sub) {
-                let name = sub.as_str();
-                let message = match self.outcome {
-                    Some(o) => format!(
-                        "{name} cannot be given with outcome={}: give only the sub-object that matches the outcome.",
-                        o.as_str()
-                    ),
-                    None => format!("{name} can only be given together with outcome={name}."),
-                };
-                return Err(ApiError::Invalid {
-                    message,
-                    param: Some(name.to_owned()),
-                });
-            }
+/// `outcome` with its one matching sub-object (`guaranteed[guaranteed_at]`, …): the outcome
+/// and its time, once the two agree.
+pub fn outcome_of(
+    outcome: Option<Outcome>,
+    guaranteed: &Option<GuaranteedParams>,
+    failed: &Option<FailedParams>,
+    canceled: &Option<CanceledParams>,
+) -> Result<Option<(Outcome, i64)>, ApiError> {
+    let given = [
+        (Outcome::Guaranteed, guaranteed.as_ref().map(|g| g.guaranteed_at.0)),
+        (Outcome::Failed, failed.as_ref().map(|f| f.failed_at.0)),
+        (Outcome::Canceled, canceled.as_ref().map(|c| c.canceled_at.0)),
+    ];
+    for (sub, at) in given {
+        if at.is_some() && outcome != Some(sub) {
+            let name = sub.as_str();
+            let message = match outcome {
+                Some(o) => format!(
+                    "{name} cannot be given with outcome={}: give only the sub-object that matches the outcome.",
+                    o.as_str()
+                ),
+                None => format!("{name} can only be given together with outcome={name}."),
+            };
+            return Err(ApiError::Invalid {
+                message,
+                param: Some(name.to_owned()),
+            });
         }
-        let Some(outcome) = self.outcome else { return Ok(None) };
-        let at = given
-            .iter()
-            .find(|(sub, _)| *sub == outcome)
-            .and_then(|(_, at)| *at)
-            .ok_or_else(|| ApiError::ParameterMissing {
-                param: outcome.as_str().to_owned(),
-            })?;
-        Ok(Some((outcome, at)))
     }
+    let Some(outcome) = outcome else { return Ok(None) };
+    let at = given
+        .iter()
+        .find(|(sub, _)| *sub == outcome)
+        .and_then(|(_, at)| *at)
+        .ok_or_else(|| ApiError::ParameterMissing {
+            param: outcome.as_str().to_owned(),
+        })?;
+    Ok(Some((outcome, at)))
 }
 
 params! {
@@ -311,6 +308,34 @@ params! {
         pub expand: Expand<RecordExpansion>,
         pub canceled_at: Timestamp,
         pub metadata: MetadataPatch,
+    }
+}
+
+/// The three outcome calls share one shape: `<outcome>_at` (required), metadata, expand.
+pub trait OutcomeCall: ParamObject + Send + 'static {
+    const OUTCOME: Outcome;
+    /// The outcome's time, the metadata patch and `expand[]`.
+    fn into_parts(self) -> (i64, MetadataPatch, Expand<RecordExpansion>);
+}
+
+impl OutcomeCall for ReportGuaranteedParams {
+    const OUTCOME: Outcome = Outcome::Guaranteed;
+    fn into_parts(self) -> (i64, MetadataPatch, Expand<RecordExpansion>) {
+        (self.guaranteed_at.0, self.metadata, self.expand)
+    }
+}
+
+impl OutcomeCall for ReportFailedParams {
+    const OUTCOME: Outcome = Outcome::Failed;
+    fn into_parts(self) -> (i64, MetadataPatch, Expand<RecordExpansion>) {
+        (self.failed_at.0, self.metadata, self.expand)
+    }
+}
+
+impl OutcomeCall for ReportCanceledParams {
+    const OUTCOME: Outcome = Outcome::Canceled;
+    fn into_parts(self) -> (i64, MetadataPatch, Expand<RecordExpansion>) {
+        (self.canceled_at.0, self.metadata, self.expand)
     }
 }
 

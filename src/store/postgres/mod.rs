@@ -76,6 +76,31 @@ fn key_owner(row: &PgRow) -> KeyOwner {
     }
 }
 
+pub(crate) const RECORD_DOC: &str =
+    "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
+pub(crate) const RECORD_DOC_FOR_UPDATE: &str =
+    "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3 FOR UPDATE";
+pub(crate) const ATTEMPT_DOC: &str =
+    "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
+
+/// The document `sql` (one of the `*_DOC` statements) selects for `id` in the tenant.
+pub(crate) async fn doc<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    sql: &'static str,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Option<String>, StoreError> {
+    if !can_exist(id) {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar(sql)
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?)
+}
+
 /// `PageRows` on the pool.
 struct Rows<'p>(&'p PgPool);
 
@@ -228,32 +253,17 @@ impl Store for PgStore {
     }
 
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        if !can_exist(id) {
-            return Ok(None);
-        }
-        let doc: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3")
-                .bind(&tenant.account_id)
-                .bind(tenant.livemode)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        doc.map(|d| decode(&d)).transpose()
+        doc(&self.pool, RECORD_DOC, tenant, id)
+            .await?
+            .map(|d| decode(&d))
+            .transpose()
     }
 
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
-        if !can_exist(id) {
-            return Ok(None);
-        }
-        let doc: Option<String> = sqlx::query_scalar(
-            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        doc.map(|d| decode(&d)).transpose()
+        doc(&self.pool, ATTEMPT_DOC, tenant, id)
+            .await?
+            .map(|d| decode(&d))
+            .transpose()
     }
 
     async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {

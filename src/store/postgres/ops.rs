@@ -4,10 +4,9 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
-use crate::records::lifecycle::PaymentState;
+use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
-use crate::store::doc::{decode, encode};
-use crate::store::page::can_exist;
+use crate::store::doc::encode;
 use crate::store::write::WriteOps;
 use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
 
@@ -81,33 +80,12 @@ impl WriteOps for PgOps<'_> {
         Ok(Some(saved_from_row(&row)))
     }
 
-    async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
-        if !can_exist(record_id) {
-            return Ok(None);
-        }
-        let doc: Option<String> = sqlx::query_scalar(
-            "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3 FOR UPDATE",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(record_id)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        let Some(doc) = doc else { return Ok(None) };
-        let record: PaymentRecord = decode(&doc)?;
-        let latest_doc: String = sqlx::query_scalar(
-            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(record.latest_attempt.as_str())
-        .fetch_optional(&mut *self.conn)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
-        Ok(Some(PaymentState {
-            record,
-            latest: decode(&latest_doc)?,
-        }))
+    async fn lock_record_doc(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<String>, StoreError> {
+        doc(&mut *self.conn, RECORD_DOC_FOR_UPDATE, tenant, record_id).await
+    }
+
+    async fn attempt_doc(&mut self, tenant: &Tenant, attempt_id: &str) -> Result<Option<String>, StoreError> {
+        doc(&mut *self.conn, ATTEMPT_DOC, tenant, attempt_id).await
     }
 
     async fn insert_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {

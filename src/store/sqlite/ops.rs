@@ -6,9 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SharedKeyIndex;
 use super::key_index::{KeyEntry, saved_at};
-use crate::records::lifecycle::PaymentState;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
-use crate::store::doc::{decode, encode};
+use crate::store::doc::encode;
 use crate::store::write::WriteOps;
 use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
 
@@ -106,20 +105,21 @@ impl WriteOps for SqliteOps<'_> {
         Ok(None)
     }
 
-    async fn lock_state(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<PaymentState>, StoreError> {
-        let sql = "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3";
-        let Some(doc) = self.doc(sql, tenant, record_id)? else {
-            return Ok(None);
-        };
-        let record: PaymentRecord = decode(&doc)?;
-        let sql = "SELECT doc FROM payment_attempt_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3";
-        let latest_doc = self
-            .doc(sql, tenant, record.latest_attempt.as_str())?
-            .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
-        Ok(Some(PaymentState {
-            record,
-            latest: decode(&latest_doc)?,
-        }))
+    async fn lock_record_doc(&mut self, tenant: &Tenant, record_id: &str) -> Result<Option<String>, StoreError> {
+        // The single writer is the lock.
+        self.doc(
+            "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3",
+            tenant,
+            record_id,
+        )
+    }
+
+    async fn attempt_doc(&mut self, tenant: &Tenant, attempt_id: &str) -> Result<Option<String>, StoreError> {
+        self.doc(
+            "SELECT doc FROM payment_attempt_records WHERE account_id = ?1 AND livemode = ?2 AND id = ?3",
+            tenant,
+            attempt_id,
+        )
     }
 
     async fn insert_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {

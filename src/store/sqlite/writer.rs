@@ -179,3 +179,40 @@ fn apply_in_savepoint(conn: &mut Connection, write: Write, state: &mut Batch<'_>
     conn.execute_batch("RELEASE command")?;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::Duration;
+
+    use super::spawn_essential;
+
+    /// Set for the child process that plays the server.
+    const CHILD_ENV: &str = "PAYREC_TEST_ESSENTIAL_THREAD_PANICS";
+
+    #[test]
+    fn a_panic_on_an_essential_thread_ends_the_process() {
+        if std::env::var_os(CHILD_ENV).is_some() {
+            spawn_essential("payrec-test-essential", || panic!("an assertion failed")).expect("spawned");
+            std::thread::sleep(Duration::from_secs(30));
+            // Reached only if the process survived the panic: the parent sees a clean exit.
+            return;
+        }
+        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "store::sqlite::writer::tests::a_panic_on_an_essential_thread_ends_the_process",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, "1")
+            .output()
+            .expect("run the child");
+        assert_eq!(
+            output.status.signal(),
+            Some(6),
+            "the child must abort (SIGABRT), not {:?}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
