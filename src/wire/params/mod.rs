@@ -106,17 +106,13 @@ fn check_object(map: &ParamMap, fields: &[Field], path: &str) -> Result<(), ApiE
 }
 
 fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError> {
+    if shape.is_scalar() {
+        return match value {
+            Param::Str(_) => Ok(()),
+            Param::Map(_) | Param::List(_) => Err(invalid_string(param)),
+        };
+    }
     match (shape, value) {
-        (
-            Shape::Scalar
-            | Shape::ScalarMax(_)
-            | Shape::UnsettableScalar
-            | Shape::Integer { .. }
-            | Shape::Timestamp
-            | Shape::Enum(_)
-            | Shape::Country,
-            Param::Str(_),
-        ) => Ok(()),
         (Shape::Object(fields) | Shape::UnsettableObject(fields), Param::Map(map)) => check_object(map, fields, param),
         (Shape::UnsettableObject(_) | Shape::Metadata, Param::Str(s)) if s.is_empty() => Ok(()),
         (Shape::Metadata, Param::Map(map)) => {
@@ -152,16 +148,7 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
             param,
             format!("Invalid hash: {param} must be a hash, sent as {param}[key]=value."),
         )),
-        (
-            Shape::Scalar
-            | Shape::ScalarMax(_)
-            | Shape::UnsettableScalar
-            | Shape::Integer { .. }
-            | Shape::Timestamp
-            | Shape::Enum(_)
-            | Shape::Country,
-            Param::Map(_) | Param::List(_),
-        ) => Err(invalid_string(param)),
+        (scalar, _) => unreachable!("{scalar:?} is a scalar, checked above"),
     }
 }
 
