@@ -2,21 +2,18 @@
 //! at `GET /openapi.json`, and true to what the server answers, checked here against real
 //! responses and by schemathesis against the live server.
 
-mod common;
-#[path = "openapi/schema.rs"]
 mod schema;
-#[path = "openapi/schemathesis.rs"]
 mod schemathesis;
 
 use std::path::PathBuf;
 
-use common::{Auth, Resp, TestServer, in_ci};
+use crate::common::{Auth, Resp, TestServer, in_ci};
 use payrec::records::openapi::{document, document_text};
 use reqwest::Method;
 use serde_json::Value;
 
 /// How to bring the committed document up to date.
-const REGENERATE: &str = "PAYREC_WRITE_OPENAPI=1 cargo test --test openapi";
+const REGENERATE: &str = "PAYREC_WRITE_OPENAPI=1 cargo test --test api openapi::";
 
 fn committed_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi.json")

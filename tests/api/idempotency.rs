@@ -1,10 +1,8 @@
 //! Idempotent requests (API.md, Conventions → Idempotency): a retried POST with the same key
 //! runs once, and its first result comes back byte for byte.
 
-mod common;
-
-use common::child::{ChildServer, wait_for_records};
-use common::{Auth, Resp, TestServer};
+use crate::common::child::{ChildServer, wait_for_records};
+use crate::common::{Auth, Resp, TestServer};
 use reqwest::Method;
 
 const REPORT: &str = "/v1/payment_records/report_payment";
@@ -200,12 +198,12 @@ async fn pruning_deletes_expired_results_and_keeps_live_ones(server: TestServer)
 async fn age_idempotency_keys(server: &TestServer, seconds: i64) {
     let sql = format!("UPDATE idempotency_keys SET created = created - {seconds}");
     match server.backend {
-        common::Backend::Sqlite => {
+        crate::common::Backend::Sqlite => {
             use sqlx::Connection;
             let mut conn = sqlx::SqliteConnection::connect(&server.database_url).await.unwrap();
             sqlx::query(&sql).execute(&mut conn).await.unwrap();
         }
-        common::Backend::Postgres => {
+        crate::common::Backend::Postgres => {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(&server.database_url).await.unwrap();
             sqlx::query(&sql).execute(&mut conn).await.unwrap();
@@ -278,7 +276,7 @@ async fn a_server_killed_between_commit_and_response_replays_on_retry() {
     let mut server = ChildServer::spawn(&url, &[("PAYREC_TEST_DELAY_AFTER_COMMIT_MS", "60000")]).await;
     let key = server.test_key.clone().expect("first start prints keys");
     let client = reqwest::Client::new();
-    let body = common::encode(&[
+    let body = crate::common::encode(&[
         ("amount_requested[currency]", "usd"),
         ("amount_requested[value]", "4242"),
         ("initiated_at", "1730211300"),

@@ -1,5 +1,4 @@
-mod common;
-use common::TestServer;
+use crate::common::TestServer;
 
 async fn unknown_record_is_a_stripe_shaped_404_with_a_request_id(server: TestServer) {
     let r = server.get("/v1/payment_records/pr_x", &[]).await;

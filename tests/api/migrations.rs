@@ -3,10 +3,8 @@
 //! must come out of `payrec serve` with every object, list, refund rule and saved idempotent
 //! response intact.
 
-mod common;
-
-use common::TestServer;
-use common::child::ChildServer;
+use crate::common::TestServer;
+use crate::common::child::ChildServer;
 use serde_json::Value;
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
@@ -75,7 +73,7 @@ async fn post(
         .post(server.url(path))
         .basic_auth(key, Some(""))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(common::encode(form));
+        .body(crate::common::encode(form));
     if let Some(k) = idempotency_key {
         request = request.header("idempotency-key", k);
     }
@@ -98,7 +96,7 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
         .request(
             reqwest::Method::POST,
             "/v1/payment_records/report_payment",
-            common::Auth::Basic(made.test_key.clone()),
+            crate::common::Auth::Basic(made.test_key.clone()),
             &REPORT,
             &[("Idempotency-Key", "upgrade-key-1")],
         )

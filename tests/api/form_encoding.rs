@@ -4,10 +4,8 @@
 //! Every request here fails validation before the lifecycle runs, so no test needs a stored
 //! record.
 
-mod common;
-
-use common::TestServer;
-use common::form::*;
+use crate::common::TestServer;
+use crate::common::form::*;
 use serde_json::json;
 
 async fn an_unknown_parameter_is_rejected_by_its_full_path(server: TestServer) {

@@ -1,10 +1,8 @@
 //! Request limits and content types: body size, nesting depth, parameter count, name length,
 //! and bodies that are not form-encoded. Each is a Stripe-shaped error, never a 5xx.
 
-mod common;
-
-use common::TestServer;
-use common::form::*;
+use crate::common::TestServer;
+use crate::common::form::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn a_json_body_is_a_stripe_400_not_a_500_nor_plain_text(server: TestServer) {

@@ -2,17 +2,15 @@
 //! rules of API.md: `livemode` follows the key, and a key sees only its own account's objects
 //! in its own mode, in retrieve, lists, cursors and report calls.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::{Auth, Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::{Auth, Resp, TestServer};
 use reqwest::Method;
 use serde_json::Value;
 
 /// A verbatim copy of the shared EXAMPLES.md, so the suite runs from a clone of this repository.
-const EXAMPLES: &str = include_str!("fixtures/EXAMPLES.md");
+const EXAMPLES: &str = include_str!("../fixtures/EXAMPLES.md");
 
 fn on(id: &str, call: &str) -> String {
     format!("/v1/payment_records/{id}/{call}")

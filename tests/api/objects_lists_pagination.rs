@@ -3,9 +3,7 @@
 //! Records that need a given `created` are written through the store (the lifecycle's own
 //! report_payment, the server's write path); everything is read back over HTTP.
 
-mod common;
-
-use common::{Resp, TestServer};
+use crate::common::{Resp, TestServer};
 use payrec::records::lifecycle::{self, NewPayment};
 use payrec::records::model::{Amount, Currency, PaymentAttemptRecordId, PaymentDetails, PaymentRecordId};
 use payrec::store::{SavedResponse, Tenant, WriteCommand, WriteTarget};

@@ -1,10 +1,8 @@
 //! The `payrec` binary: first start, keys commands, database URLs, logs and shutdown.
 
-mod common;
-
 use std::process::Command;
 
-use common::child::{ChildServer, wait_for_records};
+use crate::common::child::{ChildServer, wait_for_records};
 
 fn payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_payrec"))

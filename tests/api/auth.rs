@@ -1,10 +1,8 @@
 //! API keys over HTTP: Bearer or Basic auth, Stripe's 401 texts, masked keys, revoked keys,
 //! `accept_any_key`, and the unsupported `Stripe-Account` header.
 
-mod common;
-
+use crate::common::{Auth, Resp, TestServer};
 use base64::Engine;
-use common::{Auth, Resp, TestServer};
 use payrec::ServerConfig;
 use payrec::wire::error::NO_API_KEY_MESSAGE;
 use reqwest::Method;
@@ -222,7 +220,7 @@ macro_rules! any_key_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let server = crate::common::TestServer::start_on(crate::common::Backend::Sqlite, crate::any_key_config())
+                    let server = crate::common::TestServer::start_on(crate::common::Backend::Sqlite, super::any_key_config())
                         .await
                         .expect("SQLite is always available");
                     super::$name(server).await
@@ -234,7 +232,7 @@ macro_rules! any_key_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(server) =
-                        crate::common::TestServer::start_on(crate::common::Backend::Postgres, crate::any_key_config()).await
+                        crate::common::TestServer::start_on(crate::common::Backend::Postgres, super::any_key_config()).await
                     else {
                         return;
                     };

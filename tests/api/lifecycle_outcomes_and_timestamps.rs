@@ -2,11 +2,9 @@
 //! parameters, `outcome` and its sub-object going together **[payrec]**, and outcome and refund
 //! timestamps that may not precede the attempt's `initiated_at` or the guarantee **[payrec]**.
 
-mod common;
-
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::rules::{assert_param_error, assert_rule_broken, value_of};
-use common::{Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::rules::{assert_param_error, assert_rule_broken, value_of};
+use crate::common::{Resp, TestServer};
 use serde_json::Value;
 
 const INITIATED_AT: &str = "1730211300";

@@ -3,11 +3,9 @@
 //! are in `lifecycle_outcomes_and_timestamps.rs`; informational updates and metadata merging in
 //! `lifecycle_informational_and_metadata.rs`.
 
-mod common;
-
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::rules::{assert_param_error, assert_rule_broken, value_of};
-use common::{Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::rules::{assert_param_error, assert_rule_broken, value_of};
+use crate::common::{Resp, TestServer};
 use serde_json::{Value, json};
 
 const INITIATED_AT: &str = "1730211300";

@@ -1,7 +1,6 @@
 //! Test harness: starts the real payrec server on 127.0.0.1:0 with a fresh database per test,
 //! and a small HTTP client that speaks Stripe's form encoding. This is the only place URLs
 //! are built.
-#![allow(dead_code)]
 
 pub mod child;
 pub mod form;

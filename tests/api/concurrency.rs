@@ -2,12 +2,10 @@
 //! few records at once. Afterwards every record has at most one guarantee, no refund beyond it,
 //! amounts that agree with its attempts, and no client saw a 5xx or waited forever.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Auth, Resp, TestServer};
+use crate::common::{Auth, Resp, TestServer};
 use payrec::records::lifecycle::invariant_violations;
 use payrec::records::model::{AttemptState, PaymentAttemptRecord, PaymentRecord};
 use payrec::store::{ListQuery, Tenant};

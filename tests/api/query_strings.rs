@@ -1,9 +1,7 @@
 //! Query strings on GET: decoded like bodies, with list parameters checked.
 
-mod common;
-
-use common::TestServer;
-use common::form::*;
+use crate::common::TestServer;
+use crate::common::form::*;
 use serde_json::json;
 
 async fn a_non_integer_limit_in_the_query_is_an_invalid_integer(server: TestServer) {

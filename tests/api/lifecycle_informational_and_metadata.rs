@@ -3,10 +3,8 @@
 //! details are replaced whole) and about `metadata` on report calls (merged into the record and
 //! the latest attempt).
 
-mod common;
-
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::{Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::{Resp, TestServer};
 use serde_json::{Value, json};
 
 const SETTLED_AT: &str = "1730260000";

@@ -5,13 +5,11 @@
 //! or description; a foreign id is a 404 that echoes only the id given; lists hold exactly the
 //! tenant's own objects.
 
-mod common;
-#[path = "tenant_isolation/script.rs"]
 mod script;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::{Auth, Resp, TestServer};
+use crate::common::{Auth, Resp, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;

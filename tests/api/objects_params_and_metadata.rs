@@ -2,10 +2,8 @@
 //! rules: required report_payment params, `payment_method_details` and `processor_details`
 //! types, `customer_presence`, lengths of emails and strings, countries, and metadata limits.
 
-mod common;
-
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::{Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::{Resp, TestServer};
 use serde_json::{Value, json};
 
 fn informational_path(id: &str) -> String {

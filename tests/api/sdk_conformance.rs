@@ -1,13 +1,11 @@
 //! Stripe's official Python SDK (stripe==16.1.0) against the real server: what SDK users see.
 //! The SDK is installed into a virtualenv under target/; under CI=true this test must run.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::TestServer;
+use crate::common::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -15,7 +13,7 @@ const STRIPE_SDK: &str = "stripe==16.1.0";
 
 /// target/sdk-venv/bin/python with the SDK installed; None (outside CI) when it cannot be.
 fn sdk_python() -> Option<PathBuf> {
-    common::venv::venv_bin("sdk-venv", STRIPE_SDK).map(|bin| bin.join("python"))
+    crate::common::venv::venv_bin("sdk-venv", STRIPE_SDK).map(|bin| bin.join("python"))
 }
 
 /// Runs a script of tests/sdk/ with the SDK against `url`; returns its stdout.

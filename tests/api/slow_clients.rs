@@ -1,11 +1,9 @@
 //! Resource limits: slow clients, the connection cap, and memory under a flood of large bodies.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestServer;
-use common::child::ChildServer;
+use crate::common::TestServer;
+use crate::common::child::ChildServer;
 use payrec::ServerConfig;
 use payrec::server::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

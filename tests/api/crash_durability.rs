@@ -4,15 +4,13 @@
 //! response retries with the same key, as the SDKs do. At the end every write that was
 //! acknowledged with a 2xx must be there, intact, and every record must keep its invariants.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use common::Backend;
-use common::child::ChildServer;
+use crate::common::Backend;
+use crate::common::child::ChildServer;
 use payrec::records::lifecycle::invariant_violations;
 use payrec::store::postgres::{PgOptions, PgStore};
 use payrec::store::sqlite::{SqliteOptions, SqliteStore};
@@ -77,7 +75,7 @@ impl Client {
         self.seq += 1;
         let idempotency_key = format!("crash-c{}-{}", self.n, self.seq);
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let body = common::encode(&pairs);
+        let body = crate::common::encode(&pairs);
         let started = Instant::now();
         let mut tries = 0;
         while started.elapsed() < RETRY_DEADLINE {
@@ -440,7 +438,7 @@ async fn sqlite_keeps_every_acknowledged_write_through_kill_9() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_every_acknowledged_write_through_kill_9() {
-    let Some((url, _schema)) = common::postgres_schema().await else {
+    let Some((url, _schema)) = crate::common::postgres_schema().await else {
         return;
     };
     kill_and_restart_under_load(Backend::Postgres, &url).await;

@@ -3,12 +3,10 @@
 //! lists in `objects_lists_pagination.rs`, parameter and metadata rules in
 //! `objects_params_and_metadata.rs`.
 
-mod common;
-
 use std::fmt;
 
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::{Auth, Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::{Auth, Resp, TestServer};
 use reqwest::Method;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};

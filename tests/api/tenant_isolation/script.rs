@@ -5,11 +5,9 @@ use rand::Rng;
 use reqwest::Method;
 
 use super::{Call, Expect, INITIATED_AT, Kind, OUTCOME_AT, Req, SHARED_KEYS, SHARED_REFERENCES, TenantState, World};
-use common::TestServer;
+use crate::common::TestServer;
 use payrec::store::Tenant;
 use payrec::wire::auth::generate_key;
-
-use super::common;
 
 impl World {
     pub(super) async fn add_account(&mut self, server: &TestServer) {

@@ -1,11 +1,9 @@
 //! Stripe's response headers on every response, and Stripe's error shapes for unknown URLs,
 //! wrong methods and unknown ids.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{Auth, Backend, Resp, TestServer};
+use crate::common::{Auth, Backend, Resp, TestServer};
 use payrec::ServerConfig;
 use reqwest::Method;
 use serde_json::json;

@@ -5,13 +5,11 @@
 //! Zero 5xx; every error payrec writes is in Stripe's shape. Both backends: PostgreSQL refuses
 //! some strings SQLite stores (NUL), so hostile values must be stopped before either.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -89,7 +87,7 @@ impl Fuzzer {
     fn form(&mut self) -> Vec<u8> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if self.rng.random_bool(0.5) {
-            for (k, v) in common::form::VALID_PAYMENT {
+            for (k, v) in crate::common::form::VALID_PAYMENT {
                 pairs.push((k.into(), v.into()));
             }
         }
@@ -112,7 +110,7 @@ impl Fuzzer {
         }
         let encoded: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut body = match self.rng.random_bool(0.7) {
-            true => common::encode(&encoded).into_bytes(),
+            true => crate::common::encode(&encoded).into_bytes(),
             false => pairs
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))

@@ -5,15 +5,13 @@
 //! once, and every retry got the first response back, replayed rather than re-executed.
 //! Needs PostgreSQL: skipped without `PAYREC_TEST_DATABASE_URL`, a failure under `CI=true`.
 
-#[path = "replicas/checks.rs"]
 mod checks;
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::child::ChildServer;
 use checks::{Checks, Figures, check_call, check_record, refund_rows};
-use common::child::ChildServer;
 use payrec::store::postgres::{PgOptions, PgStore};
 use payrec::store::{Store, Tenant};
 use rand::rngs::StdRng;
@@ -329,7 +327,7 @@ async fn run_clients(cluster: &Arc<Cluster>, ids: Vec<String>) -> (Vec<Call>, Du
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_on_one_database_never_double_count_and_replay_retries() {
-    let Some((url, _schema)) = common::postgres_schema().await else {
+    let Some((url, _schema)) = crate::common::postgres_schema().await else {
         return;
     };
     let (mut children, cluster) = start_replicas(&url).await;

@@ -2,10 +2,8 @@
 //! record mirroring its latest attempt, refunds and their references, currency and value
 //! bounds, and the invariants over a whole payment's life.
 
-mod common;
-
-use common::form::{REPORT_PAYMENT, payment_with};
-use common::{Auth, Resp, TestServer};
+use crate::common::form::{REPORT_PAYMENT, payment_with};
+use crate::common::{Auth, Resp, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
 

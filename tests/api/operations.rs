@@ -1,12 +1,10 @@
 //! Operations: Prometheus metrics, liveness and readiness.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::child::ChildServer;
-use common::{Auth, Backend, TestServer};
+use crate::common::child::ChildServer;
+use crate::common::{Auth, Backend, TestServer};
 use reqwest::Method;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -208,7 +206,7 @@ impl CuttableRelay {
 /// `/readyz` fails while PostgreSQL is unreachable, and recovers when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
-    let Some((url, _schema)) = common::postgres_schema().await else {
+    let Some((url, _schema)) = crate::common::postgres_schema().await else {
         return;
     };
     let (host_port, rest) = url.split_once("@").unwrap().1.split_once('/').unwrap();
