@@ -2,13 +2,12 @@
 //! record mirroring its latest attempt, refunds and their references, currency and value
 //! bounds, and the invariants over a whole payment's life.
 
-use crate::common::form::{REPORT_PAYMENT, payment_with};
-use crate::common::{Auth, Resp, TestServer};
-use reqwest::Method;
+use crate::common::form::{assert_invalid_param, payment_with};
+use crate::common::rules::{self, SETTLED_AT, assert_rule_broken, new_attempt, settle, value_of};
+use crate::common::{Api, Resp, TestServer, id_of};
 use serde_json::{Value, json};
 
-const SETTLED_AT: &str = "1730260000";
-const OUTCOMES: [&str; 3] = ["guaranteed", "failed", "canceled"];
+const OUTCOMES: [&str; 3] = rules::OUTCOMES;
 const PORTIONS: [&str; 4] = [
     "amount_guaranteed",
     "amount_failed",
@@ -16,78 +15,17 @@ const PORTIONS: [&str; 4] = [
     "amount_authorized",
 ];
 
-fn on(id: &str, call: &str) -> String {
-    format!("/v1/payment_records/{id}/{call}")
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"].as_str().expect("an id").to_owned()
-}
-
-fn value_of(object: &Value, field: &str) -> i64 {
-    object[field]["value"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{field} in {object}"))
-}
-
-async fn ok(r: Resp) -> Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
-}
-
-/// The latest attempt takes `outcome`; returns the record.
-async fn settle(server: &TestServer, id: &str, outcome: &str) -> Value {
-    let key = format!("{outcome}_at");
-    let call = format!("report_payment_attempt_{outcome}");
-    ok(server.post(&on(id, &call), &[(&key, SETTLED_AT)]).await).await
-}
-
-async fn new_attempt(server: &TestServer, id: &str) -> Value {
-    ok(server
-        .post(&on(id, "report_payment_attempt"), &[("initiated_at", "1730253425")])
-        .await)
-    .await
-}
-
 /// A guaranteed payment of `value` usd; returns its id.
 async fn guaranteed(server: &TestServer, value: i64) -> String {
-    let id = id_of(&server.report_payment(value).await);
+    let id = id_of(&server.pending_payment(value).await);
     settle(server, &id, "guaranteed").await;
     id
 }
 
 /// report_refund with `reference` and, when given, `amount[value]` in usd.
 async fn refund(server: &TestServer, id: &str, reference: &str, value: Option<&str>) -> Resp {
-    let mut form = vec![
-        ("outcome", "refunded"),
-        ("processor_details[type]", "custom"),
-        ("processor_details[custom][refund_reference]", reference),
-    ];
-    if let Some(value) = value {
-        form.extend([("amount[currency]", "usd"), ("amount[value]", value)]);
-    }
-    server.post(&on(id, "report_refund"), &form).await
-}
-
-/// A lifecycle rule broken: 400, no code, `param` as given.
-fn assert_rule_broken(r: &Resp, param: Option<&str>) {
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.error("type"), "invalid_request_error", "{}", r.body);
-    assert!(r.json["error"].get("code").is_none(), "{}", r.body);
-    assert_eq!(
-        r.json["error"].get("param").and_then(Value::as_str),
-        param,
-        "{}",
-        r.body
-    );
-}
-
-fn assert_invalid(r: &Resp, param: &str) {
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.error("type"), "invalid_request_error", "{}", r.body);
-    assert_eq!(r.error("param"), param, "{}", r.body);
-    let code = r.error("code").as_str().unwrap_or_default();
-    assert!(code.starts_with("parameter_invalid"), "{}", r.body);
+    let amount = value.map(|value| [("amount[currency]", "usd"), ("amount[value]", value)]);
+    rules::refund(server, id, reference, amount.as_ref().map_or(&[][..], |a| &a[..])).await
 }
 
 async fn amount_equals_amount_requested_on_the_record_and_every_attempt(server: TestServer) {
@@ -95,11 +33,11 @@ async fn amount_equals_amount_requested_on_the_record_and_every_attempt(server: 
         ("amount_requested[currency]", "jpy"),
         ("amount_requested[value]", "4321"),
     ]);
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
+    let id = id_of(&server.report_payment(&form).await.ok());
     settle(&server, &id, "failed").await;
-    new_attempt(&server, &id).await;
+    new_attempt(&server, &id, &[]).await.ok();
     let expected = json!({"currency": "jpy", "value": 4321});
-    let record = server.retrieve_record(&id).await;
+    let record = server.record(&id).await;
     for object in std::iter::once(&record).chain(&server.attempts_of(&id).await) {
         assert_eq!(object["amount_requested"], expected, "{}", object["id"]);
         assert_eq!(object["amount"], expected, "{}", object["id"]);
@@ -107,12 +45,12 @@ async fn amount_equals_amount_requested_on_the_record_and_every_attempt(server: 
 }
 
 async fn each_state_carries_the_requested_amount_as_its_own_portion_and_zero_elsewhere(server: TestServer) {
-    let pending = server.report_payment(1000).await;
+    let pending = server.pending_payment(1000).await;
     for field in PORTIONS {
         assert_eq!(value_of(&pending, field), 0, "pending: {field}");
     }
     for outcome in OUTCOMES {
-        let id = id_of(&server.report_payment(1000).await);
+        let id = id_of(&server.pending_payment(1000).await);
         let record = settle(&server, &id, outcome).await;
         let attempt = &server.attempts_of(&id).await[0];
         for object in [&record, attempt] {
@@ -130,9 +68,9 @@ async fn each_state_carries_the_requested_amount_as_its_own_portion_and_zero_els
 }
 
 async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
-    let id = id_of(&server.report_payment(1000).await);
+    let id = id_of(&server.pending_payment(1000).await);
     settle(&server, &id, "failed").await;
-    let record = new_attempt(&server, &id).await;
+    let record = new_attempt(&server, &id, &[]).await.ok();
     for field in PORTIONS {
         assert_eq!(value_of(&record, field), 0, "the pending latest attempt: {field}");
     }
@@ -154,21 +92,21 @@ async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
 }
 
 async fn amount_authorized_equals_amount_guaranteed(server: TestServer) {
-    let id = id_of(&server.report_payment(750).await);
+    let id = id_of(&server.pending_payment(750).await);
     let check = |record: &Value| assert_eq!(record["amount_authorized"], record["amount_guaranteed"], "{record}");
-    check(&server.retrieve_record(&id).await);
+    check(&server.record(&id).await);
     check(&settle(&server, &id, "guaranteed").await);
-    check(&ok(refund(&server, &id, "r1", Some("100")).await).await);
+    check(&refund(&server, &id, "r1", Some("100")).await.ok());
     check(&server.attempts_of(&id).await[0]);
 }
 
 async fn refunds_accumulate_on_the_record_and_the_guaranteed_attempt(server: TestServer) {
-    let id = id_of(&server.report_payment(1000).await);
+    let id = id_of(&server.pending_payment(1000).await);
     settle(&server, &id, "failed").await;
-    new_attempt(&server, &id).await;
+    new_attempt(&server, &id, &[]).await.ok();
     settle(&server, &id, "guaranteed").await;
     for (reference, value, total) in [("r1", "100", 100), ("r2", "250", 350), ("r3", "1", 351)] {
-        let record = ok(refund(&server, &id, reference, Some(value)).await).await;
+        let record = refund(&server, &id, reference, Some(value)).await.ok();
         assert_eq!(value_of(&record, "amount_refunded"), total);
         assert_eq!(
             value_of(&record, "amount_guaranteed"),
@@ -183,22 +121,30 @@ async fn refunds_accumulate_on_the_record_and_the_guaranteed_attempt(server: Tes
 
 async fn a_refund_without_an_amount_refunds_the_remainder(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
-    ok(refund(&server, &id, "r1", Some("300")).await).await;
-    let record = ok(refund(&server, &id, "r2", None).await).await;
+    refund(&server, &id, "r1", Some("300")).await.ok();
+    let record = refund(&server, &id, "r2", None).await.ok();
     assert_eq!(value_of(&record, "amount_refunded"), 1000);
     assert_eq!(value_of(&server.attempts_of(&id).await[0], "amount_refunded"), 1000);
     let untouched = guaranteed(&server, 555).await;
-    let record = ok(refund(&server, &untouched, "r3", None).await).await;
+    let record = refund(&server, &untouched, "r3", None).await.ok();
     assert_eq!(value_of(&record, "amount_refunded"), 555, "the whole guarantee");
 }
 
 async fn a_refund_beyond_the_remainder_is_rejected(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
-    assert_rule_broken(&refund(&server, &id, "r1", Some("1001")).await, Some("amount[value]"));
-    ok(refund(&server, &id, "r2", Some("600")).await).await;
-    assert_rule_broken(&refund(&server, &id, "r3", Some("401")).await, Some("amount[value]"));
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 600);
-    let record = ok(refund(&server, &id, "r4", Some("400")).await).await;
+    assert_rule_broken(
+        &refund(&server, &id, "r1", Some("1001")).await,
+        None,
+        Some("amount[value]"),
+    );
+    refund(&server, &id, "r2", Some("600")).await.ok();
+    assert_rule_broken(
+        &refund(&server, &id, "r3", Some("401")).await,
+        None,
+        Some("amount[value]"),
+    );
+    assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 600);
+    let record = refund(&server, &id, "r4", Some("400")).await.ok();
     assert_eq!(
         value_of(&record, "amount_refunded"),
         1000,
@@ -208,84 +154,67 @@ async fn a_refund_beyond_the_remainder_is_rejected(server: TestServer) {
 
 async fn a_fully_refunded_record_rejects_further_refunds(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
-    ok(refund(&server, &id, "r1", None).await).await;
-    assert_rule_broken(&refund(&server, &id, "r2", None).await, None);
-    assert_rule_broken(&refund(&server, &id, "r3", Some("1")).await, None);
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 1000);
+    refund(&server, &id, "r1", None).await.ok();
+    assert_rule_broken(&refund(&server, &id, "r2", None).await, None, None);
+    assert_rule_broken(&refund(&server, &id, "r3", Some("1")).await, None, None);
+    assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 1000);
 }
 
 async fn a_refund_before_a_guarantee_is_rejected(server: TestServer) {
     for outcome in [None, Some("failed"), Some("canceled")] {
-        let id = id_of(&server.report_payment(1000).await);
+        let id = id_of(&server.pending_payment(1000).await);
         if let Some(outcome) = outcome {
             settle(&server, &id, outcome).await;
         }
-        assert_rule_broken(&refund(&server, &id, "r1", Some("100")).await, None);
-        assert_rule_broken(&refund(&server, &id, "r2", None).await, None);
-        assert_eq!(
-            value_of(&server.retrieve_record(&id).await, "amount_refunded"),
-            0,
-            "{outcome:?}"
-        );
+        assert_rule_broken(&refund(&server, &id, "r1", Some("100")).await, None, None);
+        assert_rule_broken(&refund(&server, &id, "r2", None).await, None, None);
+        assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0, "{outcome:?}");
     }
 }
 
 async fn a_refunds_currency_must_match_the_records(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
-    let form = [
-        ("outcome", "refunded"),
-        ("processor_details[type]", "custom"),
-        ("processor_details[custom][refund_reference]", "r1"),
-        ("amount[currency]", "eur"),
-        ("amount[value]", "100"),
-    ];
-    assert_rule_broken(
-        &server.post(&on(&id, "report_refund"), &form).await,
-        Some("amount[currency]"),
-    );
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
+    let eur = [("amount[currency]", "eur"), ("amount[value]", "100")];
+    let r = rules::refund(&server, &id, "r1", &eur).await;
+    assert_rule_broken(&r, None, Some("amount[currency]"));
+    assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0);
 }
 
 async fn a_refund_reference_is_unique_per_account_and_mode(server: TestServer) {
     let first = guaranteed(&server, 1000).await;
     let second = guaranteed(&server, 1000).await;
-    ok(refund(&server, &first, "shared_ref", Some("100")).await).await;
+    refund(&server, &first, "shared_ref", Some("100")).await.ok();
     for id in [&first, &second] {
         let r = refund(&server, id, "shared_ref", Some("100")).await;
-        assert_rule_broken(&r, Some("processor_details[custom][refund_reference]"));
+        assert_rule_broken(&r, None, Some("processor_details[custom][refund_reference]"));
     }
-    assert_eq!(value_of(&server.retrieve_record(&first).await, "amount_refunded"), 100);
-    assert_eq!(value_of(&server.retrieve_record(&second).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.record(&first).await, "amount_refunded"), 100);
+    assert_eq!(value_of(&server.record(&second).await, "amount_refunded"), 0);
     // A rejected refund does not take its reference.
     assert_rule_broken(
         &refund(&server, &second, "unused", Some("5000")).await,
+        None,
         Some("amount[value]"),
     );
-    ok(refund(&server, &second, "unused", Some("100")).await).await;
-}
-
-/// POST with another key.
-async fn post_as(server: &TestServer, key: &str, path: &str, form: &[(&str, &str)]) -> Resp {
-    server
-        .request(Method::POST, path, Auth::Bearer(key.to_owned()), form, &[])
-        .await
+    refund(&server, &second, "unused", Some("100")).await.ok();
 }
 
 async fn the_same_refund_reference_is_fine_in_another_account_or_in_live_mode(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
-    ok(refund(&server, &id, "shared_ref", Some("100")).await).await;
+    refund(&server, &id, "shared_ref", Some("100")).await.ok();
     let other_account = server.new_account_key(false).await;
     for key in [server.live_key.clone(), other_account] {
-        let record = ok(post_as(&server, &key, REPORT_PAYMENT, &payment_with(&[])).await).await;
+        let as_key = server.with_key(&key);
+        let record = as_key.report_payment(&payment_with(&[])).await.ok();
         let id = id_of(&record);
         let guarantee = [("guaranteed_at", SETTLED_AT)];
-        ok(post_as(&server, &key, &on(&id, "report_payment_attempt_guaranteed"), &guarantee).await).await;
+        as_key.report_guaranteed(&id, &guarantee).await.ok();
         let form = [
             ("outcome", "refunded"),
             ("processor_details[type]", "custom"),
             ("processor_details[custom][refund_reference]", "shared_ref"),
         ];
-        let record = ok(post_as(&server, &key, &on(&id, "report_refund"), &form).await).await;
+        let record = as_key.report_refund(&id, &form).await.ok();
         assert_eq!(value_of(&record, "amount_refunded"), 1000);
     }
 }
@@ -293,21 +222,15 @@ async fn the_same_refund_reference_is_fine_in_another_account_or_in_live_mode(se
 async fn a_currency_is_a_lowercase_iso_4217_code(server: TestServer) {
     for currency in ["usd", "eur", "jpy", "chf"] {
         let r = server
-            .post(
-                REPORT_PAYMENT,
-                &payment_with(&[("amount_requested[currency]", currency)]),
-            )
+            .report_payment(&payment_with(&[("amount_requested[currency]", currency)]))
             .await;
-        assert_eq!(ok(r).await["amount"]["currency"], currency);
+        assert_eq!(r.ok()["amount"]["currency"], currency);
     }
     for currency in ["USD", "Usd", "xyz", "us", "usdd", "€"] {
         let r = server
-            .post(
-                REPORT_PAYMENT,
-                &payment_with(&[("amount_requested[currency]", currency)]),
-            )
+            .report_payment(&payment_with(&[("amount_requested[currency]", currency)]))
             .await;
-        assert_invalid(&r, "amount_requested[currency]");
+        assert_invalid_param(&r, "amount_requested[currency]");
     }
     let id = guaranteed(&server, 1000).await;
     for currency in ["USD", "xyz"] {
@@ -318,41 +241,41 @@ async fn a_currency_is_a_lowercase_iso_4217_code(server: TestServer) {
             ("amount[currency]", currency),
             ("amount[value]", "100"),
         ];
-        assert_invalid(&server.post(&on(&id, "report_refund"), &form).await, "amount[currency]");
+        assert_invalid_param(&server.report_refund(&id, &form).await, "amount[currency]");
     }
 }
 
 async fn an_amount_value_is_an_integer_from_1_to_999999999999(server: TestServer) {
     for value in ["1", "999999999999"] {
         let r = server
-            .post(REPORT_PAYMENT, &payment_with(&[("amount_requested[value]", value)]))
+            .report_payment(&payment_with(&[("amount_requested[value]", value)]))
             .await;
-        assert_eq!(ok(r).await["amount_requested"]["value"].to_string(), value);
+        assert_eq!(r.ok()["amount_requested"]["value"].to_string(), value);
     }
     for value in ["0", "-1", "1000000000000", "99999999999999999999", "12.5", "ten", "1e3"] {
         let r = server
-            .post(REPORT_PAYMENT, &payment_with(&[("amount_requested[value]", value)]))
+            .report_payment(&payment_with(&[("amount_requested[value]", value)]))
             .await;
         assert_eq!(r.status, 400, "{value}: {}", r.body);
         assert_eq!(r.error("param"), "amount_requested[value]", "{value}");
         assert_eq!(r.error("code"), "parameter_invalid_integer", "{value}");
     }
     let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("amount_requested[value]", "12.5")]))
+        .report_payment(&payment_with(&[("amount_requested[value]", "12.5")]))
         .await;
     assert_eq!(r.error("message"), "Invalid integer: 12.5");
     let id = guaranteed(&server, 1000).await;
     for value in ["0", "-1", "1000000000000"] {
         let r = refund(&server, &id, "r1", Some(value)).await;
-        assert_invalid(&r, "amount[value]");
+        assert_invalid_param(&r, "amount[value]");
     }
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0);
 }
 
 /// Checks `canceled + failed + guaranteed ≤ requested`, `refunded ≤ guaranteed` and one currency
 /// on the record and every attempt.
 async fn assert_invariants(server: &TestServer, id: &str, step: &str) {
-    let record = server.retrieve_record(id).await;
+    let record = server.record(id).await;
     let currency = &record["amount_requested"]["currency"];
     for object in std::iter::once(&record).chain(&server.attempts_of(id).await) {
         let requested = value_of(object, "amount_requested");
@@ -383,14 +306,14 @@ async fn the_amount_invariants_hold_over_a_payments_whole_life(server: TestServe
         ("amount_requested[currency]", "eur"),
         ("amount_requested[value]", "900"),
     ]);
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
+    let id = id_of(&server.report_payment(&form).await.ok());
     assert_invariants(&server, &id, "pending").await;
     settle(&server, &id, "failed").await;
     assert_invariants(&server, &id, "failed").await;
-    new_attempt(&server, &id).await;
+    new_attempt(&server, &id, &[]).await.ok();
     settle(&server, &id, "canceled").await;
     assert_invariants(&server, &id, "canceled").await;
-    new_attempt(&server, &id).await;
+    new_attempt(&server, &id, &[]).await.ok();
     settle(&server, &id, "guaranteed").await;
     assert_invariants(&server, &id, "guaranteed").await;
     let refund_eur = |reference: &'static str, value: &'static str| {
@@ -403,20 +326,12 @@ async fn the_amount_invariants_hold_over_a_payments_whole_life(server: TestServe
         ]
     };
     for (reference, value, status) in [("a", "400", 200), ("b", "501", 400), ("c", "500", 200), ("d", "1", 400)] {
-        let r = server
-            .post(&on(&id, "report_refund"), &refund_eur(reference, value))
-            .await;
+        let r = server.report_refund(&id, &refund_eur(reference, value)).await;
         assert_eq!(r.status, status, "refund {value}: {}", r.body);
         assert_invariants(&server, &id, &format!("refund {value}")).await;
     }
-    assert_rule_broken(&new_attempt_resp(&server, &id).await, None);
+    assert_rule_broken(&new_attempt(&server, &id, &[]).await, None, None);
     assert_invariants(&server, &id, "after a rejected attempt").await;
-}
-
-async fn new_attempt_resp(server: &TestServer, id: &str) -> Resp {
-    server
-        .post(&on(id, "report_payment_attempt"), &[("initiated_at", "1730253425")])
-        .await
 }
 
 async fn report_refund_requires_outcome_refunded_and_a_custom_refund_reference(server: TestServer) {
@@ -440,7 +355,7 @@ async fn report_refund_requires_outcome_refunded_and_a_custom_refund_reference(s
             .filter(|(j, _)| *j != i)
             .map(|(_, p)| *p)
             .collect();
-        let r = server.post(&on(&id, "report_refund"), &form).await;
+        let r = server.report_refund(&id, &form).await;
         assert_eq!(r.status, 400, "{param}: {}", r.body);
         assert_eq!(r.error("code"), "parameter_missing", "{param}: {}", r.body);
     }
@@ -449,9 +364,9 @@ async fn report_refund_requires_outcome_refunded_and_a_custom_refund_reference(s
             .iter()
             .map(|&(k, v)| (k, if k == param { value } else { v }))
             .collect();
-        assert_invalid(&server.post(&on(&id, "report_refund"), &form).await, param);
+        assert_invalid_param(&server.report_refund(&id, &form).await, param);
     }
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
+    assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0);
 }
 
 async fn refunded_is_optional_but_needs_refunded_at_when_given(server: TestServer) {
@@ -462,10 +377,10 @@ async fn refunded_is_optional_but_needs_refunded_at_when_given(server: TestServe
         ("processor_details[custom][refund_reference]", "r1"),
         ("refunded[refunded_at]", ""),
     ];
-    let r = server.post(&on(&id, "report_refund"), &form[..3]).await;
+    let r = server.report_refund(&id, &form[..3]).await;
     assert_eq!(r.status, 200, "without refunded: {}", r.body);
     let id = guaranteed(&server, 1000).await;
-    let r = server.post(&on(&id, "report_refund"), &form).await;
+    let r = server.report_refund(&id, &form).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.error("param"), "refunded[refunded_at]", "{}", r.body);
 }

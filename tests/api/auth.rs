@@ -1,22 +1,25 @@
 //! API keys over HTTP: Bearer or Basic auth, Stripe's 401 texts, masked keys, revoked keys,
 //! `accept_any_key`, and the unsupported `Stripe-Account` header.
 
-use crate::common::{Auth, Resp, TestServer};
+use crate::common::{Api, Auth, Endpoint, Resp, TestServer};
 use base64::Engine;
-use payrec::ServerConfig;
 use payrec::wire::error::NO_API_KEY_MESSAGE;
 use reqwest::Method;
 
 /// A record that does not exist: a 404 here proves the key was accepted.
-const UNKNOWN_RECORD: &str = "/v1/payment_records/pr_doesnotexist";
-
-async fn get_unknown_record(server: &TestServer, auth: Auth) -> Resp {
-    server.request(Method::GET, UNKNOWN_RECORD, auth, &[], &[]).await
+fn unknown_record() -> Endpoint {
+    Endpoint::RetrieveRecord("pr_doesnotexist".to_owned())
 }
 
+async fn get_unknown_record(server: &TestServer, auth: Auth) -> Resp {
+    server.with_auth(auth).call(&unknown_record(), &[], None).await
+}
+
+/// The unknown record with `name: value` as the only authentication.
 async fn get_unknown_record_with_header(server: &TestServer, name: &str, value: &str) -> Resp {
+    let path = unknown_record().path();
     server
-        .request(Method::GET, UNKNOWN_RECORD, Auth::None, &[], &[(name, value)])
+        .request(Method::GET, &path, Auth::None, &[], &[(name, value)])
         .await
 }
 
@@ -64,15 +67,7 @@ async fn a_request_without_a_key_gets_stripes_401_text(server: TestServer) {
 }
 
 async fn a_post_without_a_key_is_rejected_before_its_parameters_are_read(server: TestServer) {
-    let r = server
-        .request(
-            Method::POST,
-            "/v1/payment_records/report_payment",
-            Auth::None,
-            &[("foo", "1")],
-            &[],
-        )
-        .await;
+    let r = server.with_auth(Auth::None).report_payment(&[("foo", "1")]).await;
     assert_no_api_key(&r);
 }
 
@@ -181,7 +176,7 @@ async fn a_stripe_account_header_is_rejected_with_400_saying_connect_is_not_serv
     let r = server
         .request(
             Method::GET,
-            UNKNOWN_RECORD,
+            &unknown_record().path(),
             Auth::Bearer(server.test_key.clone()),
             &[],
             &[("stripe-account", "acct_1234567890")],
@@ -198,7 +193,7 @@ async fn a_stripe_account_header_is_rejected_on_posts_too(server: TestServer) {
     let r = server
         .request(
             Method::POST,
-            "/v1/payment_records/report_payment",
+            &Endpoint::ReportPayment.path(),
             Auth::Basic(server.test_key.clone()),
             &[("amount_requested[currency]", "usd")],
             &[("stripe-account", "acct_1234567890")],
@@ -211,89 +206,6 @@ async fn a_stripe_account_header_is_rejected_on_posts_too(server: TestServer) {
             .unwrap_or_default()
             .contains("Stripe-Account")
     );
-}
-
-/// `backend_tests!` for servers started with `accept_any_key` (for stripe-mock-style suites).
-macro_rules! any_key_tests {
-    ($($name:ident),* $(,)?) => {
-        mod any_key_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = crate::common::TestServer::start_on(crate::common::Backend::Sqlite, super::any_key_config())
-                        .await
-                        .expect("SQLite is always available");
-                    super::$name(server).await
-                }
-            )*
-        }
-        mod any_key_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(server) =
-                        crate::common::TestServer::start_on(crate::common::Backend::Postgres, super::any_key_config()).await
-                    else {
-                        return;
-                    };
-                    super::$name(server).await
-                }
-            )*
-        }
-    };
-}
-
-fn any_key_config() -> ServerConfig {
-    ServerConfig {
-        accept_any_key: true,
-        ..Default::default()
-    }
-}
-
-async fn with_accept_any_key_any_well_formed_key_is_accepted(server: TestServer) {
-    for key in [
-        "sk_test_anything123",
-        "sk_live_anything123",
-        "sk_test_with_underscores_42",
-    ] {
-        let r = get_unknown_record(&server, Auth::Bearer(key.into())).await;
-        assert_key_accepted(&r);
-    }
-}
-
-async fn with_accept_any_key_the_same_key_works_on_every_request(server: TestServer) {
-    for _ in 0..3 {
-        assert_key_accepted(&get_unknown_record(&server, Auth::Basic("sk_test_again456".into())).await);
-    }
-}
-
-async fn with_accept_any_key_the_issued_keys_still_work(server: TestServer) {
-    assert_key_accepted(&get_unknown_record(&server, Auth::Bearer(server.test_key.clone())).await);
-}
-
-async fn with_accept_any_key_a_malformed_key_is_still_401(server: TestServer) {
-    for key in [
-        "foo",
-        "sk_test_",
-        "pk_test_anything123",
-        "rk_test_anything123",
-        "sk_test_bad-char!",
-    ] {
-        let r = get_unknown_record(&server, Auth::Bearer(key.into())).await;
-        assert_eq!(r.status, 401, "{key}: {}", r.body);
-        assert!(
-            r.error("message")
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("Invalid API Key provided: "),
-            "{key}: {}",
-            r.body
-        );
-    }
-}
-
-async fn with_accept_any_key_no_key_is_still_401(server: TestServer) {
-    assert_no_api_key(&get_unknown_record(&server, Auth::None).await);
 }
 
 /// Revokes the server's own test-mode key through the store.
@@ -330,7 +242,7 @@ async fn revoking_one_key_leaves_the_accounts_other_keys_working(server: TestSer
 }
 
 async fn the_health_check_needs_no_key(server: TestServer) {
-    let r = server.request(Method::GET, "/healthz", Auth::None, &[], &[]).await;
+    let r = server.healthz().await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json["status"], "ok");
 }
@@ -360,10 +272,71 @@ backend_tests!(
     the_health_check_needs_no_key,
 );
 
-any_key_tests!(
-    with_accept_any_key_any_well_formed_key_is_accepted,
-    with_accept_any_key_the_same_key_works_on_every_request,
-    with_accept_any_key_the_issued_keys_still_work,
-    with_accept_any_key_a_malformed_key_is_still_401,
-    with_accept_any_key_no_key_is_still_401,
-);
+/// The same checks on servers started with `accept_any_key` (for stripe-mock-style suites).
+mod any_key {
+    use super::{assert_key_accepted, assert_no_api_key, get_unknown_record};
+    use crate::common::{Auth, TestServer};
+    use payrec::ServerConfig;
+
+    fn any_key_config() -> ServerConfig {
+        ServerConfig {
+            accept_any_key: true,
+            ..Default::default()
+        }
+    }
+
+    async fn with_accept_any_key_any_well_formed_key_is_accepted(server: TestServer) {
+        for key in [
+            "sk_test_anything123",
+            "sk_live_anything123",
+            "sk_test_with_underscores_42",
+        ] {
+            let r = get_unknown_record(&server, Auth::Bearer(key.into())).await;
+            assert_key_accepted(&r);
+        }
+    }
+
+    async fn with_accept_any_key_the_same_key_works_on_every_request(server: TestServer) {
+        for _ in 0..3 {
+            assert_key_accepted(&get_unknown_record(&server, Auth::Basic("sk_test_again456".into())).await);
+        }
+    }
+
+    async fn with_accept_any_key_the_issued_keys_still_work(server: TestServer) {
+        assert_key_accepted(&get_unknown_record(&server, Auth::Bearer(server.test_key.clone())).await);
+    }
+
+    async fn with_accept_any_key_a_malformed_key_is_still_401(server: TestServer) {
+        for key in [
+            "foo",
+            "sk_test_",
+            "pk_test_anything123",
+            "rk_test_anything123",
+            "sk_test_bad-char!",
+        ] {
+            let r = get_unknown_record(&server, Auth::Bearer(key.into())).await;
+            assert_eq!(r.status, 401, "{key}: {}", r.body);
+            assert!(
+                r.error("message")
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("Invalid API Key provided: "),
+                "{key}: {}",
+                r.body
+            );
+        }
+    }
+
+    async fn with_accept_any_key_no_key_is_still_401(server: TestServer) {
+        assert_no_api_key(&get_unknown_record(&server, Auth::None).await);
+    }
+
+    backend_tests!(
+        config = any_key_config;
+        with_accept_any_key_any_well_formed_key_is_accepted,
+        with_accept_any_key_the_same_key_works_on_every_request,
+        with_accept_any_key_the_issued_keys_still_work,
+        with_accept_any_key_a_malformed_key_is_still_401,
+        with_accept_any_key_no_key_is_still_401,
+    );
+}

@@ -3,6 +3,8 @@
 use std::process::Command;
 
 use crate::common::child::{ChildServer, wait_for_records};
+use crate::common::form::payment_with;
+use crate::common::{Api, Auth, Endpoint};
 
 fn payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_payrec"))
@@ -20,15 +22,15 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("payrec.db").display())
 }
 
+/// A 404 for an unknown record shows the key was accepted.
 async fn status_with_key(server: &ChildServer, key: &str) -> u16 {
-    reqwest::Client::new()
-        .get(server.url("/v1/payment_records/pr_x"))
-        .basic_auth(key, Some(""))
-        .send()
-        .await
-        .expect("request")
-        .status()
-        .as_u16()
+    server.with_key(key).retrieve_record("pr_x", &[]).await.status
+}
+
+/// The id of the first key in `payrec keys list`'s listing.
+fn first_key_id(listing: &str) -> String {
+    let row = listing.lines().nth(1).expect("a key row");
+    row.split_whitespace().next().expect("a key id").to_owned()
 }
 
 #[tokio::test]
@@ -71,14 +73,7 @@ async fn keys_create_list_and_revoke_manage_keys_without_showing_them_again() {
     assert!(!listing.contains(&secret), "list never shows a key");
     let last4 = &secret[secret.len() - 4..];
     assert!(listing.contains(&format!("sk_live_…{last4}")), "{listing}");
-    let key_id = listing
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let key_id = first_key_id(&listing);
     let account = listing
         .lines()
         .nth(1)
@@ -140,20 +135,13 @@ async fn json_logs_have_one_line_per_request_with_its_id_and_never_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let server = ChildServer::spawn_with(&sqlite_url(&dir), &["--log-format", "json"], &[("RUST_LOG", "info")]).await;
     let key = server.test_key.clone().unwrap();
-    let response = reqwest::Client::new()
-        .get(server.url("/v1/payment_records/pr_logged"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    let request_id = response.headers()["request-id"].to_str().unwrap().to_owned();
-    let wrong = reqwest::Client::new()
-        .get(server.url("/v1/payment_records/pr_logged"))
-        .bearer_auth("sk_test_wrongkeywrongkey123")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
+    let bearer = |key: &str| server.with_auth(Auth::Bearer(key.to_owned()));
+    let response = bearer(&key).retrieve_record("pr_logged", &[]).await;
+    let request_id = response.header("request-id").unwrap().to_owned();
+    let wrong = bearer("sk_test_wrongkeywrongkey123")
+        .retrieve_record("pr_logged", &[])
+        .await;
+    assert_eq!(wrong.status, 401);
     let mut logs = String::new();
     for _ in 0..100 {
         logs = server.logs();
@@ -181,23 +169,11 @@ async fn json_logs_have_one_line_per_request_with_its_id_and_never_the_key() {
 async fn sigterm_finishes_in_flight_requests_before_exiting() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ChildServer::spawn(&sqlite_url(&dir), &[("PAYREC_TEST_DELAY_AFTER_COMMIT_MS", "500")]).await;
-    let key = server.test_key.clone().unwrap();
-    let in_flight = {
-        let url = server.url("/v1/payment_records/report_payment");
-        tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(url)
-                .basic_auth(key, Some(""))
-                .form(&[
-                    ("amount_requested[currency]", "usd"),
-                    ("amount_requested[value]", "100"),
-                    ("initiated_at", "1730211300"),
-                    ("payment_method_details[type]", "custom"),
-                ])
-                .send()
-                .await
-        })
-    };
+    let client = server.with_key(&server.test_key.clone().unwrap());
+    let in_flight = tokio::spawn(async move {
+        let form = payment_with(&[("amount_requested[value]", "100")]);
+        client.try_call(&Endpoint::ReportPayment, &form, None).await
+    });
     let url = sqlite_url(&dir);
     assert!(
         wait_for_records(&url, 1).await,
@@ -205,7 +181,7 @@ async fn sigterm_finishes_in_flight_requests_before_exiting() {
     );
     server.terminate();
     let response = in_flight.await.unwrap().expect("the in-flight request is answered");
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status, 200);
     let status = server.child.wait().await.unwrap();
     assert!(status.success(), "payrec exits cleanly: {status}");
 }
@@ -247,14 +223,7 @@ fn doctor_on_a_broken_setup_names_the_problem() {
     let url = sqlite_url(&dir);
     assert!(payrec(&url, &["keys", "create"]).0);
     let (_, listing, _) = payrec(&url, &["keys", "list"]);
-    let key_id = listing
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let key_id = first_key_id(&listing);
     assert!(payrec(&url, &["keys", "revoke", &key_id]).0);
     let (ok, stdout, _) = payrec(&url, &["doctor"]);
     assert!(!ok);

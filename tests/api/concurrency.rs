@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{Auth, Resp, TestServer};
+use crate::common::calls::{Op, borrowed, stored};
+use crate::common::{Api, Resp, TestServer, id_of};
 use payrec::records::lifecycle::invariant_violations;
 use payrec::records::model::{AttemptState, PaymentAttemptRecord, PaymentRecord};
-use payrec::store::{ListQuery, Tenant};
+use payrec::store::Tenant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reqwest::Method;
 use tokio::sync::Barrier;
 
 /// Concurrent clients in the mixed workload.
@@ -22,21 +22,6 @@ const RECORDS: usize = 3;
 const AMOUNT: i64 = 10_000;
 /// A deadlock shows up as this deadline passing.
 const DEADLINE: Duration = Duration::from_secs(60);
-const INITIATED_AT: &str = "1730211300";
-const OUTCOME_AT: &str = "1730211400";
-
-/// One report call a client makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Guaranteed,
-    Failed,
-    Canceled,
-    NewAttempt,
-    NewAttemptGuaranteed,
-    /// A refund of this many cents, or of the remainder.
-    Refund(Option<i64>),
-    Informational,
-}
 
 /// An answered call.
 #[derive(Debug)]
@@ -59,50 +44,14 @@ fn random_op(rng: &mut StdRng) -> Op {
     }
 }
 
-/// Sends `op` on record `id`; every other call carries an Idempotency-Key of its own.
+/// Sends `op` on record `id`, with `tag` as its Idempotency-Key when `keyed`.
 async fn send(server: &TestServer, id: &str, op: Op, tag: &str, keyed: bool) -> Resp {
-    let path = |end: &str| format!("/v1/payment_records/{id}/{end}");
-    let amount;
-    let (path, form): (String, Vec<(&str, &str)>) = match op {
-        Op::Guaranteed => (
-            path("report_payment_attempt_guaranteed"),
-            vec![("guaranteed_at", OUTCOME_AT)],
-        ),
-        Op::Failed => (path("report_payment_attempt_failed"), vec![("failed_at", OUTCOME_AT)]),
-        Op::Canceled => (
-            path("report_payment_attempt_canceled"),
-            vec![("canceled_at", OUTCOME_AT)],
-        ),
-        Op::NewAttempt => (path("report_payment_attempt"), vec![("initiated_at", INITIATED_AT)]),
-        Op::NewAttemptGuaranteed => (
-            path("report_payment_attempt"),
-            vec![
-                ("initiated_at", INITIATED_AT),
-                ("outcome", "guaranteed"),
-                ("guaranteed[guaranteed_at]", OUTCOME_AT),
-            ],
-        ),
-        Op::Refund(value) => {
-            let mut form = vec![
-                ("outcome", "refunded"),
-                ("processor_details[type]", "custom"),
-                ("processor_details[custom][refund_reference]", tag),
-            ];
-            if let Some(value) = value {
-                amount = value.to_string();
-                form.extend([("amount[currency]", "usd"), ("amount[value]", amount.as_str())]);
-            }
-            (path("report_refund"), form)
-        }
-        Op::Informational => (
-            path("report_payment_attempt_informational"),
-            vec![("metadata[last_writer]", tag), ("description", tag)],
-        ),
-    };
-    let idempotency = [("Idempotency-Key", tag)];
-    let headers: &[(&str, &str)] = if keyed { &idempotency } else { &[] };
-    let auth = Auth::Basic(server.test_key.clone());
-    server.request(Method::POST, &path, auth, &form, headers).await
+    let (call, form) = op.request(tag);
+    let form = borrowed(&form);
+    match keyed {
+        true => server.report_keyed(tag, id, call, &form).await,
+        false => server.report(id, call, &form).await,
+    }
 }
 
 fn tenant(server: &TestServer) -> Tenant {
@@ -110,26 +59,6 @@ fn tenant(server: &TestServer) -> Tenant {
         account_id: server.account_id.clone(),
         livemode: false,
     }
-}
-
-/// The record and its attempts, oldest first, as stored.
-async fn stored(server: &TestServer, id: &str) -> (PaymentRecord, Vec<PaymentAttemptRecord>) {
-    let tenant = tenant(server);
-    let record = server
-        .store
-        .get_record(&tenant, id)
-        .await
-        .unwrap()
-        .expect("record stored");
-    let query = ListQuery {
-        limit: 100,
-        ..ListQuery::default()
-    };
-    let page = server.store.list_attempts(&tenant, id, &query).await.unwrap();
-    assert!(!page.has_more, "fewer than 100 attempts");
-    let mut attempts = page.data;
-    attempts.reverse();
-    (record, attempts)
 }
 
 fn count(attempts: &[PaymentAttemptRecord], state: &str) -> usize {
@@ -153,7 +82,7 @@ fn assert_only_lifecycle_errors(answers: &[Answer]) {
 
 /// Checks one record against the calls that succeeded on it.
 async fn check_record(server: &TestServer, id: &str, answers: &[&Answer]) {
-    let (record, attempts) = stored(server, id).await;
+    let (record, attempts) = stored(server.store.as_ref(), &tenant(server), id).await;
     let violations = invariant_violations(&record, &attempts);
     assert!(violations.is_empty(), "{id}: {violations:?}");
     let ok = |f: &dyn Fn(Op) -> bool| answers.iter().filter(|a| a.resp.status == 200 && f(a.op)).count();
@@ -193,7 +122,7 @@ async fn check_record(server: &TestServer, id: &str, answers: &[&Answer]) {
         record.amount_refunded <= guaranteed,
         "{id}: refund beyond the guarantee"
     );
-    let api = server.get(&format!("/v1/payment_records/{id}"), &[]).await;
+    let api = server.retrieve_record(id, &[]).await;
     assert_eq!(
         api.json["amount_refunded"]["value"], record.amount_refunded,
         "{}",
@@ -218,7 +147,7 @@ async fn many_clients_reporting_on_the_same_records_keep_every_invariant(server:
     let server = Arc::new(server);
     let mut ids = Vec::new();
     for _ in 0..RECORDS {
-        ids.push(server.report_payment(AMOUNT).await["id"].as_str().unwrap().to_owned());
+        ids.push(id_of(&server.pending_payment(AMOUNT).await));
     }
     let ids = Arc::new(ids);
     let barrier = Arc::new(Barrier::new(CLIENTS));
@@ -285,13 +214,13 @@ async fn race(server: &Arc<TestServer>, id: &str, n: usize, op: impl Fn(usize) -
 async fn racing_outcomes_on_one_pending_attempt_have_exactly_one_winner(server: TestServer) {
     let server = Arc::new(server);
     for round in 0..5 {
-        let id = server.report_payment(AMOUNT).await["id"].as_str().unwrap().to_owned();
+        let id = id_of(&server.pending_payment(AMOUNT).await);
         let outcomes = [Op::Guaranteed, Op::Failed, Op::Canceled];
         let answers = race(&server, &id, CLIENTS, |c| (outcomes[c % 3], format!("r{round}-{c}"))).await;
         let winners: Vec<&Answer> = answers.iter().filter(|a| a.resp.status == 200).collect();
         assert_eq!(winners.len(), 1, "round {round}: one outcome wins");
         let state = winners[0].resp.json["amount_guaranteed"]["value"].as_i64().unwrap();
-        let (_, attempts) = stored(&server, &id).await;
+        let (_, attempts) = stored(server.store.as_ref(), &tenant(&server), &id).await;
         assert_eq!(attempts.len(), 1);
         assert_eq!(state > 0, count(&attempts, "guaranteed") == 1, "round {round}");
         check_record(&server, &id, &answers.iter().collect::<Vec<_>>()).await;
@@ -300,7 +229,7 @@ async fn racing_outcomes_on_one_pending_attempt_have_exactly_one_winner(server: 
 
 async fn racing_refunds_never_exceed_the_guarantee(server: TestServer) {
     let server = Arc::new(server);
-    let id = server.report_payment(AMOUNT).await["id"].as_str().unwrap().to_owned();
+    let id = id_of(&server.pending_payment(AMOUNT).await);
     let g = send(&server, &id, Op::Guaranteed, "g", false).await;
     assert_eq!(g.status, 200, "{}", g.body);
     let answers = race(&server, &id, CLIENTS, |c| {
@@ -321,7 +250,7 @@ async fn racing_refunds_never_exceed_the_guarantee(server: TestServer) {
 
 async fn one_refund_reference_raced_by_many_clients_is_taken_once(server: TestServer) {
     let server = Arc::new(server);
-    let id = server.report_payment(AMOUNT).await["id"].as_str().unwrap().to_owned();
+    let id = id_of(&server.pending_payment(AMOUNT).await);
     let g = send(&server, &id, Op::Guaranteed, "g", false).await;
     assert_eq!(g.status, 200, "{}", g.body);
     // Distinct idempotency keys, one refund reference: the database's uniqueness decides.
@@ -331,18 +260,9 @@ async fn one_refund_reference_raced_by_many_clients_is_taken_once(server: TestSe
         let (server, id, barrier) = (server.clone(), id.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            let form = [
-                ("outcome", "refunded"),
-                ("processor_details[type]", "custom"),
-                ("processor_details[custom][refund_reference]", "the-one-refund"),
-                ("amount[currency]", "usd"),
-                ("amount[value]", "100"),
-            ];
             let key = format!("same-ref-{client}");
-            let auth = Auth::Basic(server.test_key.clone());
-            let path = format!("/v1/payment_records/{id}/report_refund");
-            let headers = [("Idempotency-Key", key.as_str())];
-            server.request(Method::POST, &path, auth, &form, &headers).await
+            let (call, form) = Op::Refund(Some(100)).request("the-one-refund");
+            server.report_keyed(&key, &id, call, &borrowed(&form)).await
         }));
     }
     let answers = tokio::time::timeout(DEADLINE, futures_util::future::join_all(tasks))
@@ -351,7 +271,7 @@ async fn one_refund_reference_raced_by_many_clients_is_taken_once(server: TestSe
     let statuses: Vec<u16> = answers.iter().map(|r| r.as_ref().expect("task").status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 400), "{statuses:?}");
-    let (record, _) = stored(&server, &id).await;
+    let (record, _) = stored(server.store.as_ref(), &tenant(&server), &id).await;
     assert_eq!(record.amount_refunded, 100);
 }
 

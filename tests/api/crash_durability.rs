@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::common::Backend;
 use crate::common::child::ChildServer;
+use crate::common::{Api, Backend, Endpoint, Report};
 use payrec::records::lifecycle::invariant_violations;
 use payrec::store::postgres::{PgOptions, PgStore};
 use payrec::store::sqlite::{SqliteOptions, SqliteStore};
@@ -31,9 +31,10 @@ const SEED: u64 = 0x5EED_0007;
 const INITIATED_AT: &str = "1730211300";
 const OUTCOME_AT: &str = "1730211400";
 
-/// Where the server is now: empty while it is down. `stop` ends the clients' work.
+/// The server now, as the clients' key sees it: None while it is down. `stop` ends the
+/// clients' work.
 struct Live {
-    base: RwLock<String>,
+    server: RwLock<Option<crate::common::Client>>,
     stop: AtomicBool,
 }
 
@@ -62,8 +63,6 @@ struct ClientLog {
 struct Client {
     n: usize,
     seq: usize,
-    key: String,
-    http: reqwest::Client,
     live: Arc<Live>,
     rng: StdRng,
     log: ClientLog,
@@ -71,59 +70,49 @@ struct Client {
 
 impl Client {
     /// POSTs until a response arrives, with one Idempotency-Key for every try.
-    async fn call(&mut self, path: &str, form: &[(String, String)]) -> Option<String> {
+    async fn call(&mut self, endpoint: Endpoint, form: &[(String, String)]) -> Option<String> {
         self.seq += 1;
         let idempotency_key = format!("crash-c{}-{}", self.n, self.seq);
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let body = crate::common::encode(&pairs);
         let started = Instant::now();
         let mut tries = 0;
         while started.elapsed() < RETRY_DEADLINE {
-            let base = self.live.base.read().expect("base").clone();
-            if base.is_empty() {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                continue;
-            }
-            tries += 1;
-            let sent = self
-                .http
-                .post(format!("{base}{path}"))
-                .basic_auth(&self.key, Some(""))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("idempotency-key", &idempotency_key)
-                .body(body.clone())
-                .send()
-                .await;
-            let Ok(response) = sent else {
+            let Some(server) = self.live.server.read().expect("server").clone() else {
                 tokio::time::sleep(RETRY_PAUSE).await;
                 continue;
             };
-            let status = response.status().as_u16();
-            let replayed = response.headers().contains_key("idempotent-replayed");
-            let Ok(text) = response.text().await else { continue };
-            if status == 409 {
+            tries += 1;
+            let sent = server.try_call(&endpoint, &pairs, Some(&idempotency_key)).await;
+            let Ok(r) = sent else {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                continue;
+            };
+            if r.status == 409 {
                 tokio::time::sleep(RETRY_PAUSE).await;
                 continue;
             }
-            if !(200..300).contains(&status) {
+            if !(200..300).contains(&r.status) {
                 let sent = if tries > 1 { " (after a lost response)" } else { "" };
-                self.log.unexpected.push(format!("POST {path}{sent}: {status} {text}"));
+                let path = endpoint.path();
+                self.log
+                    .unexpected
+                    .push(format!("POST {path}{sent}: {} {}", r.status, r.body));
                 return None;
             }
             self.log.acked += 1;
             self.log.resent += tries - 1;
-            self.log.replays += usize::from(replayed);
-            return Some(text);
+            self.log.replays += usize::from(r.header("idempotent-replayed").is_some());
+            return Some(r.body);
         }
         None
     }
 
     /// One report call on the record at `idx`, setting a metadata entry of its own.
-    async fn step(&mut self, idx: usize, end: &str, mut form: Vec<(String, String)>) -> bool {
-        let entry = (format!("s{}", self.seq + 1), format!("{end}-{}", self.seq + 1));
+    async fn step(&mut self, idx: usize, call: Report, mut form: Vec<(String, String)>) -> bool {
+        let entry = (format!("s{}", self.seq + 1), format!("{call:?}-{}", self.seq + 1));
         form.push((format!("metadata[{}]", entry.0), entry.1.clone()));
-        let path = format!("/v1/payment_records/{}/{end}", self.log.records[idx].id);
-        let answer = self.call(&path, &form).await;
+        let endpoint = Endpoint::Report(self.log.records[idx].id.clone(), call);
+        let answer = self.call(endpoint, &form).await;
         let tracked = &mut self.log.records[idx];
         match answer {
             Some(body) => {
@@ -155,7 +144,7 @@ impl Client {
         if self.rng.random_bool(0.2) {
             form.extend(pairs(&[("outcome", "failed"), ("failed[failed_at]", OUTCOME_AT)]));
         }
-        let Some(body) = self.call("/v1/payment_records/report_payment", &form).await else {
+        let Some(body) = self.call(Endpoint::ReportPayment, &form).await else {
             return;
         };
         let json: Value = serde_json::from_str(&body).expect("a JSON record");
@@ -175,7 +164,7 @@ impl Client {
             }
             if !pending {
                 let form = pairs(&[("initiated_at", INITIATED_AT)]);
-                if !self.step(idx, "report_payment_attempt", form).await {
+                if !self.step(idx, Report::Attempt, form).await {
                     return;
                 }
             }
@@ -186,7 +175,7 @@ impl Client {
                 _ => "canceled",
             };
             let form = pairs(&[(&format!("{outcome}_at"), OUTCOME_AT)]);
-            if !self.step(idx, &format!("report_payment_attempt_{outcome}"), form).await {
+            if !self.step(idx, Report::outcome(outcome), form).await {
                 return;
             }
             if outcome == "guaranteed" {
@@ -215,7 +204,7 @@ impl Client {
                     ("amount[value]", &(amount / 4).to_string()),
                 ]));
             }
-            if !self.step(idx, "report_refund", form).await {
+            if !self.step(idx, Report::Refund, form).await {
                 return;
             }
         }
@@ -241,18 +230,9 @@ async fn spawn(url: &str, kill: usize) -> ChildServer {
 }
 
 /// Every acknowledged response's facts are in the restarted server's answers.
-async fn check_acknowledged(http: &reqwest::Client, base: &str, key: &str, t: &Tracked) -> Vec<String> {
-    let get = |path: String| async move {
-        let r = http
-            .get(format!("{base}{path}"))
-            .basic_auth(key, Some(""))
-            .send()
-            .await
-            .expect("GET");
-        let status = r.status().as_u16();
-        (status, r.text().await.expect("body"))
-    };
-    let (status, text) = get(format!("/v1/payment_records/{}", t.id)).await;
+async fn check_acknowledged(server: &crate::common::Client, t: &Tracked) -> Vec<String> {
+    let r = server.retrieve_record(&t.id, &[]).await;
+    let (status, text) = (r.status, r.body);
     if status != 200 {
         return vec![format!("{}: acknowledged record is missing ({status} {text})", t.id)];
     }
@@ -273,8 +253,8 @@ async fn check_acknowledged(http: &reqwest::Client, base: &str, key: &str, t: &T
             problems.push(format!("{}: acknowledged refunds lost", t.id));
         }
         let attempt = acked["latest_payment_attempt_record"].as_str().unwrap_or_default();
-        let (status, text) = get(format!("/v1/payment_attempt_records/{attempt}")).await;
-        let attempt_json: Value = serde_json::from_str(&text).unwrap_or_default();
+        let r = server.retrieve_attempt(attempt, &[]).await;
+        let (status, attempt_json) = (r.status, r.json);
         if status != 200 || attempt_json["payment_record"] != t.id.as_str() {
             problems.push(format!("{}: acknowledged attempt {attempt} lost ({status})", t.id));
         }
@@ -352,21 +332,16 @@ async fn kill_and_restart_under_load(backend: Backend, url: &str) {
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut server = spawn(url, 0).await;
     let key = server.test_key.clone().expect("first start prints keys");
+    let as_key = |server: &ChildServer| server.with_key(&key).with_timeout(REQUEST_TIMEOUT);
     let live = Arc::new(Live {
-        base: RwLock::new(server.base.clone()),
+        server: RwLock::new(Some(as_key(&server))),
         stop: AtomicBool::new(false),
     });
-    let http = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .expect("client");
     let mut clients = Vec::new();
     for n in 0..CLIENTS {
         let mut client = Client {
             n,
             seq: 0,
-            key: key.clone(),
-            http: http.clone(),
             live: live.clone(),
             rng: StdRng::seed_from_u64(SEED + 1 + n as u64),
             log: ClientLog::default(),
@@ -380,10 +355,10 @@ async fn kill_and_restart_under_load(backend: Backend, url: &str) {
     }
     for kill in 1..=KILLS {
         tokio::time::sleep(Duration::from_millis(rng.random_range(UPTIME_MS))).await;
-        *live.base.write().expect("base") = String::new();
+        *live.server.write().expect("server") = None;
         server.kill9().await;
         server = spawn(url, kill).await;
-        *live.base.write().expect("base") = server.base.clone();
+        *live.server.write().expect("server") = Some(as_key(&server));
     }
     live.stop.store(true, Ordering::Relaxed);
     let logs: Vec<ClientLog> = tokio::time::timeout(Duration::from_secs(60), futures_util::future::join_all(clients))
@@ -398,7 +373,7 @@ async fn kill_and_restart_under_load(backend: Backend, url: &str) {
     let mut problems: Vec<String> = logs.iter().flat_map(|l| l.unexpected.clone()).collect();
     let tracked: Vec<&Tracked> = logs.iter().flat_map(|l| &l.records).collect();
     for t in &tracked {
-        problems.extend(check_acknowledged(&http, &server.base, &key, t).await);
+        problems.extend(check_acknowledged(&as_key(&server), t).await);
     }
     let (in_database, violations) = check_invariants(open_store(backend, url).await.as_ref()).await;
     problems.extend(violations);

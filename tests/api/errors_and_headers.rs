@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::common::{Auth, Backend, Resp, TestServer};
+use crate::common::{Api, Auth, Backend, Report, Resp, TestServer};
 use payrec::ServerConfig;
 use reqwest::Method;
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn every_backend() -> Vec<TestServer> {
 }
 
 async fn the_health_check_carries_stripes_headers(server: TestServer) {
-    let r = server.request(Method::GET, "/healthz", Auth::None, &[], &[]).await;
+    let r = server.healthz().await;
     assert_eq!(r.status, 200, "{:?}", server.backend);
     assert_stripe_headers(&r, DEFAULT_STRIPE_VERSION);
 }
@@ -158,7 +158,7 @@ async fn the_health_check_echoes_the_stripe_version_too(server: TestServer) {
 async fn request_ids_differ_between_requests(server: TestServer) {
     let mut seen = HashSet::new();
     for _ in 0..20 {
-        let r = server.get("/v1/payment_records/pr_x", &[]).await;
+        let r = server.retrieve_record("pr_x", &[]).await;
         let id = r.header("request-id").expect("Request-Id").to_owned();
         assert!(is_request_id(&id), "{id}");
         assert!(seen.insert(id.clone()), "request id {id} was reused");
@@ -216,7 +216,7 @@ async fn get_on_report_payment_is_a_stripe_404(server: TestServer) {
 }
 
 async fn an_unknown_record_id_is_resource_missing_as_in_examples_case_10(server: TestServer) {
-    let r = server.get("/v1/payment_records/pr_doesnotexist", &[]).await;
+    let r = server.retrieve_record("pr_doesnotexist", &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(
         r.json,
@@ -232,19 +232,19 @@ async fn an_unknown_record_id_is_resource_missing_as_in_examples_case_10(server:
 
 async fn an_unknown_id_of_300_characters_is_a_404_that_echoes_it(server: TestServer) {
     let id = format!("pr_{}", "a".repeat(297));
-    let r = server.get(&format!("/v1/payment_records/{id}"), &[]).await;
+    let r = server.retrieve_record(&id, &[]).await;
     assert_no_such_record(&r, &id);
 }
 
 async fn an_unknown_id_of_ten_thousand_characters_is_a_404(server: TestServer) {
     let id = format!("pr_{}", "Z".repeat(10_000));
-    let r = server.get(&format!("/v1/payment_records/{id}"), &[]).await;
+    let r = server.retrieve_record(&id, &[]).await;
     assert_no_such_record(&r, &id);
 }
 
 async fn an_id_that_does_not_look_like_a_record_id_is_a_404(server: TestServer) {
     for id in ["x", "par_x", "cus_123", "0", "PR_X"] {
-        assert_no_such_record(&server.get(&format!("/v1/payment_records/{id}"), &[]).await, id);
+        assert_no_such_record(&server.retrieve_record(id, &[]).await, id);
     }
 }
 
@@ -353,7 +353,7 @@ async fn an_id_with_quotes_slashes_and_sql_is_a_404_that_echoes_it(server: TestS
 }
 
 async fn an_unknown_attempt_id_is_resource_missing_for_payment_attempt_record(server: TestServer) {
-    let r = server.get("/v1/payment_attempt_records/par_x", &[]).await;
+    let r = server.retrieve_attempt("par_x", &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(
         r.json,
@@ -372,7 +372,7 @@ async fn an_unknown_attempt_id_of_any_characters_is_a_404(server: TestServer) {
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(r.error("message"), "No such payment_attempt_record: 'par_é' x'");
     let long = format!("par_{}", "9".repeat(500));
-    let r = server.get(&format!("/v1/payment_attempt_records/{long}"), &[]).await;
+    let r = server.retrieve_attempt(&long, &[]).await;
     assert_eq!(
         r.error("message").as_str(),
         Some(format!("No such payment_attempt_record: '{long}'").as_str())
@@ -380,9 +380,7 @@ async fn an_unknown_attempt_id_of_any_characters_is_a_404(server: TestServer) {
 }
 
 async fn listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_record(server: TestServer) {
-    let r = server
-        .get("/v1/payment_attempt_records", &[("payment_record", "pr_nope")])
-        .await;
+    let r = server.list_attempts("pr_nope", &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(r.error("code"), "resource_missing");
     assert_eq!(r.error("param"), "payment_record");
@@ -390,14 +388,14 @@ async fn listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_rec
 }
 
 async fn reporting_on_an_unknown_record_is_a_404(server: TestServer) {
-    let cases: [(&str, &[(&str, &str)]); 6] = [
-        ("report_payment_attempt", &[("initiated_at", "1730211300")]),
-        ("report_payment_attempt_guaranteed", &[("guaranteed_at", "1730211300")]),
-        ("report_payment_attempt_failed", &[("failed_at", "1730211300")]),
-        ("report_payment_attempt_canceled", &[("canceled_at", "1730211300")]),
-        ("report_payment_attempt_informational", &[("description", "x")]),
+    let cases: [(Report, &[(&str, &str)]); 6] = [
+        (Report::Attempt, &[("initiated_at", "1730211300")]),
+        (Report::Guaranteed, &[("guaranteed_at", "1730211300")]),
+        (Report::Failed, &[("failed_at", "1730211300")]),
+        (Report::Canceled, &[("canceled_at", "1730211300")]),
+        (Report::Informational, &[("description", "x")]),
         (
-            "report_refund",
+            Report::Refund,
             &[
                 ("outcome", "refunded"),
                 ("processor_details[type]", "custom"),
@@ -405,10 +403,8 @@ async fn reporting_on_an_unknown_record_is_a_404(server: TestServer) {
             ],
         ),
     ];
-    for (action, form) in cases {
-        let r = server
-            .post(&format!("/v1/payment_records/pr_%C3%A9x/{action}"), form)
-            .await;
+    for (call, form) in cases {
+        let r = server.report("pr_%C3%A9x", call, form).await;
         assert_no_such_record(&r, "pr_éx");
         assert_stripe_headers(&r, DEFAULT_STRIPE_VERSION);
     }
@@ -417,27 +413,18 @@ async fn reporting_on_an_unknown_record_is_a_404(server: TestServer) {
 async fn error_bodies_link_the_doc_url_of_their_code(server: TestServer) {
     let cases = [
         (
-            server.get("/v1/payment_records", &[("limit", "abc")]).await,
+            server.list_records(&[("limit", "abc")]).await,
             "parameter_invalid_integer",
         ),
-        (
-            server.get("/v1/payment_records", &[("foo", "1")]).await,
-            "parameter_unknown",
-        ),
+        (server.list_records(&[("foo", "1")]).await, "parameter_unknown"),
         (
             server
-                .get(
-                    "/v1/payment_records",
-                    &[("starting_after", "pr_a"), ("ending_before", "pr_b")],
-                )
+                .list_records(&[("starting_after", "pr_a"), ("ending_before", "pr_b")])
                 .await,
             "parameters_exclusive",
         ),
-        (server.get("/v1/payment_records/pr_x", &[]).await, "resource_missing"),
-        (
-            server.post("/v1/payment_records/report_payment", &[]).await,
-            "parameter_missing",
-        ),
+        (server.retrieve_record("pr_x", &[]).await, "resource_missing"),
+        (server.report_payment(&[]).await, "parameter_missing"),
     ];
     for (r, code) in cases {
         assert_eq!(r.error("code"), code, "{}", r.body);
@@ -449,13 +436,11 @@ async fn error_bodies_link_the_doc_url_of_their_code(server: TestServer) {
 }
 
 async fn errors_without_a_code_have_no_code_or_doc_url_keys_and_no_null_fields(server: TestServer) {
-    let no_key = server
-        .request(Method::GET, "/v1/payment_records", Auth::None, &[], &[])
-        .await;
+    let no_key = server.with_auth(Auth::None).list_records(&[]).await;
     assert_eq!(error_keys(&no_key), ["message", "type"]);
     let unknown_url = server.get("/v1/foo", &[]).await;
     assert_eq!(error_keys(&unknown_url), ["message", "type"]);
-    let bad_expand = server.get("/v1/payment_records/pr_x", &[("expand[]", "bogus")]).await;
+    let bad_expand = server.retrieve_record("pr_x", &[("expand[]", "bogus")]).await;
     assert_eq!(bad_expand.status, 400);
     assert_eq!(error_keys(&bad_expand), ["message", "param", "type"]);
     for r in [&no_key, &unknown_url, &bad_expand] {

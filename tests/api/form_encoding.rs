@@ -4,13 +4,13 @@
 //! Every request here fails validation before the lifecycle runs, so no test needs a stored
 //! record.
 
-use crate::common::TestServer;
 use crate::common::form::*;
+use crate::common::{Api, TestServer};
 use serde_json::json;
 
 async fn an_unknown_parameter_is_rejected_by_its_full_path(server: TestServer) {
     let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("shipping_details[foo]", "1")]))
+        .report_payment(&payment_with(&[("shipping_details[foo]", "1")]))
         .await;
     assert_eq!(
         r.json,
@@ -26,44 +26,25 @@ async fn an_unknown_parameter_is_rejected_by_its_full_path(server: TestServer) {
 }
 
 async fn an_unknown_top_level_parameter_is_rejected_by_name(server: TestServer) {
-    assert_unknown(
-        &server.post(REPORT_PAYMENT, &payment_with(&[("foo", "1")])).await,
-        "foo",
-    );
+    assert_unknown(&server.report_payment(&payment_with(&[("foo", "1")])).await, "foo");
 }
 
 async fn an_unknown_parameter_deep_in_a_known_hash_is_named_by_its_whole_path(server: TestServer) {
     let form = payment_with(&[("payment_method_details[billing_details][address][planet]", "mars")]);
-    let r = server.post(REPORT_PAYMENT, &form).await;
+    let r = server.report_payment(&form).await;
     assert_unknown(&r, "payment_method_details[billing_details][address][planet]");
 }
 
 async fn unknown_parameters_are_reported_before_missing_ones(server: TestServer) {
-    assert_unknown(&server.post(REPORT_PAYMENT, &[("foo", "1")]).await, "foo");
+    assert_unknown(&server.report_payment(&[("foo", "1")]).await, "foo");
 }
 
 async fn a_missing_amount_value_is_exactly_examples_case_9(server: TestServer) {
-    let form = [
-        ("amount_requested[currency]", "usd"),
-        ("initiated_at", "1730211300"),
-        ("payment_method_details[type]", "custom"),
-    ];
-    let r = server.post(REPORT_PAYMENT, &form).await;
-    assert_eq!(r.status, 400);
-    assert_eq!(
-        r.json,
-        json!({"error": {
-            "code": "parameter_missing",
-            "doc_url": "https://stripe.com/docs/error-codes/parameter-missing",
-            "message": "Missing required param: amount_requested[value].",
-            "param": "amount_requested[value]",
-            "type": "invalid_request_error",
-        }})
-    );
+    assert_examples_case_9(&server.report_payment(&WITHOUT_AMOUNT_VALUE).await);
 }
 
 async fn an_empty_body_is_missing_its_first_required_parameter(server: TestServer) {
-    let r = server.post_raw(REPORT_PAYMENT, FORM, Vec::new()).await;
+    let r = server.report_payment_raw(FORM, Vec::new()).await;
     assert_error(
         &r,
         "parameter_missing",
@@ -83,7 +64,7 @@ async fn an_empty_body_is_missing_its_first_required_parameter(server: TestServe
 
 async fn a_decimal_amount_is_an_invalid_integer(server: TestServer) {
     let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("amount_requested[value]", "12.5")]))
+        .report_payment(&payment_with(&[("amount_requested[value]", "12.5")]))
         .await;
     assert_error(
         &r,
@@ -100,7 +81,7 @@ async fn a_decimal_amount_is_an_invalid_integer(server: TestServer) {
 async fn anything_but_a_plain_64_bit_integer_is_an_invalid_integer(server: TestServer) {
     for value in ["abc", "1e3", "0x10", "12 ", "99999999999999999999", "1,000"] {
         let r = server
-            .post(REPORT_PAYMENT, &payment_with(&[("amount_requested[value]", value)]))
+            .report_payment(&payment_with(&[("amount_requested[value]", value)]))
             .await;
         assert_error(
             &r,
@@ -119,7 +100,7 @@ async fn a_value_outside_an_enum_is_rejected_with_its_param(server: TestServer) 
         ("processor_details[type]", "stripe"),
     ];
     for (param, value) in cases {
-        let r = server.post(REPORT_PAYMENT, &payment_with(&[(param, value)])).await;
+        let r = server.report_payment(&payment_with(&[(param, value)])).await;
         assert_invalid_param(&r, param);
         assert!(
             r.error("message").as_str().unwrap_or_default().contains(param),
@@ -130,7 +111,7 @@ async fn a_value_outside_an_enum_is_rejected_with_its_param(server: TestServer) 
 }
 
 async fn an_empty_description_is_parameter_invalid_empty(server: TestServer) {
-    let r = server.post(REPORT_PAYMENT, &payment_with(&[("description", "")])).await;
+    let r = server.report_payment(&payment_with(&[("description", "")])).await;
     assert_bad_request(&r);
     assert_eq!(r.error("code"), "parameter_invalid_empty", "{}", r.body);
     assert_eq!(r.error("param"), "description");
@@ -138,12 +119,10 @@ async fn an_empty_description_is_parameter_invalid_empty(server: TestServer) {
 
 async fn a_string_longer_than_5000_characters_is_rejected_with_its_param(server: TestServer) {
     let long = "x".repeat(5001);
-    let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("description", &long)]))
-        .await;
+    let r = server.report_payment(&payment_with(&[("description", &long)])).await;
     assert_invalid_param(&r, "description");
     let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("shipping_details[name]", &long)]))
+        .report_payment(&payment_with(&[("shipping_details[name]", &long)]))
         .await;
     assert_invalid_param(&r, "shipping_details[name]");
 }
@@ -152,35 +131,30 @@ async fn a_string_of_5000_characters_is_accepted_even_when_they_are_multibyte(se
     for description in ["x".repeat(5000), "é".repeat(5000)] {
         // The description passes; the outcome read after it is what fails.
         let form = payment_with(&[("description", &description), ("outcome", "bogus")]);
-        let r = server.post(REPORT_PAYMENT, &form).await;
+        let r = server.report_payment(&form).await;
         assert_invalid_param(&r, "outcome");
     }
 }
 
 async fn a_hash_where_a_string_is_expected_is_rejected(server: TestServer) {
-    let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("description[a]", "1")]))
-        .await;
+    let r = server.report_payment(&payment_with(&[("description[a]", "1")])).await;
     assert_invalid_param(&r, "description");
     let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("customer_presence[]", "on_session")]))
+        .report_payment(&payment_with(&[("customer_presence[]", "on_session")]))
         .await;
     assert_invalid_param(&r, "customer_presence");
 }
 
 async fn a_string_where_a_hash_is_expected_is_rejected(server: TestServer) {
     let r = server
-        .post(REPORT_PAYMENT, &payment_with(&[("shipping_details", "abc")]))
+        .report_payment(&payment_with(&[("shipping_details", "abc")]))
         .await;
     assert_invalid_param(&r, "shipping_details");
 }
 
 async fn expand_sent_as_a_plain_string_is_not_an_array(server: TestServer) {
     let r = server
-        .post(
-            REPORT_PAYMENT,
-            &payment_with(&[("expand", "latest_payment_attempt_record")]),
-        )
+        .report_payment(&payment_with(&[("expand", "latest_payment_attempt_record")]))
         .await;
     assert_invalid_param(&r, "expand");
 }
@@ -189,7 +163,7 @@ async fn expand_sent_as_a_plain_string_is_not_an_array(server: TestServer) {
 
 async fn expanding_an_unknown_path_is_rejected_in_indexed_and_appended_form(server: TestServer) {
     for name in ["expand[0]", "expand[]"] {
-        let r = server.post(REPORT_PAYMENT, &payment_with(&[(name, "bogus")])).await;
+        let r = server.report_payment(&payment_with(&[(name, "bogus")])).await;
         assert_bad_request(&r);
         assert_eq!(
             r.error("message"),
@@ -205,7 +179,7 @@ async fn every_expand_path_is_checked_not_just_the_first(server: TestServer) {
         ("expand[0]", "latest_payment_attempt_record"),
         ("expand[1]", "customer"),
     ]);
-    let r = server.post(REPORT_PAYMENT, &form).await;
+    let r = server.report_payment(&form).await;
     assert_eq!(
         r.error("message"),
         "This property cannot be expanded (customer).",
@@ -215,14 +189,11 @@ async fn every_expand_path_is_checked_not_just_the_first(server: TestServer) {
 }
 
 async fn retrieve_checks_expand_before_looking_the_record_up(server: TestServer) {
-    let r = server.get("/v1/payment_records/pr_x", &[("expand[]", "bogus")]).await;
+    let r = server.retrieve_record("pr_x", &[("expand[]", "bogus")]).await;
     assert_bad_request(&r);
     assert_eq!(r.error("message"), "This property cannot be expanded (bogus).");
     let r = server
-        .get(
-            "/v1/payment_records/pr_x",
-            &[("expand[0]", "data.latest_payment_attempt_record")],
-        )
+        .retrieve_record("pr_x", &[("expand[0]", "data.latest_payment_attempt_record")])
         .await;
     assert_eq!(
         r.error("message"),
@@ -252,7 +223,7 @@ async fn invalid_utf8_is_rejected_whether_percent_encoded_or_raw(server: TestSer
         b"shipping%C0%AF=1",
         b"description=\xff\xfe",
     ] {
-        let r = server.post_raw(REPORT_PAYMENT, FORM, body.to_vec()).await;
+        let r = server.report_payment_raw(FORM, body.to_vec()).await;
         assert_malformed(&r, "UTF-8");
     }
 }
@@ -298,7 +269,7 @@ async fn plus_and_percent_20_both_decode_to_a_space(server: TestServer) {
         "shipping_details[fo o]",
     );
     assert_unknown(
-        &server.post(REPORT_PAYMENT, &[("shipping_details[fo o]", "1")]).await,
+        &server.report_payment(&[("shipping_details[fo o]", "1")]).await,
         "shipping_details[fo o]",
     );
 }
@@ -376,7 +347,7 @@ async fn no_malformed_input_is_ever_a_5xx(server: TestServer) {
         ("", b"a=1".to_vec()),
     ];
     for (content_type, body) in bodies {
-        let r = server.post_raw(REPORT_PAYMENT, content_type, body.clone()).await;
+        let r = server.report_payment_raw(content_type, body.clone()).await;
         assert!(
             (400..500).contains(&r.status) && r.error("type") == "invalid_request_error",
             "{content_type} {:?} → {} {}",

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{Backend, TestServer};
+use crate::common::form::VALID_PAYMENT;
+use crate::common::{Api, Backend, TestServer, encode, id_of};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -87,7 +88,7 @@ impl Fuzzer {
     fn form(&mut self) -> Vec<u8> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if self.rng.random_bool(0.5) {
-            for (k, v) in crate::common::form::VALID_PAYMENT {
+            for (k, v) in VALID_PAYMENT {
                 pairs.push((k.into(), v.into()));
             }
         }
@@ -110,7 +111,7 @@ impl Fuzzer {
         }
         let encoded: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut body = match self.rng.random_bool(0.7) {
-            true => crate::common::encode(&encoded).into_bytes(),
+            true => encode(&encoded).into_bytes(),
             false => pairs
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -362,14 +363,14 @@ fn problem(r: &RawResponse) -> Option<String> {
 
 async fn hostile_requests_get_no_5xx_and_only_stripe_shaped_errors(server: TestServer) {
     let started = Instant::now();
-    let record = server.report_payment(5_000).await;
+    let record = server.pending_payment(5_000).await;
     let mut ids = vec![
         record["id"].as_str().unwrap().to_owned(),
         record["latest_payment_attempt_record"].as_str().unwrap().to_owned(),
         "pr_000000000000000000000000".to_owned(),
     ];
     for _ in 0..3 {
-        ids.push(server.report_payment(7_000).await["id"].as_str().unwrap().to_owned());
+        ids.push(id_of(&server.pending_payment(7_000).await));
     }
     let (test, live) = (server.test_key.clone(), server.live_key.clone());
     let keys = vec![
@@ -380,7 +381,7 @@ async fn hostile_requests_get_no_5xx_and_only_stripe_shaped_errors(server: TestS
         "sk_test_123".into(),
         "pk_test_x".into(),
     ];
-    let addr = server.base.trim_start_matches("http://").to_owned();
+    let addr = server.address().to_owned();
     let requests = match server.backend {
         Backend::Sqlite => REQUESTS,
         Backend::Postgres => REQUESTS_POSTGRES,
@@ -422,7 +423,7 @@ async fn hostile_requests_get_no_5xx_and_only_stripe_shaped_errors(server: TestS
     for task in tasks {
         task.await.expect("fuzz connection");
     }
-    let health = server.get("/healthz", &[]).await;
+    let health = server.healthz().await;
     let (histogram, problems) = std::mem::take(&mut *tally.lock().expect("tally"));
     let total: usize = histogram.values().sum();
     let seconds = started.elapsed().as_secs_f64();

@@ -3,55 +3,10 @@
 //! details are replaced whole) and about `metadata` on report calls (merged into the record and
 //! the latest attempt).
 
-use crate::common::form::{REPORT_PAYMENT, payment_with};
-use crate::common::{Resp, TestServer};
+use crate::common::form::payment_with;
+use crate::common::rules::{new_attempt, refund, settle, settle_with};
+use crate::common::{Api, TestServer, id_of};
 use serde_json::{Value, json};
-
-const SETTLED_AT: &str = "1730260000";
-
-fn on(id: &str, call: &str) -> String {
-    format!("/v1/payment_records/{id}/{call}")
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"].as_str().expect("an id").to_owned()
-}
-
-async fn ok(r: Resp) -> Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
-}
-
-/// The latest attempt takes `outcome`, with `extra` params; returns the record.
-async fn settle(server: &TestServer, id: &str, outcome: &str, extra: &[(&str, &str)]) -> Value {
-    let key = format!("{outcome}_at");
-    let mut form = vec![(key.as_str(), SETTLED_AT)];
-    form.extend_from_slice(extra);
-    ok(server
-        .post(&on(id, &format!("report_payment_attempt_{outcome}")), &form)
-        .await)
-    .await
-}
-
-async fn new_attempt(server: &TestServer, id: &str, extra: &[(&str, &str)]) -> Value {
-    let mut form = vec![("initiated_at", "1730253425")];
-    form.extend_from_slice(extra);
-    ok(server.post(&on(id, "report_payment_attempt"), &form).await).await
-}
-
-async fn informational(server: &TestServer, id: &str, form: &[(&str, &str)]) -> Resp {
-    server.post(&on(id, "report_payment_attempt_informational"), form).await
-}
-
-async fn refund(server: &TestServer, id: &str, reference: &str, extra: &[(&str, &str)]) -> Resp {
-    let mut form = vec![
-        ("outcome", "refunded"),
-        ("processor_details[type]", "custom"),
-        ("processor_details[custom][refund_reference]", reference),
-    ];
-    form.extend_from_slice(extra);
-    server.post(&on(id, "report_refund"), &form).await
-}
 
 /// A record with a failed first attempt and a pending second one, reported with details.
 async fn record_with_two_attempts(server: &TestServer) -> String {
@@ -63,47 +18,43 @@ async fn record_with_two_attempts(server: &TestServer) -> String {
         ("shipping_details[address][city]", "Berlin"),
         ("shipping_details[address][line1]", "Hauptstr. 1"),
     ]);
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
-    settle(server, &id, "failed", &[]).await;
-    new_attempt(server, &id, &[]).await;
+    let id = id_of(&server.report_payment(&form).await.ok());
+    settle(server, &id, "failed").await;
+    new_attempt(server, &id, &[]).await.ok();
     id
 }
 
 async fn informational_is_allowed_in_every_state(server: TestServer) {
     for outcome in [None, Some("guaranteed"), Some("failed"), Some("canceled")] {
-        let id = id_of(&server.report_payment(1000).await);
+        let id = id_of(&server.pending_payment(1000).await);
         if let Some(outcome) = outcome {
-            settle(&server, &id, outcome, &[]).await;
+            settle(&server, &id, outcome).await;
         }
-        let r = informational(&server, &id, &[("description", "noted")]).await;
+        let r = server.report_informational(&id, &[("description", "noted")]).await;
         assert_eq!(r.status, 200, "{outcome:?}: {}", r.body);
     }
-    let id = id_of(&server.report_payment(1000).await);
-    settle(&server, &id, "guaranteed", &[]).await;
-    ok(refund(&server, &id, "everything", &[]).await).await;
-    let r = informational(&server, &id, &[("description", "refunded")]).await;
+    let id = id_of(&server.pending_payment(1000).await);
+    settle(&server, &id, "guaranteed").await;
+    refund(&server, &id, "everything", &[]).await.ok();
+    let r = server.report_informational(&id, &[("description", "refunded")]).await;
     assert_eq!(r.status, 200, "fully refunded: {}", r.body);
 }
 
 async fn informational_updates_the_record_and_its_latest_attempt_only(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let r = informational(
-        &server,
-        &id,
-        &[
-            ("description", "updated"),
-            ("customer_details[phone]", "+15555550100"),
-            ("shipping_details[name]", "Max"),
-        ],
-    )
-    .await;
-    let record = ok(r).await;
+    let r = server
+        .report_informational(
+            &id,
+            &[
+                ("description", "updated"),
+                ("customer_details[phone]", "+15555550100"),
+                ("shipping_details[name]", "Max"),
+            ],
+        )
+        .await;
+    let record = r.ok();
     let all = server.attempts_of(&id).await;
-    assert_eq!(
-        record,
-        server.retrieve_record(&id).await,
-        "the response is the stored record"
-    );
+    assert_eq!(record, server.record(&id).await, "the response is the stored record");
     for object in [&record, &all[0]] {
         assert_eq!(object["description"], "updated");
         assert_eq!(object["customer_details"]["phone"], "+15555550100");
@@ -116,38 +67,41 @@ async fn informational_updates_the_record_and_its_latest_attempt_only(server: Te
 
 async fn an_empty_description_on_informational_unsets_it(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let record = ok(informational(&server, &id, &[("description", "")]).await).await;
+    let record = server.report_informational(&id, &[("description", "")]).await.ok();
     assert_eq!(record["description"], Value::Null);
     assert_eq!(server.attempts_of(&id).await[0]["description"], Value::Null);
 }
 
 async fn empty_shipping_details_on_informational_unset_them(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let record = ok(informational(&server, &id, &[("shipping_details", "")]).await).await;
+    let record = server.report_informational(&id, &[("shipping_details", "")]).await.ok();
     assert_eq!(record["shipping_details"], Value::Null);
     assert_eq!(server.attempts_of(&id).await[0]["shipping_details"], Value::Null);
 }
 
 async fn informational_customer_details_merge_field_by_field(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let record = ok(informational(
-        &server,
-        &id,
-        &[
-            ("customer_details[name]", "Jenny R."),
-            ("customer_details[customer]", "cus_1"),
-        ],
-    )
-    .await)
-    .await;
+    let record = server
+        .report_informational(
+            &id,
+            &[
+                ("customer_details[name]", "Jenny R."),
+                ("customer_details[customer]", "cus_1"),
+            ],
+        )
+        .await
+        .ok();
     let expected = json!({
         "customer": "cus_1", "email": "jenny@example.com", "name": "Jenny R.", "phone": null,
     });
     assert_eq!(record["customer_details"], expected);
     assert_eq!(server.attempts_of(&id).await[0]["customer_details"], expected);
     // A record without customer details gets them.
-    let bare = id_of(&server.report_payment(1000).await);
-    let record = ok(informational(&server, &bare, &[("customer_details[email]", "a@example.com")]).await).await;
+    let bare = id_of(&server.pending_payment(1000).await);
+    let record = server
+        .report_informational(&bare, &[("customer_details[email]", "a@example.com")])
+        .await
+        .ok();
     assert_eq!(
         record["customer_details"],
         json!({"customer": null, "email": "a@example.com", "name": null, "phone": null})
@@ -156,7 +110,10 @@ async fn informational_customer_details_merge_field_by_field(server: TestServer)
 
 async fn informational_shipping_details_replace_the_old_ones_whole(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let record = ok(informational(&server, &id, &[("shipping_details[address][city]", "Paris")]).await).await;
+    let record = server
+        .report_informational(&id, &[("shipping_details[address][city]", "Paris")])
+        .await
+        .ok();
     let expected = json!({
         "address": {"city": "Paris", "country": null, "line1": null, "line2": null, "postal_code": null, "state": null},
         "name": null,
@@ -178,10 +135,7 @@ fn keys(object: &Value) -> Vec<&str> {
 /// The record's and its latest attempt's metadata keys.
 async fn metadata_keys(server: &TestServer, id: &str) -> (Vec<String>, Vec<String>) {
     let owned = |v: &Value| keys(v).into_iter().map(str::to_owned).collect::<Vec<_>>();
-    (
-        owned(&server.retrieve_record(id).await),
-        owned(&server.attempts_of(id).await[0]),
-    )
+    (owned(&server.record(id).await), owned(&server.attempts_of(id).await[0]))
 }
 
 /// The same keys expected on the record and on its latest attempt.
@@ -192,19 +146,19 @@ fn both(list: &[&str]) -> (Vec<String>, Vec<String>) {
 
 async fn metadata_on_every_report_call_merges_into_the_record_and_the_latest_attempt(server: TestServer) {
     let form = payment_with(&[("metadata[a]", "1")]);
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
+    let id = id_of(&server.report_payment(&form).await.ok());
     assert_eq!(metadata_keys(&server, &id).await, both(&["a"]));
-    settle(&server, &id, "failed", &[("metadata[b]", "2")]).await;
+    settle_with(&server, &id, "failed", &[("metadata[b]", "2")]).await;
     assert_eq!(metadata_keys(&server, &id).await, both(&["a", "b"]));
-    new_attempt(&server, &id, &[("metadata[c]", "3")]).await;
+    new_attempt(&server, &id, &[("metadata[c]", "3")]).await.ok();
     assert_eq!(
         metadata_keys(&server, &id).await,
         both(&["a", "b", "c"]),
         "the new attempt inherits"
     );
-    settle(&server, &id, "guaranteed", &[("metadata[d]", "4")]).await;
-    ok(informational(&server, &id, &[("metadata[e]", "5")]).await).await;
-    ok(refund(
+    settle_with(&server, &id, "guaranteed", &[("metadata[d]", "4")]).await;
+    server.report_informational(&id, &[("metadata[e]", "5")]).await.ok();
+    refund(
         &server,
         &id,
         "r1",
@@ -214,10 +168,10 @@ async fn metadata_on_every_report_call_merges_into_the_record_and_the_latest_att
             ("metadata[f]", "6"),
         ],
     )
-    .await)
-    .await;
+    .await
+    .ok();
     assert_eq!(metadata_keys(&server, &id).await, both(&["a", "b", "c", "d", "e", "f"]));
-    let record = server.retrieve_record(&id).await;
+    let record = server.record(&id).await;
     assert_eq!(record["metadata"]["a"], "1");
     assert_eq!(record["metadata"]["f"], "6");
     let first = &server.attempts_of(&id).await[1];
@@ -226,8 +180,8 @@ async fn metadata_on_every_report_call_merges_into_the_record_and_the_latest_att
 
 async fn metadata_removals_on_a_report_call_reach_the_record_and_the_latest_attempt(server: TestServer) {
     let form = payment_with(&[("metadata[a]", "1"), ("metadata[b]", "2"), ("metadata[c]", "3")]);
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
-    settle(
+    let id = id_of(&server.report_payment(&form).await.ok());
+    settle_with(
         &server,
         &id,
         "guaranteed",
@@ -235,33 +189,20 @@ async fn metadata_removals_on_a_report_call_reach_the_record_and_the_latest_atte
     )
     .await;
     assert_eq!(metadata_keys(&server, &id).await, both(&["b", "c"]));
-    assert_eq!(
-        server.retrieve_record(&id).await["metadata"]["b"],
-        "two",
-        "a set replaces"
-    );
-    ok(informational(&server, &id, &[("metadata", "")]).await).await;
+    assert_eq!(server.record(&id).await["metadata"]["b"], "two", "a set replaces");
+    server.report_informational(&id, &[("metadata", "")]).await.ok();
     assert_eq!(metadata_keys(&server, &id).await, both(&[]));
 }
 
 async fn a_rejected_report_call_changes_nothing_not_even_metadata(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
-    let record = server.retrieve_record(&id).await;
+    let record = server.record(&id).await;
     let latest = server.attempts_of(&id).await[0].clone();
-    let r = server
-        .post(
-            &on(&id, "report_payment_attempt"),
-            &[
-                ("initiated_at", "1730253425"),
-                ("metadata[x]", "1"),
-                ("description", "no"),
-            ],
-        )
-        .await;
+    let r = new_attempt(&server, &id, &[("metadata[x]", "1"), ("description", "no")]).await;
     assert_eq!(r.status, 400, "{}", r.body);
     let r = refund(&server, &id, "r1", &[("metadata[y]", "1")]).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(server.retrieve_record(&id).await, record);
+    assert_eq!(server.record(&id).await, record);
     assert_eq!(server.attempts_of(&id).await[0], latest);
 }
 
@@ -269,14 +210,17 @@ async fn merged_metadata_may_not_exceed_50_keys(server: TestServer) {
     let names: Vec<String> = (0..50).map(|i| format!("metadata[k{i}]")).collect();
     let mut form: Vec<(&str, &str)> = names.iter().map(|k| (k.as_str(), "v")).collect();
     form.extend(payment_with(&[]));
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
-    let r = informational(&server, &id, &[("metadata[one_more]", "v")]).await;
+    let id = id_of(&server.report_payment(&form).await.ok());
+    let r = server.report_informational(&id, &[("metadata[one_more]", "v")]).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.error("param"), "metadata");
-    assert_eq!(keys(&server.retrieve_record(&id).await).len(), 50);
+    assert_eq!(keys(&server.record(&id).await).len(), 50);
     // Replacing a key or removing one to make room is fine.
-    ok(informational(&server, &id, &[("metadata[k0]", "w")]).await).await;
-    let record = ok(informational(&server, &id, &[("metadata[k1]", ""), ("metadata[one_more]", "v")]).await).await;
+    server.report_informational(&id, &[("metadata[k0]", "w")]).await.ok();
+    let record = server
+        .report_informational(&id, &[("metadata[k1]", ""), ("metadata[one_more]", "v")])
+        .await
+        .ok();
     assert_eq!(keys(&record).len(), 50);
 }
 

@@ -2,56 +2,21 @@
 //! parameters, `outcome` and its sub-object going together **[payrec]**, and outcome and refund
 //! timestamps that may not precede the attempt's `initiated_at` or the guarantee **[payrec]**.
 
-use crate::common::form::{REPORT_PAYMENT, payment_with};
-use crate::common::rules::{assert_param_error, assert_rule_broken, value_of};
-use crate::common::{Resp, TestServer};
-use serde_json::Value;
+use crate::common::form::payment_with;
+use crate::common::rules::{
+    OUTCOMES, SETTLED_AT, assert_param_error, assert_rule_broken, new_attempt, pending, report_outcome, settle,
+    value_of,
+};
+use crate::common::{Api, Report, TestServer};
 
 const INITIATED_AT: &str = "1730211300";
 const LATER: &str = "1730211400";
-/// After every attempt's `initiated_at` in this file.
-const SETTLED_AT: &str = "1730260000";
-const OUTCOMES: [&str; 3] = ["guaranteed", "failed", "canceled"];
-
-fn on(id: &str, call: &str) -> String {
-    format!("/v1/payment_records/{id}/{call}")
-}
-
-/// A pending payment of 1000 usd; returns its id.
-async fn pending(server: &TestServer) -> String {
-    server.report_payment(1000).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned()
-}
-
-/// report_payment_attempt_<outcome> with `<outcome>_at` = `at`.
-async fn report_outcome(server: &TestServer, id: &str, outcome: &str, at: &str) -> Resp {
-    let key = format!("{outcome}_at");
-    server
-        .post(&on(id, &format!("report_payment_attempt_{outcome}")), &[(&key, at)])
-        .await
-}
-
-/// The latest attempt takes `outcome`; returns the record.
-async fn settle(server: &TestServer, id: &str, outcome: &str) -> Value {
-    let r = report_outcome(server, id, outcome, SETTLED_AT).await;
-    assert_eq!(r.status, 200, "{outcome}: {}", r.body);
-    r.json
-}
-
-/// report_payment_attempt with `initiated_at` and `extra`.
-async fn new_attempt(server: &TestServer, id: &str, extra: &[(&str, &str)]) -> Resp {
-    let mut form = vec![("initiated_at", "1730253425")];
-    form.extend_from_slice(extra);
-    server.post(&on(id, "report_payment_attempt"), &form).await
-}
 
 async fn the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand(server: TestServer) {
     let id = pending(&server).await;
     for outcome in OUTCOMES {
-        let call = format!("report_payment_attempt_{outcome}");
-        let missing = server.post(&on(&id, &call), &[("metadata[k]", "v")]).await;
+        let call = Report::outcome(outcome);
+        let missing = server.report(&id, call, &[("metadata[k]", "v")]).await;
         assert_param_error(&missing, Some("parameter_missing"), &format!("{outcome}_at"));
         let other = if outcome == "failed" {
             "canceled_at"
@@ -59,15 +24,15 @@ async fn the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand(
             "failed_at"
         };
         let key = format!("{outcome}_at");
-        let unknown = server.post(&on(&id, &call), &[(&key, LATER), (other, LATER)]).await;
+        let unknown = server.report(&id, call, &[(&key, LATER), (other, LATER)]).await;
         assert_param_error(&unknown, Some("parameter_unknown"), other);
         let sub_object = format!("{outcome}[{outcome}_at]");
-        let unknown = server.post(&on(&id, &call), &[(&sub_object, LATER)]).await;
+        let unknown = server.report(&id, call, &[(&sub_object, LATER)]).await;
         assert_param_error(&unknown, Some("parameter_unknown"), outcome);
     }
     let r = server
-        .post(
-            &on(&id, "report_payment_attempt_canceled"),
+        .report_canceled(
+            &id,
             &[
                 ("canceled_at", LATER),
                 ("metadata[k]", "v"),
@@ -83,9 +48,7 @@ async fn an_outcome_without_its_sub_object_is_missing_that_sub_object(server: Te
     settle(&server, &id, "failed").await;
     for outcome in OUTCOMES {
         let message = format!("Missing required param: {outcome}.");
-        let r = server
-            .post(REPORT_PAYMENT, &payment_with(&[("outcome", outcome)]))
-            .await;
+        let r = server.report_payment(&payment_with(&[("outcome", outcome)])).await;
         assert_param_error(&r, Some("parameter_missing"), outcome);
         assert_eq!(r.error("message"), message.as_str());
         let r = new_attempt(&server, &id, &[("outcome", outcome)]).await;
@@ -100,12 +63,12 @@ async fn a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_ob
     for outcome in OUTCOMES {
         let key = format!("{outcome}[{outcome}_at]");
         let alone = [(key.as_str(), LATER)];
-        let r = server.post(REPORT_PAYMENT, &payment_with(&alone)).await;
+        let r = server.report_payment(&payment_with(&alone)).await;
         assert_param_error(&r, None, outcome);
         assert_param_error(&new_attempt(&server, &id, &alone).await, None, outcome);
         let other = if outcome == "failed" { "canceled" } else { "failed" };
         let mismatched = [("outcome", other), (key.as_str(), LATER)];
-        let r = server.post(REPORT_PAYMENT, &payment_with(&mismatched)).await;
+        let r = server.report_payment(&payment_with(&mismatched)).await;
         assert_param_error(&r, None, outcome);
     }
     assert_eq!(server.attempts_of(&id).await.len(), 1);
@@ -113,25 +76,19 @@ async fn a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_ob
 
 async fn two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match(server: TestServer) {
     let r = server
-        .post(
-            REPORT_PAYMENT,
-            &payment_with(&[
-                ("outcome", "guaranteed"),
-                ("guaranteed[guaranteed_at]", LATER),
-                ("failed[failed_at]", LATER),
-            ]),
-        )
+        .report_payment(&payment_with(&[
+            ("outcome", "guaranteed"),
+            ("guaranteed[guaranteed_at]", LATER),
+            ("failed[failed_at]", LATER),
+        ]))
         .await;
     assert_param_error(&r, None, "failed");
     let r = server
-        .post(
-            REPORT_PAYMENT,
-            &payment_with(&[
-                ("outcome", "canceled"),
-                ("guaranteed[guaranteed_at]", LATER),
-                ("canceled[canceled_at]", LATER),
-            ]),
-        )
+        .report_payment(&payment_with(&[
+            ("outcome", "canceled"),
+            ("guaranteed[guaranteed_at]", LATER),
+            ("canceled[canceled_at]", LATER),
+        ]))
         .await;
     assert_param_error(&r, None, "guaranteed");
 }
@@ -141,7 +98,7 @@ async fn outcome_timestamps_may_not_precede_the_attempts_initiated_at(server: Te
     for outcome in OUTCOMES {
         let key = format!("{outcome}[{outcome}_at]");
         let r = server
-            .post(REPORT_PAYMENT, &payment_with(&[("outcome", outcome), (&key, early)]))
+            .report_payment(&payment_with(&[("outcome", outcome), (&key, early)]))
             .await;
         assert_rule_broken(&r, None, Some(&key));
         let id = pending(&server).await;
@@ -177,12 +134,10 @@ async fn a_refunds_refunded_at_may_not_precede_the_guarantee(server: TestServer)
             ("amount[value]", "100"),
         ]
     };
-    let r = server
-        .post(&on(&id, "report_refund"), &refund("r1", "1730259999"))
-        .await;
+    let r = server.report_refund(&id, &refund("r1", "1730259999")).await;
     assert_rule_broken(&r, None, Some("refunded[refunded_at]"));
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_refunded"), 0);
-    let r = server.post(&on(&id, "report_refund"), &refund("r2", SETTLED_AT)).await;
+    assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0);
+    let r = server.report_refund(&id, &refund("r2", SETTLED_AT)).await;
     assert_eq!(r.status, 200, "at the guarantee is fine: {}", r.body);
 }
 

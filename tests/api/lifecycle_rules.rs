@@ -3,65 +3,28 @@
 //! are in `lifecycle_outcomes_and_timestamps.rs`; informational updates and metadata merging in
 //! `lifecycle_informational_and_metadata.rs`.
 
-use crate::common::form::{REPORT_PAYMENT, payment_with};
-use crate::common::rules::{assert_param_error, assert_rule_broken, value_of};
-use crate::common::{Resp, TestServer};
+use crate::common::form::payment_with;
+use crate::common::rules::{
+    OUTCOMES, assert_param_error, assert_rule_broken, new_attempt, pending, refund, report_outcome, settle, value_of,
+};
+use crate::common::{Api, TestServer};
 use serde_json::{Value, json};
 
 const INITIATED_AT: &str = "1730211300";
 const LATER: &str = "1730211400";
-/// After every attempt's `initiated_at` in this file.
-const SETTLED_AT: &str = "1730260000";
-const OUTCOMES: [&str; 3] = ["guaranteed", "failed", "canceled"];
 const NEW_ATTEMPT_REJECTED: &str =
     "A new payment attempt can only be reported if all other payment attempts are canceled or failed.";
 const ALREADY_GUARANTEED: &str = "The latest payment attempt on this Payment Record is already guaranteed.";
-
-fn on(id: &str, call: &str) -> String {
-    format!("/v1/payment_records/{id}/{call}")
-}
-
-/// A pending payment of 1000 usd; returns its id.
-async fn pending(server: &TestServer) -> String {
-    server.report_payment(1000).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned()
-}
-
-/// report_payment_attempt_<outcome> with `<outcome>_at` = `at`.
-async fn report_outcome(server: &TestServer, id: &str, outcome: &str, at: &str) -> Resp {
-    let key = format!("{outcome}_at");
-    server
-        .post(&on(id, &format!("report_payment_attempt_{outcome}")), &[(&key, at)])
-        .await
-}
-
-/// The latest attempt takes `outcome`; returns the record.
-async fn settle(server: &TestServer, id: &str, outcome: &str) -> Value {
-    let r = report_outcome(server, id, outcome, SETTLED_AT).await;
-    assert_eq!(r.status, 200, "{outcome}: {}", r.body);
-    r.json
-}
-
-/// report_payment_attempt with `initiated_at` and `extra`.
-async fn new_attempt(server: &TestServer, id: &str, extra: &[(&str, &str)]) -> Resp {
-    let mut form = vec![("initiated_at", "1730253425")];
-    form.extend_from_slice(extra);
-    server.post(&on(id, "report_payment_attempt"), &form).await
-}
 
 async fn attempt_of(server: &TestServer, record: &Value) -> Value {
     let id = record["latest_payment_attempt_record"]
         .as_str()
         .expect("latest attempt id");
-    let r = server.get(&format!("/v1/payment_attempt_records/{id}"), &[]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
+    server.retrieve_attempt(id, &[]).await.ok()
 }
 
 async fn report_payment_without_an_outcome_creates_a_record_and_a_pending_first_attempt(server: TestServer) {
-    let record = server.report_payment(1000).await;
+    let record = server.pending_payment(1000).await;
     let id = record["id"].as_str().expect("id");
     for field in [
         "amount_guaranteed",
@@ -83,7 +46,7 @@ async fn report_payment_with_an_outcome_creates_a_first_attempt_already_in_that_
     for outcome in OUTCOMES {
         let key = format!("{outcome}[{outcome}_at]");
         let form = payment_with(&[("outcome", outcome), (&key, LATER)]);
-        let r = server.post(REPORT_PAYMENT, &form).await;
+        let r = server.report_payment(&form).await;
         assert_eq!(r.status, 200, "{outcome}: {}", r.body);
         assert_eq!(value_of(&r.json, &format!("amount_{outcome}")), 1000, "{outcome}");
         let attempt = attempt_of(&server, &r.json).await;
@@ -104,9 +67,7 @@ async fn a_new_attempt_is_rejected_while_the_latest_attempt_is_pending(server: T
 async fn a_new_attempt_after_a_guarantee_is_rejected_as_in_examples_case_8(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "guaranteed").await;
-    let r = server
-        .post(&on(&id, "report_payment_attempt"), &[("initiated_at", "1730400000")])
-        .await;
+    let r = server.report_attempt(&id, &[("initiated_at", "1730400000")]).await;
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json,
@@ -171,7 +132,7 @@ const FULL_PAYMENT: &[(&str, &str)] = &[
 
 /// A failed payment reported with every field; returns the record.
 async fn failed_full_payment(server: &TestServer) -> Value {
-    let r = server.post(REPORT_PAYMENT, FULL_PAYMENT).await;
+    let r = server.report_payment(FULL_PAYMENT).await;
     assert_eq!(r.status, 200, "{}", r.body);
     settle(server, r.json["id"].as_str().expect("id"), "failed").await
 }
@@ -265,7 +226,7 @@ async fn a_new_attempt_inherits_payment_method_details_description_and_shipping_
 async fn report_payment_attempt_requires_initiated_at(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "failed").await;
-    let r = server.post(&on(&id, "report_payment_attempt"), &[]).await;
+    let r = server.report_attempt(&id, &[]).await;
     assert_param_error(&r, Some("parameter_missing"), "initiated_at");
     assert_eq!(r.error("message"), "Missing required param: initiated_at.");
 }
@@ -287,7 +248,7 @@ async fn an_outcome_on_an_already_guaranteed_attempt_is_rejected_with_stripes_me
         let r = report_outcome(&server, &id, outcome, LATER).await;
         assert_rule_broken(&r, Some(ALREADY_GUARANTEED), None);
     }
-    assert_eq!(value_of(&server.retrieve_record(&id).await, "amount_guaranteed"), 1000);
+    assert_eq!(value_of(&server.record(&id).await, "amount_guaranteed"), 1000);
 }
 
 async fn failed_and_canceled_attempts_are_terminal(server: TestServer) {
@@ -300,7 +261,7 @@ async fn failed_and_canceled_attempts_are_terminal(server: TestServer) {
             let message = r.error("message").as_str().unwrap_or_default();
             assert!(message.contains(terminal), "{terminal} then {outcome}: {message}");
         }
-        assert_eq!(server.retrieve_record(&id).await, before, "{terminal}: nothing changed");
+        assert_eq!(server.record(&id).await, before, "{terminal}: nothing changed");
     }
 }
 
@@ -328,17 +289,7 @@ async fn a_lifecycle_violation_is_a_400_invalid_request_error_without_a_code(ser
     let mut keys: Vec<&String> = r.json["error"].as_object().expect("error").keys().collect();
     keys.sort_unstable();
     assert_eq!(keys, ["message", "type"], "{}", r.body);
-    let r = server
-        .post(
-            &on(&id, "report_refund"),
-            &[
-                ("outcome", "refunded"),
-                ("processor_details[type]", "custom"),
-                ("processor_details[custom][refund_reference]", "r1"),
-            ],
-        )
-        .await;
-    assert_rule_broken(&r, None, None);
+    assert_rule_broken(&refund(&server, &id, "r1", &[]).await, None, None);
 }
 
 backend_tests!(

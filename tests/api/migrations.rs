@@ -3,9 +3,8 @@
 //! must come out of `payrec serve` with every object, list, refund rule and saved idempotent
 //! response intact.
 
-use crate::common::TestServer;
 use crate::common::child::ChildServer;
-use serde_json::Value;
+use crate::common::{Api, Report, TestServer};
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
 
@@ -51,35 +50,6 @@ async fn copy_rows_into_old_layout(conn: &mut sqlx::SqliteConnection, from: &std
     }
 }
 
-async fn get(client: &reqwest::Client, server: &ChildServer, key: &str, path: &str) -> (u16, Value) {
-    let r = client
-        .get(server.url(path))
-        .basic_auth(key, Some(""))
-        .send()
-        .await
-        .expect("request");
-    (r.status().as_u16(), r.json().await.expect("json"))
-}
-
-async fn post(
-    client: &reqwest::Client,
-    server: &ChildServer,
-    key: &str,
-    path: &str,
-    form: &[(&str, &str)],
-    idempotency_key: Option<&str>,
-) -> reqwest::Response {
-    let mut request = client
-        .post(server.url(path))
-        .basic_auth(key, Some(""))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(crate::common::encode(form));
-    if let Some(k) = idempotency_key {
-        request = request.header("idempotency-key", k);
-    }
-    request.send().await.expect("request")
-}
-
 const REPORT: [(&str, &str); 4] = [
     ("amount_requested[currency]", "usd"),
     ("amount_requested[value]", "5000"),
@@ -92,33 +62,21 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
     // Payments made by the current server: a keyed report, a failure, a new attempt, a
     // guarantee and a refund, plus a second record.
     let made = TestServer::start().await;
-    let keyed = made
-        .request(
-            reqwest::Method::POST,
-            "/v1/payment_records/report_payment",
-            crate::common::Auth::Basic(made.test_key.clone()),
-            &REPORT,
-            &[("Idempotency-Key", "upgrade-key-1")],
-        )
-        .await;
+    let keyed = made.report_payment_keyed("upgrade-key-1", &REPORT).await;
     assert_eq!(keyed.status, 200, "{}", keyed.body);
     let id = keyed.json["id"].as_str().expect("id").to_owned();
-    let on = |call: &str| format!("/v1/payment_records/{id}/{call}");
-    let steps: [(String, Vec<(&str, &str)>); 4] = [
-        (on("report_payment_attempt_failed"), vec![("failed_at", "1730211400")]),
+    let steps: [(Report, Vec<(&str, &str)>); 4] = [
+        (Report::Failed, vec![("failed_at", "1730211400")]),
         (
-            on("report_payment_attempt"),
+            Report::Attempt,
             vec![
                 ("initiated_at", "1730211500"),
                 ("payment_method_details[type]", "custom"),
             ],
         ),
+        (Report::Guaranteed, vec![("guaranteed_at", "1730211600")]),
         (
-            on("report_payment_attempt_guaranteed"),
-            vec![("guaranteed_at", "1730211600")],
-        ),
-        (
-            on("report_refund"),
+            Report::Refund,
             vec![
                 ("amount[currency]", "usd"),
                 ("amount[value]", "1200"),
@@ -130,14 +88,14 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
             ],
         ),
     ];
-    for (path, form) in &steps {
-        let r = made.post(path, form).await;
-        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    for (call, form) in &steps {
+        let r = made.report(&id, *call, form).await;
+        assert_eq!(r.status, 200, "{call:?}: {}", r.body);
     }
-    let second = made.report_payment(700).await;
-    let record_before = made.retrieve_record(&id).await;
+    let second = made.pending_payment(700).await;
+    let record_before = made.record(&id).await;
     let attempts_before = made.attempts_of(&id).await;
-    let list_before = made.get("/v1/payment_records", &[("limit", "10")]).await.json;
+    let list_before = made.list_records(&[("limit", "10")]).await.json;
     assert_eq!(attempts_before.len(), 2);
     assert_eq!(list_before["data"].as_array().expect("data").len(), 2);
 
@@ -150,52 +108,26 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
     let key = made.test_key.clone();
     drop(made);
 
-    let server = ChildServer::spawn(&format!("sqlite://{}", old_path.display()), &[]).await;
-    let client = reqwest::Client::new();
-    let (status, record_after) = get(&client, &server, &key, &format!("/v1/payment_records/{id}")).await;
-    assert_eq!(status, 200);
+    let child = ChildServer::spawn(&format!("sqlite://{}", old_path.display()), &[]).await;
+    let server = child.with_key(&key);
+    let record_after = server.retrieve_record(&id, &[]).await.ok();
     assert_eq!(record_after, record_before, "the record is unchanged by the upgrade");
-    let (_, attempts_after) = get(
-        &client,
-        &server,
-        &key,
-        &format!("/v1/payment_attempt_records?payment_record={id}&limit=100"),
-    )
-    .await;
+    let attempts_after = server.list_attempts(&id, &[("limit", "100")]).await.json;
     assert_eq!(attempts_after["data"].as_array().expect("data"), &attempts_before);
-    let (_, list_after) = get(&client, &server, &key, "/v1/payment_records?limit=10").await;
+    let list_after = server.list_records(&[("limit", "10")]).await.json;
     assert_eq!(list_after["data"], list_before["data"], "same list, same order");
 
     // The saved response replays byte for byte; the refund reference stays taken.
-    let replay = post(
-        &client,
-        &server,
-        &key,
-        "/v1/payment_records/report_payment",
-        &REPORT,
-        Some("upgrade-key-1"),
-    )
-    .await;
-    assert_eq!(replay.headers()["idempotent-replayed"], "true");
-    let replayed: Value = replay.json().await.expect("json");
-    assert_eq!(replayed, keyed.json);
-    let (path, form) = &steps[3];
-    let again = post(&client, &server, &key, path, form, None).await;
-    assert_eq!(again.status(), 400, "the refund reference is still unique");
+    let replay = server.report_payment_keyed("upgrade-key-1", &REPORT).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json, keyed.json);
+    let (call, form) = &steps[3];
+    let again = server.report(&id, *call, form).await;
+    assert_eq!(again.status, 400, "the refund reference is still unique");
 
     // New writes land after the old ones.
-    let third = post(
-        &client,
-        &server,
-        &key,
-        "/v1/payment_records/report_payment",
-        &REPORT,
-        None,
-    )
-    .await;
-    assert_eq!(third.status(), 200);
-    let third: Value = third.json().await.expect("json");
-    let (_, newest) = get(&client, &server, &key, "/v1/payment_records?limit=10").await;
+    let third = server.report_payment(&REPORT).await.ok();
+    let newest = server.list_records(&[("limit", "10")]).await.json;
     let ids: Vec<&str> = newest["data"]
         .as_array()
         .expect("data")

@@ -4,26 +4,13 @@
 
 use std::collections::HashMap;
 
-use crate::common::form::{REPORT_PAYMENT, payment_with};
-use crate::common::{Auth, Resp, TestServer};
+use crate::common::form::payment_with;
+use crate::common::{Api, Auth, Client, TestServer, id_of};
 use reqwest::Method;
 use serde_json::Value;
 
 /// A verbatim copy of the shared EXAMPLES.md, so the suite runs from a clone of this repository.
 const EXAMPLES: &str = include_str!("../fixtures/EXAMPLES.md");
-
-fn on(id: &str, call: &str) -> String {
-    format!("/v1/payment_records/{id}/{call}")
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"].as_str().expect("an id").to_owned()
-}
-
-async fn ok(r: Resp) -> Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
-}
 
 /// One step of EXAMPLES.md: the request and the documented response.
 struct Step {
@@ -144,23 +131,20 @@ async fn replaying_examples_md_gives_the_documented_responses(server: TestServer
     }
     assert_eq!(ids.real.len(), 3, "one record and two attempts");
 }
-async fn as_key(server: &TestServer, key: &str, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
-    server
-        .request(method, path, Auth::Bearer(key.to_owned()), form, &[])
-        .await
+
+/// The server as `key` sees it, sent as a Bearer token.
+fn as_key(server: &TestServer, key: &str) -> Client {
+    server.with_auth(Auth::Bearer(key.to_owned()))
 }
 
 async fn livemode_is_false_with_a_test_key_and_true_with_a_live_key(server: TestServer) {
     for (key, livemode) in [(server.test_key.clone(), false), (server.live_key.clone(), true)] {
-        let record = ok(as_key(&server, &key, Method::POST, REPORT_PAYMENT, &payment_with(&[])).await).await;
+        let as_key = as_key(&server, &key);
+        let record = as_key.report_payment(&payment_with(&[])).await.ok();
         assert_eq!(record["livemode"], livemode);
         let attempt = record["latest_payment_attempt_record"].as_str().expect("attempt");
-        let path = format!("/v1/payment_attempt_records/{attempt}");
-        assert_eq!(
-            ok(as_key(&server, &key, Method::GET, &path, &[]).await).await["livemode"],
-            livemode
-        );
-        let list = ok(as_key(&server, &key, Method::GET, "/v1/payment_records", &[]).await).await;
+        assert_eq!(as_key.retrieve_attempt(attempt, &[]).await.ok()["livemode"], livemode);
+        let list = as_key.list_records(&[]).await.ok();
         assert_eq!(
             list["data"].as_array().expect("data").len(),
             1,
@@ -173,60 +157,21 @@ async fn livemode_is_false_with_a_test_key_and_true_with_a_live_key(server: Test
 /// Everything `key` must not see of a record it does not own: all 404s.
 async fn assert_invisible(server: &TestServer, key: &str, record: &Value) {
     let (id, attempt) = (id_of(record), record["latest_payment_attempt_record"].as_str().unwrap());
-    let get = |path: String, query: Vec<(&'static str, String)>| async move {
-        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        as_key(server, key, Method::GET, &path, &query).await
-    };
+    let as_key = as_key(server, key);
     let cases = [
-        (get(format!("/v1/payment_records/{id}"), vec![]).await, "id"),
-        (
-            get(format!("/v1/payment_attempt_records/{attempt}"), vec![]).await,
-            "id",
-        ),
-        (
-            get("/v1/payment_records".into(), vec![("starting_after", id.clone())]).await,
-            "starting_after",
-        ),
-        (
-            get("/v1/payment_records".into(), vec![("ending_before", id.clone())]).await,
-            "ending_before",
-        ),
-        (
-            get(
-                "/v1/payment_attempt_records".into(),
-                vec![("payment_record", id.clone())],
-            )
-            .await,
-            "payment_record",
-        ),
-        (
-            as_key(
-                server,
-                key,
-                Method::POST,
-                &on(&id, "report_payment_attempt_failed"),
-                &[("failed_at", "1730260000")],
-            )
-            .await,
-            "id",
-        ),
-        (
-            as_key(
-                server,
-                key,
-                Method::POST,
-                &on(&id, "report_payment_attempt_informational"),
-                &[("description", "x")],
-            )
-            .await,
-            "id",
-        ),
+        (as_key.retrieve_record(&id, &[]).await, "id"),
+        (as_key.retrieve_attempt(attempt, &[]).await, "id"),
+        (as_key.list_records(&[("starting_after", &id)]).await, "starting_after"),
+        (as_key.list_records(&[("ending_before", &id)]).await, "ending_before"),
+        (as_key.list_attempts(&id, &[]).await, "payment_record"),
+        (as_key.report_failed(&id, &[("failed_at", "1730260000")]).await, "id"),
+        (as_key.report_informational(&id, &[("description", "x")]).await, "id"),
     ];
     for (r, param) in cases {
         assert_eq!(r.status, 404, "{}", r.body);
         assert_eq!(r.error("param"), param, "{}", r.body);
     }
-    let list = ok(get("/v1/payment_records".into(), vec![("limit", "100".into())]).await).await;
+    let list = as_key.list_records(&[("limit", "100")]).await.ok();
     assert!(
         list["data"]
             .as_array()
@@ -238,35 +183,24 @@ async fn assert_invisible(server: &TestServer, key: &str, record: &Value) {
 
 async fn a_key_sees_only_its_own_accounts_objects_in_its_own_mode(server: TestServer) {
     let other_account = server.new_account_key(false).await;
-    let live = ok(as_key(
-        &server,
-        &server.live_key,
-        Method::POST,
-        REPORT_PAYMENT,
-        &payment_with(&[]),
-    )
-    .await)
-    .await;
-    let other = ok(as_key(
-        &server,
-        &other_account,
-        Method::POST,
-        REPORT_PAYMENT,
-        &payment_with(&[]),
-    )
-    .await)
-    .await;
-    let test = server.report_payment(1000).await;
+    let live = as_key(&server, &server.live_key)
+        .report_payment(&payment_with(&[]))
+        .await
+        .ok();
+    let other = as_key(&server, &other_account)
+        .report_payment(&payment_with(&[]))
+        .await
+        .ok();
+    let test = server.pending_payment(1000).await;
     assert_invisible(&server, &server.test_key, &live).await;
     assert_invisible(&server, &server.test_key, &other).await;
     assert_invisible(&server, &server.live_key, &test).await;
     assert_invisible(&server, &other_account, &test).await;
     // The owner still sees it, unchanged by the rejected calls.
-    let path = format!("/v1/payment_records/{}", id_of(&live));
-    assert_eq!(
-        ok(as_key(&server, &server.live_key, Method::GET, &path, &[]).await).await,
-        live
-    );
+    let seen = as_key(&server, &server.live_key)
+        .retrieve_record(&id_of(&live), &[])
+        .await;
+    assert_eq!(seen.ok(), live);
 }
 
 backend_tests!(

@@ -5,24 +5,10 @@
 
 use std::fmt;
 
-use crate::common::form::{REPORT_PAYMENT, payment_with};
-use crate::common::{Auth, Resp, TestServer};
-use reqwest::Method;
+use crate::common::form::payment_with;
+use crate::common::{Api, Endpoint, Report, Resp, TestServer, id_of};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
-
-fn on(id: &str, call: &str) -> String {
-    format!("/v1/payment_records/{id}/{call}")
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"].as_str().expect("an id").to_owned()
-}
-
-async fn ok(r: Resp) -> Value {
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json
-}
 
 /// A JSON value that keeps object keys in the order they were sent (serde_json's map sorts them).
 enum Ordered {
@@ -137,14 +123,11 @@ async fn full_record(server: &TestServer) -> Value {
         ("shipping_details[address][line1]", "Hauptstr. 1"),
         ("shipping_details[name]", "Jenny"),
     ]);
-    let id = id_of(&ok(server.post(REPORT_PAYMENT, &form).await).await);
-    ok(server
-        .post(
-            &on(&id, "report_payment_attempt_guaranteed"),
-            &[("guaranteed_at", "1730260000")],
-        )
-        .await)
-    .await
+    let id = id_of(&server.report_payment(&form).await.ok());
+    server
+        .report_guaranteed(&id, &[("guaranteed_at", "1730260000")])
+        .await
+        .ok()
 }
 
 async fn every_object_renders_id_and_object_first_then_its_fields_alphabetically(server: TestServer) {
@@ -155,27 +138,17 @@ async fn every_object_renders_id_and_object_first_then_its_fields_alphabetically
     );
     let expand_latest = [("expand[]", "latest_payment_attempt_record")];
     let bodies = [
-        server.get(&format!("/v1/payment_records/{id}"), &[]).await,
-        server.get(&format!("/v1/payment_records/{id}"), &expand_latest).await,
-        server.get(&format!("/v1/payment_attempt_records/{attempt}"), &[]).await,
+        server.retrieve_record(&id, &[]).await,
+        server.retrieve_record(&id, &expand_latest).await,
+        server.retrieve_attempt(attempt, &[]).await,
         server
-            .get(
-                &format!("/v1/payment_attempt_records/{attempt}"),
-                &[("expand[]", "payment_record")],
-            )
+            .retrieve_attempt(attempt, &[("expand[]", "payment_record")])
             .await,
         server
-            .get(
-                "/v1/payment_records",
-                &[("expand[]", "data.latest_payment_attempt_record")],
-            )
+            .list_records(&[("expand[]", "data.latest_payment_attempt_record")])
             .await,
-        server
-            .get("/v1/payment_attempt_records", &[("payment_record", &id)])
-            .await,
-        server
-            .post(&on(&id, "report_payment_attempt_informational"), &expand_latest)
-            .await,
+        server.list_attempts(&id, &[]).await,
+        server.report_informational(&id, &expand_latest).await,
     ];
     for r in &bodies {
         let checked = assert_stripe_key_order(&ordered(r), "");
@@ -189,7 +162,7 @@ async fn every_object_renders_id_and_object_first_then_its_fields_alphabetically
 }
 
 async fn every_field_is_always_present_with_null_where_empty(server: TestServer) {
-    let record = server.report_payment(1000).await;
+    let record = server.pending_payment(1000).await;
     let usd = |value: i64| json!({"currency": "usd", "value": value});
     let mut expected = json!({
         "id": record["id"], "object": "payment_record",
@@ -203,10 +176,7 @@ async fn every_field_is_always_present_with_null_where_empty(server: TestServer)
     });
     assert_eq!(record, expected);
     let attempt_id = record["latest_payment_attempt_record"].as_str().expect("attempt id");
-    let attempt = ok(server
-        .get(&format!("/v1/payment_attempt_records/{attempt_id}"), &[])
-        .await)
-    .await;
+    let attempt = server.retrieve_attempt(attempt_id, &[]).await.ok();
     let fields = expected.as_object_mut().expect("object");
     fields.remove("latest_payment_attempt_record");
     fields.insert("id".into(), json!(attempt_id));
@@ -220,7 +190,7 @@ async fn every_field_is_always_present_with_null_where_empty(server: TestServer)
         ("shipping_details[name]", "Jenny"),
         ("customer_details[name]", "Jenny"),
     ]);
-    let record = ok(server.post(REPORT_PAYMENT, &form).await).await;
+    let record = server.report_payment(&form).await.ok();
     let address =
         json!({"city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null});
     assert_eq!(
@@ -250,7 +220,7 @@ fn assert_id(id: &Value, prefix: &str) {
 async fn record_ids_are_pr_and_attempt_ids_par_followed_by_24_base62_characters(server: TestServer) {
     let mut seen = std::collections::HashSet::new();
     for _ in 0..5 {
-        let record = server.report_payment(1000).await;
+        let record = server.pending_payment(1000).await;
         assert_id(&record["id"], "pr_");
         assert_id(&record["latest_payment_attempt_record"], "par_");
         assert!(seen.insert(record["id"].to_string()), "ids are unique");
@@ -259,7 +229,7 @@ async fn record_ids_are_pr_and_attempt_ids_par_followed_by_24_base62_characters(
 }
 
 async fn expanding_latest_payment_attempt_record_embeds_the_latest_attempt(server: TestServer) {
-    let id = id_of(&server.report_payment(1000).await);
+    let id = id_of(&server.pending_payment(1000).await);
     let attempt_of = |record: &Value| {
         record["latest_payment_attempt_record"]["id"]
             .as_str()
@@ -269,35 +239,26 @@ async fn expanding_latest_payment_attempt_record_embeds_the_latest_attempt(serve
         [("expand[]", "latest_payment_attempt_record")],
         [("expand[0]", "latest_payment_attempt_record")],
     ] {
-        let record = ok(server.get(&format!("/v1/payment_records/{id}"), &form).await).await;
+        let record = server.retrieve_record(&id, &form).await.ok();
         let attempt_id = attempt_of(&record).expect("an embedded attempt");
-        let attempt = ok(server
-            .get(&format!("/v1/payment_attempt_records/{attempt_id}"), &[])
-            .await)
-        .await;
+        let attempt = server.retrieve_attempt(&attempt_id, &[]).await.ok();
         assert_eq!(record["latest_payment_attempt_record"], attempt);
     }
     let expand = ("expand[]", "latest_payment_attempt_record");
-    let reported = ok(server.post(REPORT_PAYMENT, &payment_with(&[expand])).await).await;
+    let reported = server.report_payment(&payment_with(&[expand])).await.ok();
     assert_eq!(
         reported["latest_payment_attempt_record"]["object"],
         "payment_attempt_record"
     );
-    let failed = ok(server
-        .post(
-            &on(&id, "report_payment_attempt_failed"),
-            &[("failed_at", "1730260000"), expand],
-        )
-        .await)
-    .await;
+    let failed = server
+        .report_failed(&id, &[("failed_at", "1730260000"), expand])
+        .await
+        .ok();
     assert_eq!(failed["latest_payment_attempt_record"]["amount_failed"]["value"], 1000);
-    let retried = ok(server
-        .post(
-            &on(&id, "report_payment_attempt"),
-            &[("initiated_at", "1730260000"), expand],
-        )
-        .await)
-    .await;
+    let retried = server
+        .report_attempt(&id, &[("initiated_at", "1730260000"), expand])
+        .await
+        .ok();
     assert_ne!(attempt_of(&retried), attempt_of(&failed), "the new attempt is embedded");
     assert_eq!(attempt_of(&retried), attempts_ids(&server, &id).await.first().cloned());
     let refund = [
@@ -306,26 +267,25 @@ async fn expanding_latest_payment_attempt_record_embeds_the_latest_attempt(serve
         ("processor_details[custom][refund_reference]", "r1"),
         expand,
     ];
-    let calls: [(&str, &[(&str, &str)]); 4] = [
-        (
-            "report_payment_attempt_guaranteed",
-            &[("guaranteed_at", "1730260000"), expand],
-        ),
-        ("report_payment_attempt_informational", &[("description", "x"), expand]),
-        ("report_refund", &refund),
-        ("report_payment_attempt_informational", &[expand]),
+    let calls: [(Report, &[(&str, &str)]); 4] = [
+        (Report::Guaranteed, &[("guaranteed_at", "1730260000"), expand]),
+        (Report::Informational, &[("description", "x"), expand]),
+        (Report::Refund, &refund),
+        (Report::Informational, &[expand]),
     ];
     for (call, form) in calls {
-        let record = ok(server.post(&on(&id, call), form).await).await;
-        assert_eq!(attempt_of(&record), attempt_of(&retried), "{call}");
+        let record = server.report(&id, call, form).await.ok();
+        assert_eq!(attempt_of(&record), attempt_of(&retried), "{call:?}");
         assert_eq!(
             record["latest_payment_attempt_record"]["amount_guaranteed"]["value"], 1000,
-            "{call}"
+            "{call:?}"
         );
     }
-    let canceled = server.report_payment(1000).await;
-    let path = on(&id_of(&canceled), "report_payment_attempt_canceled");
-    let record = ok(server.post(&path, &[("canceled_at", "1730260000"), expand]).await).await;
+    let canceled = id_of(&server.pending_payment(1000).await);
+    let record = server
+        .report_canceled(&canceled, &[("canceled_at", "1730260000"), expand])
+        .await
+        .ok();
     assert_eq!(
         record["latest_payment_attempt_record"]["amount_canceled"]["value"],
         1000
@@ -333,92 +293,70 @@ async fn expanding_latest_payment_attempt_record_embeds_the_latest_attempt(serve
 }
 
 async fn attempts_ids(server: &TestServer, id: &str) -> Vec<String> {
-    let list = ok(server
-        .get("/v1/payment_attempt_records", &[("payment_record", id)])
-        .await)
-    .await;
+    let list = server.list_attempts(id, &[]).await.ok();
     list["data"].as_array().expect("data").iter().map(id_of).collect()
 }
 
 async fn expanding_payment_record_on_an_attempt_embeds_its_record(server: TestServer) {
-    let record = server.report_payment(1000).await;
+    let record = server.pending_payment(1000).await;
     let attempt = record["latest_payment_attempt_record"].as_str().expect("attempt");
     let r = server
-        .get(
-            &format!("/v1/payment_attempt_records/{attempt}"),
-            &[("expand[]", "payment_record")],
-        )
+        .retrieve_attempt(attempt, &[("expand[]", "payment_record")])
         .await;
-    assert_eq!(ok(r).await["payment_record"], record);
+    assert_eq!(r.ok()["payment_record"], record);
 }
 
 async fn lists_expand_with_the_data_prefix(server: TestServer) {
-    let record = server.report_payment(1000).await;
+    let record = server.pending_payment(1000).await;
     let id = id_of(&record);
-    let list = ok(server
-        .get(
-            "/v1/payment_records",
-            &[("expand[]", "data.latest_payment_attempt_record")],
-        )
-        .await)
-    .await;
+    let list = server
+        .list_records(&[("expand[]", "data.latest_payment_attempt_record")])
+        .await
+        .ok();
     assert_eq!(
         list["data"][0]["latest_payment_attempt_record"]["id"],
         record["latest_payment_attempt_record"]
     );
-    let query = [("payment_record", id.as_str()), ("expand[]", "data.payment_record")];
-    let list = ok(server.get("/v1/payment_attempt_records", &query).await).await;
+    let list = server
+        .list_attempts(&id, &[("expand[]", "data.payment_record")])
+        .await
+        .ok();
     assert_eq!(list["data"][0]["payment_record"], record);
 }
 
-/// A request (method, path, params) and the expand path it adds.
-type ExpandCase<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+/// A request (endpoint, params) and the expand path it adds.
+type ExpandCase<'a> = (Endpoint, Vec<(&'a str, &'a str)>, &'a str);
 
 async fn any_other_expand_path_is_rejected_naming_it(server: TestServer) {
-    let record = server.report_payment(1000).await;
+    let record = server.pending_payment(1000).await;
     let (id, attempt) = (
         id_of(&record),
         record["latest_payment_attempt_record"].as_str().unwrap(),
     );
-    let record_path = format!("/v1/payment_records/{id}");
-    let attempt_path = format!("/v1/payment_attempt_records/{attempt}");
-    let informational = on(&id, "report_payment_attempt_informational");
+    let record = || Endpoint::RetrieveRecord(id.clone());
     let cases: Vec<ExpandCase> = vec![
-        (Method::GET, &record_path, vec![], "x"),
-        (Method::GET, &record_path, vec![], "payment_record"),
-        (Method::GET, &record_path, vec![], "data.latest_payment_attempt_record"),
+        (record(), vec![], "x"),
+        (record(), vec![], "payment_record"),
+        (record(), vec![], "data.latest_payment_attempt_record"),
+        (record(), vec![], "latest_payment_attempt_record.payment_record"),
         (
-            Method::GET,
-            &record_path,
-            vec![],
-            "latest_payment_attempt_record.payment_record",
-        ),
-        (Method::GET, &attempt_path, vec![], "latest_payment_attempt_record"),
-        (
-            Method::GET,
-            "/v1/payment_records",
+            Endpoint::RetrieveAttempt(attempt.to_owned()),
             vec![],
             "latest_payment_attempt_record",
         ),
+        (Endpoint::ListRecords, vec![], "latest_payment_attempt_record"),
+        (Endpoint::ListAttempts, vec![("payment_record", &id)], "payment_record"),
+        (Endpoint::ReportPayment, payment_with(&[]), "customer"),
         (
-            Method::GET,
-            "/v1/payment_attempt_records",
-            vec![("payment_record", &id)],
-            "payment_record",
-        ),
-        (Method::POST, REPORT_PAYMENT, payment_with(&[]), "customer"),
-        (
-            Method::POST,
-            &informational,
+            Endpoint::Report(id.clone(), Report::Informational),
             vec![],
             "data.latest_payment_attempt_record",
         ),
     ];
-    for (method, path, mut form, expand) in cases {
+    for (endpoint, mut form, expand) in cases {
         form.push(("expand[]", expand));
-        let r = server
-            .request(method, path, Auth::Basic(server.test_key.clone()), &form, &[])
-            .await;
+        let r = server.call(&endpoint, &form, None).await;
+        let path = endpoint.path();
         assert_eq!(r.status, 400, "{path} {expand}: {}", r.body);
         let message = format!("This property cannot be expanded ({expand}).");
         assert_eq!(r.error("message").as_str(), Some(message.as_str()), "{path}");

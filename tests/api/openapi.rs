@@ -7,9 +7,8 @@ mod schemathesis;
 
 use std::path::PathBuf;
 
-use crate::common::{Auth, Resp, TestServer, in_ci};
+use crate::common::{Api, Auth, Report, Resp, TestServer, in_ci};
 use payrec::records::openapi::{document, document_text};
-use reqwest::Method;
 use serde_json::Value;
 
 /// How to bring the committed document up to date.
@@ -49,7 +48,7 @@ fn the_committed_openapi_json_is_what_the_code_generates() {
 #[tokio::test]
 async fn get_openapi_json_serves_the_document_without_a_key() {
     let server = TestServer::start().await;
-    let r = server.request(Method::GET, "/openapi.json", Auth::None, &[], &[]).await;
+    let r = server.openapi().await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.body, document_text());
@@ -120,14 +119,13 @@ const FULL_REPORT: &[(&str, &str)] = &[
 /// Reports the fully populated payment (guaranteed, expanded), refunds part of it, unsets its
 /// details and breaks a lifecycle rule; returns the record's and its attempt's ids.
 async fn report_refund_and_unset(server: &TestServer, doc: &Value) -> (String, String) {
-    let record = server.post("/v1/payment_records/report_payment", FULL_REPORT).await;
+    let record = server.report_payment(FULL_REPORT).await;
     assert_eq!(record.status, 200, "{}", record.body);
     assert_documented(doc, "post", "/v1/payment_records/report_payment", &record);
     let id = record.json["id"].as_str().expect("id").to_owned();
     let attempt = record.json["latest_payment_attempt_record"]["id"]
         .as_str()
         .expect("expanded");
-    let on = |end: &str| format!("/v1/payment_records/{id}/{end}");
     let refund = [
         ("outcome", "refunded"),
         ("processor_details[type]", "custom"),
@@ -137,17 +135,15 @@ async fn report_refund_and_unset(server: &TestServer, doc: &Value) -> (String, S
         ("refunded[refunded_at]", "1730211500"),
         ("metadata[reason]", "damaged"),
     ];
-    let r = server.post(&on("report_refund"), &refund).await;
+    let r = server.report_refund(&id, &refund).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_documented(doc, "post", "/v1/payment_records/{id}/report_refund", &r);
     let unset = [("description", ""), ("shipping_details", ""), ("metadata", "")];
-    let r = server.post(&on("report_payment_attempt_informational"), &unset).await;
+    let r = server.report_informational(&id, &unset).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let informational = "/v1/payment_records/{id}/report_payment_attempt_informational";
     assert_documented(doc, "post", informational, &r);
-    let r = server
-        .post(&on("report_payment_attempt_failed"), &[("failed_at", "1730211600")])
-        .await;
+    let r = server.report_failed(&id, &[("failed_at", "1730211600")]).await;
     assert_eq!(r.status, 400, "a guaranteed attempt cannot fail: {}", r.body);
     assert_documented(
         doc,
@@ -160,16 +156,36 @@ async fn report_refund_and_unset(server: &TestServer, doc: &Value) -> (String, S
 
 /// A payment canceled, retried, failed, retried and guaranteed; returns the record's id.
 async fn retry_until_guaranteed(server: &TestServer, doc: &Value) -> String {
-    let record = server.report_payment(700).await;
+    let record = server.pending_payment(700).await;
     let id = record["id"].as_str().expect("id").to_owned();
-    for (end, form) in [
-        ("report_payment_attempt_canceled", [("canceled_at", "1730211400")]),
-        ("report_payment_attempt", [("initiated_at", "1730211500")]),
-        ("report_payment_attempt_failed", [("failed_at", "1730211600")]),
-        ("report_payment_attempt", [("initiated_at", "1730211700")]),
-        ("report_payment_attempt_guaranteed", [("guaranteed_at", "1730211800")]),
+    for (call, end, form) in [
+        (
+            Report::Canceled,
+            "report_payment_attempt_canceled",
+            [("canceled_at", "1730211400")],
+        ),
+        (
+            Report::Attempt,
+            "report_payment_attempt",
+            [("initiated_at", "1730211500")],
+        ),
+        (
+            Report::Failed,
+            "report_payment_attempt_failed",
+            [("failed_at", "1730211600")],
+        ),
+        (
+            Report::Attempt,
+            "report_payment_attempt",
+            [("initiated_at", "1730211700")],
+        ),
+        (
+            Report::Guaranteed,
+            "report_payment_attempt_guaranteed",
+            [("guaranteed_at", "1730211800")],
+        ),
     ] {
-        let r = server.post(&format!("/v1/payment_records/{id}/{end}"), &form).await;
+        let r = server.report(&id, call, &form).await;
         assert_eq!(r.status, 200, "{end}: {}", r.body);
         assert_documented(doc, "post", &format!("/v1/payment_records/{{id}}/{end}"), &r);
     }
@@ -182,32 +198,27 @@ async fn every_endpoint_answers_as_documented(server: TestServer) {
     let (id, attempt) = report_refund_and_unset(&server, &doc).await;
     let retried = retry_until_guaranteed(&server, &doc).await;
     for query in [&[][..], &[("expand[]", "latest_payment_attempt_record")][..]] {
-        let r = server.get(&format!("/v1/payment_records/{id}"), query).await;
+        let r = server.retrieve_record(&id, query).await;
         assert_documented(&doc, "get", "/v1/payment_records/{id}", &r);
     }
     for query in [&[][..], &[("expand[]", "data.latest_payment_attempt_record")][..]] {
-        let r = server.get("/v1/payment_records", query).await;
+        let r = server.list_records(query).await;
         assert_eq!(r.json["data"].as_array().map(Vec::len), Some(2), "{}", r.body);
         assert_documented(&doc, "get", "/v1/payment_records", &r);
     }
     for query in [&[][..], &[("expand[]", "payment_record")][..]] {
-        let r = server
-            .get(&format!("/v1/payment_attempt_records/{attempt}"), query)
-            .await;
+        let r = server.retrieve_attempt(&attempt, query).await;
         assert_documented(&doc, "get", "/v1/payment_attempt_records/{id}", &r);
     }
-    let of_retried = ("payment_record", retried.as_str());
-    for query in [vec![of_retried], vec![of_retried, ("expand[]", "data.payment_record")]] {
-        let r = server.get("/v1/payment_attempt_records", &query).await;
+    for query in [&[][..], &[("expand[]", "data.payment_record")][..]] {
+        let r = server.list_attempts(&retried, query).await;
         assert_eq!(r.json["data"].as_array().map(Vec::len), Some(3), "{}", r.body);
         assert_documented(&doc, "get", "/v1/payment_attempt_records", &r);
     }
-    let missing = server.get("/v1/payment_records/pr_nothing", &[]).await;
+    let missing = server.retrieve_record("pr_nothing", &[]).await;
     assert_eq!(missing.status, 404);
     assert_documented(&doc, "get", "/v1/payment_records/{id}", &missing);
-    let no_key = server
-        .request(Method::GET, "/v1/payment_records", Auth::None, &[], &[])
-        .await;
+    let no_key = server.with_auth(Auth::None).list_records(&[]).await;
     assert_eq!(no_key.status, 401);
     assert_documented(&doc, "get", "/v1/payment_records", &no_key);
 }

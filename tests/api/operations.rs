@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::common::child::ChildServer;
-use crate::common::{Auth, Backend, TestServer};
-use reqwest::Method;
+use crate::common::form::payment_with;
+use crate::common::rules::refund;
+use crate::common::{Api, Report, TestServer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -27,38 +28,24 @@ fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 async fn scrape(server: &TestServer) -> String {
-    let r = server.request(Method::GET, "/metrics", Auth::None, &[], &[]).await;
+    let r = server.metrics().await;
     assert_eq!(r.status, 200);
     r.body
 }
 
 async fn a_lifecycle_run_moves_the_prometheus_counters(server: TestServer) {
     let before = scrape(&server).await;
-    let record = server.report_payment(1000).await;
+    let record = server.pending_payment(1000).await;
     let id = record["id"].as_str().unwrap().to_owned();
-    let path = |end: &str| format!("/v1/payment_records/{id}/{end}");
-    server
-        .post(&path("report_payment_attempt_failed"), &[("failed_at", "1730211400")])
-        .await;
-    server
-        .post(&path("report_payment_attempt"), &[("initiated_at", "1730211500")])
-        .await;
+    server.report_failed(&id, &[("failed_at", "1730211400")]).await;
+    server.report_attempt(&id, &[("initiated_at", "1730211500")]).await;
     let keyed = [("guaranteed_at", "1730211600")];
-    let auth = Auth::Basic(server.test_key.clone());
-    let headers = [("Idempotency-Key", "metrics-key")];
-    let guarantee = path("report_payment_attempt_guaranteed");
-    server
-        .request(Method::POST, &guarantee, auth.clone(), &keyed, &headers)
-        .await;
-    let replay = server.request(Method::POST, &guarantee, auth, &keyed, &headers).await;
+    let guarantee = || server.report_keyed("metrics-key", &id, Report::Guaranteed, &keyed);
+    guarantee().await;
+    let replay = guarantee().await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
-    let refund = [
-        ("outcome", "refunded"),
-        ("processor_details[type]", "custom"),
-        ("processor_details[custom][refund_reference]", "metrics-refund"),
-    ];
-    server.post(&path("report_refund"), &refund).await;
-    server.post("/v1/payment_records/report_payment", &[]).await; // parameter_missing
+    refund(&server, &id, "metrics-refund", &[]).await;
+    server.report_payment(&[]).await; // parameter_missing
     let after = scrape(&server).await;
 
     let moved = |name: &str, labels: &[&str]| metric_sum(&after, name, labels) - metric_sum(&before, name, labels);
@@ -96,18 +83,8 @@ async fn concurrent_use_of_one_key_counts_conflicts(server: TestServer) {
     for _ in 0..16 {
         let server = server.clone();
         tasks.spawn(async move {
-            let form = [
-                ("amount_requested[currency]", "usd"),
-                ("amount_requested[value]", "5"),
-                ("initiated_at", "1730211300"),
-                ("payment_method_details[type]", "custom"),
-            ];
-            let auth = Auth::Basic(server.test_key.clone());
-            let path = "/v1/payment_records/report_payment";
-            server
-                .request(Method::POST, path, auth, &form, &[("Idempotency-Key", "race")])
-                .await
-                .status
+            let form = payment_with(&[("amount_requested[value]", "5")]);
+            server.report_payment_keyed("race", &form).await.status
         });
     }
     let statuses: Vec<u16> = tasks.join_all().await;
@@ -119,8 +96,7 @@ async fn concurrent_use_of_one_key_counts_conflicts(server: TestServer) {
 }
 
 async fn healthz_and_readyz_answer_without_a_key(server: TestServer) {
-    for path in ["/healthz", "/readyz"] {
-        let r = server.request(Method::GET, path, Auth::None, &[], &[]).await;
+    for (path, r) in [("healthz", server.healthz().await), ("readyz", server.readyz().await)] {
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
 }
@@ -128,27 +104,12 @@ async fn healthz_and_readyz_answer_without_a_key(server: TestServer) {
 async fn readyz_fails_while_a_migration_is_missing(server: TestServer) {
     let sql = "UPDATE _sqlx_migrations SET success = false";
     let undo = "UPDATE _sqlx_migrations SET success = true";
-    run_sql(&server, sql).await;
-    let r = server.request(Method::GET, "/readyz", Auth::None, &[], &[]).await;
+    server.execute_sql(sql).await;
+    let r = server.readyz().await;
     assert_eq!(r.status, 503);
     assert_eq!(r.json["status"], "migrations_pending");
-    run_sql(&server, undo).await;
-    let r = server.request(Method::GET, "/readyz", Auth::None, &[], &[]).await;
-    assert_eq!(r.status, 200);
-}
-
-async fn run_sql(server: &TestServer, sql: &str) {
-    use sqlx::Connection;
-    match server.backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&server.database_url).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&server.database_url).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-    }
+    server.execute_sql(undo).await;
+    assert_eq!(server.readyz().await.status, 200);
 }
 
 backend_tests!(
@@ -214,16 +175,7 @@ async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
     let prefix = url.split_once('@').unwrap().0;
     let relayed = format!("{prefix}@127.0.0.1:{}/{rest}", relay.port);
     let server = ChildServer::spawn_with(&relayed, &["--pg-acquire-timeout-secs", "2"], &[]).await;
-    let client = reqwest::Client::new();
-    let ready = || async {
-        client
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let ready = || async { server.readyz().await.status };
     assert_eq!(ready().await, 200);
     relay.cut();
     let mut down = 0;
@@ -234,14 +186,7 @@ async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
         }
     }
     assert_eq!(down, 503, "readyz reports the unreachable database");
-    let live = client
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16();
-    assert_eq!(live, 200, "the process itself is still up");
+    assert_eq!(server.healthz().await.status, 200, "the process itself is still up");
     relay.restore();
     let mut up = 0;
     for _ in 0..100 {
@@ -259,17 +204,11 @@ async fn metrics_listen_serves_metrics_on_their_own_address() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
     let server = ChildServer::spawn_with(&url, &["--metrics-listen", "127.0.0.1:0"], &[]).await;
-    let line = server
-        .banner
-        .iter()
-        .find(|l| l.starts_with("payrec metrics on "))
-        .expect("metrics address printed");
-    let metrics_url = line.trim_start_matches("payrec metrics on ").to_owned();
-    let client = reqwest::Client::new();
-    client.get(server.url("/healthz")).send().await.unwrap();
-    let r = client.get(&metrics_url).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("payrec_http_requests_total"));
-    let on_api = client.get(server.url("/metrics")).send().await.unwrap();
-    assert_eq!(on_api.status(), 404, "not on the API listener then");
+    let metrics = server.metrics_listener().expect("metrics address printed");
+    server.healthz().await;
+    let r = metrics.metrics().await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("payrec_http_requests_total"));
+    let on_api = server.metrics().await;
+    assert_eq!(on_api.status, 404, "not on the API listener then");
 }

@@ -1,17 +1,17 @@
 //! Query strings on GET: decoded like bodies, with list parameters checked.
 
-use crate::common::TestServer;
 use crate::common::form::*;
+use crate::common::{Api, Endpoint, TestServer};
 use serde_json::json;
 
 async fn a_non_integer_limit_in_the_query_is_an_invalid_integer(server: TestServer) {
-    let r = server.get("/v1/payment_records", &[("limit", "abc")]).await;
+    let r = server.list_records(&[("limit", "abc")]).await;
     assert_error(&r, "parameter_invalid_integer", "limit", "Invalid integer: abc");
 }
 
 async fn a_limit_outside_1_to_100_is_rejected(server: TestServer) {
     for limit in ["0", "101", "-1", "1000000"] {
-        let r = server.get("/v1/payment_records", &[("limit", limit)]).await;
+        let r = server.list_records(&[("limit", limit)]).await;
         assert_bad_request(&r);
         assert_eq!(r.error("param"), "limit", "limit={limit}: {}", r.body);
     }
@@ -19,7 +19,7 @@ async fn a_limit_outside_1_to_100_is_rejected(server: TestServer) {
 
 async fn a_limit_of_1_or_100_is_accepted(server: TestServer) {
     for limit in ["1", "100"] {
-        let r = server.get("/v1/payment_records", &[("limit", limit)]).await;
+        let r = server.list_records(&[("limit", limit)]).await;
         assert_eq!(r.status, 200, "limit={limit}: {}", r.body);
         assert_eq!(
             r.json,
@@ -30,10 +30,7 @@ async fn a_limit_of_1_or_100_is_accepted(server: TestServer) {
 
 async fn starting_after_and_ending_before_exclude_each_other(server: TestServer) {
     let r = server
-        .get(
-            "/v1/payment_records",
-            &[("starting_after", "pr_a"), ("ending_before", "pr_b")],
-        )
+        .list_records(&[("starting_after", "pr_a"), ("ending_before", "pr_b")])
         .await;
     assert_bad_request(&r);
     assert_eq!(r.error("code"), "parameters_exclusive");
@@ -45,11 +42,8 @@ async fn starting_after_and_ending_before_exclude_each_other(server: TestServer)
 }
 
 async fn an_unknown_query_parameter_is_rejected(server: TestServer) {
-    assert_unknown(&server.get("/v1/payment_records", &[("foo", "1")]).await, "foo");
-    assert_unknown(
-        &server.get("/v1/payment_records/pr_x", &[("limit", "1")]).await,
-        "limit",
-    );
+    assert_unknown(&server.list_records(&[("foo", "1")]).await, "foo");
+    assert_unknown(&server.retrieve_record("pr_x", &[("limit", "1")]).await, "limit");
 }
 
 async fn a_query_string_decodes_like_a_body(server: TestServer) {
@@ -87,28 +81,24 @@ async fn a_malformed_query_string_is_a_400(server: TestServer) {
 }
 
 async fn a_query_string_over_16_kib_is_a_400(server: TestServer) {
-    let r = server
-        .get("/v1/payment_records", &[("foo", &"x".repeat(16 * 1024))])
-        .await;
+    let r = server.list_records(&[("foo", &"x".repeat(16 * 1024))]).await;
     assert_malformed(&r, "16384");
 }
 
 async fn list_timestamps_must_be_integers_in_range(server: TestServer) {
-    let r = server
-        .get("/v1/payment_records", &[("created_after", "yesterday")])
-        .await;
+    let r = server.list_records(&[("created_after", "yesterday")]).await;
     assert_error(
         &r,
         "parameter_invalid_integer",
         "created_after",
         "Invalid integer: yesterday",
     );
-    let r = server.get("/v1/payment_records", &[("created_before", "-1")]).await;
+    let r = server.list_records(&[("created_before", "-1")]).await;
     assert_invalid_param(&r, "created_before");
 }
 
 async fn listing_attempts_requires_a_payment_record(server: TestServer) {
-    let r = server.get("/v1/payment_attempt_records", &[]).await;
+    let r = server.call(&Endpoint::ListAttempts, &[], None).await;
     assert_error(
         &r,
         "parameter_missing",

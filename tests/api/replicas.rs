@@ -10,7 +10,10 @@ mod checks;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::calls::{Op, borrowed};
 use crate::common::child::ChildServer;
+use crate::common::form::payment_with;
+use crate::common::{Api, Client, Endpoint, Resp};
 use checks::{Checks, Figures, check_call, check_record, refund_rows};
 use payrec::store::postgres::{PgOptions, PgStore};
 use payrec::store::{Store, Tenant};
@@ -36,76 +39,23 @@ const IN_USE_RESENDS_MAX: usize = 200;
 const IN_USE_BACKOFF: Duration = Duration::from_millis(5);
 /// A deadlock or a stalled replica shows up as this passing.
 const DEADLINE: Duration = Duration::from_secs(60);
-const INITIATED_AT: &str = "1730211300";
-const OUTCOME_AT: &str = "1730211400";
 
-/// One report call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Guaranteed,
-    Failed,
-    Canceled,
-    NewAttempt,
-    /// A refund of this many cents, or of the remainder.
-    Refund(Option<i64>),
-}
-
-impl Op {
-    fn random(rng: &mut StdRng) -> Op {
-        // Per mille: guarantees are rare so records cycle through failed and canceled attempts
-        // first; refunds of the remainder rarer still, so refunds go on once guaranteed.
-        match rng.random_range(0..1000) {
-            0..50 => Op::Guaranteed,
-            50..230 => Op::Failed,
-            230..390 => Op::Canceled,
-            390..640 => Op::NewAttempt,
-            640..643 => Op::Refund(None),
-            _ => Op::Refund(Some(rng.random_range(1..=REFUND_VALUE_MAX))),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Op::Guaranteed => "guaranteed",
-            Op::Failed => "failed",
-            Op::Canceled => "canceled",
-            Op::NewAttempt => "new attempt",
-            Op::Refund(_) => "refund",
-        }
-    }
-
-    /// The endpoint and parameters of this call on `record_id`; `reference` names a refund.
-    fn request(self, record_id: &str, reference: &str) -> (String, Vec<(&'static str, String)>) {
-        let path = |end: &str| format!("/v1/payment_records/{record_id}/report_{end}");
-        let at = |name: &'static str| vec![(name, OUTCOME_AT.to_owned())];
-        match self {
-            Op::Guaranteed => (path("payment_attempt_guaranteed"), at("guaranteed_at")),
-            Op::Failed => (path("payment_attempt_failed"), at("failed_at")),
-            Op::Canceled => (path("payment_attempt_canceled"), at("canceled_at")),
-            Op::NewAttempt => (path("payment_attempt"), vec![("initiated_at", INITIATED_AT.to_owned())]),
-            Op::Refund(value) => {
-                let mut form = vec![
-                    ("outcome", "refunded".to_owned()),
-                    ("processor_details[type]", "custom".to_owned()),
-                    ("processor_details[custom][refund_reference]", reference.to_owned()),
-                ];
-                if let Some(value) = value {
-                    form.extend([
-                        ("amount[currency]", "usd".to_owned()),
-                        ("amount[value]", value.to_string()),
-                    ]);
-                }
-                (path("refund"), form)
-            }
-        }
+/// Per mille: guarantees are rare so records cycle through failed and canceled attempts
+/// first; refunds of the remainder rarer still, so refunds go on once guaranteed.
+fn random_op(rng: &mut StdRng) -> Op {
+    match rng.random_range(0..1000) {
+        0..50 => Op::Guaranteed,
+        50..230 => Op::Failed,
+        230..390 => Op::Canceled,
+        390..640 => Op::NewAttempt,
+        640..643 => Op::Refund(None),
+        _ => Op::Refund(Some(rng.random_range(1..=REFUND_VALUE_MAX))),
     }
 }
 
 /// The replicas, as the clients see them.
 struct Cluster {
-    http: reqwest::Client,
-    bases: Vec<String>,
-    key: String,
+    replicas: Vec<Client>,
 }
 
 /// One HTTP answer, with the headers that tell an execution from a replay.
@@ -120,6 +70,18 @@ struct Reply {
 }
 
 impl Reply {
+    fn new(replica: usize, r: Resp) -> Reply {
+        let header = |name: &str| r.header(name).map(str::to_owned);
+        Reply {
+            replica,
+            status: r.status,
+            request_id: header("request-id").expect("every response has a Request-Id"),
+            replayed: r.header("idempotent-replayed") == Some("true"),
+            original_request: header("original-request"),
+            body: r.body,
+        }
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
@@ -130,44 +92,9 @@ impl Reply {
 }
 
 impl Cluster {
-    async fn send(&self, replica: usize, builder: reqwest::RequestBuilder) -> Reply {
-        let response = builder
-            .basic_auth(&self.key, Some(""))
-            .send()
-            .await
-            .expect("request sent");
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().expect("ASCII header").to_owned())
-        };
-        let (request_id, replayed, original_request) = (
-            header("request-id").expect("every response has a Request-Id"),
-            header("idempotent-replayed").as_deref() == Some("true"),
-            header("original-request"),
-        );
-        let status = response.status().as_u16();
-        let body = response.text().await.expect("body");
-        Reply {
-            replica,
-            status,
-            body,
-            request_id,
-            replayed,
-            original_request,
-        }
-    }
-
-    async fn post(&self, replica: usize, path: &str, form: &[(&str, String)], key: &str) -> Reply {
-        let url = format!("{}{path}", self.bases[replica]);
-        self.send(replica, self.http.post(url).form(form).header("Idempotency-Key", key))
-            .await
-    }
-
-    async fn get(&self, replica: usize, path: &str) -> Reply {
-        self.send(replica, self.http.get(format!("{}{path}", self.bases[replica])))
-            .await
+    async fn post(&self, replica: usize, endpoint: &Endpoint, form: &[(&str, &str)], key: &str) -> Reply {
+        let r = self.replicas[replica].call(endpoint, form, Some(key)).await;
+        Reply::new(replica, r)
     }
 
     /// Posts until the answer is not a 409 idempotency_key_in_use (the key's first request
@@ -175,12 +102,12 @@ impl Cluster {
     async fn post_answered(
         &self,
         mut replica: usize,
-        path: &str,
-        form: &[(&str, String)],
+        endpoint: &Endpoint,
+        form: &[(&str, &str)],
         key: &str,
     ) -> (Reply, usize) {
         for in_use in 0..=IN_USE_RESENDS_MAX {
-            let reply = self.post(replica, path, form, key).await;
+            let reply = self.post(replica, endpoint, form, key).await;
             if !reply.is_key_in_use() {
                 return (reply, in_use);
             }
@@ -232,9 +159,10 @@ async fn client(cluster: Arc<Cluster>, ids: Arc<Vec<String>>, n: usize, seed: u6
     start.wait().await;
     for i in 0..REQUESTS_PER_CLIENT {
         let record = rng.random_range(0..RECORDS);
-        let op = Op::random(&mut rng);
+        let op = random_op(&mut rng);
         let (key, reference) = (format!("replicas-c{n}-{i}"), format!("ref-c{n}-{i}"));
-        let (path, form) = op.request(&ids[record], &reference);
+        let (call, form) = op.request(&reference);
+        let (endpoint, form) = (Endpoint::Report(ids[record].clone(), call), borrowed(&form));
         let first = rng.random_range(0..REPLICAS);
         let other = (first + rng.random_range(1..REPLICAS)) % REPLICAS;
         let any = rng.random_range(0..REPLICAS);
@@ -243,7 +171,7 @@ async fn client(cluster: Arc<Cluster>, ids: Arc<Vec<String>>, n: usize, seed: u6
             p if p < RETRIED_AFTER_PERCENT + RETRIED_CONCURRENTLY_PERCENT => Retry::Concurrently,
             _ => Retry::Never,
         };
-        let send = |replica| cluster.post_answered(replica, &path, &form, &key);
+        let send = |replica| cluster.post_answered(replica, &endpoint, &form, &key);
         let answers = match retry {
             Retry::Never => vec![send(first).await],
             Retry::After => vec![send(first).await, send(other).await],
@@ -277,9 +205,7 @@ async fn start_replicas(url: &str) -> (Vec<ChildServer>, Arc<Cluster>) {
         children.push(child);
     }
     let cluster = Cluster {
-        http: reqwest::Client::new(),
-        bases: children.iter().map(|c| c.base.clone()).collect(),
-        key,
+        replicas: children.iter().map(|c| c.with_key(&key)).collect(),
     };
     (children, Arc::new(cluster))
 }
@@ -288,17 +214,14 @@ async fn start_replicas(url: &str) -> (Vec<ChildServer>, Arc<Cluster>) {
 async fn create_records(cluster: &Cluster) -> Vec<String> {
     let mut ids = Vec::new();
     for n in 0..RECORDS {
-        let form = [
-            ("amount_requested[currency]", "usd".to_owned()),
-            ("amount_requested[value]", AMOUNT.to_string()),
-            ("initiated_at", INITIATED_AT.to_owned()),
-            ("payment_method_details[type]", "custom".to_owned()),
-        ];
-        let path = "/v1/payment_records/report_payment";
+        let amount = AMOUNT.to_string();
+        let form = payment_with(&[("amount_requested[value]", &amount)]);
         let key = format!("replicas-create-{n}");
-        let created = cluster.post(n % REPLICAS, path, &form, &key).await;
+        let created = cluster.post(n % REPLICAS, &Endpoint::ReportPayment, &form, &key).await;
         assert_eq!(created.status, 200, "{}", created.body);
-        let again = cluster.post((n + 1) % REPLICAS, path, &form, &key).await;
+        let again = cluster
+            .post((n + 1) % REPLICAS, &Endpoint::ReportPayment, &form, &key)
+            .await;
         assert!(
             again.replayed && again.body == created.body,
             "creation replayed: {again:?}"

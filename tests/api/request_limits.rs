@@ -1,23 +1,23 @@
 //! Request limits and content types: body size, nesting depth, parameter count, name length,
 //! and bodies that are not form-encoded. Each is a Stripe-shaped error, never a 5xx.
 
-use crate::common::TestServer;
 use crate::common::form::*;
+use crate::common::{Api, Endpoint, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn a_json_body_is_a_stripe_400_not_a_500_nor_plain_text(server: TestServer) {
     let body = br#"{"amount_requested":{"currency":"usd","value":1000},"initiated_at":1730211300}"#;
-    let r = server.post_raw(REPORT_PAYMENT, "application/json", body.to_vec()).await;
+    let r = server.report_payment_raw("application/json", body.to_vec()).await;
     assert_malformed(&r, "application/x-www-form-urlencoded");
 }
 
 async fn a_text_plain_body_is_a_stripe_400(server: TestServer) {
     let r = server
-        .post_raw(REPORT_PAYMENT, "text/plain", b"amount_requested[value]=1".to_vec())
+        .report_payment_raw("text/plain", b"amount_requested[value]=1".to_vec())
         .await;
     assert_malformed(&r, "application/x-www-form-urlencoded");
     let r = server
-        .post_raw(REPORT_PAYMENT, "multipart/form-data; boundary=x", b"--x--".to_vec())
+        .report_payment_raw("multipart/form-data; boundary=x", b"--x--".to_vec())
         .await;
     assert_malformed(&r, "application/x-www-form-urlencoded");
 }
@@ -27,7 +27,7 @@ async fn a_form_content_type_with_a_charset_or_other_case_is_accepted(server: Te
         "application/x-www-form-urlencoded; charset=utf-8",
         "Application/X-WWW-Form-URLEncoded",
     ] {
-        let r = server.post_raw(REPORT_PAYMENT, content_type, b"foo=1".to_vec()).await;
+        let r = server.report_payment_raw(content_type, b"foo=1".to_vec()).await;
         assert_unknown(&r, "foo");
     }
 }
@@ -40,9 +40,7 @@ fn body_of_len(len: usize) -> Vec<u8> {
 }
 
 async fn a_body_over_256_kib_is_a_stripe_413(server: TestServer) {
-    let r = server
-        .post_raw(REPORT_PAYMENT, FORM, body_of_len(BODY_BYTES_MAX + 1))
-        .await;
+    let r = server.report_payment_raw(FORM, body_of_len(BODY_BYTES_MAX + 1)).await;
     assert_eq!(r.status, 413, "{}", r.body);
     assert_eq!(r.error("type"), "invalid_request_error");
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -54,15 +52,14 @@ async fn a_body_over_256_kib_is_a_stripe_413(server: TestServer) {
 }
 
 async fn a_body_of_exactly_256_kib_is_read_and_validated(server: TestServer) {
-    let r = server.post_raw(REPORT_PAYMENT, FORM, body_of_len(BODY_BYTES_MAX)).await;
+    let r = server.report_payment_raw(FORM, body_of_len(BODY_BYTES_MAX)).await;
     assert_bad_request(&r);
 }
 
 /// Sends raw bytes and returns the status and body: for a chunked body, which the harness's
 /// client cannot send.
 async fn raw_http(server: &TestServer, request: Vec<u8>) -> (u16, String) {
-    let address = server.base.strip_prefix("http://").expect("an http base");
-    let stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let stream = tokio::net::TcpStream::connect(server.address()).await.expect("connect");
     let (mut reader, mut writer) = stream.into_split();
     let write = async move {
         // The server may answer and stop reading before the whole body is sent.
@@ -89,8 +86,9 @@ async fn a_chunked_body_over_256_kib_is_a_413(server: TestServer) {
         &base64::engine::general_purpose::STANDARD,
         format!("{}:", server.test_key),
     );
+    let path = Endpoint::ReportPayment.path();
     let mut request = format!(
-        "POST {REPORT_PAYMENT} HTTP/1.1\r\nHost: payrec\r\nAuthorization: Basic {auth}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: payrec\r\nAuthorization: Basic {auth}\r\n\
          Content-Type: {FORM}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     )
     .into_bytes();

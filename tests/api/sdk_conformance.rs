@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::common::TestServer;
+use crate::common::{Api, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -37,11 +37,11 @@ async fn run_script(python: PathBuf, script: &str, url: &str, key: &str) -> Stri
 
 async fn the_official_python_sdk_walks_the_whole_lifecycle(server: TestServer) {
     let Some(python) = sdk_python() else { return };
-    let stdout = run_script(python, "conformance.py", &server.base, &server.test_key).await;
+    let stdout = run_script(python, "conformance.py", server.base(), &server.test_key).await;
     assert!(stdout.contains("SDK conformance: all checks passed"), "{stdout}");
 }
 
-/// A TCP proxy to `upstream` that forwards the first connection's request, waits for the
+/// A TCP proxy to `upstream` (an address) that forwards the first connection's request, waits for the
 /// server's answer, and closes the connection without passing it on: the network dropped the
 /// response. Later connections are relayed untouched.
 async fn dropping_proxy(upstream: String, dropped: Arc<AtomicUsize>) -> String {
@@ -50,7 +50,7 @@ async fn dropping_proxy(upstream: String, dropped: Arc<AtomicUsize>) -> String {
     tokio::spawn(async move {
         let mut first = true;
         while let Ok((mut client, _)) = listener.accept().await {
-            let upstream = upstream.trim_start_matches("http://").to_owned();
+            let upstream = upstream.clone();
             let drop_this = std::mem::replace(&mut first, false);
             let dropped = dropped.clone();
             tokio::spawn(async move {
@@ -97,7 +97,7 @@ async fn read_http_request(stream: &mut TcpStream) -> Vec<u8> {
 async fn the_sdk_retrying_after_a_dropped_response_records_the_payment_once(server: TestServer) {
     let Some(python) = sdk_python() else { return };
     let dropped = Arc::new(AtomicUsize::new(0));
-    let proxy = dropping_proxy(server.base.clone(), dropped.clone()).await;
+    let proxy = dropping_proxy(server.address().to_owned(), dropped.clone()).await;
     let stdout = run_script(python, "dropped_response.py", &proxy, &server.test_key).await;
     assert_eq!(dropped.load(Ordering::SeqCst), 1, "one response was dropped");
     let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("script prints JSON");
@@ -105,7 +105,7 @@ async fn the_sdk_retrying_after_a_dropped_response_records_the_payment_once(serv
         result["replayed"], "true",
         "the retry was answered by a replay: {stdout}"
     );
-    let listed = server.get("/v1/payment_records", &[("limit", "100")]).await;
+    let listed = server.list_records(&[("limit", "100")]).await;
     let data = listed.json["data"].as_array().expect("list");
     assert_eq!(data.len(), 1, "exactly one record despite the retry: {}", listed.body);
     assert_eq!(data[0]["id"], result["id"]);

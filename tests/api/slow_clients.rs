@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use crate::common::TestServer;
 use crate::common::child::ChildServer;
+use crate::common::form::FORM;
+use crate::common::{Api, Endpoint, TestServer};
 use payrec::ServerConfig;
 use payrec::server::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,9 +22,7 @@ fn short_limits(connections_max: usize) -> ServerConfig {
 }
 
 async fn connect(server: &TestServer) -> TcpStream {
-    TcpStream::connect(server.base.trim_start_matches("http://"))
-        .await
-        .expect("connect")
+    TcpStream::connect(server.address()).await.expect("connect")
 }
 
 /// Reads until the server closes the connection or `within` passes; returns what arrived.
@@ -58,10 +57,10 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
 async fn a_body_that_stops_arriving_gets_a_stripe_408() {
     let server = TestServer::start_with(short_limits(16)).await;
     let mut stream = connect(&server).await;
+    let (path, key) = (Endpoint::ReportPayment.path(), &server.test_key);
     let head = format!(
-        "POST /v1/payment_records/report_payment HTTP/1.1\r\nHost: payrec\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nConnection: close\r\n\r\n",
-        server.test_key
+        "POST {path} HTTP/1.1\r\nHost: payrec\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: {FORM}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(b"amount_requested").await.unwrap();
@@ -119,21 +118,19 @@ async fn memory_stays_bounded_under_a_flood_of_large_bodies() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("flood.db").display());
     let server = ChildServer::spawn(&url, &[]).await;
-    let key = server.test_key.clone().unwrap();
+    let client = server.with_key(&server.test_key.clone().unwrap());
     let pid = server.child.id().unwrap();
     let before = rss_kib(pid);
     let body = vec![b'a'; 1024 * 1024];
-    let client = reqwest::Client::new();
     let mut statuses = std::collections::BTreeMap::new();
     for _ in 0..(400 / 32) {
         let mut batch = tokio::task::JoinSet::new();
         for _ in 0..32 {
-            let request = client
-                .post(server.url("/v1/payment_records/report_payment"))
-                .basic_auth(&key, Some(""))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body.clone());
-            batch.spawn(async move { request.send().await.map(|r| r.status().as_u16()).unwrap_or(0) });
+            let (client, body) = (client.clone(), body.clone());
+            batch.spawn(async move {
+                let sent = client.try_report_payment_raw(FORM, body).await;
+                sent.map(|r| r.status).unwrap_or(0)
+            });
         }
         for status in batch.join_all().await {
             *statuses.entry(status).or_insert(0) += 1;

@@ -1,7 +1,7 @@
-use crate::common::TestServer;
+use crate::common::{Api, TestServer};
 
 async fn unknown_record_is_a_stripe_shaped_404_with_a_request_id(server: TestServer) {
-    let r = server.get("/v1/payment_records/pr_x", &[]).await;
+    let r = server.retrieve_record("pr_x", &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.error("code"), "resource_missing");
     assert_eq!(r.error("message"), "No such payment_record: 'pr_x'");

@@ -9,10 +9,9 @@ mod script;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::common::{Auth, Resp, TestServer};
+use crate::common::{Api, Auth, Endpoint, Resp, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reqwest::Method;
 use serde_json::Value;
 
 const SCRIPTS: usize = 20;
@@ -29,15 +28,14 @@ const ID_RANDOM_CHARS: usize = 24;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Req {
-    method: Method,
-    path: String,
+    endpoint: Endpoint,
     form: Vec<(String, String)>,
     key: Option<String>,
 }
 
 impl Req {
     fn mentions(&self, s: &str) -> bool {
-        self.path.contains(s) || self.form.iter().any(|(_, v)| v.contains(s))
+        self.endpoint.path().contains(s) || self.form.iter().any(|(_, v)| v.contains(s))
     }
 }
 
@@ -312,15 +310,14 @@ async fn no_response_ever_carries_another_tenants_data(server: TestServer) {
             let t = world.rng.random_range(first..world.tenants.len());
             let (req, expect, kind) = world.next_call(t);
             let form: Vec<(&str, &str)> = req.form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let headers: Vec<(&str, &str)> = req.key.iter().map(|k| ("Idempotency-Key", k.as_str())).collect();
-            let auth = Auth::Bearer(world.tenants[t].api_key.clone());
-            let resp = server
-                .request(req.method.clone(), &req.path, auth, &form, &headers)
-                .await;
+            let tenant = server.with_auth(Auth::Bearer(world.tenants[t].api_key.clone()));
+            let resp = tenant.call(&req.endpoint, &form, req.key.as_deref()).await;
             world.requests += 1;
             let ctx = format!(
                 "script {script} op {op} tenant {t}: {} {} {:?}",
-                req.method, req.path, req.form
+                req.endpoint.method(),
+                req.endpoint.path(),
+                req.form
             );
             world.check(t, &req, &expect, &kind, &resp, &ctx);
         }

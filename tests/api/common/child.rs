@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::{Api, Auth, Client};
+
 /// Longest wait for a child server to print its address.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -20,6 +22,7 @@ pub struct ChildServer {
     pub live_key: Option<String>,
     /// What the server printed on stdout before it listened.
     pub banner: Vec<String>,
+    http: reqwest::Client,
 }
 
 impl ChildServer {
@@ -82,6 +85,7 @@ impl ChildServer {
             test_key,
             live_key,
             banner,
+            http: reqwest::Client::new(),
         }
     }
 
@@ -105,8 +109,25 @@ impl ChildServer {
         self.stderr.lock().expect("stderr buffer").clone()
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+    /// The metrics listener that `--metrics-listen` started, as its banner line names it.
+    pub fn metrics_listener(&self) -> Option<Client> {
+        let line = self.banner.iter().find_map(|l| l.strip_prefix("payrec metrics on "))?;
+        let base = line.strip_suffix("/metrics").expect("the metrics URL ends in /metrics");
+        Some(Client::new(base, Auth::None))
+    }
+}
+
+/// Requests authenticate with the test key printed on first start, and with no key after a
+/// restart (the keys are shown once): use `with_key` there.
+impl Api for ChildServer {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    fn auth(&self) -> Auth {
+        self.test_key.clone().map_or(Auth::None, Auth::Basic)
     }
 }
 

@@ -1,8 +1,9 @@
-//! Requests and assertions shared by the form-encoding, request-limit and query suites.
+//! Report forms and the assertions on request errors that many suites share.
 
-use super::{Resp, TestServer};
+use serde_json::json;
 
-pub const REPORT_PAYMENT: &str = "/v1/payment_records/report_payment";
+use super::{Api, Resp, TestServer};
+
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const BODY_BYTES_MAX: usize = 256 * 1024;
 
@@ -10,6 +11,13 @@ pub const BODY_BYTES_MAX: usize = 256 * 1024;
 pub const VALID_PAYMENT: [(&str, &str); 4] = [
     ("amount_requested[currency]", "usd"),
     ("amount_requested[value]", "1000"),
+    ("initiated_at", "1730211300"),
+    ("payment_method_details[type]", "custom"),
+];
+
+/// EXAMPLES.md case 9: a report_payment without `amount_requested[value]`.
+pub const WITHOUT_AMOUNT_VALUE: [(&str, &str); 3] = [
+    ("amount_requested[currency]", "usd"),
     ("initiated_at", "1730211300"),
     ("payment_method_details[type]", "custom"),
 ];
@@ -26,7 +34,22 @@ pub fn payment_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)>
 }
 
 pub async fn post_form(server: &TestServer, body: &str) -> Resp {
-    server.post_raw(REPORT_PAYMENT, FORM, body.as_bytes().to_vec()).await
+    server.report_payment_raw(FORM, body.as_bytes().to_vec()).await
+}
+
+/// The answer EXAMPLES.md documents for case 9, exactly.
+pub fn assert_examples_case_9(r: &Resp) {
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json,
+        json!({"error": {
+            "code": "parameter_missing",
+            "doc_url": "https://stripe.com/docs/error-codes/parameter-missing",
+            "message": "Missing required param: amount_requested[value].",
+            "param": "amount_requested[value]",
+            "type": "invalid_request_error",
+        }})
+    );
 }
 
 /// A Stripe-shaped 400: JSON body, `invalid_request_error`, Stripe's headers.

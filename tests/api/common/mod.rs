@@ -1,7 +1,8 @@
-//! Test harness: starts the real payrec server on 127.0.0.1:0 with a fresh database per test,
-//! and a small HTTP client that speaks Stripe's form encoding. This is the only place URLs
-//! are built.
+//! Test harness: starts the real payrec server on 127.0.0.1:0 with a fresh database per test.
+//! Requests go through `api`, one method per endpoint: the only place URLs are built.
 
+pub mod api;
+pub mod calls;
 pub mod child;
 pub mod form;
 pub mod rules;
@@ -15,8 +16,9 @@ use payrec::store::sqlite::{SqliteOptions, SqliteStore};
 use payrec::store::{Store, Tenant};
 use payrec::wire::auth::generate_key;
 use payrec::{AppState, ServerConfig};
-use serde_json::Value;
 use tokio::sync::oneshot;
+
+pub use api::{Api, Auth, Client, Endpoint, Report, Resp, encode};
 
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,15 +31,23 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// Runs each named `async fn(TestServer)` as a test on SQLite and on PostgreSQL.
+/// Runs each named `async fn(TestServer)` as a test on SQLite and on PostgreSQL, the server
+/// started with the default `ServerConfig` or, given `config = <fn>;` first, with what that
+/// function of the calling module returns.
 #[macro_export]
 macro_rules! backend_tests {
+    (config = $config:ident; $($name:ident),* $(,)?) => {
+        $crate::backend_tests!(@on super::$config; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(@on ::payrec::ServerConfig::default; $($name),*);
+    };
+    (@on $config:path; $($name:ident),*) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Sqlite, Default::default())
+                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Sqlite, $config())
                         .await
                         .expect("SQLite is always available");
                     super::$name(server).await
@@ -49,7 +59,7 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(server) =
-                        $crate::common::TestServer::start_on($crate::common::Backend::Postgres, Default::default()).await
+                        $crate::common::TestServer::start_on($crate::common::Backend::Postgres, $config()).await
                     else {
                         return;
                     };
@@ -118,7 +128,8 @@ pub async fn postgres_schema() -> Option<(String, PgSchema)> {
     Some((url, PgSchema { admin_url, name }))
 }
 
-/// A running server with one account and its keys.
+/// A running server with one account and its keys. Requests authenticate with the test key
+/// unless a test says otherwise; `with_key` gives the server as another key sees it.
 pub struct TestServer {
     pub backend: Backend,
     pub base: String,
@@ -128,37 +139,10 @@ pub struct TestServer {
     pub test_key: String,
     pub live_key: String,
     pub store: Arc<dyn Store>,
-    client: reqwest::Client,
+    http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
     _schema: Option<PgSchema>,
-}
-
-/// One HTTP response, its body parsed when it is JSON.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: String,
-    pub json: Value,
-}
-
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-    /// `error.<field>` of a Stripe error body.
-    pub fn error(&self, field: &str) -> &Value {
-        &self.json["error"][field]
-    }
-}
-
-/// How a request authenticates.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    None,
-    Basic(String),
-    Bearer(String),
 }
 
 impl TestServer {
@@ -230,15 +214,27 @@ impl TestServer {
             test_key: test.secret,
             live_key: live.secret,
             store,
-            client: reqwest::Client::new(),
+            http: reqwest::Client::new(),
             shutdown: Some(shutdown),
             _dir: dir,
             _schema: schema,
         })
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+    /// Runs `sql` on the server's database, beside the server: for tests that age or break
+    /// what it stored.
+    pub async fn execute_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
     }
 
     /// Creates another account with a test key; returns the key.
@@ -250,113 +246,17 @@ impl TestServer {
         self.store.create_key(&key.stored).await.expect("key");
         key.secret
     }
+}
 
-    pub async fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        auth: Auth,
-        form: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Resp {
-        let encoded = encode(form);
-        let mut builder = if method == reqwest::Method::GET {
-            let url = if encoded.is_empty() {
-                self.url(path)
-            } else {
-                format!("{}?{}", self.url(path), encoded)
-            };
-            self.client.request(method, url)
-        } else {
-            self.client
-                .request(method, self.url(path))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encoded)
-        };
-        builder = match auth {
-            Auth::None => builder,
-            Auth::Basic(key) => builder.basic_auth(key, Some("")),
-            Auth::Bearer(key) => builder.bearer_auth(key),
-        };
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        into_resp(builder.send().await.expect("request sent")).await
+impl Api for TestServer {
+    fn base(&self) -> &str {
+        &self.base
     }
-
-    /// POST with the test key (Basic auth, as curl -u does).
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Resp {
-        self.request(
-            reqwest::Method::POST,
-            path,
-            Auth::Basic(self.test_key.clone()),
-            form,
-            &[],
-        )
-        .await
+    fn http(&self) -> &reqwest::Client {
+        &self.http
     }
-
-    /// GET with the test key.
-    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Resp {
-        self.request(
-            reqwest::Method::GET,
-            path,
-            Auth::Basic(self.test_key.clone()),
-            query,
-            &[],
-        )
-        .await
-    }
-
-    /// A raw body and content type, for malformed-input tests.
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Resp {
-        let response = self
-            .client
-            .post(self.url(path))
-            .basic_auth(&self.test_key, Some(""))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request sent");
-        into_resp(response).await
-    }
-
-    /// GET a record that must exist; returns its JSON.
-    pub async fn retrieve_record(&self, id: &str) -> Value {
-        let r = self.get(&format!("/v1/payment_records/{id}"), &[]).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json
-    }
-
-    /// Every attempt of a record, newest first.
-    pub async fn attempts_of(&self, id: &str) -> Vec<Value> {
-        let r = self
-            .get(
-                "/v1/payment_attempt_records",
-                &[("payment_record", id), ("limit", "100")],
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json["data"].as_array().expect("data").clone()
-    }
-
-    /// A pending payment of `value` usd; returns the record JSON.
-    pub async fn report_payment(&self, value: i64) -> Value {
-        let value = value.to_string();
-        let r = self
-            .post(
-                "/v1/payment_records/report_payment",
-                &[
-                    ("amount_requested[currency]", "usd"),
-                    ("amount_requested[value]", &value),
-                    ("initiated_at", "1730211300"),
-                    ("payment_method_details[type]", "custom"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, 200, "report_payment failed: {}", r.body);
-        r.json
+    fn auth(&self) -> Auth {
+        Auth::Basic(self.test_key.clone())
     }
 }
 
@@ -368,24 +268,7 @@ impl Drop for TestServer {
     }
 }
 
-/// Stripe's form encoding of ordered pairs (brackets percent-encoded, as the SDKs send them).
-pub fn encode(form: &[(&str, &str)]) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form {
-        serializer.append_pair(k, v);
-    }
-    serializer.finish()
-}
-
-async fn into_resp(response: reqwest::Response) -> Resp {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.text().await.expect("body");
-    let json = serde_json::from_str(&body).unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-        json,
-    }
+/// The `id` of an object.
+pub fn id_of(object: &serde_json::Value) -> String {
+    object["id"].as_str().expect("an id").to_owned()
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::TestServer;
+use crate::common::{Api, Endpoint, TestServer};
 
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 /// Generated cases per operation in the fuzzing phase (the coverage phase adds its boundary
@@ -26,9 +26,9 @@ fn installed() -> Option<PathBuf> {
 pub fn arguments(server: &TestServer) -> Vec<String> {
     let mut args: Vec<String> = [
         "run",
-        &format!("{}/openapi.json", server.base),
+        &server.url(&Endpoint::OpenApi.path()),
         "--url",
-        &server.base,
+        server.base(),
         "--header",
         &format!("Authorization: Bearer {}", server.test_key),
         "--checks",

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use payrec::records::lifecycle::invariant_violations;
 use payrec::records::model::{AttemptState, PaymentAttemptRecord, PaymentRecord};
+use payrec::store::Tenant;
 use payrec::store::postgres::PgStore;
-use payrec::store::{ListQuery, Store, Tenant};
 
-use super::{AMOUNT, CLIENTS, Call, Cluster, Op, RECORDS, REPLICAS, Reply, Retry};
+use super::{AMOUNT, CLIENTS, Call, Cluster, RECORDS, REPLICAS, Reply, Retry};
+use crate::common::Api;
+use crate::common::calls::{Op, stored};
 
 /// Counts every check made, so the figures say how many held.
 #[derive(Debug, Default)]
@@ -79,24 +81,6 @@ pub(crate) async fn refund_rows(store: &PgStore, tenant: &Tenant) -> HashMap<Str
         });
     }
     by_record
-}
-
-/// The record and its attempts, oldest first, as stored.
-async fn stored(store: &PgStore, tenant: &Tenant, id: &str) -> (PaymentRecord, Vec<PaymentAttemptRecord>) {
-    let record = store
-        .get_record(tenant, id)
-        .await
-        .expect("read")
-        .expect("record stored");
-    let query = ListQuery {
-        limit: 1_000,
-        ..ListQuery::default()
-    };
-    let page = store.list_attempts(tenant, id, &query).await.expect("read attempts");
-    assert!(!page.has_more, "{id}: more than {} attempts", query.limit);
-    let mut attempts = page.data;
-    attempts.reverse();
-    (record, attempts)
 }
 
 /// Checks one record against the calls that executed on it, in the store and on every replica.
@@ -192,8 +176,8 @@ fn check_refunds(
 /// Every replica renders the same record, agreeing with the store, and lists its attempts.
 async fn check_views(cluster: &Cluster, record: &PaymentRecord, attempts: usize, checks: &mut Checks) {
     let id = record.id.as_str();
-    let path = format!("/v1/payment_records/{id}");
-    let views: Vec<Reply> = futures_util::future::join_all((0..REPLICAS).map(|r| cluster.get(r, &path))).await;
+    let view = |r: usize| async move { Reply::new(r, cluster.replicas[r].retrieve_record(id, &[]).await) };
+    let views: Vec<Reply> = futures_util::future::join_all((0..REPLICAS).map(view)).await;
     for view in &views {
         checks.hold(view.status == 200 && view.body == views[0].body, || {
             format!("{id}: replicas disagree: {views:?}")
@@ -203,10 +187,8 @@ async fn check_views(cluster: &Cluster, record: &PaymentRecord, attempts: usize,
     checks.hold(json["amount_refunded"]["value"] == record.amount_refunded, || {
         format!("{id}: API shows {json}")
     });
-    let listed = cluster
-        .get(0, &format!("/v1/payment_attempt_records?payment_record={id}&limit=100"))
-        .await;
-    let listed = listed.json()["data"].as_array().map_or(0, Vec::len);
+    let listed = cluster.replicas[0].list_attempts(id, &[("limit", "100")]).await;
+    let listed = listed.json["data"].as_array().map_or(0, Vec::len);
     checks.hold(listed == attempts, || {
         format!("{id}: API lists {listed} attempts of {attempts}")
     });

@@ -2,10 +2,9 @@
 //! objects, and what the answer must be.
 
 use rand::Rng;
-use reqwest::Method;
 
 use super::{Call, Expect, INITIATED_AT, Kind, OUTCOME_AT, Req, SHARED_KEYS, SHARED_REFERENCES, TenantState, World};
-use crate::common::TestServer;
+use crate::common::{Endpoint, Report, TestServer};
 use payrec::store::Tenant;
 use payrec::wire::auth::generate_key;
 
@@ -52,18 +51,13 @@ impl World {
         }
     }
 
-    fn post(&mut self, path: String, form: Vec<(&str, String)>) -> Req {
+    fn post(&mut self, endpoint: Endpoint, form: Vec<(&str, String)>) -> Req {
         let key = self.rng.random_bool(0.5).then(|| {
             let n = self.rng.random_range(0..SHARED_KEYS);
             format!("shared-key-{n}")
         });
         let form = form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        Req {
-            method: Method::POST,
-            path,
-            form,
-            key,
-        }
+        Req { endpoint, form, key }
     }
 
     /// A random call by tenant `t`.
@@ -96,30 +90,26 @@ impl World {
             if self.rng.random_bool(0.3) {
                 form.push(("expand[]", "latest_payment_attempt_record".into()));
             }
-            let req = self.post("/v1/payment_records/report_payment".into(), form);
+            let req = self.post(Endpoint::ReportPayment, form);
             return (req, Expect::Anything, Kind::Create);
         };
-        let on = |end: &str| format!("/v1/payment_records/{id}/{end}");
+        let on = |call: Report| Endpoint::Report(id.clone(), call);
         let expect = self.expect_for(&id, mine, "id");
         match choice {
             15..30 => {
                 let outcomes = [
-                    ("guaranteed", "guaranteed_at"),
-                    ("failed", "failed_at"),
-                    ("canceled", "canceled_at"),
+                    (Report::Guaranteed, "guaranteed_at"),
+                    (Report::Failed, "failed_at"),
+                    (Report::Canceled, "canceled_at"),
                 ];
                 let (outcome, field) = outcomes[self.rng.random_range(0..3)];
                 let form = vec![(field, OUTCOME_AT.to_owned()), ("metadata[by]", tok)];
-                let req = self.post(on(&format!("report_payment_attempt_{outcome}")), form);
+                let req = self.post(on(outcome), form);
                 (req, expect, Kind::Other)
             }
             30..40 => {
                 let form = vec![("initiated_at", INITIATED_AT.to_owned()), ("description", tok)];
-                (
-                    self.post(on("report_payment_attempt"), form),
-                    expect,
-                    Kind::NewAttempt(id),
-                )
+                (self.post(on(Report::Attempt), form), expect, Kind::NewAttempt(id))
             }
             40..52 => {
                 let reference = match self.rng.random_bool(0.5) {
@@ -135,18 +125,14 @@ impl World {
                 if self.rng.random_bool(0.5) {
                     form.extend([("amount[currency]", "usd".into()), ("amount[value]", "100".into())]);
                 }
-                (self.post(on("report_refund"), form), expect, Kind::Refund(reference))
+                (self.post(on(Report::Refund), form), expect, Kind::Refund(reference))
             }
             52..58 => {
                 let form = vec![("metadata[note]", tok.clone()), ("customer_details[name]", tok)];
-                (
-                    self.post(on("report_payment_attempt_informational"), form),
-                    expect,
-                    Kind::Other,
-                )
+                (self.post(on(Report::Informational), form), expect, Kind::Other)
             }
             58..68 => {
-                let mut req = get(&format!("/v1/payment_records/{id}"));
+                let mut req = get(Endpoint::RetrieveRecord(id.clone()));
                 if self.rng.random_bool(0.5) {
                     req.form
                         .push(("expand[]".into(), "latest_payment_attempt_record".into()));
@@ -162,9 +148,9 @@ impl World {
 
     fn retrieve_attempt(&mut self, t: usize) -> Call {
         let Some((id, mine)) = self.pick(t, true) else {
-            return (get("/v1/payment_records"), Expect::Anything, Kind::Other);
+            return (get(Endpoint::ListRecords), Expect::Anything, Kind::Other);
         };
-        let mut req = get(&format!("/v1/payment_attempt_records/{id}"));
+        let mut req = get(Endpoint::RetrieveAttempt(id.clone()));
         if self.rng.random_bool(0.5) {
             req.form.push(("expand[0]".into(), "payment_record".into()));
         }
@@ -200,7 +186,7 @@ impl World {
     }
 
     fn list_records(&mut self, t: usize) -> Call {
-        let mut req = get("/v1/payment_records");
+        let mut req = get(Endpoint::ListRecords);
         if self.rng.random_bool(0.5) {
             req.form
                 .push(("expand[]".into(), "data.latest_payment_attempt_record".into()));
@@ -212,7 +198,7 @@ impl World {
     }
 
     fn list_attempts(&mut self, t: usize, record: &str, mine: bool) -> Call {
-        let mut req = get("/v1/payment_attempt_records");
+        let mut req = get(Endpoint::ListAttempts);
         req.form.push(("payment_record".into(), record.to_owned()));
         if !mine {
             return (req, self.expect_for(record, false, "payment_record"), Kind::Other);
@@ -233,15 +219,14 @@ impl World {
         keys.sort();
         match keys.get(self.rng.random_range(0..keys.len().max(1))) {
             Some(k) => (self.tenants[t].saved[*k].0.clone(), Expect::Anything, Kind::Other),
-            None => (get("/v1/payment_records"), Expect::Anything, Kind::Other),
+            None => (get(Endpoint::ListRecords), Expect::Anything, Kind::Other),
         }
     }
 }
 
-pub(super) fn get(path: &str) -> Req {
+pub(super) fn get(endpoint: Endpoint) -> Req {
     Req {
-        method: Method::GET,
-        path: path.to_owned(),
+        endpoint,
         form: Vec::new(),
         key: None,
     }
