@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::common::child::ChildServer;
-use crate::common::{Api, Backend, Endpoint, Report};
+use crate::common::{Api, Backend, Endpoint, Report, postgres_schema};
 use payrec::records::lifecycle::invariant_violations;
 use payrec::store::postgres::{PgOptions, PgStore};
 use payrec::store::sqlite::{SqliteOptions, SqliteStore};
@@ -412,9 +412,8 @@ async fn sqlite_keeps_every_acknowledged_write_through_kill_9() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
 async fn postgres_keeps_every_acknowledged_write_through_kill_9() {
-    let Some((url, _schema)) = crate::common::postgres_schema().await else {
-        return;
-    };
-    kill_and_restart_under_load(Backend::Postgres, &url).await;
+    let schema = postgres_schema().await;
+    kill_and_restart_under_load(Backend::Postgres, schema.url()).await;
 }

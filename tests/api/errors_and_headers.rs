@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::common::{Api, Auth, Backend, Report, Resp, TestServer};
-use payrec::ServerConfig;
+use crate::common::{Api, Auth, Report, Resp, TestServer};
 use reqwest::Method;
 use serde_json::json;
 
@@ -69,15 +68,6 @@ fn assert_no_such_record(r: &Resp, id: &str) {
         r.error("message").as_str(),
         Some(format!("No such payment_record: '{id}'").as_str())
     );
-}
-
-/// A server on every available backend, for tests that compare backends in one run.
-async fn every_backend() -> Vec<TestServer> {
-    let mut servers = Vec::new();
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        servers.extend(TestServer::start_on(backend, ServerConfig::default()).await);
-    }
-    servers
 }
 
 async fn the_health_check_carries_stripes_headers(server: TestServer) {
@@ -255,77 +245,71 @@ async fn a_percent_encoded_unicode_id_is_decoded_and_echoed(server: TestServer) 
     assert_no_such_record(&r, "pr_été💳");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_nul_byte_in_an_id_is_a_404_not_a_500() {
+async fn a_nul_byte_in_an_id_is_a_404_not_a_500(server: TestServer) {
     let mut wrong = Vec::new();
-    for server in every_backend().await {
-        let requests = [
-            (
-                "GET",
-                "/v1/payment_records/pr_%00",
-                "No such payment_record: 'pr_\u{0}'",
-            ),
-            (
-                "GET",
-                "/v1/payment_attempt_records/par_%00",
-                "No such payment_attempt_record: 'par_\u{0}'",
-            ),
-            (
-                "GET",
-                "/v1/payment_records?starting_after=pr_%00",
-                "No such payment_record: 'pr_\u{0}'",
-            ),
-            (
-                "GET",
-                "/v1/payment_records?ending_before=pr_%00",
-                "No such payment_record: 'pr_\u{0}'",
-            ),
-            (
-                "GET",
-                "/v1/payment_attempt_records?payment_record=pr_%00",
-                "No such payment_record: 'pr_\u{0}'",
-            ),
-            (
-                "POST",
-                "/v1/payment_records/pr_%00/report_payment_attempt_informational",
-                "No such payment_record: 'pr_\u{0}'",
-            ),
-        ];
-        for (method, path, message) in requests {
-            let r = if method == "GET" {
-                server.get(path, &[]).await
-            } else {
-                server.post(path, &[]).await
-            };
-            if r.status != 404 || r.error("message") != message {
-                wrong.push(format!(
-                    "{:?} {method} {path} → {} {}",
-                    server.backend, r.status, r.body
-                ));
-            }
+    let requests = [
+        (
+            "GET",
+            "/v1/payment_records/pr_%00",
+            "No such payment_record: 'pr_\u{0}'",
+        ),
+        (
+            "GET",
+            "/v1/payment_attempt_records/par_%00",
+            "No such payment_attempt_record: 'par_\u{0}'",
+        ),
+        (
+            "GET",
+            "/v1/payment_records?starting_after=pr_%00",
+            "No such payment_record: 'pr_\u{0}'",
+        ),
+        (
+            "GET",
+            "/v1/payment_records?ending_before=pr_%00",
+            "No such payment_record: 'pr_\u{0}'",
+        ),
+        (
+            "GET",
+            "/v1/payment_attempt_records?payment_record=pr_%00",
+            "No such payment_record: 'pr_\u{0}'",
+        ),
+        (
+            "POST",
+            "/v1/payment_records/pr_%00/report_payment_attempt_informational",
+            "No such payment_record: 'pr_\u{0}'",
+        ),
+    ];
+    for (method, path, message) in requests {
+        let r = if method == "GET" {
+            server.get(path, &[]).await
+        } else {
+            server.post(path, &[]).await
+        };
+        if r.status != 404 || r.error("message") != message {
+            wrong.push(format!(
+                "{:?} {method} {path} → {} {}",
+                server.backend, r.status, r.body
+            ));
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_id_that_is_not_utf8_is_a_404_not_a_500() {
+async fn an_id_that_is_not_utf8_is_a_404_not_a_500(server: TestServer) {
     let paths = [
         "/v1/payment_records/pr_%FF%FE",
         "/v1/payment_attempt_records/par_%C3",
         "/v1/payment_records/pr_%80/report_payment_attempt_informational",
     ];
     let mut wrong = Vec::new();
-    for server in every_backend().await {
-        for path in paths {
-            let r = if path.ends_with("informational") {
-                server.post(path, &[]).await
-            } else {
-                server.get(path, &[]).await
-            };
-            if r.status != 404 || r.error("code") != "resource_missing" || r.error("param") != "id" {
-                wrong.push(format!("{:?} {path} → {} {}", server.backend, r.status, r.body));
-            }
+    for path in paths {
+        let r = if path.ends_with("informational") {
+            server.post(path, &[]).await
+        } else {
+            server.get(path, &[]).await
+        };
+        if r.status != 404 || r.error("code") != "resource_missing" || r.error("param") != "id" {
+            wrong.push(format!("{:?} {path} → {} {}", server.backend, r.status, r.body));
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -451,6 +435,8 @@ async fn errors_without_a_code_have_no_code_or_doc_url_keys_and_no_null_fields(s
 
 backend_tests!(
     the_health_check_carries_stripes_headers,
+    a_nul_byte_in_an_id_is_a_404_not_a_500,
+    an_id_that_is_not_utf8_is_a_404_not_a_500,
     an_id_is_percent_decoded_exactly_once,
     every_error_response_carries_request_id_content_type_and_stripe_version,
     a_requests_stripe_version_is_echoed_whatever_its_value,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::common::child::ChildServer;
 use crate::common::form::payment_with;
 use crate::common::rules::refund;
-use crate::common::{Api, Report, TestServer};
+use crate::common::{Api, Report, TestServer, postgres_schema};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -166,10 +166,10 @@ impl CuttableRelay {
 
 /// `/readyz` fails while PostgreSQL is unreachable, and recovers when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
 async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
-    let Some((url, _schema)) = crate::common::postgres_schema().await else {
-        return;
-    };
+    let schema = postgres_schema().await;
+    let url = schema.url();
     let (host_port, rest) = url.split_once("@").unwrap().1.split_once('/').unwrap();
     let relay = CuttableRelay::start(host_port.to_owned()).await;
     let prefix = url.split_once('@').unwrap().0;

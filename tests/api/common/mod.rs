@@ -5,6 +5,7 @@ pub mod api;
 pub mod calls;
 pub mod child;
 pub mod form;
+pub mod postgres;
 pub mod rules;
 pub mod venv;
 
@@ -19,6 +20,7 @@ use payrec::{AppState, ServerConfig};
 use tokio::sync::oneshot;
 
 pub use api::{Api, Auth, Client, Endpoint, Report, Resp, encode};
+pub use postgres::{PgSchema, postgres_schema};
 
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +49,7 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Sqlite, $config())
-                        .await
-                        .expect("SQLite is always available");
+                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Sqlite, $config()).await;
                     super::$name(server).await
                 }
             )*
@@ -57,75 +57,14 @@ macro_rules! backend_tests {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
                 async fn $name() {
-                    let Some(server) =
-                        $crate::common::TestServer::start_on($crate::common::Backend::Postgres, $config()).await
-                    else {
-                        return;
-                    };
+                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Postgres, $config()).await;
                     super::$name(server).await
                 }
             )*
         }
     };
-}
-
-/// A PostgreSQL schema of its own for one test, dropped when the test ends.
-pub struct PgSchema {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&url).await?;
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .execute(&mut conn)
-                    .await?;
-                Ok::<_, sqlx::Error>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test schema {}", self.name);
-        }
-    }
-}
-
-/// The test database URL and a fresh schema in it; None (outside CI) when there is none.
-pub async fn postgres_schema() -> Option<(String, PgSchema)> {
-    let Ok(admin_url) = std::env::var("PAYREC_TEST_DATABASE_URL") else {
-        assert!(!in_ci(), "PAYREC_TEST_DATABASE_URL must be set under CI");
-        eprintln!("PAYREC_TEST_DATABASE_URL is not set: skipping the PostgreSQL run of this test");
-        return None;
-    };
-    use sqlx::Connection;
-    let name = format!("payrec_t_{}", payrec::wire::auth::random_base62(12).to_lowercase());
-    let created = async {
-        let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
-        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&mut conn).await?;
-        Ok::<_, sqlx::Error>(())
-    }
-    .await;
-    if let Err(e) = created {
-        assert!(
-            !in_ci(),
-            "PostgreSQL at PAYREC_TEST_DATABASE_URL is unreachable under CI: {e}"
-        );
-        eprintln!("PostgreSQL unreachable ({e}): skipping the PostgreSQL run of this test");
-        return None;
-    }
-    let separator = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{separator}options=-c%20search_path%3D{name}");
-    Some((url, PgSchema { admin_url, name }))
 }
 
 /// A running server with one account and its keys. Requests authenticate with the test key
@@ -152,13 +91,11 @@ impl TestServer {
     }
 
     pub async fn start_with(config: ServerConfig) -> Self {
-        Self::start_on(Backend::Sqlite, config)
-            .await
-            .expect("SQLite is always available")
+        Self::start_on(Backend::Sqlite, config).await
     }
 
-    /// A server on `backend`; None when PostgreSQL is not available outside CI.
-    pub async fn start_on(backend: Backend, config: ServerConfig) -> Option<Self> {
+    /// A server on `backend`, with a database of its own.
+    pub async fn start_on(backend: Backend, config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("payrec.db");
         let (database_url, store, schema): (String, Arc<dyn Store>, Option<PgSchema>) = match backend {
@@ -170,7 +107,8 @@ impl TestServer {
                 (url, Arc::new(store), None)
             }
             Backend::Postgres => {
-                let (url, schema) = postgres_schema().await?;
+                let schema = postgres_schema().await;
+                let url = schema.url().to_owned();
                 let options = PgOptions {
                     max_connections: 6,
                     ..PgOptions::default()
@@ -205,7 +143,7 @@ impl TestServer {
         tokio::spawn(payrec::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Some(TestServer {
+        TestServer {
             backend,
             base,
             database_url,
@@ -218,7 +156,7 @@ impl TestServer {
             shutdown: Some(shutdown),
             _dir: dir,
             _schema: schema,
-        })
+        }
     }
 
     /// Runs `sql` on the server's database, beside the server: for tests that age or break
