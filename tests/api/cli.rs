@@ -174,9 +174,8 @@ async fn sigterm_finishes_in_flight_requests_before_exiting() {
         let form = payment_with(&[("amount_requested[value]", "100")]);
         client.try_call(&Endpoint::ReportPayment, &form, None).await
     });
-    let url = sqlite_url(&dir);
     assert!(
-        wait_for_records(&url, 1).await,
+        wait_for_records(&dir.path().join("payrec.db"), 1).await,
         "the request reached the server and committed"
     );
     server.terminate();

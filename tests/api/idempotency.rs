@@ -217,7 +217,8 @@ backend_tests!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_between_commit_and_response_replays_on_retry() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let db = dir.path().join("crash.db");
+    let url = format!("sqlite://{}", db.display());
     let mut server = ChildServer::spawn(&url, &[("PAYREC_TEST_DELAY_AFTER_COMMIT_MS", "60000")]).await;
     let key = server.test_key.clone().expect("first start prints keys");
     let form = payment("4242");
@@ -230,7 +231,7 @@ async fn a_server_killed_between_commit_and_response_replays_on_retry() {
         })
     };
     // Wait until the write is committed (visible to another connection), then kill.
-    let committed = wait_for_records(&url, 1).await;
+    let committed = wait_for_records(&db, 1).await;
     assert!(committed, "the write committed");
     server.kill9().await;
     assert!(send.await.unwrap().is_err(), "the client never got a response");
@@ -240,5 +241,5 @@ async fn a_server_killed_between_commit_and_response_replays_on_retry() {
     assert_eq!(retry.status, 200);
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     assert_eq!(retry.json["amount_requested"]["value"], 4242);
-    assert!(wait_for_records(&url, 1).await, "still exactly one record");
+    assert!(wait_for_records(&db, 1).await, "still exactly one record");
 }

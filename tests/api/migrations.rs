@@ -3,32 +3,50 @@
 //! must come out of `payrec serve` with every object, list, refund rule and saved idempotent
 //! response intact.
 
+use std::path::Path;
+use std::time::Instant;
+
 use crate::common::child::ChildServer;
 use crate::common::{Api, Report, TestServer};
-use sqlx::Connection;
-use sqlx::migrate::Migrator;
+use sha2::{Digest, Sha384};
 
-/// Applies only the first migration (the layout of earlier releases) to a fresh file.
-async fn old_layout_database(path: &std::path::Path) -> sqlx::SqliteConnection {
-    let only_first = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_initial.sql"),
-        only_first.path().join("0001_initial.sql"),
+/// The first migration: the layout of earlier releases.
+const FIRST_MIGRATION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_initial.sql");
+
+/// Applies only the first migration to a fresh file, bookkept the way sqlx's migrator does
+/// (its table, and a row with the SHA-384 of the migration's text), so the current binary
+/// finds version 1 applied and upgrades from there.
+fn old_layout_database(path: &Path) -> rusqlite::Connection {
+    let sql = std::fs::read_to_string(FIRST_MIGRATION).expect("read the first migration");
+    let mut conn = rusqlite::Connection::open(path).expect("create the old database");
+    conn.execute_batch("PRAGMA foreign_keys = ON").expect("foreign keys");
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+            version BIGINT PRIMARY KEY,
+            description TEXT NOT NULL,
+            installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            success BOOLEAN NOT NULL,
+            checksum BLOB NOT NULL,
+            execution_time BIGINT NOT NULL
+        )",
     )
-    .expect("copy the first migration");
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("connect");
-    Migrator::new(only_first.path())
-        .await
-        .expect("read migrations")
-        .run(&mut conn)
-        .await
-        .expect("apply 0001");
+    .expect("the migrations table");
+    let started = Instant::now();
+    let tx = conn.transaction().expect("begin");
+    tx.execute_batch(&sql).expect("apply 0001");
+    let checksum = Sha384::digest(sql.as_bytes()).to_vec();
+    tx.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (1, 'initial', TRUE, ?1, ?2)",
+        rusqlite::params![checksum, started.elapsed().as_nanos() as i64],
+    )
+    .expect("record 0001");
+    tx.commit().expect("commit");
     conn
 }
 
 /// Copies every row of `from` (a database in the current layout) into the old layout.
-async fn copy_rows_into_old_layout(conn: &mut sqlx::SqliteConnection, from: &std::path::Path) {
+fn copy_rows_into_old_layout(conn: &rusqlite::Connection, from: &Path) {
     let attach = format!("ATTACH DATABASE '{}' AS current", from.display());
     let copies = [
         attach.as_str(),
@@ -46,7 +64,7 @@ async fn copy_rows_into_old_layout(conn: &mut sqlx::SqliteConnection, from: &std
         "DETACH DATABASE current",
     ];
     for sql in copies {
-        sqlx::query(sql).execute(&mut *conn).await.expect(sql);
+        conn.execute_batch(sql).expect(sql);
     }
 }
 
@@ -102,9 +120,9 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
     // The same rows in the layout of the first migration, then served by the current binary.
     let dir = tempfile::tempdir().expect("temp dir");
     let old_path = dir.path().join("old.db");
-    let mut old = old_layout_database(&old_path).await;
-    copy_rows_into_old_layout(&mut old, &made.db_path).await;
-    old.close().await.expect("close");
+    let old = old_layout_database(&old_path);
+    copy_rows_into_old_layout(&old, &made.db_path);
+    old.close().expect("close");
     let key = made.test_key.clone();
     drop(made);
 
@@ -139,12 +157,13 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
     assert!(ids.contains(&second["id"].as_str().expect("id")));
 
     // And the file is in the current layout.
-    let mut upgraded = sqlx::SqliteConnection::connect(&format!("sqlite://{}", old_path.display()))
-        .await
-        .expect("connect");
-    let (sql,): (String,) = sqlx::query_as("SELECT sql FROM sqlite_master WHERE name = 'payment_records'")
-        .fetch_one(&mut upgraded)
-        .await
+    let upgraded = crate::common::sqlite::open(&old_path).expect("open the upgraded file");
+    let sql: String = upgraded
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'payment_records'",
+            [],
+            |row| row.get(0),
+        )
         .expect("schema");
     assert!(
         !sql.contains("WITHOUT ROWID") && sql.contains("seq        INTEGER PRIMARY KEY"),

@@ -1,6 +1,7 @@
 //! The real `payrec` binary as a child process, for tests that kill it (`kill -9`) and restart
 //! it on the same database.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -131,15 +132,14 @@ impl Api for ChildServer {
     }
 }
 
-/// Polls the database until it holds `n` payment records (true) or 10 s pass (false).
-pub async fn wait_for_records(url: &str, n: i64) -> bool {
-    use sqlx::Connection;
+/// Polls the SQLite file at `db` until it holds `n` payment records (true) or 10 s pass (false).
+pub async fn wait_for_records(db: &Path, n: i64) -> bool {
     for _ in 0..200 {
-        if let Ok(mut conn) = sqlx::SqliteConnection::connect(url).await {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_records")
-                .fetch_one(&mut conn)
-                .await
-                .unwrap_or(-1);
+        let counted = super::sqlite::with(db, |conn| {
+            conn.query_row("SELECT COUNT(*) FROM payment_records", [], |row| row.get::<_, i64>(0))
+        })
+        .await;
+        if let Ok(count) = counted {
             if count == n {
                 return true;
             }

@@ -7,6 +7,7 @@ pub mod child;
 pub mod form;
 pub mod postgres;
 pub mod rules;
+pub mod sqlite;
 pub mod venv;
 
 use std::path::PathBuf;
@@ -162,13 +163,15 @@ impl TestServer {
     /// Runs `sql` on the server's database, beside the server: for tests that age or break
     /// what it stored.
     pub async fn execute_sql(&self, sql: &str) {
-        use sqlx::Connection;
         match self.backend {
             Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
-                sqlx::query(sql).execute(&mut conn).await.unwrap();
+                let owned = sql.to_owned();
+                sqlite::with(&self.db_path, move |conn| conn.execute_batch(&owned))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             Backend::Postgres => {
+                use sqlx::Connection;
                 let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
                 sqlx::query(sql).execute(&mut conn).await.unwrap();
             }
