@@ -29,4 +29,5 @@ mod request_limits;
 mod sdk_conformance;
 mod slow_clients;
 mod smoke;
+mod stored_format;
 mod tenant_isolation;

@@ -10,7 +10,7 @@ pub mod rules;
 pub mod sqlite;
 pub mod venv;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use payrec::store::postgres::{PgOptions, PgStore};
@@ -68,6 +68,71 @@ macro_rules! backend_tests {
     };
 }
 
+/// A database written before the test, for `TestServer::start_on_existing`.
+pub enum Existing<'a> {
+    /// A SQLite file, copied first so that the test changes only its copy.
+    SqliteCopy(&'a Path),
+    /// A schema the test filled.
+    Postgres(PgSchema),
+}
+
+/// Where a test server's database lives; removed when the server is dropped.
+struct Database {
+    backend: Backend,
+    url: String,
+    /// The SQLite file (unused on PostgreSQL).
+    db_path: PathBuf,
+    dir: tempfile::TempDir,
+    schema: Option<PgSchema>,
+}
+
+impl Database {
+    /// A SQLite file in a temp dir: a copy of `original`, or new.
+    fn sqlite(original: Option<&Path>) -> Database {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("payrec.db");
+        if let Some(original) = original {
+            std::fs::copy(original, &db_path).expect("copy the SQLite file");
+        }
+        Database {
+            backend: Backend::Sqlite,
+            url: format!("sqlite://{}", db_path.display()),
+            db_path,
+            dir,
+            schema: None,
+        }
+    }
+
+    fn postgres(schema: PgSchema) -> Database {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Database {
+            backend: Backend::Postgres,
+            url: schema.url().to_owned(),
+            db_path: dir.path().join("unused.db"),
+            dir,
+            schema: Some(schema),
+        }
+    }
+
+    /// The store on it, migrated.
+    async fn open(&self) -> Arc<dyn Store> {
+        match self.backend {
+            Backend::Sqlite => Arc::new(
+                SqliteStore::open(&self.url, &SqliteOptions::default())
+                    .await
+                    .expect("open SQLite store"),
+            ),
+            Backend::Postgres => {
+                let options = PgOptions {
+                    max_connections: 6,
+                    ..PgOptions::default()
+                };
+                Arc::new(PgStore::open(&self.url, &options).await.expect("open PostgreSQL store"))
+            }
+        }
+    }
+}
+
 /// A running server with one account and its keys. Requests authenticate with the test key
 /// unless a test says otherwise; `with_key` gives the server as another key sees it.
 pub struct TestServer {
@@ -95,46 +160,54 @@ impl TestServer {
         Self::start_on(Backend::Sqlite, config).await
     }
 
-    /// A server on `backend`, with a database of its own.
+    /// A server on `backend`, with a database and an account of its own.
     pub async fn start_on(backend: Backend, config: ServerConfig) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("payrec.db");
-        let (database_url, store, schema): (String, Arc<dyn Store>, Option<PgSchema>) = match backend {
-            Backend::Sqlite => {
-                let url = format!("sqlite://{}", db_path.display());
-                let store = SqliteStore::open(&url, &SqliteOptions::default())
-                    .await
-                    .expect("open SQLite store");
-                (url, Arc::new(store), None)
-            }
-            Backend::Postgres => {
-                let schema = postgres_schema().await;
-                let url = schema.url().to_owned();
-                let options = PgOptions {
-                    max_connections: 6,
-                    ..PgOptions::default()
-                };
-                let store = PgStore::open(&url, &options).await.expect("open PostgreSQL store");
-                (url, Arc::new(store), Some(schema))
-            }
+        let database = match backend {
+            Backend::Sqlite => Database::sqlite(None),
+            Backend::Postgres => Database::postgres(postgres_schema().await),
         };
+        let store = database.open().await;
         let account_id = format!("acct_test{}", payrec::wire::auth::random_base62(10));
+        store
+            .create_account(&account_id, payrec::unix_now())
+            .await
+            .expect("account");
+        Self::serve(database, store, account_id, config).await
+    }
+
+    /// A server on a database written before the test, such as the stored-format fixture. Its
+    /// one account's keys are unknown, so the account gets a new test key and live key.
+    pub async fn start_on_existing(existing: Existing<'_>, config: ServerConfig) -> Self {
+        let database = match existing {
+            Existing::SqliteCopy(file) => Database::sqlite(Some(file)),
+            Existing::Postgres(schema) => Database::postgres(schema),
+        };
+        let store = database.open().await;
+        let mut accounts: Vec<String> = store
+            .list_keys()
+            .await
+            .expect("list keys")
+            .into_iter()
+            .map(|k| k.account_id)
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        assert_eq!(accounts.len(), 1, "one account in the database: {accounts:?}");
+        let account_id = accounts.remove(0);
+        Self::serve(database, store, account_id, config).await
+    }
+
+    /// Gives `account_id` a test key and a live key, and serves `store` on 127.0.0.1:0.
+    async fn serve(database: Database, store: Arc<dyn Store>, account_id: String, config: ServerConfig) -> Self {
         let now = payrec::unix_now();
-        store.create_account(&account_id, now).await.expect("account");
-        let test = generate_key(
-            Tenant {
+        let key = |livemode| {
+            let tenant = Tenant {
                 account_id: account_id.clone(),
-                livemode: false,
-            },
-            now,
-        );
-        let live = generate_key(
-            Tenant {
-                account_id: account_id.clone(),
-                livemode: true,
-            },
-            now,
-        );
+                livemode,
+            };
+            generate_key(tenant, now)
+        };
+        let (test, live) = (key(false), key(true));
         store.create_key(&test.stored).await.expect("test key");
         store.create_key(&live.stored).await.expect("live key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -145,18 +218,18 @@ impl TestServer {
             let _ = stopped.await;
         }));
         TestServer {
-            backend,
+            backend: database.backend,
             base,
-            database_url,
-            db_path,
+            database_url: database.url,
+            db_path: database.db_path,
             account_id,
             test_key: test.secret,
             live_key: live.secret,
             store,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown),
-            _dir: dir,
-            _schema: schema,
+            _dir: database.dir,
+            _schema: database.schema,
         }
     }
 

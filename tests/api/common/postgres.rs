@@ -17,6 +17,17 @@ impl PgSchema {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection to the test database, for SQL that names the schema itself.
+    pub async fn connect(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("connect to PostgreSQL")
+    }
 }
 
 impl Drop for PgSchema {
