@@ -1,6 +1,6 @@
 """Drives payrec with Stripe's official Python SDK (stripe==16.1.0), as an SDK user would.
 
-Run by tests/sdk_conformance.rs with PAYREC_URL and PAYREC_KEY set; exits non-zero with a
+Run by tests/api/sdk_conformance.rs with PAYREC_URL and PAYREC_KEY set; exits non-zero with a
 message on the first mismatch.
 """
 

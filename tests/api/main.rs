@@ -1,0 +1,33 @@
+//! The integration suite: one test binary driving the real payrec server over HTTP, one module
+//! per area of the API. `common` is the harness; it comes first so its macros reach every area.
+
+#[macro_use]
+mod common;
+
+mod amounts_and_refunds;
+mod auth;
+mod cli;
+mod concurrency;
+mod crash_durability;
+mod errors_and_headers;
+mod form_encoding;
+mod http_fuzz;
+mod idempotency;
+mod lifecycle_informational_and_metadata;
+mod lifecycle_outcomes_and_timestamps;
+mod lifecycle_rules;
+mod migrations;
+mod objects_examples_and_modes;
+mod objects_lists_expand;
+mod objects_lists_pagination;
+mod objects_params_and_metadata;
+mod openapi;
+mod operations;
+mod query_strings;
+mod replicas;
+mod request_limits;
+mod sdk_conformance;
+mod slow_clients;
+mod smoke;
+mod stored_format;
+mod tenant_isolation;
