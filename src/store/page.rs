@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use super::{ListError, ListQuery, Page, StoreError, Tenant};
 
 /// A value bound to a placeholder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Bind {
-    Text(String),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bind<'a> {
+    Text(&'a str),
     Int(i64),
     Bool(bool),
 }
@@ -32,46 +32,43 @@ pub(crate) struct ListOf<'a> {
 #[async_trait]
 pub(crate) trait PageRows: Send {
     /// The `(created, seq)` of the row the statement selects, if any.
-    async fn cursor(&mut self, sql: &str, binds: &[Bind]) -> Result<Option<(i64, i64)>, StoreError>;
+    async fn cursor(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<(i64, i64)>, StoreError>;
     /// The `doc` column of every row the statement selects, in order.
-    async fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, StoreError>;
+    async fn docs(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<String>, StoreError>;
 }
 
 /// SQL text with its binds, numbering placeholders as they are added.
 #[derive(Debug, Default)]
-struct Sql {
+struct Sql<'a> {
     text: String,
-    binds: Vec<Bind>,
+    binds: Vec<Bind<'a>>,
 }
 
-impl Sql {
+impl<'a> Sql<'a> {
     fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
-    fn bind(&mut self, value: Bind) -> &mut Self {
+    fn bind(&mut self, value: Bind<'a>) -> &mut Self {
         self.binds.push(value);
         write!(self.text, "${}", self.binds.len()).expect("writing to a String");
         self
     }
 
     /// `SELECT <columns> FROM <table> WHERE <tenant and parent>`.
-    fn scoped(columns: &str, list: &ListOf<'_>) -> Self {
+    fn scoped(columns: &str, list: &ListOf<'a>) -> Self {
         let mut sql = Sql::default();
         sql.push("SELECT ")
             .push(columns)
             .push(" FROM ")
             .push(list.table)
             .push(" WHERE account_id = ")
-            .bind(Bind::Text(list.tenant.account_id.clone()))
+            .bind(Bind::Text(&list.tenant.account_id))
             .push(" AND livemode = ")
             .bind(Bind::Bool(list.tenant.livemode));
         if let Some((column, id)) = list.parent {
-            sql.push(" AND ")
-                .push(column)
-                .push(" = ")
-                .bind(Bind::Text(id.to_owned()));
+            sql.push(" AND ").push(column).push(" = ").bind(Bind::Text(id));
         }
         sql
     }
@@ -109,14 +106,14 @@ pub(crate) async fn read_page(
 }
 
 /// Where the cursor object sits in the list's order.
-fn cursor_sql(list: &ListOf<'_>, id: &str) -> Sql {
+fn cursor_sql<'a>(list: &ListOf<'a>, id: &'a str) -> Sql<'a> {
     let mut sql = Sql::scoped("created, seq", list);
-    sql.push(" AND id = ").bind(Bind::Text(id.to_owned()));
+    sql.push(" AND id = ").bind(Bind::Text(id));
     sql
 }
 
 /// `limit + 1` documents beyond the cursor, in the direction the query pages.
-fn page_sql(list: &ListOf<'_>, query: &ListQuery, cursor: Option<(i64, i64)>) -> Sql {
+fn page_sql<'a>(list: &ListOf<'a>, query: &ListQuery, cursor: Option<(i64, i64)>) -> Sql<'a> {
     let backwards = query.ending_before.is_some();
     let mut sql = Sql::scoped("doc", list);
     if let Some(after) = query.created_after {

@@ -106,13 +106,13 @@ struct Rows<'p>(&'p PgPool);
 
 fn bound<'q, O>(
     mut query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
-    binds: &'q [Bind],
+    binds: &[Bind<'q>],
 ) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
     for value in binds {
-        query = match value {
-            Bind::Text(s) => query.bind(s.as_str()),
-            Bind::Int(n) => query.bind(*n),
-            Bind::Bool(b) => query.bind(*b),
+        query = match *value {
+            Bind::Text(s) => query.bind(s),
+            Bind::Int(n) => query.bind(n),
+            Bind::Bool(b) => query.bind(b),
         };
     }
     query
@@ -120,11 +120,11 @@ fn bound<'q, O>(
 
 #[async_trait]
 impl PageRows for Rows<'_> {
-    async fn cursor(&mut self, sql: &str, binds: &[Bind]) -> Result<Option<(i64, i64)>, StoreError> {
+    async fn cursor(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<(i64, i64)>, StoreError> {
         Ok(bound(sqlx::query_as(sql), binds).fetch_optional(self.0).await?)
     }
 
-    async fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, StoreError> {
+    async fn docs(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = bound(sqlx::query_as(sql), binds).fetch_all(self.0).await?;
         Ok(rows.into_iter().map(|(doc,)| doc).collect())
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::SqliteSync;
@@ -103,28 +103,30 @@ impl ReadPool {
 /// `PageRows` on pooled read connections.
 struct Rows<'p>(&'p ReadPool);
 
-fn values(binds: &[Bind]) -> impl Iterator<Item = Value> + '_ {
-    binds.iter().map(|b| match b {
-        Bind::Text(s) => Value::Text(s.clone()),
-        Bind::Int(n) => Value::Integer(*n),
-        Bind::Bool(b) => Value::Integer(i64::from(*b)),
-    })
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match *self {
+            Bind::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Bind::Int(n) => ToSqlOutput::Owned(Value::Integer(n)),
+            Bind::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(b))),
+        })
+    }
 }
 
 #[async_trait]
 impl PageRows for Rows<'_> {
-    async fn cursor(&mut self, sql: &str, binds: &[Bind]) -> Result<Option<(i64, i64)>, StoreError> {
+    async fn cursor(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<(i64, i64)>, StoreError> {
         self.0.with(|conn| {
             conn.prepare_cached(sql)?
-                .query_row(params_from_iter(values(binds)), |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(params_from_iter(binds), |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
         })
     }
 
-    async fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, StoreError> {
+    async fn docs(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<String>, StoreError> {
         self.0.with(|conn| {
             conn.prepare_cached(sql)?
-                .query_map(params_from_iter(values(binds)), |r| r.get(0))?
+                .query_map(params_from_iter(binds), |r| r.get(0))?
                 .collect()
         })
     }
