@@ -107,7 +107,7 @@ impl<P: ExpandPaths> FromParam for Expand<P> {
 /// literal in parentheses: `kind ("type"): …`), their types (which read, validate and describe
 /// each value; `Option<…>` when optional) and the order they are read in.
 ///
-/// ```ignore
+/// ```text
 /// params! {
 ///     /// `amount_requested`
 ///     pub struct AmountParams {
