@@ -12,6 +12,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// Where `payrec serve` listens unless told otherwise.
+pub const LISTEN_DEFAULT: &str = "127.0.0.1:12111";
+
 /// Open connections served at once; further ones wait in the listen backlog. With the body
 /// limit this bounds request memory: 512 × 256 KiB = 128 MiB at most.
 pub const CONNECTIONS_MAX: usize = 512;

@@ -3,10 +3,10 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::server::LISTEN_DEFAULT;
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
 use crate::store::sqlite::SqliteSync;
 
-pub const LISTEN_DEFAULT: &str = "127.0.0.1:12111";
 pub const DATABASE_URL_DEFAULT: &str = "sqlite://payrec.db";
 
 #[derive(Debug, Parser)]

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::api::endpoint::{Endpoint, Method};
-use crate::cli::args::LISTEN_DEFAULT;
+use crate::server::LISTEN_DEFAULT;
 use crate::wire::idempotency::IDEMPOTENCY_KEY_CHARS_MAX;
 use crate::wire::request::STRIPE_VERSION;
 use schema::schema_ref;
