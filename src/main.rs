@@ -1,5 +1,7 @@
 //! The `payrec` binary: parse the CLI, start tracing, run the command.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use payrec::cli;
 use payrec::cli::args::{Cli, Command, LogFormat, ServeArgs};
@@ -7,8 +9,10 @@ use tracing_subscriber::EnvFilter;
 
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colour only on a terminal: a log file or journald gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),

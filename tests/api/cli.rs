@@ -166,6 +166,24 @@ async fn json_logs_have_one_line_per_request_with_its_id_and_never_the_key() {
 }
 
 #[tokio::test]
+async fn pretty_logs_written_to_a_pipe_carry_no_colour_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ChildServer::spawn(&sqlite_url(&dir), &[("RUST_LOG", "info")]).await;
+    let response = server.retrieve_record("pr_logged", &[]).await;
+    let request_id = response.header("request-id").unwrap().to_owned();
+    let mut logs = String::new();
+    for _ in 0..100 {
+        logs = server.logs();
+        if logs.contains(&request_id) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(logs.contains(&request_id), "the request is logged: {logs}");
+    assert!(!logs.contains('\u{1b}'), "no ANSI escape in a log that is not a terminal: {logs:?}");
+}
+
+#[tokio::test]
 async fn sigterm_finishes_in_flight_requests_before_exiting() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ChildServer::spawn(&sqlite_url(&dir), &[("PAYREC_TEST_DELAY_AFTER_COMMIT_MS", "500")]).await;
