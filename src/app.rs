@@ -12,6 +12,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use crate::api::state::AppState;
+use crate::store::Outage;
 use crate::wire::error::ApiError;
 use crate::wire::request::{remember_route, stripe_headers, unrecognized};
 
@@ -20,8 +21,15 @@ async fn healthz() -> Response {
     json_status(StatusCode::OK, r#"{"status":"ok"}"#)
 }
 
-/// GET /readyz: 200 when the database answers and every migration is applied.
+/// GET /readyz: 200 when the database answers, every migration is applied and, after a write
+/// failed for want of disk or database, a probe write commits again; 503 with the reason otherwise.
 async fn readyz(State(app): State<AppState>) -> Response {
+    if app.store.outage().is_some()
+        && let Err(e) = app.store.probe().await
+    {
+        crate::throttle::warn("readiness", "readiness: writes still fail", &e);
+        return not_ready(e.outage().unwrap_or(Outage::DatabaseUnavailable));
+    }
     match app.store.migrations_current().await {
         Ok(true) => json_status(StatusCode::OK, r#"{"status":"ready"}"#),
         Ok(false) => {
@@ -29,10 +37,18 @@ async fn readyz(State(app): State<AppState>) -> Response {
             json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"migrations_pending"}"#)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "readiness: the database does not answer");
-            json_status(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"database_unavailable"}"#)
+            crate::throttle::warn("readiness", "readiness: the database does not answer", &e);
+            not_ready(Outage::DatabaseUnavailable)
         }
     }
+}
+
+fn not_ready(outage: Outage) -> Response {
+    let body = match outage {
+        Outage::DiskFull => r#"{"status":"disk_full"}"#,
+        Outage::DatabaseUnavailable => r#"{"status":"database_unavailable"}"#,
+    };
+    json_status(StatusCode::SERVICE_UNAVAILABLE, body)
 }
 
 /// GET /metrics: Prometheus text format.

@@ -15,6 +15,7 @@ pub mod records;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod wire;
 
 pub use api::state::{AppState, ServerConfig};

@@ -64,6 +64,11 @@ const ERROR_STATUSES: &[(u16, &str)] = &[
         500,
         "An internal error; the Request-Id header identifies it in the server log.",
     ),
+    (
+        503,
+        "The database cannot take the request right now (its disk is full, or it is unreachable): nothing was \
+         stored; retry (`Stripe-Should-Retry: true`), with the same Idempotency-Key.",
+    ),
 ];
 /// The error statuses only a POST can answer with.
 const POST_ERROR_STATUSES: &[(u16, &str)] = &[

@@ -11,12 +11,14 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod doc;
 mod error;
+mod health;
 mod page;
 pub mod postgres;
 pub mod sqlite;
 pub mod write;
 
 pub use error::StoreError;
+pub use health::{Health, Outage, PROBE_BYTES};
 pub use write::{Applied, Command, IdempotencySave, RenderSaved, Write, WriteOutcome, WriteResult};
 
 /// The wall between tenants: every row belongs to one account in one mode.
@@ -119,6 +121,10 @@ pub trait Store: Send + Sync + Debug {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether every migration this build knows has been applied.
     async fn migrations_current(&self) -> Result<bool, StoreError>;
+    /// The outage the last write ran into, until a write commits again.
+    fn outage(&self) -> Option<Outage>;
+    /// A small durable write, to find out whether writes work again (clears `outage` if so).
+    async fn probe(&self) -> Result<(), StoreError>;
     fn pool_usage(&self) -> PoolUsage;
 
     // Accounts and keys.

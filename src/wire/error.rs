@@ -6,7 +6,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store::{Outage, StoreError};
+
+/// Seconds a client is asked to wait before retrying a 503 (`Retry-After`).
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Stripe's `parameter_invalid_*` codes: a value of the wrong form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +126,13 @@ pub enum ApiError {
         "payrec does not serve Stripe Connect: the Stripe-Account header is not supported. Remove it, or use the API key of the account you mean."
     )]
     ConnectNotSupported,
+    /// The database cannot take the request right now (its disk is full, it is unreachable or
+    /// restarting). Nothing was stored; the client retries (`Stripe-Should-Retry: true`).
+    #[error(
+        "payrec cannot process this request right now: {}. Nothing was stored; retry the request later, with the same Idempotency-Key.",
+        .outage.describe()
+    )]
+    Unavailable { outage: Outage, cause: String },
     /// Anything payrec did not expect. `cause` is for the log, never the client.
     #[error("An unexpected error occurred on payrec's side. The request id identifies it in the server log.")]
     Internal { cause: String },
@@ -147,6 +157,7 @@ impl ApiError {
             ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -154,7 +165,7 @@ impl ApiError {
     pub fn error_type(&self) -> ErrorType {
         match self {
             ApiError::IdempotencyMismatch { .. } => ErrorType::Idempotency,
-            ApiError::Internal { .. } => ErrorType::Api,
+            ApiError::Internal { .. } | ApiError::Unavailable { .. } => ErrorType::Api,
             _ => ErrorType::InvalidRequest,
         }
     }
@@ -179,6 +190,7 @@ impl ApiError {
             | ApiError::RequestTimeout { .. }
             | ApiError::MalformedRequest { .. }
             | ApiError::ConnectNotSupported
+            | ApiError::Unavailable { .. }
             | ApiError::Internal { .. } => None,
         }
     }
@@ -241,16 +253,26 @@ struct ErrorFields<'a> {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal { cause: e.to_string() }
+        match e.outage() {
+            Some(outage) => ApiError::Unavailable {
+                outage,
+                cause: e.to_string(),
+            },
+            None => ApiError::Internal { cause: e.to_string() },
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), self.to_body()).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let ApiError::Unavailable { .. } = self {
+            // The official SDKs retry on this header, with the same Idempotency-Key.
+            headers.insert("stripe-should-retry", HeaderValue::from_static("true"));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         // Lets the request middleware count errors by code without re-parsing the body, and
         // log an internal error's cause once.
         response.extensions_mut().insert(self);

@@ -76,10 +76,16 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     );
     if let Some(error) = response.extensions().get::<ApiError>() {
         crate::telemetry::record_error(error.code().unwrap_or(error.error_type().as_str()));
-        if let ApiError::Internal { cause } = error {
-            // The one place an internal error's cause is logged, inside the request's span.
-            let _entered = span.enter();
-            tracing::error!(request_id = %context.id, error = %cause, "internal error");
+        // The one place a server-side failure's cause is logged, inside the request's span.
+        let _entered = span.enter();
+        match error {
+            ApiError::Internal { cause } => tracing::error!(request_id = %context.id, error = %cause, "internal error"),
+            ApiError::Unavailable { outage, cause } => crate::throttle::error(
+                outage.as_str(),
+                "payrec cannot store requests: the database failed",
+                cause,
+            ),
+            _ => {}
         }
     } else if let Some(saved) = response.extensions().get::<super::idempotency::SavedErrorCode>() {
         crate::telemetry::record_error(&saved.0);

@@ -180,7 +180,10 @@ async fn pretty_logs_written_to_a_pipe_carry_no_colour_escapes() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(logs.contains(&request_id), "the request is logged: {logs}");
-    assert!(!logs.contains('\u{1b}'), "no ANSI escape in a log that is not a terminal: {logs:?}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "no ANSI escape in a log that is not a terminal: {logs:?}"
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod objects_lists_pagination;
 mod objects_params_and_metadata;
 mod openapi;
 mod operations;
+mod outages;
 mod query_strings;
 mod replicas;
 mod request_limits;

@@ -1,13 +1,12 @@
 //! Operations: Prometheus metrics, liveness and readiness.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::common::child::ChildServer;
 use crate::common::form::payment_with;
+use crate::common::relay::CuttableRelay;
 use crate::common::rules::refund;
 use crate::common::{Api, Report, TestServer, postgres_schema};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 /// The value of the metric line that starts with `series` (name and labels), or 0.
@@ -119,61 +118,12 @@ backend_tests!(
     readyz_fails_while_a_migration_is_missing,
 );
 
-/// A TCP relay to PostgreSQL that can be cut (every connection dropped, nothing accepted) and
-/// restored on the same port: the database becoming unreachable and coming back.
-struct CuttableRelay {
-    port: u16,
-    open: Arc<AtomicBool>,
-    connections: Arc<std::sync::Mutex<JoinSet<()>>>,
-}
-
-impl CuttableRelay {
-    async fn start(upstream: String) -> CuttableRelay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let open = Arc::new(AtomicBool::new(true));
-        let connections = Arc::new(std::sync::Mutex::new(JoinSet::new()));
-        let (flag, set) = (open.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !flag.load(Ordering::SeqCst) {
-                    continue; // dropped: the database is "down"
-                }
-                let upstream = upstream.clone();
-                set.lock().unwrap().spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        CuttableRelay {
-            port,
-            open,
-            connections,
-        }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        self.connections.lock().unwrap().abort_all();
-    }
-
-    fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
-
 /// `/readyz` fails while PostgreSQL is unreachable, and recovers when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
 async fn readyz_fails_while_the_database_is_unreachable_and_recovers() {
     let schema = postgres_schema().await;
-    let url = schema.url();
-    let (host_port, rest) = url.split_once("@").unwrap().1.split_once('/').unwrap();
-    let relay = CuttableRelay::start(host_port.to_owned()).await;
-    let prefix = url.split_once('@').unwrap().0;
-    let relayed = format!("{prefix}@127.0.0.1:{}/{rest}", relay.port);
+    let (relay, relayed) = CuttableRelay::before(schema.url()).await;
     let server = ChildServer::spawn_with(&relayed, &["--pg-acquire-timeout-secs", "2"], &[]).await;
     let ready = || async { server.readyz().await.status };
     assert_eq!(ready().await, 200);

@@ -12,12 +12,12 @@ use tokio::net::{TcpListener, TcpStream};
 const STRIPE_SDK: &str = "stripe==16.1.0";
 
 /// target/sdk-venv/bin/python with the SDK installed; None (outside CI) when it cannot be.
-fn sdk_python() -> Option<PathBuf> {
+pub fn sdk_python() -> Option<PathBuf> {
     crate::common::venv::venv_bin("sdk-venv", STRIPE_SDK).map(|bin| bin.join("python"))
 }
 
 /// Runs a script of tests/sdk/ with the SDK against `url`; returns its stdout.
-async fn run_script(python: PathBuf, script: &str, url: &str, key: &str) -> String {
+pub async fn run_script(python: PathBuf, script: &str, url: &str, key: &str) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk").join(script);
     let output = tokio::process::Command::new(python)
         .arg(script)

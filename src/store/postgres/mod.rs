@@ -13,8 +13,8 @@ use super::doc::{decode, decode_page};
 use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
 use super::write::apply;
 use super::{
-    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, PoolUsage, SavedIdempotent, Store, StoreError, Tenant,
-    Write, WriteOutcome,
+    Health, KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Outage, PROBE_BYTES, Page, PoolUsage, SavedIdempotent,
+    Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
@@ -46,6 +46,7 @@ impl Default for PgOptions {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    health: std::sync::Arc<Health>,
 }
 
 impl PgStore {
@@ -58,11 +59,26 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            health: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// One write, in one transaction (rolled back when the key turned out to be taken).
+    async fn write_in_transaction(&self, write: Write) -> Result<WriteOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = apply(&mut ops::PgOps { conn: &mut tx }, write).await?;
+        if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(outcome)
     }
 }
 
@@ -148,6 +164,25 @@ impl Store for PgStore {
             Err(sqlx::Error::Database(_)) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn outage(&self) -> Option<Outage> {
+        self.health.outage()
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        let probed = sqlx::query(
+            "INSERT INTO payrec_probe (id, at, ballast) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at, ballast = excluded.ballast",
+        )
+        .bind(crate::clock::unix_now())
+        .bind(vec![0u8; PROBE_BYTES])
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(StoreError::from);
+        self.health.observe(&probed);
+        probed
     }
 
     fn pool_usage(&self) -> PoolUsage {
@@ -290,14 +325,9 @@ impl Store for PgStore {
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let outcome = apply(&mut ops::PgOps { conn: &mut tx }, write).await?;
-        if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
-        Ok(outcome)
+        let written = self.write_in_transaction(write).await;
+        self.health.observe(&written);
+        written
     }
 
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {

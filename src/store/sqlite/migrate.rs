@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "idempotency keys without index",
         sql: include_str!("../../../migrations/sqlite/0003_idempotency_keys_without_index.sql"),
     },
+    Migration {
+        version: 4,
+        description: "health probe",
+        sql: include_str!("../../../migrations/sqlite/0004_health_probe.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::doc::{decode, decode_page};
 use super::page::ListOf;
 use super::{
-    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Page, PoolUsage, SavedIdempotent, Store, StoreError, Tenant,
-    Write, WriteOutcome,
+    Health, KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Outage, Page, PoolUsage, SavedIdempotent, Store,
+    StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
@@ -52,6 +52,7 @@ pub struct SqliteStore {
     keys: SharedKeyIndex,
     /// Migrations, accounts and keys: rare writes, run on the blocking pool.
     admin: Arc<Mutex<Connection>>,
+    health: Arc<Health>,
 }
 
 impl SqliteStore {
@@ -63,13 +64,15 @@ impl SqliteStore {
             let mut admin = connection::open(&path, connection::Role::Admin, synchronous)?;
             migrate::run(&mut admin)?;
             let keys = SharedKeyIndex::default();
-            let writes = writer::spawn(&path, synchronous, keys.clone())?;
+            let health = Arc::new(Health::default());
+            let writes = writer::spawn(&path, synchronous, keys.clone(), health.clone())?;
             Ok(SqliteStore {
                 reads: reads::ReadPool::new(path.clone()),
                 path,
                 writes,
                 keys,
                 admin: Arc::new(Mutex::new(admin)),
+                health,
             })
         });
         opened
@@ -119,6 +122,19 @@ impl Store for SqliteStore {
 
     async fn migrations_current(&self) -> Result<bool, StoreError> {
         self.reads.with(migrate::current)
+    }
+
+    fn outage(&self) -> Option<Outage> {
+        self.health.outage()
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        let (reply, result) = oneshot::channel();
+        self.writes
+            .send(writer::WriteRequest::Probe(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
     }
 
     fn pool_usage(&self) -> PoolUsage {
@@ -272,7 +288,10 @@ impl Store for SqliteStore {
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
         let (reply, result) = oneshot::channel();
-        self.writes.send((write, reply)).await.map_err(|_| StoreError::Closed)?;
+        self.writes
+            .send(writer::WriteRequest::Write(write, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
     }
 

@@ -13,6 +13,7 @@
 //! ready. Nothing acknowledged is lost: a write is answered only after its commit.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -22,7 +23,7 @@ use super::key_index::KeyEntry;
 use super::ops::SqliteOps;
 use super::{SharedKeyIndex, SqliteSync};
 use crate::store::write::apply;
-use crate::store::{StoreError, Write, WriteOutcome};
+use crate::store::{Health, PROBE_BYTES, StoreError, Write, WriteOutcome};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
@@ -31,7 +32,35 @@ pub const WRITE_QUEUE_CAPACITY: usize = 1024;
 /// How often the checkpointer copies the WAL back into the database file.
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
-pub(super) type WriteRequest = (Write, oneshot::Sender<Result<WriteOutcome, StoreError>>);
+/// What the writer is asked to do.
+#[derive(Debug)]
+pub(super) enum WriteRequest {
+    /// A mutation, answered once its batch has committed.
+    Write(Write, oneshot::Sender<Result<WriteOutcome, StoreError>>),
+    /// Rewrite the probe row (`/readyz` after an outage), answered once its batch has committed.
+    Probe(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// A reply waiting for its batch's commit.
+enum Reply {
+    Write(
+        oneshot::Sender<Result<WriteOutcome, StoreError>>,
+        Result<WriteOutcome, StoreError>,
+    ),
+    Probe(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+}
+
+impl Reply {
+    /// Sends the result, or `failed` when the batch did not commit.
+    fn send(self, failed: Option<&StoreError>) {
+        match (self, failed) {
+            (Reply::Write(to, result), None) => drop(to.send(result)),
+            (Reply::Write(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
+            (Reply::Probe(to, result), None) => drop(to.send(result)),
+            (Reply::Probe(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
+        }
+    }
+}
 
 /// Runs `body` on a named thread the server cannot do without: if it panics, the process ends.
 pub(super) fn spawn_essential(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
@@ -57,6 +86,7 @@ pub(super) fn spawn(
     path: &Path,
     synchronous: SqliteSync,
     keys: SharedKeyIndex,
+    health: Arc<Health>,
 ) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
     let conn = connection::open(path, Role::Writer, synchronous)?;
     {
@@ -72,7 +102,7 @@ pub(super) fn spawn(
     spawn_checkpointer(path)?;
     let (sender, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
     spawn_essential("payrec-sqlite-writer", move || {
-        run(conn, receiver, max_seq.unwrap_or(0) + 1, &keys)
+        run(conn, receiver, max_seq.unwrap_or(0) + 1, &keys, &health)
     })?;
     Ok(sender)
 }
@@ -91,7 +121,13 @@ fn spawn_checkpointer(path: &Path) -> Result<(), StoreError> {
     })
 }
 
-fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut next_seq: i64, keys: &SharedKeyIndex) {
+fn run(
+    mut conn: Connection,
+    mut receiver: mpsc::Receiver<WriteRequest>,
+    mut next_seq: i64,
+    keys: &SharedKeyIndex,
+    health: &Health,
+) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
     let mut new_keys: Vec<KeyEntry> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
     while let Some(first) = receiver.blocking_recv() {
@@ -107,7 +143,8 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<WriteRequest>, mut nex
             keys,
             new_keys: &mut new_keys,
         };
-        commit_batch(&mut conn, &mut batch, &mut batch_state);
+        let committed = commit_batch(&mut conn, &mut batch, &mut batch_state);
+        health.observe(&committed);
     }
 }
 
@@ -119,20 +156,26 @@ struct Batch<'a> {
     new_keys: &'a mut Vec<KeyEntry>,
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, state: &mut Batch<'_>) {
+/// Runs every request of the batch in one transaction and answers them after it commits; the
+/// commit's own result is returned for the store's health.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, state: &mut Batch<'_>) -> Result<(), StoreError> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let error = StoreError::from(e);
-        tracing::error!(%error, "could not begin a write transaction");
-        for (_, reply) in batch.drain(..) {
-            let _ = reply.send(Err(error.clone()));
+        crate::throttle::error("sqlite_begin", "could not begin a write transaction", &error);
+        for request in batch.drain(..) {
+            match request {
+                WriteRequest::Write(_, to) => drop(to.send(Err(error.clone()))),
+                WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
+            }
         }
-        return;
+        return Err(error);
     }
-    let mut results = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
-    for (write, reply) in batch.drain(..) {
-        results.push(apply_in_savepoint(conn, write, state));
-        replies.push(reply);
+    for request in batch.drain(..) {
+        replies.push(match request {
+            WriteRequest::Write(write, to) => Reply::Write(to, apply_in_savepoint(conn, write, state)),
+            WriteRequest::Probe(to) => Reply::Probe(to, probe(conn)),
+        });
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
@@ -142,20 +185,33 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, state: &mu
                 .lock()
                 .expect("key index lock")
                 .publish(state.new_keys.drain(..));
-            for (reply, result) in replies.into_iter().zip(results) {
-                let _ = reply.send(result);
+            for reply in replies {
+                reply.send(None);
             }
+            Ok(())
         }
         Err(e) => {
             let error = StoreError::from(e);
-            tracing::error!(%error, "group commit failed; no write in the batch is acknowledged");
+            crate::throttle::error(
+                "sqlite_commit",
+                "group commit failed; no write in the batch is acknowledged",
+                &error,
+            );
             let _ = conn.execute_batch("ROLLBACK");
             state.new_keys.clear();
             for reply in replies {
-                let _ = reply.send(Err(error.clone()));
+                reply.send(Some(&error));
             }
+            Err(error)
         }
     }
+}
+
+/// The probe row, rewritten inside the batch's transaction.
+fn probe(conn: &Connection) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO payrec_probe (id, at, ballast) VALUES (1, ?1, zeroblob(?2))")?
+        .execute(rusqlite::params![crate::clock::unix_now(), PROBE_BYTES as i64])?;
+    Ok(())
 }
 
 fn apply_in_savepoint(conn: &mut Connection, write: Write, state: &mut Batch<'_>) -> Result<WriteOutcome, StoreError> {

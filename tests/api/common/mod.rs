@@ -6,6 +6,7 @@ pub mod calls;
 pub mod child;
 pub mod form;
 pub mod postgres;
+pub mod relay;
 pub mod rules;
 pub mod sqlite;
 pub mod venv;
@@ -89,7 +90,12 @@ struct Database {
 impl Database {
     /// A SQLite file in a temp dir: a copy of `original`, or new.
     fn sqlite(original: Option<&Path>) -> Database {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::sqlite_in(&std::env::temp_dir(), original)
+    }
+
+    /// `sqlite`, in a temp dir under `parent` (a small filesystem, say).
+    fn sqlite_in(parent: &Path, original: Option<&Path>) -> Database {
+        let dir = tempfile::tempdir_in(parent).expect("temp dir");
         let db_path = dir.path().join("payrec.db");
         if let Some(original) = original {
             std::fs::copy(original, &db_path).expect("copy the SQLite file");
@@ -166,6 +172,15 @@ impl TestServer {
             Backend::Sqlite => Database::sqlite(None),
             Backend::Postgres => Database::postgres(postgres_schema().await),
         };
+        Self::start_fresh(database, config).await
+    }
+
+    /// A SQLite-backed server whose database lives under `parent` (a small filesystem, say).
+    pub async fn start_sqlite_in(parent: &Path, config: ServerConfig) -> Self {
+        Self::start_fresh(Database::sqlite_in(parent, None), config).await
+    }
+
+    async fn start_fresh(database: Database, config: ServerConfig) -> Self {
         let store = database.open().await;
         let account_id = format!("acct_test{}", payrec::base62::random_base62(10));
         store
