@@ -5,7 +5,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::server::LISTEN_DEFAULT;
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
-use crate::store::sqlite::SqliteSync;
+use crate::store::sqlite::{SqliteSync, WAL_BYTES_MAX_DEFAULT};
+
+/// `--sqlite-wal-max-mib` when not given.
+const WAL_MIB_DEFAULT: u64 = WAL_BYTES_MAX_DEFAULT / (1024 * 1024);
 
 pub const DATABASE_URL_DEFAULT: &str = "sqlite://payrec.db";
 
@@ -57,6 +60,9 @@ pub struct ServeArgs {
     /// SQLite durability: `full` fsyncs every commit.
     #[arg(long, env = "PAYREC_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_synchronous: SqliteSync,
+    /// SQLite: the WAL's bound under sustained writes, in MiB (past it, the WAL is restarted).
+    #[arg(long, env = "PAYREC_SQLITE_WAL_MAX_MIB", default_value_t = WAL_MIB_DEFAULT, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub sqlite_wal_max_mib: u64,
     /// Serve `GET /metrics` on this address instead of the API listener.
     #[arg(long, env = "PAYREC_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
@@ -74,6 +80,7 @@ impl Default for ServeArgs {
             listen: LISTEN_DEFAULT.into(),
             accept_any_key: false,
             sqlite_synchronous: SqliteSync::Full,
+            sqlite_wal_max_mib: WAL_MIB_DEFAULT,
             metrics_listen: None,
             pg_max_connections: POOL_CONNECTIONS_DEFAULT,
             pg_acquire_timeout_secs: ACQUIRE_TIMEOUT_DEFAULT.as_secs(),

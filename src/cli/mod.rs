@@ -32,6 +32,7 @@ pub async fn open_store(database_url: &str, serve: &ServeArgs) -> Result<Arc<dyn
     if database_url.starts_with("sqlite:") {
         let options = SqliteOptions {
             synchronous: serve.sqlite_synchronous,
+            wal_bytes_max: serve.sqlite_wal_max_mib * 1024 * 1024,
         };
         let store = SqliteStore::open(database_url, &options)
             .await

@@ -102,7 +102,11 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         redact_url(database_url)
     );
     crate::jobs::spawn(&state);
+    let store = state.store.clone();
     crate::app::serve(listener, state, shutdown_signal()).await?;
+    if let Err(e) = store.close().await {
+        tracing::warn!(error = %e, "closing the database after the last request failed");
+    }
     tracing::info!("payrec stopped");
     Ok(())
 }

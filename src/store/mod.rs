@@ -125,6 +125,11 @@ pub trait Store: Send + Sync + Debug {
     fn outage(&self) -> Option<Outage>;
     /// A small durable write, to find out whether writes work again (clears `outage` if so).
     async fn probe(&self) -> Result<(), StoreError>;
+    /// Called once the server has stopped: leaves the database tidy (SQLite: the WAL copied
+    /// back and emptied).
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     fn pool_usage(&self) -> PoolUsage;
 
     // Accounts and keys.

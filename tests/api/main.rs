@@ -32,3 +32,4 @@ mod slow_clients;
 mod smoke;
 mod stored_format;
 mod tenant_isolation;
+mod wal;

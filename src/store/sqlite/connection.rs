@@ -15,6 +15,18 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// set is small.
 pub const WRITER_CACHE_KIB: u32 = 8 * 1024;
 
+/// How long the writer sleeps between tries while another connection holds the write lock (a
+/// RESTART checkpoint, for a few milliseconds): SQLite's own busy handler backs off to 100 ms
+/// sleeps, far longer than the wait.
+pub const WRITER_BUSY_SLEEP: Duration = Duration::from_micros(250);
+const WRITER_BUSY_TRIES_MAX: i32 = (BUSY_TIMEOUT.as_micros() / WRITER_BUSY_SLEEP.as_micros()) as i32;
+
+/// The writer's busy handler: short sleeps, up to `BUSY_TIMEOUT` in all.
+fn writer_waits(tries: i32) -> bool {
+    std::thread::sleep(WRITER_BUSY_SLEEP);
+    tries < WRITER_BUSY_TRIES_MAX
+}
+
 /// Durability of a commit: `full` fsyncs the WAL on every commit (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SqliteSync {
@@ -69,10 +81,13 @@ pub fn open(path: &Path, role: Role, synchronous: SqliteSync) -> Result<Connecti
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let sync = synchronous.pragma();
     match role {
-        Role::Writer => conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
-        ))?,
+        Role::Writer => {
+            conn.execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
+            ))?;
+            conn.busy_handler(Some(writer_waits))?;
+        }
         Role::Admin => conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
         ))?,

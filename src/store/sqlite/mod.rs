@@ -19,6 +19,7 @@ use super::{
 };
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
+mod checkpoint;
 mod connection;
 mod key_index;
 pub mod migrate;
@@ -26,17 +27,21 @@ mod ops;
 mod reads;
 mod writer;
 
+pub use checkpoint::WAL_BYTES_MAX_DEFAULT;
 pub use connection::{BUSY_TIMEOUT, SqliteSync, path_of};
 
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub synchronous: SqliteSync,
+    /// The WAL's bound under sustained writes (see `checkpoint`).
+    pub wal_bytes_max: u64,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             synchronous: SqliteSync::Full,
+            wal_bytes_max: WAL_BYTES_MAX_DEFAULT,
         }
     }
 }
@@ -59,13 +64,13 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and applies migrations.
     pub async fn open(url: &str, options: &SqliteOptions) -> Result<Self, StoreError> {
         let path = path_of(url)?;
-        let synchronous = options.synchronous;
+        let options = options.clone();
         let opened = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-            let mut admin = connection::open(&path, connection::Role::Admin, synchronous)?;
+            let mut admin = connection::open(&path, connection::Role::Admin, options.synchronous)?;
             migrate::run(&mut admin)?;
             let keys = SharedKeyIndex::default();
             let health = Arc::new(Health::default());
-            let writes = writer::spawn(&path, synchronous, keys.clone(), health.clone())?;
+            let writes = writer::spawn(&path, &options, keys.clone(), health.clone())?;
             Ok(SqliteStore {
                 reads: reads::ReadPool::new(path.clone()),
                 path,
@@ -126,6 +131,10 @@ impl Store for SqliteStore {
 
     fn outage(&self) -> Option<Outage> {
         self.health.outage()
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.admin(|conn| checkpoint::truncate(conn)).await
     }
 
     async fn probe(&self) -> Result<(), StoreError> {

@@ -18,10 +18,11 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::RestartWanted;
 use super::connection::{self, Role};
 use super::key_index::KeyEntry;
 use super::ops::SqliteOps;
-use super::{SharedKeyIndex, SqliteSync};
+use super::{SharedKeyIndex, SqliteOptions};
 use crate::store::write::apply;
 use crate::store::{Health, PROBE_BYTES, StoreError, Write, WriteOutcome};
 
@@ -29,8 +30,6 @@ use crate::store::{Health, PROBE_BYTES, StoreError, Write, WriteOutcome};
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
 /// Writes queued for the writer before callers wait.
 pub const WRITE_QUEUE_CAPACITY: usize = 1024;
-/// How often the checkpointer copies the WAL back into the database file.
-pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What the writer is asked to do.
 #[derive(Debug)]
@@ -84,11 +83,14 @@ pub(super) fn spawn_essential(name: &str, body: impl FnOnce() + Send + 'static) 
 /// index knows every saved result.
 pub(super) fn spawn(
     path: &Path,
-    synchronous: SqliteSync,
+    options: &SqliteOptions,
     keys: SharedKeyIndex,
     health: Arc<Health>,
 ) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
-    let conn = connection::open(path, Role::Writer, synchronous)?;
+    let conn = connection::open(path, Role::Writer, options.synchronous)?;
+    let wal_bytes_max = options.wal_bytes_max;
+    // On each WAL restart the file is cut back to the bound.
+    conn.execute_batch(&format!("PRAGMA journal_size_limit = {wal_bytes_max}"))?;
     {
         let mut index = keys.lock().expect("key index lock");
         index.load(&conn)?;
@@ -99,26 +101,20 @@ pub(super) fn spawn(
         [],
         |row| row.get(0),
     )?;
-    spawn_checkpointer(path)?;
+    let restart_wanted = Arc::new(RestartWanted::default());
+    super::checkpoint::spawn(path, wal_bytes_max, restart_wanted.clone())?;
     let (sender, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
     spawn_essential("payrec-sqlite-writer", move || {
-        run(conn, receiver, max_seq.unwrap_or(0) + 1, &keys, &health)
+        run(
+            conn,
+            receiver,
+            max_seq.unwrap_or(0) + 1,
+            &keys,
+            &health,
+            &restart_wanted,
+        )
     })?;
     Ok(sender)
-}
-
-/// Checkpoints the WAL from its own connection, off the commit path. PASSIVE never waits for
-/// the writer or for readers; it copies what it can and leaves the rest for the next turn.
-fn spawn_checkpointer(path: &Path) -> Result<(), StoreError> {
-    let conn = connection::open(path, Role::Checkpointer, SqliteSync::Full)?;
-    spawn_essential("payrec-sqlite-checkpoint", move || {
-        loop {
-            std::thread::sleep(CHECKPOINT_INTERVAL);
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
-            }
-        }
-    })
 }
 
 fn run(
@@ -127,6 +123,7 @@ fn run(
     mut next_seq: i64,
     keys: &SharedKeyIndex,
     health: &Health,
+    restart_wanted: &RestartWanted,
 ) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
     let mut new_keys: Vec<KeyEntry> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
@@ -145,6 +142,11 @@ fn run(
         };
         let committed = commit_batch(&mut conn, &mut batch, &mut batch_state);
         health.observe(&committed);
+        if restart_wanted.take()
+            && let Err(e) = super::checkpoint::restart(&conn)
+        {
+            crate::throttle::warn("sqlite_wal_restart", "restarting the WAL failed; will retry", &e);
+        }
     }
 }
 
