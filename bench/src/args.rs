@@ -45,6 +45,10 @@ pub struct Args {
     /// record made through the API; with --url: report_payment calls).
     #[arg(long, default_value_t = 10_000)]
     pub seed: u64,
+    /// Live idempotency keys seeded before the scenarios (SQLite only: bulk SQL rows created
+    /// over the last 24 hours, each saving a body the size of a report's answer).
+    #[arg(long, default_value_t = 0)]
+    pub seed_keys: u64,
     /// Keep the SQLite file or PostgreSQL schema after the run (to inspect query plans).
     #[arg(long)]
     pub keep_db: bool,

@@ -83,7 +83,13 @@ pub fn run(args: Args) -> Result<(), String> {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        return runtime.block_on(seed::copy_rows(url, template, args.seed, args.seed_salt));
+        return runtime.block_on(seed::copy_rows(
+            url,
+            template,
+            args.seed,
+            args.seed_salt,
+            args.seed_keys,
+        ));
     }
     if args.server_log {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -227,8 +233,8 @@ async fn in_process(args: &Args, server: &Handle, wants_seed: bool) -> Result<Un
     let mut seed = None;
     let salt: u64 = rand::random();
     let copies = if wants_seed { args.seed } else { 0 };
-    if copies > 0 {
-        eprintln!("seeding {} records", copies + 1);
+    if copies > 0 || args.seed_keys > 0 {
+        eprintln!("seeding {} records and {} idempotency keys", copies + 1, args.seed_keys);
         let template = {
             let running = server::start_payrec(server, store, false).await?;
             let mut conn = Conn::new(Target::new(running.addr, &key));
@@ -238,7 +244,7 @@ async fn in_process(args: &Args, server: &Handle, wants_seed: bool) -> Result<Un
             made?
         };
         // The store reopens after the copies, so the SQLite writer numbers new rows after them.
-        seed = Some(seed::bulk(&database, &template, copies, salt).await?);
+        seed = Some(seed::bulk(&database, &template, copies, salt, args.seed_keys).await?);
         store = server::open_store(server, database.url(), args).await?;
     }
     let running = server::start_payrec(server, store, true).await?;

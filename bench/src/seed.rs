@@ -130,7 +130,7 @@ const SEED_SQLITE_CACHE_KIB: i64 = 1024 * 1024;
 /// Copies the template `count` times into the database at `url` (the server must not be
 /// running). Runs in a child process (`--seed-copies-of`), so the seeding's buffers and page
 /// cache never count in the RSS the bench reports.
-pub async fn copy_rows(url: &str, template: &str, count: u64, salt: u64) -> Result<(), String> {
+pub async fn copy_rows(url: &str, template: &str, count: u64, salt: u64, keys: u64) -> Result<(), String> {
     let template = Made {
         record: template.to_owned(),
     };
@@ -144,9 +144,13 @@ pub async fn copy_rows(url: &str, template: &str, count: u64, salt: u64) -> Resu
         ))
         .map_err(|e| e.to_string())?;
         sqlite_copies(&mut conn, &template, count, salt).map_err(|e| e.to_string())?;
+        sqlite_keys(&mut conn, &template, keys, salt).map_err(|e| e.to_string())?;
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
             .map_err(|e| e.to_string())
     } else {
+        if keys > 0 {
+            return Err("--seed-keys seeds SQLite only".into());
+        }
         let mut conn = PgConnection::connect(url).await.map_err(|e| e.to_string())?;
         pg_copies(&mut conn, &template, count, salt)
             .await
@@ -161,12 +165,13 @@ pub async fn copy_rows(url: &str, template: &str, count: u64, salt: u64) -> Resu
 }
 
 /// Seeds `count` copies of `template` through a child process, then measures the database.
-pub async fn bulk(db: &Database, template: &Made, count: u64, salt: u64) -> Result<SeedReport, String> {
+pub async fn bulk(db: &Database, template: &Made, count: u64, salt: u64, keys: u64) -> Result<SeedReport, String> {
     let started = Instant::now();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let status = tokio::process::Command::new(exe)
         .args(["--database-url", db.url(), "--seed-copies-of", &template.record])
         .args(["--seed", &count.to_string(), "--seed-salt", &salt.to_string()])
+        .args(["--seed-keys", &keys.to_string()])
         .status()
         .await
         .map_err(|e| format!("cannot start the seeding process: {e}"))?;
@@ -205,6 +210,72 @@ fn progress(done: u64, count: u64, started: Instant) {
             done as f64 / started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// Keys per multi-row INSERT of `sqlite_keys` (8 columns each).
+const KEYS_PER_STATEMENT: u64 = 2_000;
+/// Keys per transaction.
+const KEYS_PER_TRANSACTION: u64 = 100_000;
+/// Bytes of each seeded key's saved body: a typical report_payment answer.
+const SAVED_BODY_BYTES: usize = 1_500;
+const _: () = assert!(KEYS_PER_TRANSACTION.is_multiple_of(KEYS_PER_STATEMENT));
+const _: () = assert!(KEYS_PER_STATEMENT * 8 < 32_766);
+
+/// `count` live idempotency keys of the template's tenant, created evenly over the last 24 hours,
+/// each saving the template record's document as its body (the size of a report's answer).
+fn sqlite_keys(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u64) -> rusqlite::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let (account_id, livemode, doc): (String, bool, String) = conn.query_row(
+        "SELECT account_id, livemode, doc FROM payment_records WHERE id = ?1",
+        [&t.record],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    // A report's answer is the rendered record, larger than its stored document.
+    let body = format!("{doc:<SAVED_BODY_BYTES$}");
+    let now = payrec::clock::unix_now();
+    const DAY_SECONDS: u64 = 24 * 60 * 60;
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let tx = conn.transaction()?;
+        let end = (done + KEYS_PER_TRANSACTION).min(count);
+        while done < end {
+            let n = (KEYS_PER_STATEMENT).min(end - done);
+            let mut values: Vec<SqlValue> = Vec::with_capacity(n as usize * 8);
+            for i in done..done + n {
+                // Oldest first, as the server appends them.
+                let created = now - (DAY_SECONDS - 1 - i * DAY_SECONDS / count) as i64;
+                values.extend([
+                    SqlValue::Text(account_id.clone()),
+                    SqlValue::Integer(i64::from(livemode)),
+                    SqlValue::Text(format!("seed-{salt:x}-{i}")),
+                    SqlValue::Text("0".repeat(64)),
+                    SqlValue::Text(format!("req_seed{i}")),
+                    SqlValue::Integer(200),
+                    SqlValue::Text(body.clone()),
+                    SqlValue::Integer(created),
+                ]);
+            }
+            let sql = multi_row_insert(
+                "idempotency_keys",
+                "account_id, livemode, key, fingerprint, request_id, status, body, created",
+                8,
+                n as usize,
+            );
+            tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+            done += n;
+            if done.is_multiple_of(1_000_000) || done == count {
+                eprintln!(
+                    "  seeded {done}/{count} idempotency keys ({:.0} keys/s)",
+                    done as f64 / started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 /// `INSERT INTO <table> (<columns>) VALUES (?, …), (?, …), …` for `rows` rows.

@@ -1,150 +1,179 @@
-//! Where each saved idempotent result lives, in memory: a hash of (account, mode, key) → the
-//! rowids of `idempotency_keys` rows that may hold it.
+//! Where each saved idempotent result lives, in memory: a keyed hash of (account, mode, key) →
+//! the rowids of `idempotency_keys` rows that may hold it, in about 6.6 bytes per live key.
 //!
 //! Why not a unique index in SQLite: keys are random (the SDKs send UUIDs), so each new key
-//! dirtied its own leaf page of the index, and every group commit wrote one more 4 KiB page to the
-//! WAL per keyed request. Measured: with the index a keyed report_payment was 24–36% slower than
-//! an unkeyed one; without it 8–16% (BENCHMARKS.md). The rows themselves are appended in rowid
-//! order, so they cost a share of the pages the batch writes anyway.
+//! dirties its own leaf page of the index, one 4 KiB WAL page per keyed request. Measured: with
+//! the index a keyed report_payment was 23% slower than an unkeyed one, without it 8%
+//! (docs/decisions.md). The rows themselves are appended in rowid order.
 //!
-//! The table stays the truth: this index is rebuilt from it at start, a candidate rowid is only
-//! a hint (the row is read and its account, mode and key compared), and uniqueness holds because
-//! one writer thread per database claims and saves keys (`payrec serve` locks the file, and no
-//! other command writes this table). New entries are published after their batch commits and
-//! before any reply, so a retry never misses a key whose response it could have seen.
-
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+//! The index is a cache of the database: its persisted form is `key_log` (the hashes of each
+//! run of keyed writes, appended in the same transaction as the rows), so a restart reloads it
+//! without reading the rows. A candidate rowid is only a hint: the row is read and its account,
+//! mode and key compared. Uniqueness holds because one writer thread per database claims and
+//! saves keys (`payrec serve` locks the file, and no other command writes this table).
+//!
+//! Layout: keys are kept in generations of `GENERATION_SLOTS` slots, filled in rowid order and
+//! never resized (a full generation is sealed and a new one started). Expiry follows rowid order
+//! too, so pruning drops whole old generations. A slot is a 16-bit tag and a 32-bit offset from
+//! its generation's first rowid (0: empty), found by linear probing from the hash.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::{SavedIdempotent, SavedResponse, Tenant};
 
-/// One saved result's place: its rowid and creation time (the latter only to drop expired
-/// entries from memory; decisions read `created` from the row).
+/// Slots of one generation: 6 MiB each, 8 MiB of address space per million keys at worst.
+pub const GENERATION_SLOTS: usize = 1 << 20;
+/// Keys a generation takes before it is sealed: at most 7/8 full, so probes stay short.
+pub const GENERATION_KEYS_MAX: usize = GENERATION_SLOTS / 8 * 7;
+const _: () = assert!(GENERATION_SLOTS.is_power_of_two());
+
+/// One saved result's place: the hash of its key and its rowid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyEntry {
     pub hash: u64,
     pub rowid: i64,
-    pub created: i64,
 }
 
-/// A row's place in memory: its rowid and creation second (u32 until 2106; only used to drop
-/// expired entries).
-type Place = (i64, u32);
-
-fn creation_second(created: i64) -> u32 {
-    u32::try_from(created.max(0)).unwrap_or(u32::MAX)
+/// A keyed hash of (account, mode, key): SipHash-1-3 under a secret kept in the database, so it
+/// is stable across restarts (the log stores it) and clients cannot aim keys at one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHasher {
+    k0: u64,
+    k1: u64,
 }
 
-/// The rows of one hash. Almost always one, kept inline (a bucket is 32 bytes with its hash, so a
-/// live key costs ~40 bytes of memory); more after a hash collision or when an expired key was taken over
-/// by a new request (the old row waits for the pruner).
+impl KeyHasher {
+    pub fn new(k0: u64, k1: u64) -> Self {
+        KeyHasher { k0, k1 }
+    }
+
+    pub fn hash(&self, tenant: &Tenant, key: &str) -> u64 {
+        use std::hash::Hasher;
+        let mut h = siphasher::sip::SipHasher13::new_with_keys(self.k0, self.k1);
+        h.write(tenant.account_id.as_bytes());
+        h.write_u8(0xff);
+        h.write_u8(u8::from(tenant.livemode));
+        h.write(key.as_bytes());
+        h.finish()
+    }
+}
+
 #[derive(Debug)]
-enum Slot {
-    One(Place),
+struct Generation {
+    /// Rowid of its first key; offsets count from here (+1, so 0 marks an empty slot).
+    base: i64,
+    /// Rowid of its newest key.
+    last: i64,
+    keys: usize,
+    tags: Box<[u16]>,
+    offsets: Box<[u32]>,
+}
+
+fn slot_of(hash: u64) -> usize {
+    (hash as usize) & (GENERATION_SLOTS - 1)
+}
+
+fn tag_of(hash: u64) -> u16 {
+    (hash >> 48) as u16
+}
+
+impl Generation {
+    fn new(base: i64) -> Self {
+        Generation {
+            base,
+            last: base,
+            keys: 0,
+            tags: vec![0; GENERATION_SLOTS].into_boxed_slice(),
+            offsets: vec![0; GENERATION_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// Whether it takes `rowid` (its offset fits and it has room).
+    fn takes(&self, rowid: i64) -> bool {
+        self.keys < GENERATION_KEYS_MAX && rowid >= self.base && rowid - self.base < i64::from(u32::MAX)
+    }
+
+    fn insert(&mut self, entry: KeyEntry) {
+        debug_assert!(self.takes(entry.rowid));
+        let mut slot = slot_of(entry.hash);
+        while self.offsets[slot] != 0 {
+            slot = (slot + 1) & (GENERATION_SLOTS - 1);
+        }
+        self.tags[slot] = tag_of(entry.hash);
+        self.offsets[slot] = (entry.rowid - self.base + 1) as u32;
+        self.keys += 1;
+        self.last = self.last.max(entry.rowid);
+    }
+
+    /// Rowids whose tag matches, in probe order.
+    fn candidates(&self, hash: u64, out: &mut Vec<i64>) {
+        let tag = tag_of(hash);
+        let mut slot = slot_of(hash);
+        while self.offsets[slot] != 0 {
+            if self.tags[slot] == tag {
+                out.push(self.base + i64::from(self.offsets[slot]) - 1);
+            }
+            slot = (slot + 1) & (GENERATION_SLOTS - 1);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct KeyIndex {
+    hasher: KeyHasher,
     /// Oldest first.
-    Many(Vec<Place>),
-}
-
-#[derive(Debug)]
-pub struct KeyIndex<S = std::collections::hash_map::RandomState> {
-    /// Randomly seeded per process, so clients cannot aim keys at one bucket.
-    hasher: S,
-    slots: HashMap<u64, Slot>,
+    generations: Vec<Generation>,
 }
 
 impl KeyIndex {
-    pub fn new() -> Self {
-        KeyIndex::with_hasher(std::collections::hash_map::RandomState::new())
-    }
-}
-
-impl Default for KeyIndex {
-    fn default() -> Self {
-        KeyIndex::new()
-    }
-}
-
-impl<S: BuildHasher> KeyIndex<S> {
-    pub fn with_hasher(hasher: S) -> Self {
+    pub fn new(hasher: KeyHasher) -> Self {
         KeyIndex {
             hasher,
-            slots: HashMap::new(),
+            generations: Vec::new(),
         }
     }
 
     pub fn hash(&self, tenant: &Tenant, key: &str) -> u64 {
-        self.hasher.hash_one((tenant.account_id.as_str(), tenant.livemode, key))
+        self.hasher.hash(tenant, key)
+    }
+
+    pub fn hasher(&self) -> KeyHasher {
+        self.hasher
     }
 
     /// Rowids that may hold `hash`, newest first.
     pub fn candidates(&self, hash: u64) -> Vec<i64> {
-        match self.slots.get(&hash) {
-            None => Vec::new(),
-            Some(Slot::One((rowid, _))) => vec![*rowid],
-            Some(Slot::Many(places)) => places.iter().rev().map(|&(rowid, _)| rowid).collect(),
+        let mut out = Vec::new();
+        for generation in self.generations.iter().rev() {
+            generation.candidates(hash, &mut out);
         }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
     }
 
-    /// Adds entries of committed rows.
+    /// Adds entries of committed rows, in rowid order.
     pub fn publish(&mut self, entries: impl IntoIterator<Item = KeyEntry>) {
-        for e in entries {
-            let place = (e.rowid, creation_second(e.created));
-            match self.slots.remove(&e.hash) {
-                None => self.slots.insert(e.hash, Slot::One(place)),
-                Some(Slot::One(first)) => self.slots.insert(e.hash, Slot::Many(vec![first, place])),
-                Some(Slot::Many(mut places)) => {
-                    places.push(place);
-                    self.slots.insert(e.hash, Slot::Many(places))
-                }
-            };
-        }
-    }
-
-    /// Forgets entries created before `cutoff` (their rows are pruned or about to be).
-    pub fn forget_created_before(&mut self, cutoff: i64) {
-        let cutoff = creation_second(cutoff);
-        self.slots.retain(|_, slot| match slot {
-            Slot::One((_, created)) => *created >= cutoff,
-            Slot::Many(places) => {
-                places.retain(|&(_, created)| created >= cutoff);
-                !places.is_empty()
+        for entry in entries {
+            if !self.generations.last().is_some_and(|g| g.takes(entry.rowid)) {
+                self.generations.push(Generation::new(entry.rowid));
             }
-        });
-        self.slots.shrink_to_fit();
-    }
-
-    /// Entries held (for the start-up log and tests).
-    pub fn entries(&self) -> usize {
-        self.slots
-            .values()
-            .map(|slot| match slot {
-                Slot::One(_) => 1,
-                Slot::Many(places) => places.len(),
-            })
-            .sum()
-    }
-
-    /// Rebuilds the index from the table (at start).
-    pub fn load(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut stmt =
-            conn.prepare("SELECT rowid, account_id, livemode, key, created FROM idempotency_keys ORDER BY rowid")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let tenant = Tenant {
-                account_id: row.get(1)?,
-                livemode: row.get(2)?,
-            };
-            let key: String = row.get(3)?;
-            let entry = KeyEntry {
-                hash: self.hash(&tenant, &key),
-                rowid: row.get(0)?,
-                created: row.get(4)?,
-            };
-            self.publish([entry]);
+            self.generations.last_mut().expect("a generation").insert(entry);
         }
-        Ok(())
+    }
+
+    /// Forgets the generations whose every row is before `first_live` (pruned, or about to be).
+    pub fn forget_before(&mut self, first_live: i64) {
+        self.generations.retain(|g| g.last >= first_live);
+    }
+
+    /// Keys held (for the start-up log and tests).
+    pub fn entries(&self) -> usize {
+        self.generations.iter().map(|g| g.keys).sum()
+    }
+
+    /// Generations held: each is `GENERATION_SLOTS` × 6 bytes.
+    pub fn generations(&self) -> usize {
+        self.generations.len()
     }
 }
 

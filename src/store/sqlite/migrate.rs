@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "health probe",
         sql: include_str!("../../../migrations/sqlite/0004_health_probe.sql"),
     },
+    Migration {
+        version: 5,
+        description: "idempotency key log",
+        sql: include_str!("../../../migrations/sqlite/0005_idempotency_key_log.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

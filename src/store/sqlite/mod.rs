@@ -19,9 +19,11 @@ use super::{
 };
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
+mod batch;
 mod checkpoint;
 mod connection;
 mod key_index;
+mod key_log;
 pub mod migrate;
 mod ops;
 mod reads;
@@ -55,6 +57,7 @@ pub struct SqliteStore {
     reads: reads::ReadPool,
     writes: mpsc::Sender<writer::WriteRequest>,
     keys: SharedKeyIndex,
+    hasher: key_index::KeyHasher,
     /// Migrations, accounts and keys: rare writes, run on the blocking pool.
     admin: Arc<Mutex<Connection>>,
     health: Arc<Health>,
@@ -68,14 +71,14 @@ impl SqliteStore {
         let opened = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             let mut admin = connection::open(&path, connection::Role::Admin, options.synchronous)?;
             migrate::run(&mut admin)?;
-            let keys = SharedKeyIndex::default();
             let health = Arc::new(Health::default());
-            let writes = writer::spawn(&path, &options, keys.clone(), health.clone())?;
+            let started = writer::spawn(&path, &options, health.clone())?;
             Ok(SqliteStore {
                 reads: reads::ReadPool::new(path.clone()),
                 path,
-                writes,
-                keys,
+                writes: started.writes,
+                keys: started.keys,
+                hasher: started.hasher,
                 admin: Arc::new(Mutex::new(admin)),
                 health,
             })
@@ -305,34 +308,32 @@ impl Store for SqliteStore {
     }
 
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        let rowids = {
-            let keys = self.keys.lock().expect("key index lock");
-            keys.candidates(keys.hash(tenant, key))
-        };
+        let hash = self.hasher.hash(tenant, key);
+        let rowids = self.keys.lock().expect("key index lock").candidates(hash);
         self.reads.find_idempotent(tenant, key, &rowids)
     }
 
     /// Rows are appended in time order, so the expired ones are a prefix of the rowids: find
-    /// the first live row and delete the range before it (reads only what it deletes). Rows
-    /// out of order are expired by `claim_key`'s check and go in a later prune.
+    /// the first live row and delete the range before it (reads only what it deletes), with the
+    /// key log's chunks before it. Rows out of order are expired by `claim_key`'s check and go
+    /// in a later prune.
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
-        let deleted = self
+        let (deleted, first_live) = self
             .admin(move |conn| {
-                let first_live: Option<i64> = conn
-                    .query_row(
-                        "SELECT rowid FROM idempotency_keys WHERE created >= ?1 ORDER BY rowid LIMIT 1",
-                        [cutoff],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let done = match first_live {
-                    Some(rowid) => conn.execute("DELETE FROM idempotency_keys WHERE rowid < ?1", [rowid])?,
-                    None => conn.execute("DELETE FROM idempotency_keys WHERE created < ?1", [cutoff])?,
-                };
-                Ok(done as u64)
+                let tx = conn.transaction()?;
+                let first_live: i64 = tx.query_row(
+                    "SELECT COALESCE((SELECT rowid FROM idempotency_keys WHERE created >= ?1 ORDER BY rowid LIMIT 1), \
+                     (SELECT COALESCE(MAX(rowid), 0) + 1 FROM idempotency_keys))",
+                    [cutoff],
+                    |r| r.get(0),
+                )?;
+                let deleted = tx.execute("DELETE FROM idempotency_keys WHERE rowid < ?1", [first_live])?;
+                key_log::prune(&tx, first_live)?;
+                tx.commit()?;
+                Ok((deleted as u64, first_live))
             })
             .await?;
-        self.keys.lock().expect("key index lock").forget_created_before(cutoff);
+        self.keys.lock().expect("key index lock").forget_before(first_live);
         Ok(deleted)
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SharedKeyIndex;
-use super::key_index::{KeyEntry, saved_at};
+use super::key_index::{KeyEntry, KeyHasher, saved_at};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::store::doc::encode;
 use crate::store::write::WriteOps;
@@ -18,6 +18,7 @@ pub(super) struct SqliteOps<'c> {
     pub next_seq: &'c mut i64,
     /// Where saved idempotent results are (published after commit).
     pub keys: &'c SharedKeyIndex,
+    pub hasher: KeyHasher,
     /// Results saved by this batch, not yet published.
     pub new_keys: &'c mut Vec<KeyEntry>,
 }
@@ -58,11 +59,8 @@ impl WriteOps for SqliteOps<'_> {
         tenant: &Tenant,
         idem: &IdempotencySave,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
-        let (hash, published) = {
-            let keys = self.keys.lock().expect("key index lock");
-            let hash = keys.hash(tenant, &idem.key);
-            (hash, keys.candidates(hash))
-        };
+        let hash = self.hasher.hash(tenant, &idem.key);
+        let published = self.keys.lock().expect("key index lock").candidates(hash);
         let mut rowids: Vec<i64> = self
             .new_keys
             .iter()
@@ -96,11 +94,9 @@ impl WriteOps for SqliteOps<'_> {
                 idem.created
             ],
         )?;
-        let hash = self.keys.lock().expect("key index lock").hash(tenant, &idem.key);
         self.new_keys.push(KeyEntry {
-            hash,
+            hash: self.hasher.hash(tenant, &idem.key),
             rowid: self.conn.last_insert_rowid(),
-            created: idem.created,
         });
         Ok(None)
     }

@@ -13,18 +13,18 @@
 //! ready. Nothing acknowledged is lost: a write is answered only after its commit.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch::Batch;
 use super::checkpoint::RestartWanted;
 use super::connection::{self, Role};
-use super::key_index::KeyEntry;
-use super::ops::SqliteOps;
+use super::key_index::{KeyEntry, KeyHasher};
+use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
-use crate::store::write::apply;
-use crate::store::{Health, PROBE_BYTES, StoreError, Write, WriteOutcome};
+use crate::store::{Health, StoreError, Write, WriteOutcome};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
@@ -38,27 +38,6 @@ pub(super) enum WriteRequest {
     Write(Write, oneshot::Sender<Result<WriteOutcome, StoreError>>),
     /// Rewrite the probe row (`/readyz` after an outage), answered once its batch has committed.
     Probe(oneshot::Sender<Result<(), StoreError>>),
-}
-
-/// A reply waiting for its batch's commit.
-enum Reply {
-    Write(
-        oneshot::Sender<Result<WriteOutcome, StoreError>>,
-        Result<WriteOutcome, StoreError>,
-    ),
-    Probe(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-}
-
-impl Reply {
-    /// Sends the result, or `failed` when the batch did not commit.
-    fn send(self, failed: Option<&StoreError>) {
-        match (self, failed) {
-            (Reply::Write(to, result), None) => drop(to.send(result)),
-            (Reply::Write(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
-            (Reply::Probe(to, result), None) => drop(to.send(result)),
-            (Reply::Probe(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
-        }
-    }
 }
 
 /// Runs `body` on a named thread the server cannot do without: if it panics, the process ends.
@@ -79,23 +58,44 @@ pub(super) fn spawn_essential(name: &str, body: impl FnOnce() + Send + 'static) 
         .map_err(|e| StoreError::Database(format!("cannot start the {name} thread: {e}")))
 }
 
-/// Starts the writer; first rebuilds `keys` from the table, so no request runs before the
-/// index knows every saved result.
-pub(super) fn spawn(
-    path: &Path,
-    options: &SqliteOptions,
-    keys: SharedKeyIndex,
+/// A started writer: where to send writes, and the key index it keeps up to date.
+pub(super) struct Started {
+    pub writes: mpsc::Sender<WriteRequest>,
+    pub keys: SharedKeyIndex,
+    pub hasher: KeyHasher,
+}
+
+/// Everything the writer thread owns.
+pub(super) struct Writer {
+    pub conn: Connection,
+    /// Ordering tiebreak for lists, allocated by the single writer.
+    pub next_seq: i64,
+    pub keys: SharedKeyIndex,
+    pub hasher: KeyHasher,
+    pub log: KeyLog,
+    /// Idempotent results saved in the open transaction, published to `keys` once it commits.
+    pub new_keys: Vec<KeyEntry>,
     health: Arc<Health>,
-) -> Result<mpsc::Sender<WriteRequest>, StoreError> {
+    restart_wanted: Arc<RestartWanted>,
+}
+
+/// Starts the writer; first rebuilds the key index from its log, so no request runs before the
+/// index knows every saved result.
+pub(super) fn spawn(path: &Path, options: &SqliteOptions, health: Arc<Health>) -> Result<Started, StoreError> {
     let conn = connection::open(path, Role::Writer, options.synchronous)?;
     let wal_bytes_max = options.wal_bytes_max;
     // On each WAL restart the file is cut back to the bound.
     conn.execute_batch(&format!("PRAGMA journal_size_limit = {wal_bytes_max}"))?;
-    {
-        let mut index = keys.lock().expect("key index lock");
-        index.load(&conn)?;
-        tracing::debug!(entries = index.entries(), "idempotency key index loaded");
-    }
+    let loading = std::time::Instant::now();
+    let (index, log) = KeyLog::open(&conn)?;
+    tracing::info!(
+        keys = index.entries(),
+        generations = index.generations(),
+        ms = loading.elapsed().as_millis() as u64,
+        "idempotency key index loaded"
+    );
+    let hasher = index.hasher();
+    let keys: SharedKeyIndex = Arc::new(Mutex::new(index));
     let max_seq: Option<i64> = conn.query_row(
         "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM payment_records UNION ALL SELECT MAX(seq) FROM payment_attempt_records)",
         [],
@@ -103,139 +103,42 @@ pub(super) fn spawn(
     )?;
     let restart_wanted = Arc::new(RestartWanted::default());
     super::checkpoint::spawn(path, wal_bytes_max, restart_wanted.clone())?;
-    let (sender, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
-    spawn_essential("payrec-sqlite-writer", move || {
-        run(
-            conn,
-            receiver,
-            max_seq.unwrap_or(0) + 1,
-            &keys,
-            &health,
-            &restart_wanted,
-        )
-    })?;
-    Ok(sender)
+    let (writes, receiver) = mpsc::channel(WRITE_QUEUE_CAPACITY);
+    let writer = Writer {
+        conn,
+        next_seq: max_seq.unwrap_or(0) + 1,
+        keys: keys.clone(),
+        hasher,
+        log,
+        new_keys: Vec::with_capacity(GROUP_COMMIT_BATCH_MAX),
+        health,
+        restart_wanted,
+    };
+    spawn_essential("payrec-sqlite-writer", move || writer.run(receiver))?;
+    Ok(Started { writes, keys, hasher })
 }
 
-fn run(
-    mut conn: Connection,
-    mut receiver: mpsc::Receiver<WriteRequest>,
-    mut next_seq: i64,
-    keys: &SharedKeyIndex,
-    health: &Health,
-    restart_wanted: &RestartWanted,
-) {
-    let mut batch: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
-    let mut new_keys: Vec<KeyEntry> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
-    while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
-        while batch.len() < GROUP_COMMIT_BATCH_MAX {
-            match receiver.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
+impl Writer {
+    /// Each turn: everything queued, in one transaction; then the WAL restart, if asked for.
+    fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
+        let mut queued: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
+        while let Some(first) = receiver.blocking_recv() {
+            queued.push(first);
+            while queued.len() < GROUP_COMMIT_BATCH_MAX {
+                match receiver.try_recv() {
+                    Ok(request) => queued.push(request),
+                    Err(_) => break,
+                }
+            }
+            let committed = Batch::commit(&mut self, &mut queued);
+            self.health.observe(&committed);
+            if self.restart_wanted.take()
+                && let Err(e) = super::checkpoint::restart(&self.conn)
+            {
+                crate::throttle::warn("sqlite_wal_restart", "restarting the WAL failed; will retry", &e);
             }
         }
-        let mut batch_state = Batch {
-            next_seq: &mut next_seq,
-            keys,
-            new_keys: &mut new_keys,
-        };
-        let committed = commit_batch(&mut conn, &mut batch, &mut batch_state);
-        health.observe(&committed);
-        if restart_wanted.take()
-            && let Err(e) = super::checkpoint::restart(&conn)
-        {
-            crate::throttle::warn("sqlite_wal_restart", "restarting the WAL failed; will retry", &e);
-        }
     }
-}
-
-/// What a group commit carries from write to write.
-struct Batch<'a> {
-    next_seq: &'a mut i64,
-    keys: &'a SharedKeyIndex,
-    /// Idempotent results saved in this transaction, published to `keys` once it commits.
-    new_keys: &'a mut Vec<KeyEntry>,
-}
-
-/// Runs every request of the batch in one transaction and answers them after it commits; the
-/// commit's own result is returned for the store's health.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<WriteRequest>, state: &mut Batch<'_>) -> Result<(), StoreError> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let error = StoreError::from(e);
-        crate::throttle::error("sqlite_begin", "could not begin a write transaction", &error);
-        for request in batch.drain(..) {
-            match request {
-                WriteRequest::Write(_, to) => drop(to.send(Err(error.clone()))),
-                WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
-            }
-        }
-        return Err(error);
-    }
-    let mut replies = Vec::with_capacity(batch.len());
-    for request in batch.drain(..) {
-        replies.push(match request {
-            WriteRequest::Write(write, to) => Reply::Write(to, apply_in_savepoint(conn, write, state)),
-            WriteRequest::Probe(to) => Reply::Probe(to, probe(conn)),
-        });
-    }
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => {
-            // Before any reply: a client that saw a response must find its key on a retry.
-            state
-                .keys
-                .lock()
-                .expect("key index lock")
-                .publish(state.new_keys.drain(..));
-            for reply in replies {
-                reply.send(None);
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let error = StoreError::from(e);
-            crate::throttle::error(
-                "sqlite_commit",
-                "group commit failed; no write in the batch is acknowledged",
-                &error,
-            );
-            let _ = conn.execute_batch("ROLLBACK");
-            state.new_keys.clear();
-            for reply in replies {
-                reply.send(Some(&error));
-            }
-            Err(error)
-        }
-    }
-}
-
-/// The probe row, rewritten inside the batch's transaction.
-fn probe(conn: &Connection) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT OR REPLACE INTO payrec_probe (id, at, ballast) VALUES (1, ?1, zeroblob(?2))")?
-        .execute(rusqlite::params![crate::clock::unix_now(), PROBE_BYTES as i64])?;
-    Ok(())
-}
-
-fn apply_in_savepoint(conn: &mut Connection, write: Write, state: &mut Batch<'_>) -> Result<WriteOutcome, StoreError> {
-    conn.execute_batch("SAVEPOINT command")?;
-    let saved_before = state.new_keys.len();
-    // The ops never suspend (rusqlite is synchronous), so the shared async write path runs to
-    // completion in one poll on this thread.
-    let result = futures_executor::block_on(apply(
-        &mut SqliteOps {
-            conn,
-            next_seq: &mut *state.next_seq,
-            keys: state.keys,
-            new_keys: &mut *state.new_keys,
-        },
-        write,
-    ));
-    if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
-        state.new_keys.truncate(saved_before);
-        conn.execute_batch("ROLLBACK TO command")?;
-    }
-    conn.execute_batch("RELEASE command")?;
-    result
 }
 
 #[cfg(test)]
