@@ -49,6 +49,9 @@ pub struct Args {
     /// over the last 24 hours, each saving a body the size of a report's answer).
     #[arg(long, default_value_t = 0)]
     pub seed_keys: u64,
+    /// Minutes the `soak` scenario runs.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub soak_minutes: u64,
     /// Keep the SQLite file or PostgreSQL schema after the run (to inspect query plans).
     #[arg(long)]
     pub keep_db: bool,
@@ -91,6 +94,11 @@ pub enum Scenario {
     ReportNokey,
     /// report → failed → new attempt → guaranteed → refund, each step timed on its own.
     Lifecycle,
+    /// Keyed report_payment, then a retrieve and a list of the new record, in a loop.
+    Mixed,
+    /// `mixed` at peak for --soak-minutes, reported minute by minute with the WAL, database and
+    /// memory sizes.
+    Soak,
 }
 
 impl Scenario {
@@ -102,6 +110,8 @@ impl Scenario {
             Scenario::Report => "report",
             Scenario::ReportNokey => "report-nokey",
             Scenario::Lifecycle => "lifecycle",
+            Scenario::Mixed => "mixed",
+            Scenario::Soak => "soak",
         }
     }
 

@@ -15,6 +15,7 @@ mod load;
 mod scenarios;
 mod seed;
 mod server;
+mod soak;
 mod stats;
 
 use std::sync::Arc;
@@ -129,6 +130,39 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
         None => in_process(args, &server, wants_seed).await?,
     };
     let in_process_server = args.url.is_none();
+    if args.scenario.contains(&Scenario::Soak) {
+        if args.scenario.len() > 1 {
+            return Err("soak runs alone".into());
+        }
+        eprintln!("soak: the mixed load for {} minutes", args.soak_minutes);
+        let minutes = soak::run(
+            args,
+            &under.target,
+            &under.ids,
+            under.database.as_ref(),
+            in_process_server,
+        )
+        .await;
+        if let Some(r) = under.running {
+            r.stop().await;
+        }
+        if let Some(db) = &under.database
+            && !args.keep_db
+        {
+            db.remove().await;
+        }
+        let minutes = minutes?;
+        println!(
+            "backend {} ({}), {} connections",
+            under.backend, under.durability, args.connections
+        );
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&minutes).expect("minutes serialize"));
+        } else {
+            soak::print(&minutes);
+        }
+        return Ok(());
+    }
     let mut rounds: Vec<Vec<ScenarioResult>> = Vec::new();
     let outcome = async {
         for round in 1..=args.rounds {

@@ -19,9 +19,13 @@ const OUTCOME_AT: &str = "1730211400";
 /// The lifecycle's steps, in order; each is timed on its own.
 pub const LIFECYCLE_STEPS: &[&str] = &["report", "failed", "new_attempt", "guaranteed", "refund"];
 
+/// The mixed load's steps, in order.
+pub const MIXED_STEPS: &[&str] = &["report", "retrieve", "list"];
+
 pub fn step_names(scenario: Scenario) -> &'static [&'static str] {
     match scenario {
         Scenario::Lifecycle => LIFECYCLE_STEPS,
+        Scenario::Mixed | Scenario::Soak => MIXED_STEPS,
         _ => &["all"],
     }
 }
@@ -101,6 +105,7 @@ pub async fn worker(scenario: Scenario, mut conn: Conn, ids: Arc<RecordIds>, win
                 recorder.record(0, started, &result);
             }
             Scenario::Lifecycle => lifecycle(&mut conn, &mut rng, &mut recorder).await,
+            Scenario::Mixed | Scenario::Soak => mixed(&mut conn, &mut rng, &mut recorder).await,
         }
     }
     recorder
@@ -137,6 +142,23 @@ async fn lifecycle(conn: &mut Conn, rng: &mut SmallRng, recorder: &mut Recorder)
         {
             return;
         }
+    }
+}
+
+/// A keyed report, then a retrieve and a list of the record it made.
+async fn mixed(conn: &mut Conn, rng: &mut SmallRng, recorder: &mut Recorder) {
+    let body = report_form(rng);
+    let Some(reply) = timed_post(conn, rng, recorder, 0, "/v1/payment_records/report_payment", body).await else {
+        return;
+    };
+    let Some(id) = reply.object_id("pr_") else { return };
+    for (step, path) in [
+        (1, format!("/v1/payment_records/{id}")),
+        (2, format!("/v1/payment_attempt_records?payment_record={id}&limit=10")),
+    ] {
+        let started = Instant::now();
+        let result = conn.get(&path).await;
+        recorder.record(step, started, &result);
     }
 }
 

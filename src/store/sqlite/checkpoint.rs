@@ -70,7 +70,9 @@ pub(super) fn spawn(path: &Path, wal_bytes_max: u64, restart_wanted: Arc<Restart
     let frames_max = (wal_bytes_max / frame_bytes).max(1) as i64;
     spawn_essential("payrec-sqlite-checkpoint", move || {
         let mut last = None;
-        loop {
+        // The writer holds the other reference: once it has stopped (its store was dropped),
+        // so does this thread, and its connection closes.
+        while Arc::strong_count(&restart_wanted) > 1 {
             std::thread::sleep(CHECKPOINT_INTERVAL);
             match tick(&conn, frames_max, last, &restart_wanted) {
                 Ok(pass) => last = Some(pass),

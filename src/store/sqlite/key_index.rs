@@ -15,7 +15,7 @@
 //! Layout: keys are kept in generations of `GENERATION_SLOTS` slots, filled in rowid order and
 //! never resized (a full generation is sealed and a new one started). Expiry follows rowid order
 //! too, so pruning drops whole old generations. A slot is a 16-bit tag and a 32-bit offset from
-//! its generation's first rowid (0: empty), found by linear probing from the hash.
+//! its generation's first rowid (0: empty), side by side, found by linear probing from the hash.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -58,6 +58,10 @@ impl KeyHasher {
     }
 }
 
+/// A slot: a 16-bit tag and a 32-bit offset, little-endian, side by side so that a probe touches
+/// one cache line.
+type Slot = [u8; 6];
+
 #[derive(Debug)]
 struct Generation {
     /// Rowid of its first key; offsets count from here (+1, so 0 marks an empty slot).
@@ -65,8 +69,15 @@ struct Generation {
     /// Rowid of its newest key.
     last: i64,
     keys: usize,
-    tags: Box<[u16]>,
-    offsets: Box<[u32]>,
+    slots: Box<[Slot]>,
+}
+
+fn tag_at(slot: &Slot) -> u16 {
+    u16::from_le_bytes([slot[0], slot[1]])
+}
+
+fn offset_at(slot: &Slot) -> u32 {
+    u32::from_le_bytes([slot[2], slot[3], slot[4], slot[5]])
 }
 
 fn slot_of(hash: u64) -> usize {
@@ -83,8 +94,7 @@ impl Generation {
             base,
             last: base,
             keys: 0,
-            tags: vec![0; GENERATION_SLOTS].into_boxed_slice(),
-            offsets: vec![0; GENERATION_SLOTS].into_boxed_slice(),
+            slots: vec![[0; 6]; GENERATION_SLOTS].into_boxed_slice(),
         }
     }
 
@@ -96,11 +106,12 @@ impl Generation {
     fn insert(&mut self, entry: KeyEntry) {
         debug_assert!(self.takes(entry.rowid));
         let mut slot = slot_of(entry.hash);
-        while self.offsets[slot] != 0 {
+        while offset_at(&self.slots[slot]) != 0 {
             slot = (slot + 1) & (GENERATION_SLOTS - 1);
         }
-        self.tags[slot] = tag_of(entry.hash);
-        self.offsets[slot] = (entry.rowid - self.base + 1) as u32;
+        let offset = (entry.rowid - self.base + 1) as u32;
+        self.slots[slot][..2].copy_from_slice(&tag_of(entry.hash).to_le_bytes());
+        self.slots[slot][2..].copy_from_slice(&offset.to_le_bytes());
         self.keys += 1;
         self.last = self.last.max(entry.rowid);
     }
@@ -109,9 +120,13 @@ impl Generation {
     fn candidates(&self, hash: u64, out: &mut Vec<i64>) {
         let tag = tag_of(hash);
         let mut slot = slot_of(hash);
-        while self.offsets[slot] != 0 {
-            if self.tags[slot] == tag {
-                out.push(self.base + i64::from(self.offsets[slot]) - 1);
+        loop {
+            let offset = offset_at(&self.slots[slot]);
+            if offset == 0 {
+                return;
+            }
+            if tag_at(&self.slots[slot]) == tag {
+                out.push(self.base + i64::from(offset) - 1);
             }
             slot = (slot + 1) & (GENERATION_SLOTS - 1);
         }

@@ -92,27 +92,37 @@ impl KeyLog {
             });
             index.publish(entries);
         }
-        let unlogged = {
-            let mut stmt = conn.prepare(
-                "SELECT rowid, account_id, livemode, key FROM idempotency_keys WHERE rowid > ?1 ORDER BY rowid",
-            )?;
-            let rows = stmt.query_map([logged_until], |r| {
+        // Keys saved before the log existed: logged and indexed in runs, so an upgraded
+        // database of any size is read once, in constant memory (one transaction).
+        let tx = conn.unchecked_transaction()?;
+        let mut stmt = tx
+            .prepare("SELECT rowid, account_id, livemode, key FROM idempotency_keys WHERE rowid > ?1 ORDER BY rowid")?;
+        let mut rows = stmt.query([logged_until])?;
+        let mut run = Vec::with_capacity(CHUNK_KEYS);
+        loop {
+            let row = rows.next()?;
+            if let Some(row) = row {
                 let tenant = Tenant {
-                    account_id: r.get(1)?,
-                    livemode: r.get(2)?,
+                    account_id: row.get(1)?,
+                    livemode: row.get(2)?,
                 };
-                let key: String = r.get(3)?;
-                Ok(KeyEntry {
-                    rowid: r.get(0)?,
+                let key: String = row.get(3)?;
+                run.push(KeyEntry {
+                    rowid: row.get(0)?,
                     hash: index.hash(&tenant, &key),
-                })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        if !unlogged.is_empty() {
-            log.append(conn, &unlogged)?;
-            index.publish(unlogged);
+                });
+            }
+            if run.len() == CHUNK_KEYS || (row.is_none() && !run.is_empty()) {
+                log.append(conn, &run)?;
+                index.publish(run.drain(..));
+            }
+            if row.is_none() {
+                break;
+            }
         }
+        drop(rows);
+        drop(stmt);
+        tx.commit()?;
         Ok((index, log))
     }
 
