@@ -5,10 +5,12 @@
 //! protocol) → `store` (persistence) → `records` (the domain). `jobs` run in the background.
 
 pub mod api;
+pub mod api_version;
 pub mod app;
 pub mod base62;
 pub mod cli;
 pub mod clock;
+pub mod events;
 pub mod jobs;
 pub mod openapi;
 pub mod records;

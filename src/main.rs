@@ -35,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Keys(keys)) => cli::keys(&args.database_url, keys).await,
         Some(Command::Migrate) => cli::migrate(&args.database_url).await,
         Some(Command::Doctor) => cli::doctor::doctor(&args.database_url).await,
+        Some(Command::Events(events)) => cli::events(&args.database_url, events).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -56,6 +56,40 @@ fn describe() {
     );
     metrics::describe_counter!("payrec_lifecycle_transitions_total", "Executed report calls by outcome");
     metrics::describe_counter!("payrec_errors_total", "Error responses by Stripe error code (or type)");
+    metrics::describe_counter!(
+        "payrec_webhook_deliveries_total",
+        "Webhook delivery attempts by result (succeeded, failed, gave_up)"
+    );
+    metrics::describe_counter!(
+        "payrec_webhook_retries_total",
+        "Webhook delivery attempts after the first"
+    );
+    metrics::describe_histogram!(
+        "payrec_webhook_delivery_duration_seconds",
+        "Webhook delivery attempt latency"
+    );
+    metrics::describe_gauge!(
+        "payrec_webhook_queue_depth",
+        "Webhook deliveries pending (due or waiting for a retry)"
+    );
+    metrics::describe_gauge!(
+        "payrec_webhook_oldest_pending_seconds",
+        "Age of the event of the oldest pending webhook delivery"
+    );
+}
+
+/// `result`: succeeded, failed (to be retried) or gave_up (retries exhausted).
+pub fn record_delivery(result: &'static str, retry: bool, latency: Duration) {
+    metrics::counter!("payrec_webhook_deliveries_total", "result" => result).increment(1);
+    if retry {
+        metrics::counter!("payrec_webhook_retries_total").increment(1);
+    }
+    metrics::histogram!("payrec_webhook_delivery_duration_seconds").record(latency.as_secs_f64());
+}
+
+pub fn record_delivery_backlog(pending: u64, oldest_age_seconds: i64) {
+    metrics::gauge!("payrec_webhook_queue_depth").set(pending as f64);
+    metrics::gauge!("payrec_webhook_oldest_pending_seconds").set(oldest_age_seconds.max(0) as f64);
 }
 
 pub fn record_request(route: &str, method: &str, status: u16, latency: Duration) {

@@ -11,6 +11,7 @@ use crate::wire::params::Field;
 pub enum Method {
     Get,
     Post,
+    Delete,
 }
 
 impl Method {
@@ -18,6 +19,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         }
     }
 
@@ -25,6 +27,7 @@ impl Method {
         match self {
             Method::Get => MethodFilter::GET,
             Method::Post => MethodFilter::POST,
+            Method::Delete => MethodFilter::DELETE,
         }
     }
 }
@@ -78,6 +81,19 @@ impl Endpoint {
     ) -> Self {
         Endpoint {
             method: Method::Post,
+            ..Endpoint::get(path, summary, params, returns, route)
+        }
+    }
+
+    pub const fn delete(
+        path: &'static str,
+        summary: &'static str,
+        params: &'static [Field],
+        returns: Returns,
+        route: fn(MethodFilter) -> MethodRouter<AppState>,
+    ) -> Self {
+        Endpoint {
+            method: Method::Delete,
             ..Endpoint::get(path, summary, params, returns, route)
         }
     }

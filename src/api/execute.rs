@@ -6,6 +6,7 @@
 use axum::response::Response;
 
 use super::state::AppState;
+use crate::events::render::EventRequest;
 use crate::store::{Command, IdempotencySave, RenderSaved, Tenant, Write, WriteOutcome, WriteResult};
 use crate::wire::error::ApiError;
 use crate::wire::idempotency::{IdempotencyKey, fingerprint, replay_or_mismatch, saved_response};
@@ -99,6 +100,11 @@ pub async fn execute<P: ParamObject>(
             tenant,
             command,
             idempotency: save,
+            request: EventRequest {
+                request_id: request.request_id().to_owned(),
+                idempotency_key: request.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
+            },
+            now,
         })
         .await;
     crate::telemetry::record_db_write(started.elapsed());

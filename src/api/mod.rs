@@ -6,15 +6,21 @@ use axum::Router;
 
 pub mod auth;
 pub mod endpoint;
+pub mod events;
 pub mod execute;
 pub mod payment_records;
 pub mod state;
+pub mod webhook_endpoints;
 
 use endpoint::Endpoint;
 use state::AppState;
 
 /// Every resource's endpoint table: the router serves them and the API description lists them.
-pub const RESOURCES: &[&[&Endpoint]] = &[payment_records::ENDPOINTS];
+pub const RESOURCES: &[&[&Endpoint]] = &[
+    payment_records::ENDPOINTS,
+    events::ENDPOINTS,
+    webhook_endpoints::ENDPOINTS,
+];
 
 /// Every endpoint of every resource, routed.
 pub fn router() -> Router<AppState> {

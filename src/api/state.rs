@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 
+use crate::events::allow::AllowList;
+use crate::events::schedule::RetrySchedule;
 use crate::server::Limits;
 use crate::store::Store;
 use crate::wire::idempotency::InFlight;
@@ -27,6 +29,41 @@ pub struct ServerConfig {
     pub metrics_on_api: bool,
     /// Connection and slow-client limits.
     pub limits: Limits,
+    /// Webhook delivery.
+    pub webhooks: WebhookConfig,
+}
+
+/// Most deliveries in flight at once, over all endpoints.
+pub const WEBHOOK_CONCURRENCY_DEFAULT: usize = 64;
+/// Most deliveries in flight to one endpoint (so most connections to it) per server.
+pub const WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT: usize = 8;
+/// A delivery not answered with a 2xx within this is a failed attempt (Stripe's timeout).
+pub const WEBHOOK_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+
+/// How events are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Run the delivery worker in this process.
+    pub deliver: bool,
+    /// Where deliveries may go; `None`: anywhere.
+    pub allow: Option<AllowList>,
+    pub schedule: RetrySchedule,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub connections_per_endpoint: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            deliver: true,
+            allow: None,
+            schedule: RetrySchedule::default(),
+            timeout: WEBHOOK_TIMEOUT_DEFAULT,
+            concurrency: WEBHOOK_CONCURRENCY_DEFAULT,
+            connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -37,6 +74,7 @@ impl Default for ServerConfig {
             delay_after_commit: None,
             metrics_on_api: true,
             limits: Limits::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

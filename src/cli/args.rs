@@ -1,7 +1,15 @@
 //! Command-line flags with environment fallbacks. Defaults work on a fresh machine: an
 //! embedded SQLite file in the current directory and 127.0.0.1:12111.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::state::{
+    WEBHOOK_CONCURRENCY_DEFAULT, WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT, WEBHOOK_TIMEOUT_DEFAULT, WebhookConfig,
+};
+use crate::events::allow::AllowList;
+use crate::events::schedule::{RetrySchedule, parse_duration};
 
 pub use crate::server::LISTEN_DEFAULT;
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
@@ -47,6 +55,22 @@ pub enum Command {
     Migrate,
     /// Check the database, migrations, keys and disk space; say how to fix what is wrong.
     Doctor,
+    /// Operate on events.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Deliver an event again: to every endpoint it went to, or to one (`--endpoint we_…`). A
+    /// running server sends it within a moment.
+    Resend {
+        /// The event (evt_…).
+        event_id: String,
+        /// Only this webhook endpoint (we_…) of the event's account and mode.
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -72,6 +96,49 @@ pub struct ServeArgs {
     /// PostgreSQL: seconds to wait for a pooled connection before failing the request.
     #[arg(long, env = "PAYREC_PG_ACQUIRE_TIMEOUT_SECS", default_value_t = ACQUIRE_TIMEOUT_DEFAULT.as_secs())]
     pub pg_acquire_timeout_secs: u64,
+    /// Webhooks: the delays between attempts, for both modes (e.g. `100ms,200ms,400ms` in a test
+    /// suite). Default: Stripe's schedules (live: 10 retries over up to ~3 days; test: 3 over a
+    /// few hours).
+    #[arg(long, env = "PAYREC_WEBHOOK_RETRY_SCHEDULE", value_parser = parse_schedule)]
+    pub webhook_retry_schedule: Option<Vec<Duration>>,
+    /// Webhooks: deliver only to these hosts (`hooks.example.com`, `*.example.com`) and networks
+    /// (`10.0.0.0/8`), comma-separated. Default: anywhere.
+    #[arg(long, env = "PAYREC_WEBHOOK_ALLOW", value_parser = AllowList::parse)]
+    pub webhook_allow: Option<AllowList>,
+    /// Webhooks: an attempt not answered with a 2xx within this is failed (e.g. `10s`).
+    #[arg(long, env = "PAYREC_WEBHOOK_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub webhook_timeout: Duration,
+    /// Webhooks: most attempts in flight at once.
+    #[arg(long, env = "PAYREC_WEBHOOK_CONCURRENCY", default_value_t = WEBHOOK_CONCURRENCY_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub webhook_concurrency: u64,
+    /// Webhooks: most attempts in flight to one endpoint (its connections).
+    #[arg(long, env = "PAYREC_WEBHOOK_CONNECTIONS_PER_ENDPOINT", default_value_t = WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub webhook_connections_per_endpoint: u64,
+    /// Do not deliver webhooks from this process (events are still recorded; another replica
+    /// delivers them).
+    #[arg(long, env = "PAYREC_NO_WEBHOOK_DELIVERY")]
+    pub no_webhook_delivery: bool,
+}
+
+fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
+    RetrySchedule::parse(text)
+}
+
+impl ServeArgs {
+    /// The webhook settings these flags give.
+    pub fn webhooks(&self) -> WebhookConfig {
+        WebhookConfig {
+            deliver: !self.no_webhook_delivery,
+            allow: self.webhook_allow.clone(),
+            schedule: self
+                .webhook_retry_schedule
+                .clone()
+                .map_or_else(RetrySchedule::default, RetrySchedule::both),
+            timeout: self.webhook_timeout,
+            concurrency: self.webhook_concurrency as usize,
+            connections_per_endpoint: self.webhook_connections_per_endpoint as usize,
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -84,6 +151,12 @@ impl Default for ServeArgs {
             metrics_listen: None,
             pg_max_connections: POOL_CONNECTIONS_DEFAULT,
             pg_acquire_timeout_secs: ACQUIRE_TIMEOUT_DEFAULT.as_secs(),
+            webhook_retry_schedule: None,
+            webhook_allow: None,
+            webhook_timeout: WEBHOOK_TIMEOUT_DEFAULT,
+            webhook_concurrency: WEBHOOK_CONCURRENCY_DEFAULT as u64,
+            webhook_connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64,
+            no_webhook_delivery: false,
         }
     }
 }

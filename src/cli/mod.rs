@@ -10,10 +10,12 @@ use crate::store::sqlite::{SqliteOptions, SqliteStore};
 
 pub mod args;
 pub mod doctor;
+mod events;
 mod keys;
 mod serve;
 
 use args::ServeArgs;
+pub use events::events;
 pub use keys::keys;
 pub use serve::{bootstrap, serve, shutdown_signal};
 

@@ -82,6 +82,7 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         accept_any_key: args.accept_any_key,
         delay_after_commit,
         metrics_on_api: args.metrics_listen.is_none(),
+        webhooks: args.webhooks(),
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config);

@@ -1,10 +1,15 @@
 //! Background jobs: work the server does on its own schedule, never on a request's path.
-//! Today the pruning of expired idempotency keys and the metrics' upkeep; webhook delivery
-//! joins them.
+//! The pruning of expired idempotency keys and events, the metrics' upkeep, and webhook
+//! delivery (`delivery`).
 
 use std::time::Duration;
 
 use crate::api::state::AppState;
+
+pub mod delivery;
+
+/// How often events older than their retention are deleted.
+pub const EVENT_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// How often expired idempotency results are deleted.
 pub const IDEMPOTENCY_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
@@ -16,7 +21,25 @@ pub const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Starts every job on the current runtime.
 pub fn spawn(app: &AppState) {
     spawn_idempotency_pruner(app.clone());
+    spawn_event_pruner(app.clone());
     spawn_metrics_upkeep();
+    delivery::spawn(app);
+}
+
+/// Deletes events past their retention (30 days) with their deliveries.
+fn spawn_event_pruner(app: AppState) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EVENT_PRUNE_INTERVAL);
+        loop {
+            ticks.tick().await;
+            let cutoff = crate::clock::unix_now() - crate::events::EVENT_RETENTION_SECS;
+            match app.store.prune_events(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned expired events"),
+                Err(e) => tracing::warn!(error = %e, "pruning events failed; will retry"),
+            }
+        }
+    });
 }
 
 /// Folds recorded samples into the Prometheus histograms.

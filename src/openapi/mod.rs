@@ -4,6 +4,7 @@
 //! to match `records::render` field for field (one file per resource). Served at
 //! `GET /openapi.json` and committed as `openapi.json` (a test fails when the two differ).
 
+mod events;
 mod params;
 mod payment_records;
 pub mod schema;
@@ -28,11 +29,23 @@ struct Described {
     links: fn(&Endpoint) -> Map<String, Value>,
 }
 
-const DESCRIBED: &[Described] = &[Described {
-    endpoints: crate::api::payment_records::ENDPOINTS,
-    schemas: payment_records::schemas,
-    links: payment_records::links,
-}];
+const DESCRIBED: &[Described] = &[
+    Described {
+        endpoints: crate::api::payment_records::ENDPOINTS,
+        schemas: payment_records::schemas,
+        links: payment_records::links,
+    },
+    Described {
+        endpoints: crate::api::events::ENDPOINTS,
+        schemas: events::schemas,
+        links: events::links,
+    },
+    Described {
+        endpoints: crate::api::webhook_endpoints::ENDPOINTS,
+        schemas: events::schemas_none,
+        links: events::links,
+    },
+];
 
 fn endpoints() -> impl Iterator<Item = (&'static Described, &'static Endpoint)> {
     DESCRIBED
@@ -152,6 +165,7 @@ fn method_key(method: Method) -> &'static str {
     match method {
         Method::Get => "get",
         Method::Post => "post",
+        Method::Delete => "delete",
     }
 }
 
@@ -166,6 +180,7 @@ pub fn operation_id(endpoint: &Endpoint) -> String {
     let method = match endpoint.method {
         Method::Get => "Get",
         Method::Post => "Post",
+        Method::Delete => "Delete",
     };
     std::iter::once(method.to_owned())
         .chain(words.map(|w| {
@@ -196,6 +211,7 @@ fn operation(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
     });
     match endpoint.method {
         Method::Get => parameters.extend(params::query_parameters(endpoint)),
+        Method::Delete => {}
         Method::Post => {
             parameters.push(json!({
                 "name": "Idempotency-Key",
@@ -220,7 +236,7 @@ fn responses(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
     responses.insert("200".into(), ok);
     let post_only = match endpoint.method {
         Method::Post => POST_ERROR_STATUSES,
-        Method::Get => &[],
+        Method::Get | Method::Delete => &[],
     };
     for (status, description) in ERROR_STATUSES.iter().chain(post_only) {
         responses.insert(status.to_string(), response(description, "error"));

@@ -44,6 +44,13 @@ impl Flat {
                     let value = json!({ "type": "string", "maxLength": METADATA_VALUE_CHARS_MAX });
                     self.patterns.insert(pattern, value);
                 }
+                Shape::RangeFilter => {
+                    let bound = scalar_schema(Shape::Timestamp);
+                    self.properties.insert(name.clone(), bound.clone());
+                    for key in crate::wire::params::RANGE_BOUNDS {
+                        self.properties.insert(format!("{name}[{key}]"), bound.clone());
+                    }
+                }
                 Shape::StringList(values) => {
                     let items = match values {
                         Some(values) => json!({ "type": "string", "enum": values }),
@@ -87,7 +94,8 @@ pub fn scalar_schema(shape: Shape) -> Value {
             "pattern": "^[A-Za-z]{2}$",
             "description": "Two-letter ISO 3166-1 alpha-2 code.",
         }),
-        Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList(_) => {
+        Shape::Boolean => json!({ "type": "boolean" }),
+        Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList(_) | Shape::RangeFilter => {
             unreachable!("{shape:?} is not a scalar")
         }
     }

@@ -7,7 +7,7 @@ use crate::base62::{BASE62, random_base62};
 use crate::clock::unix_now_millis;
 use crate::records::model::{PaymentAttemptRecordId, PaymentRecordId};
 
-/// Base62 characters after `pr_` / `par_`.
+/// Base62 characters after the prefix (`pr_`, `par_`, `evt_`, `we_`).
 pub const OBJECT_ID_CHARS: usize = 24;
 /// Leading characters holding the creation time in milliseconds since the epoch
 /// (62^8 ms is about 6,900 years, so the width never changes).
@@ -30,7 +30,7 @@ pub fn time_prefix(millis: u64) -> String {
     String::from_utf8(digits.to_vec()).expect("base62 is ASCII")
 }
 
-fn new_object_id(prefix: &str) -> String {
+pub fn new_object_id(prefix: &str) -> String {
     let mut id = String::with_capacity(prefix.len() + OBJECT_ID_CHARS);
     id.push_str(prefix);
     id.push_str(&time_prefix(unix_now_millis()));

@@ -7,10 +7,12 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
+use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod doc;
 mod error;
+pub mod events;
 mod health;
 mod page;
 pub mod postgres;
@@ -18,6 +20,9 @@ pub mod sqlite;
 pub mod write;
 
 pub use error::StoreError;
+pub use events::{
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, EventQuery, FinishedDelivery, Resend, Resent,
+};
 pub use health::{Health, Outage, PROBE_BYTES};
 pub use write::{Applied, Command, IdempotencySave, RenderSaved, Write, WriteOutcome, WriteResult};
 
@@ -165,4 +170,43 @@ pub trait Store: Send + Sync + Debug {
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError>;
     /// Deletes saved results created before `cutoff`; returns how many.
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError>;
+
+    // Events and webhook endpoints (written by `write`).
+    /// An event's JSON, with `pending_webhooks` as it is now.
+    async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError>;
+    async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError>;
+    /// The events of one payment record, oldest first.
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError>;
+    async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError>;
+    async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError>;
+    /// The newest deliveries of the tenant (of one endpoint or one event, when given).
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: Option<&str>,
+        event_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryInfo>, StoreError>;
+    /// Deletes events created before `cutoff`, and their deliveries; returns how many events.
+    async fn prune_events(&self, cutoff: i64) -> Result<u64, StoreError>;
+
+    // The delivery queue (`jobs::delivery`).
+    /// Called when this process starts delivering: leases only a dead process can hold are
+    /// released (SQLite: `serve` holds the file's lock, so every lease is a dead process's;
+    /// PostgreSQL: other replicas may be alive, so leases run out by themselves).
+    async fn release_dead_leases(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    /// Notified when a commit in this process queued deliveries.
+    fn deliveries_queued(&self) -> std::sync::Arc<tokio::sync::Notify>;
+    /// Enabled endpoints with a delivery due at `now_ms`.
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<String>, StoreError>;
+    /// Leases up to `claim.limit` due deliveries of one endpoint to `claim.owner`, oldest due
+    /// first; deliveries another worker holds are skipped.
+    async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Records finished attempts; one whose lease `owner` no longer holds is left alone.
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<(), StoreError>;
+    async fn delivery_backlog(&self) -> Result<Backlog, StoreError>;
+    /// Makes the event's deliveries due again (`payrec events resend`).
+    async fn resend_event(&self, resend: &Resend) -> Result<Resent, StoreError>;
 }

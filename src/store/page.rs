@@ -26,6 +26,34 @@ pub(crate) struct ListOf<'a> {
     pub tenant: &'a Tenant,
     /// `(column, id)`: only rows of this parent (the attempts of one record).
     pub parent: Option<(&'static str, &'a str)>,
+    /// The SQL of each row's document (a column, or an expression over the row).
+    pub doc: &'static str,
+    /// Further conditions every row of the list meets.
+    pub filters: &'a [Filter<'a>],
+}
+
+impl<'a> ListOf<'a> {
+    /// A table whose rows keep their document in `doc`.
+    pub fn table(table: &'static str, tenant: &'a Tenant) -> Self {
+        ListOf {
+            table,
+            tenant,
+            parent: None,
+            doc: "doc",
+            filters: &[],
+        }
+    }
+}
+
+/// A condition on a list's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Filter<'a> {
+    /// `column` is one of these values.
+    In(&'static str, &'a [String]),
+    /// `column` starts with this text.
+    Prefix(&'static str, &'a str),
+    /// A fixed condition, never client input.
+    Sql(&'static str),
 }
 
 /// Runs a page's statements on one backend.
@@ -69,6 +97,32 @@ impl<'a> Sql<'a> {
             .bind(Bind::Bool(list.tenant.livemode));
         if let Some((column, id)) = list.parent {
             sql.push(" AND ").push(column).push(" = ").bind(Bind::Text(id));
+        }
+        for filter in list.filters {
+            sql.push(" AND ");
+            match filter {
+                Filter::In(column, values) => {
+                    sql.push(column).push(" IN (");
+                    for (i, value) in values.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.bind(Bind::Text(value));
+                    }
+                    sql.push(")");
+                }
+                Filter::Prefix(column, prefix) => {
+                    sql.push("substr(")
+                        .push(column)
+                        .push(", 1, ")
+                        .bind(Bind::Int(prefix.chars().count() as i64))
+                        .push(") = ")
+                        .bind(Bind::Text(prefix));
+                }
+                Filter::Sql(condition) => {
+                    sql.push(condition);
+                }
+            }
         }
         sql
     }
@@ -115,7 +169,7 @@ fn cursor_sql<'a>(list: &ListOf<'a>, id: &'a str) -> Sql<'a> {
 /// `limit + 1` documents beyond the cursor, in the direction the query pages.
 fn page_sql<'a>(list: &ListOf<'a>, query: &ListQuery, cursor: Option<(i64, i64)>) -> Sql<'a> {
     let backwards = query.ending_before.is_some();
-    let mut sql = Sql::scoped("doc", list);
+    let mut sql = Sql::scoped(list.doc, list);
     if let Some(after) = query.created_after {
         sql.push(" AND created > ").bind(Bind::Int(after));
     }
@@ -165,9 +219,8 @@ mod tests {
     fn placeholders_are_numbered_in_order_of_appearance() {
         let tenant = tenant();
         let list = ListOf {
-            table: "payment_attempt_records",
-            tenant: &tenant,
             parent: Some(("payment_record", "pr_1")),
+            ..ListOf::table("payment_attempt_records", &tenant)
         };
         let cursor = cursor_sql(&list, "par_1");
         assert_eq!(
@@ -195,11 +248,7 @@ mod tests {
     #[test]
     fn forward_pages_read_newest_first_below_the_cursor() {
         let tenant = tenant();
-        let list = ListOf {
-            table: "payment_records",
-            tenant: &tenant,
-            parent: None,
-        };
+        let list = ListOf::table("payment_records", &tenant);
         let query = ListQuery {
             limit: 10,
             starting_after: Some("pr_1".into()),
@@ -214,6 +263,36 @@ mod tests {
             sql.text
         );
         assert_eq!(sql.binds[5], Bind::Int(11));
+    }
+
+    #[test]
+    fn filters_bind_their_values_in_order() {
+        let tenant = tenant();
+        let types = vec!["a.created".to_owned(), "a.updated".to_owned()];
+        let filters = [
+            Filter::In("type", &types),
+            Filter::Prefix("type", "a."),
+            Filter::Sql("1 = 1"),
+        ];
+        let list = ListOf {
+            doc: "head || tail",
+            filters: &filters,
+            ..ListOf::table("events", &tenant)
+        };
+        let sql = page_sql(
+            &list,
+            &ListQuery {
+                limit: 1,
+                ..ListQuery::default()
+            },
+            None,
+        );
+        assert_eq!(
+            sql.text,
+            "SELECT head || tail FROM events WHERE account_id = $1 AND livemode = $2 AND type IN ($3, $4) \
+             AND substr(type, 1, $5) = $6 AND 1 = 1 ORDER BY created DESC, seq DESC LIMIT $7"
+        );
+        assert_eq!(sql.binds[4], Bind::Int(2));
     }
 
     #[test]

@@ -8,6 +8,9 @@ use async_trait::async_trait;
 
 use super::doc::decode;
 use super::{SavedIdempotent, SavedResponse, StoreError, Tenant};
+use crate::events::endpoint::ENDPOINTS_PER_TENANT_MAX;
+use crate::events::render::{EventRequest, NewEvent, new_event, new_event_id};
+use crate::events::{EndpointCommand, WebhookEndpoint, record_events};
 use crate::records::command::RecordCommand;
 use crate::records::lifecycle::{LifecycleError, PaymentState, RowWrite, Transition};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
@@ -19,12 +22,17 @@ pub struct Write {
     pub command: Command,
     /// The key to save the response under, when the request carried one.
     pub idempotency: Option<IdempotencySave>,
+    /// The request, named by the events the write emits.
+    pub request: EventRequest,
+    /// The time of the request (seconds): when its events were created.
+    pub now: i64,
 }
 
 /// A mutation of one resource.
 #[derive(Debug)]
 pub enum Command {
     Record(RecordCommand),
+    WebhookEndpoint(EndpointCommand),
 }
 
 /// What a command did. Everything but an `Err` from `Store::write` is committed (with its
@@ -44,12 +52,17 @@ pub enum WriteResult {
     RefundReferenceTaken {
         reference: String,
     },
+    /// The tenant has `ENDPOINTS_PER_TENANT_MAX` webhook endpoints already.
+    EndpointLimitReached,
 }
 
 /// The state a command left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Record(PaymentState),
+    /// A created or updated webhook endpoint (carrying its secret when created).
+    Endpoint(WebhookEndpoint),
+    EndpointDeleted(String),
 }
 
 /// Renders the response saved under an idempotency key, inside the write's transaction, so a
@@ -119,6 +132,23 @@ pub trait WriteOps: Send {
     async fn update_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError>;
     /// Inserts a refund row; false when its `refund_reference` is already used in the tenant.
     async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError>;
+    /// Inserts the events, in order, and a pending delivery of each to every enabled endpoint
+    /// of the tenant that subscribes to its type, due at `now_ms`.
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[NewEvent], now_ms: i64) -> Result<(), StoreError>;
+
+    // Webhook endpoints.
+    async fn count_endpoints(&mut self, tenant: &Tenant) -> Result<u64, StoreError>;
+    /// An endpoint's stored document, locking it until commit.
+    async fn lock_endpoint_doc(&mut self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError>;
+    async fn insert_endpoint(
+        &mut self,
+        tenant: &Tenant,
+        endpoint: &WebhookEndpoint,
+        secret: &str,
+    ) -> Result<(), StoreError>;
+    async fn update_endpoint(&mut self, tenant: &Tenant, endpoint: &WebhookEndpoint) -> Result<(), StoreError>;
+    /// Deletes the endpoint and its deliveries (pending ones stop).
+    async fn delete_endpoint(&mut self, tenant: &Tenant, id: &str) -> Result<(), StoreError>;
 }
 
 /// Applies one write inside the caller's open transaction. An `AlreadySaved` outcome must be
@@ -128,6 +158,8 @@ pub async fn apply(ops: &mut impl WriteOps, write: Write) -> Result<WriteOutcome
         tenant,
         command,
         idempotency,
+        request,
+        now,
     } = write;
     if let Some(idem) = &idempotency
         && let Some(saved) = ops.claim_key(&tenant, idem).await?
@@ -135,7 +167,8 @@ pub async fn apply(ops: &mut impl WriteOps, write: Write) -> Result<WriteOutcome
         return Ok(WriteOutcome::AlreadySaved(saved));
     }
     let result = match command {
-        Command::Record(command) => apply_record(ops, &tenant, command).await?,
+        Command::Record(command) => apply_record(ops, &tenant, command, &request, now).await?,
+        Command::WebhookEndpoint(command) => apply_endpoint(ops, &tenant, command).await?,
     };
     let mut saved = None;
     if let Some(idem) = &idempotency {
@@ -172,9 +205,11 @@ async fn apply_record(
     ops: &mut impl WriteOps,
     tenant: &Tenant,
     command: RecordCommand,
+    request: &EventRequest,
+    now: i64,
 ) -> Result<WriteResult, StoreError> {
-    let transition = match command {
-        RecordCommand::Create(state) => Transition::created(state),
+    let (before, transition) = match command {
+        RecordCommand::Create(state) => (None, Transition::created(state)),
         RecordCommand::Change { record_id, change } => {
             let Some(state) = lock_state(ops, tenant, &record_id).await? else {
                 return Ok(WriteResult::Missing {
@@ -183,7 +218,7 @@ async fn apply_record(
                 });
             };
             match change.apply(&state) {
-                Ok(transition) => transition,
+                Ok(transition) => (Some(state), transition),
                 Err(rule) => return Ok(WriteResult::Rejected(rule)),
             }
         }
@@ -205,5 +240,59 @@ async fn apply_record(
             RowWrite::UpdateLatestAttempt => ops.update_attempt(tenant, &state.latest).await?,
         }
     }
+    let drafts = record_events(
+        before.as_ref(),
+        state,
+        transition.new_attempt(),
+        transition.refund().is_some(),
+    );
+    if !drafts.is_empty() {
+        let events: Vec<NewEvent> = drafts
+            .iter()
+            .map(|draft| new_event(new_event_id(), draft, &tenant.account_id, tenant.livemode, now, request))
+            .collect();
+        ops.insert_events(tenant, &events, now * 1000).await?;
+    }
     Ok(WriteResult::Applied(Applied::Record(transition.state)))
+}
+
+async fn apply_endpoint(
+    ops: &mut impl WriteOps,
+    tenant: &Tenant,
+    command: EndpointCommand,
+) -> Result<WriteResult, StoreError> {
+    let missing = |id: String| WriteResult::Missing {
+        object: "webhook_endpoint",
+        id,
+    };
+    match command {
+        EndpointCommand::Create(endpoint) => {
+            if ops.count_endpoints(tenant).await? >= ENDPOINTS_PER_TENANT_MAX {
+                return Ok(WriteResult::EndpointLimitReached);
+            }
+            let secret = endpoint.secret.as_deref().expect("a new endpoint carries its secret");
+            ops.insert_endpoint(tenant, &endpoint, secret).await?;
+            Ok(WriteResult::Applied(Applied::Endpoint(endpoint)))
+        }
+        EndpointCommand::Update { id, change } => {
+            let Some(doc) = ops.lock_endpoint_doc(tenant, &id).await? else {
+                return Ok(missing(id));
+            };
+            let endpoint: WebhookEndpoint = decode(&doc)?;
+            match change.apply(&endpoint) {
+                Ok(next) => {
+                    ops.update_endpoint(tenant, &next).await?;
+                    Ok(WriteResult::Applied(Applied::Endpoint(next)))
+                }
+                Err(rule) => Ok(WriteResult::Rejected(rule)),
+            }
+        }
+        EndpointCommand::Delete { id } => {
+            if ops.lock_endpoint_doc(tenant, &id).await?.is_none() {
+                return Ok(missing(id));
+            }
+            ops.delete_endpoint(tenant, &id).await?;
+            Ok(WriteResult::Applied(Applied::EndpointDeleted(id)))
+        }
+    }
 }

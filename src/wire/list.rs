@@ -73,3 +73,13 @@ pub fn list_query(
         created_before: created.1.map(|t| t.0),
     })
 }
+
+/// A list's cursor that names no object of the list: a 404 naming the cursor parameter.
+pub fn cursor_missing(object: &'static str, query: &ListQuery) -> ApiError {
+    let (param, id) = match (&query.starting_after, &query.ending_before) {
+        (Some(id), _) => ("starting_after", id.clone()),
+        (None, Some(id)) => ("ending_before", id.clone()),
+        (None, None) => ("starting_after", String::new()),
+    };
+    ApiError::ResourceMissing { object, id, param }
+}

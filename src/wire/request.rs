@@ -19,7 +19,7 @@ use super::idempotency::IdempotencyKey;
 use crate::base62::random_base62;
 
 /// The API version payrec serves (the one Stripe's SDK 16.1.0 pins).
-pub const STRIPE_VERSION: &str = "2026-10-28.endive";
+pub const STRIPE_VERSION: &str = crate::api_version::API_VERSION;
 /// Characters after `req_` in a request id.
 pub const REQUEST_ID_CHARS: usize = 14;
 

@@ -39,6 +39,11 @@ async fn seed(server: &TestServer, created: i64) -> String {
         },
         command: Command::Record(RecordCommand::Create(state)),
         idempotency: None,
+        request: payrec::events::render::EventRequest {
+            request_id: "req_seeded".into(),
+            idempotency_key: None,
+        },
+        now: created,
     };
     server.store.write(command).await.expect("seeded");
     id

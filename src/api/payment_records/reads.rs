@@ -11,7 +11,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 use crate::records::render;
 use crate::store::{ListError, ListQuery, Tenant};
 use crate::wire::error::ApiError;
-use crate::wire::list::{ListEnvelope, list_query};
+use crate::wire::list::{ListEnvelope, cursor_missing, list_query};
 use crate::wire::request::{ApiRequest, PathId};
 
 fn missing_record(id: String, param: &'static str) -> ApiError {
@@ -20,16 +20,6 @@ fn missing_record(id: String, param: &'static str) -> ApiError {
         id,
         param,
     }
-}
-
-/// A list's cursor that names no object of the list.
-fn cursor_missing(object: &'static str, query: &ListQuery) -> ApiError {
-    let (param, id) = match (&query.starting_after, &query.ending_before) {
-        (Some(id), _) => ("starting_after", id.clone()),
-        (None, Some(id)) => ("ending_before", id.clone()),
-        (None, None) => ("starting_after", String::new()),
-    };
-    ApiError::ResourceMissing { object, id, param }
 }
 
 fn list_error<'q>(object: &'static str, query: &'q ListQuery) -> impl FnOnce(ListError) -> ApiError + 'q {

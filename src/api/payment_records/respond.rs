@@ -67,5 +67,9 @@ pub fn record_result(result: &WriteResult, expand: &[&'static str]) -> SavedResp
         }),
         WriteResult::Rejected(rule) => error(rule.clone().into()),
         WriteResult::RefundReferenceTaken { reference } => error(refund_reference_taken(reference)),
+        WriteResult::Applied(Applied::Endpoint(_) | Applied::EndpointDeleted(_))
+        | WriteResult::EndpointLimitReached => {
+            unreachable!("record writes never touch webhook endpoints")
+        }
     }
 }

@@ -10,14 +10,18 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 
 use super::doc::{decode, decode_page};
+use super::events::{event_filters, events_list};
 use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
 use super::write::apply;
 use super::{
-    Health, KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Outage, PROBE_BYTES, Page, PoolUsage, SavedIdempotent,
-    Store, StoreError, Tenant, Write, WriteOutcome,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
+    ListQuery, NewKey, Outage, PROBE_BYTES, Page, PoolUsage, Resend, Resent, SavedIdempotent, Store, StoreError,
+    Tenant, Write, WriteOutcome,
 };
+use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
+mod events;
 mod ops;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -47,6 +51,7 @@ impl Default for PgOptions {
 pub struct PgStore {
     pool: PgPool,
     health: std::sync::Arc<Health>,
+    delivery_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
@@ -62,6 +67,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             health: Default::default(),
+            delivery_signal: Default::default(),
         })
     }
 
@@ -72,11 +78,19 @@ impl PgStore {
     /// One write, in one transaction (rolled back when the key turned out to be taken).
     async fn write_in_transaction(&self, write: Write) -> Result<WriteOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let outcome = apply(&mut ops::PgOps { conn: &mut tx }, write).await?;
+        let mut ops = ops::PgOps {
+            conn: &mut tx,
+            deliveries_queued: 0,
+        };
+        let outcome = apply(&mut ops, write).await?;
+        let queued = ops.deliveries_queued;
         if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
             tx.rollback().await?;
         } else {
             tx.commit().await?;
+            if queued > 0 {
+                self.delivery_signal.notify_one();
+            }
         }
         Ok(outcome)
     }
@@ -96,6 +110,8 @@ pub(crate) const RECORD_DOC: &str =
     "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
 pub(crate) const RECORD_DOC_FOR_UPDATE: &str =
     "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3 FOR UPDATE";
+pub(crate) const ENDPOINT_DOC: &str =
+    "SELECT doc FROM webhook_endpoints WHERE account_id = $1 AND livemode = $2 AND id = $3";
 pub(crate) const ATTEMPT_DOC: &str =
     "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
 
@@ -302,11 +318,7 @@ impl Store for PgStore {
     }
 
     async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
-        let list = ListOf {
-            table: "payment_records",
-            tenant,
-            parent: None,
-        };
+        let list = ListOf::table("payment_records", tenant);
         Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
     }
 
@@ -317,9 +329,8 @@ impl Store for PgStore {
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError> {
         let list = ListOf {
-            table: "payment_attempt_records",
-            tenant,
             parent: Some(("payment_record", record_id)),
+            ..ListOf::table("payment_attempt_records", tenant)
         };
         Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
     }
@@ -348,6 +359,69 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        events::get_event(&self.pool, tenant, id).await
+    }
+
+    async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
+        let filters = event_filters(query);
+        read_page(&mut Rows(&self.pool), &events_list(tenant, &filters), &query.page).await
+    }
+
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
+        events::record_events(&self.pool, tenant, record_id).await
+    }
+
+    async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
+        doc(&self.pool, ENDPOINT_DOC, tenant, id)
+            .await?
+            .map(|d| decode(&d))
+            .transpose()
+    }
+
+    async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
+        let list = ListOf::table("webhook_endpoints", tenant);
+        Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: Option<&str>,
+        event_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryInfo>, StoreError> {
+        events::list_deliveries(&self.pool, tenant, endpoint_id, event_id, limit).await
+    }
+
+    async fn prune_events(&self, cutoff: i64) -> Result<u64, StoreError> {
+        events::prune(&self.pool, cutoff).await
+    }
+
+    fn deliveries_queued(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.delivery_signal.clone()
+    }
+
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        events::due_endpoints(&self.pool, now_ms).await
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        events::claim(&self.pool, &claim).await
+    }
+
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<(), StoreError> {
+        events::finish(&self.pool, &finished).await
+    }
+
+    async fn delivery_backlog(&self) -> Result<Backlog, StoreError> {
+        events::backlog(&self.pool).await
+    }
+
+    async fn resend_event(&self, resend: &Resend) -> Result<Resent, StoreError> {
+        events::resend(&self.pool, resend).await
     }
 }
 

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
-use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc};
+use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc, events};
+use crate::events::WebhookEndpoint;
+use crate::events::render::NewEvent;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::store::doc::encode;
 use crate::store::write::WriteOps;
@@ -13,6 +15,8 @@ use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, 
 #[derive(Debug)]
 pub(super) struct PgOps<'c> {
     pub conn: &'c mut PgConnection,
+    /// Deliveries queued by this transaction (the worker is woken after the commit).
+    pub deliveries_queued: u64,
 }
 
 pub(super) fn saved_from_row(r: &PgRow) -> SavedIdempotent {
@@ -171,5 +175,35 @@ impl WriteOps for PgOps<'_> {
         .execute(&mut *self.conn)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[NewEvent], now_ms: i64) -> Result<(), StoreError> {
+        self.deliveries_queued += events::insert_events(self.conn, tenant, events, now_ms).await?;
+        Ok(())
+    }
+
+    async fn count_endpoints(&mut self, tenant: &Tenant) -> Result<u64, StoreError> {
+        events::count_endpoints(self.conn, tenant).await
+    }
+
+    async fn lock_endpoint_doc(&mut self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        events::lock_endpoint_doc(self.conn, tenant, id).await
+    }
+
+    async fn insert_endpoint(
+        &mut self,
+        tenant: &Tenant,
+        endpoint: &WebhookEndpoint,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        events::insert_endpoint(self.conn, tenant, endpoint, secret).await
+    }
+
+    async fn update_endpoint(&mut self, tenant: &Tenant, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        events::update_endpoint(self.conn, tenant, endpoint).await
+    }
+
+    async fn delete_endpoint(&mut self, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+        events::delete_endpoint(self.conn, tenant, id).await
     }
 }

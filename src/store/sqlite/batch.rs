@@ -4,8 +4,9 @@
 
 use tokio::sync::oneshot;
 
+use super::events;
 use super::ops::SqliteOps;
-use super::writer::{WriteRequest, Writer};
+use super::writer::{DeliveryAnswer, DeliveryJob, WriteRequest, Writer};
 use crate::store::write::apply;
 use crate::store::{PROBE_BYTES, StoreError, Write, WriteOutcome};
 
@@ -16,6 +17,10 @@ enum Reply {
         Result<WriteOutcome, StoreError>,
     ),
     Probe(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    Deliveries(
+        oneshot::Sender<Result<DeliveryAnswer, StoreError>>,
+        Result<DeliveryAnswer, StoreError>,
+    ),
 }
 
 impl Reply {
@@ -26,6 +31,8 @@ impl Reply {
             (Reply::Write(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
             (Reply::Probe(to, result), None) => drop(to.send(result)),
             (Reply::Probe(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
+            (Reply::Deliveries(to, result), None) => drop(to.send(result)),
+            (Reply::Deliveries(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
         }
     }
 }
@@ -43,6 +50,7 @@ impl Batch {
                 match request {
                     WriteRequest::Write(_, to) => drop(to.send(Err(error.clone()))),
                     WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
+                    WriteRequest::Deliveries(_, to) => drop(to.send(Err(error.clone()))),
                 }
             }
             return Err(error);
@@ -52,6 +60,7 @@ impl Batch {
             replies.push(match request {
                 WriteRequest::Write(write, to) => Reply::Write(to, apply_in_savepoint(writer, write)),
                 WriteRequest::Probe(to) => Reply::Probe(to, probe(&writer.conn)),
+                WriteRequest::Deliveries(job, to) => Reply::Deliveries(to, deliveries(&writer.conn, job)),
             });
         }
         let cursor = writer.log.cursor();
@@ -70,6 +79,9 @@ impl Batch {
                 for reply in replies {
                     reply.send(None);
                 }
+                if std::mem::take(&mut writer.deliveries_queued) > 0 {
+                    writer.delivery_signal.notify_one();
+                }
                 Ok(())
             }
             Err(e) => {
@@ -81,6 +93,7 @@ impl Batch {
                 );
                 let _ = writer.conn.execute_batch("ROLLBACK");
                 writer.new_keys.clear();
+                writer.deliveries_queued = 0;
                 writer.log.restore(cursor);
                 for reply in replies {
                     reply.send(Some(&error));
@@ -94,6 +107,7 @@ impl Batch {
 fn apply_in_savepoint(writer: &mut Writer, write: Write) -> Result<WriteOutcome, StoreError> {
     writer.conn.execute_batch("SAVEPOINT command")?;
     let saved_before = writer.new_keys.len();
+    let queued_before = writer.deliveries_queued;
     // The ops never suspend (rusqlite is synchronous), so the shared async write path runs to
     // completion in one poll on this thread.
     let result = futures_executor::block_on(apply(
@@ -103,14 +117,30 @@ fn apply_in_savepoint(writer: &mut Writer, write: Write) -> Result<WriteOutcome,
             keys: &writer.keys,
             hasher: writer.hasher,
             new_keys: &mut writer.new_keys,
+            deliveries_queued: &mut writer.deliveries_queued,
         },
         write,
     ));
     if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
         writer.new_keys.truncate(saved_before);
+        writer.deliveries_queued = queued_before;
         writer.conn.execute_batch("ROLLBACK TO command")?;
     }
     writer.conn.execute_batch("RELEASE command")?;
+    result
+}
+
+/// A claim or finish of the delivery queue, in its own SAVEPOINT.
+fn deliveries(conn: &rusqlite::Connection, job: DeliveryJob) -> Result<DeliveryAnswer, StoreError> {
+    conn.execute_batch("SAVEPOINT deliveries")?;
+    let result = match &job {
+        DeliveryJob::Claim(claim) => events::claim(conn, claim).map(DeliveryAnswer::Claimed),
+        DeliveryJob::Finish(finished) => events::finish(conn, finished).map(|()| DeliveryAnswer::Finished),
+    };
+    if result.is_err() {
+        conn.execute_batch("ROLLBACK TO deliveries")?;
+    }
+    conn.execute_batch("RELEASE deliveries")?;
     result
 }
 

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "idempotency key log",
         sql: include_str!("../../../migrations/sqlite/0005_idempotency_key_log.sql"),
     },
+    Migration {
+        version: 6,
+        description: "events",
+        sql: include_str!("../../../migrations/sqlite/0006_events.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -12,16 +12,21 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::doc::{decode, decode_page};
+use super::events::{event_filters, events_list};
 use super::page::ListOf;
 use super::{
-    Health, KeyInfo, KeyOwner, ListError, ListQuery, NewKey, Outage, Page, PoolUsage, SavedIdempotent, Store,
-    StoreError, Tenant, Write, WriteOutcome,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
+    ListQuery, NewKey, Outage, Page, PoolUsage, Resend, Resent, SavedIdempotent, Store, StoreError, Tenant, Write,
+    WriteOutcome,
 };
+use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+use writer::{DeliveryAnswer, DeliveryJob};
 
 mod batch;
 mod checkpoint;
 mod connection;
+mod events;
 mod key_index;
 mod key_log;
 pub mod migrate;
@@ -61,6 +66,7 @@ pub struct SqliteStore {
     /// Migrations, accounts and keys: rare writes, run on the blocking pool.
     admin: Arc<Mutex<Connection>>,
     health: Arc<Health>,
+    delivery_signal: Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -72,7 +78,8 @@ impl SqliteStore {
             let mut admin = connection::open(&path, connection::Role::Admin, options.synchronous)?;
             migrate::run(&mut admin)?;
             let health = Arc::new(Health::default());
-            let started = writer::spawn(&path, &options, health.clone())?;
+            let delivery_signal = Arc::new(tokio::sync::Notify::new());
+            let started = writer::spawn(&path, &options, health.clone(), delivery_signal.clone())?;
             Ok(SqliteStore {
                 reads: reads::ReadPool::new(path.clone()),
                 path,
@@ -81,11 +88,22 @@ impl SqliteStore {
                 hasher: started.hasher,
                 admin: Arc::new(Mutex::new(admin)),
                 health,
+                delivery_signal,
             })
         });
         opened
             .await
             .map_err(|e| StoreError::Database(format!("opening the store: {e}")))?
+    }
+
+    /// Runs a change to the delivery queue on the writer, in its next batch.
+    async fn deliveries(&self, job: DeliveryJob) -> Result<DeliveryAnswer, StoreError> {
+        let (reply, result) = oneshot::channel();
+        self.writes
+            .send(writer::WriteRequest::Deliveries(job, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
     }
 
     /// The database file.
@@ -276,11 +294,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
-        let list = ListOf {
-            table: "payment_records",
-            tenant,
-            parent: None,
-        };
+        let list = ListOf::table("payment_records", tenant);
         Ok(decode_page(self.reads.page(&list, query)?)?)
     }
 
@@ -291,9 +305,8 @@ impl Store for SqliteStore {
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError> {
         let list = ListOf {
-            table: "payment_attempt_records",
-            tenant,
             parent: Some(("payment_record", record_id)),
+            ..ListOf::table("payment_attempt_records", tenant)
         };
         Ok(decode_page(self.reads.page(&list, query)?)?)
     }
@@ -335,5 +348,78 @@ impl Store for SqliteStore {
             .await?;
         self.keys.lock().expect("key index lock").forget_before(first_live);
         Ok(deleted)
+    }
+
+    async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        self.reads.with(|conn| events::get_event(conn, tenant, id))
+    }
+
+    async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
+        let filters = event_filters(query);
+        self.reads.page(&events_list(tenant, &filters), &query.page)
+    }
+
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
+        self.reads.with(|conn| events::record_events(conn, tenant, record_id))
+    }
+
+    async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.reads
+            .doc("webhook_endpoints", tenant, id)?
+            .map(|d| decode(&d))
+            .transpose()
+    }
+
+    async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
+        let list = ListOf::table("webhook_endpoints", tenant);
+        Ok(decode_page(self.reads.page(&list, query)?)?)
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: Option<&str>,
+        event_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryInfo>, StoreError> {
+        self.reads
+            .with(|conn| events::list_deliveries(conn, tenant, endpoint_id, event_id, limit))
+    }
+
+    async fn prune_events(&self, cutoff: i64) -> Result<u64, StoreError> {
+        self.admin(move |conn| events::prune(conn, cutoff)).await
+    }
+
+    async fn release_dead_leases(&self) -> Result<u64, StoreError> {
+        let now = crate::clock::unix_now_millis() as i64;
+        self.admin(move |conn| events::release_leases(conn, now)).await
+    }
+
+    fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
+        self.delivery_signal.clone()
+    }
+
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        self.reads.with(|conn| events::due_endpoints(conn, now_ms))
+    }
+
+    async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        match self.deliveries(DeliveryJob::Claim(claim)).await? {
+            DeliveryAnswer::Claimed(claimed) => Ok(claimed),
+            DeliveryAnswer::Finished => unreachable!("a claim is answered with deliveries"),
+        }
+    }
+
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<(), StoreError> {
+        self.deliveries(DeliveryJob::Finish(finished)).await.map(drop)
+    }
+
+    async fn delivery_backlog(&self) -> Result<Backlog, StoreError> {
+        self.reads.with(events::backlog)
+    }
+
+    async fn resend_event(&self, resend: &Resend) -> Result<Resent, StoreError> {
+        let resend = resend.clone();
+        self.admin(move |conn| events::resend(conn, &resend)).await
     }
 }

@@ -5,7 +5,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SharedKeyIndex;
+use super::events;
 use super::key_index::{KeyEntry, KeyHasher, saved_at};
+use crate::events::WebhookEndpoint;
+use crate::events::render::NewEvent;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::store::doc::encode;
 use crate::store::write::WriteOps;
@@ -21,6 +24,8 @@ pub(super) struct SqliteOps<'c> {
     pub hasher: KeyHasher,
     /// Results saved by this batch, not yet published.
     pub new_keys: &'c mut Vec<KeyEntry>,
+    /// Deliveries queued by this batch (the worker is woken after the commit).
+    pub deliveries_queued: &'c mut usize,
 }
 
 impl SqliteOps<'_> {
@@ -198,5 +203,37 @@ impl WriteOps for SqliteOps<'_> {
             ],
         )?;
         Ok(done == 1)
+    }
+
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[NewEvent], now_ms: i64) -> Result<(), StoreError> {
+        *self.deliveries_queued += events::insert_events(self.conn, tenant, events, now_ms)?;
+        Ok(())
+    }
+
+    async fn count_endpoints(&mut self, tenant: &Tenant) -> Result<u64, StoreError> {
+        events::count_endpoints(self.conn, tenant)
+    }
+
+    async fn lock_endpoint_doc(&mut self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        // The single writer is the lock.
+        events::endpoint_doc(self.conn, tenant, id)
+    }
+
+    async fn insert_endpoint(
+        &mut self,
+        tenant: &Tenant,
+        endpoint: &WebhookEndpoint,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        let seq = self.take_seq();
+        events::insert_endpoint(self.conn, tenant, seq, endpoint, secret)
+    }
+
+    async fn update_endpoint(&mut self, tenant: &Tenant, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        events::update_endpoint(self.conn, tenant, endpoint)
+    }
+
+    async fn delete_endpoint(&mut self, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+        events::delete_endpoint(self.conn, tenant, id)
     }
 }

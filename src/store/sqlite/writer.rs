@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::batch::Batch;
 use super::checkpoint::RestartWanted;
@@ -24,7 +24,7 @@ use super::connection::{self, Role};
 use super::key_index::{KeyEntry, KeyHasher};
 use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
-use crate::store::{Health, StoreError, Write, WriteOutcome};
+use crate::store::{Claim, ClaimedDelivery, FinishedDelivery, Health, StoreError, Write, WriteOutcome};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
@@ -38,6 +38,21 @@ pub(super) enum WriteRequest {
     Write(Write, oneshot::Sender<Result<WriteOutcome, StoreError>>),
     /// Rewrite the probe row (`/readyz` after an outage), answered once its batch has committed.
     Probe(oneshot::Sender<Result<(), StoreError>>),
+    /// The delivery worker's claim or finish, answered once its batch has committed.
+    Deliveries(DeliveryJob, oneshot::Sender<Result<DeliveryAnswer, StoreError>>),
+}
+
+/// A change to the delivery queue.
+#[derive(Debug)]
+pub(super) enum DeliveryJob {
+    Claim(Claim),
+    Finish(Vec<FinishedDelivery>),
+}
+
+#[derive(Debug)]
+pub(super) enum DeliveryAnswer {
+    Claimed(Vec<ClaimedDelivery>),
+    Finished,
 }
 
 /// Runs `body` on a named thread the server cannot do without: if it panics, the process ends.
@@ -75,13 +90,22 @@ pub(super) struct Writer {
     pub log: KeyLog,
     /// Idempotent results saved in the open transaction, published to `keys` once it commits.
     pub new_keys: Vec<KeyEntry>,
+    /// Deliveries queued in the open transaction; once it commits, `delivery_signal` wakes the
+    /// worker.
+    pub deliveries_queued: usize,
+    pub delivery_signal: Arc<Notify>,
     health: Arc<Health>,
     restart_wanted: Arc<RestartWanted>,
 }
 
 /// Starts the writer; first rebuilds the key index from its log, so no request runs before the
 /// index knows every saved result.
-pub(super) fn spawn(path: &Path, options: &SqliteOptions, health: Arc<Health>) -> Result<Started, StoreError> {
+pub(super) fn spawn(
+    path: &Path,
+    options: &SqliteOptions,
+    health: Arc<Health>,
+    delivery_signal: Arc<Notify>,
+) -> Result<Started, StoreError> {
     let conn = connection::open(path, Role::Writer, options.synchronous)?;
     let wal_bytes_max = options.wal_bytes_max;
     // On each WAL restart the file is cut back to the bound.
@@ -97,7 +121,8 @@ pub(super) fn spawn(path: &Path, options: &SqliteOptions, health: Arc<Health>) -
     let hasher = index.hasher();
     let keys: SharedKeyIndex = Arc::new(Mutex::new(index));
     let max_seq: Option<i64> = conn.query_row(
-        "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM payment_records UNION ALL SELECT MAX(seq) FROM payment_attempt_records)",
+        "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM payment_records UNION ALL SELECT MAX(seq) FROM payment_attempt_records \
+         UNION ALL SELECT MAX(seq) FROM webhook_endpoints)",
         [],
         |row| row.get(0),
     )?;
@@ -111,6 +136,8 @@ pub(super) fn spawn(path: &Path, options: &SqliteOptions, health: Arc<Health>) -
         hasher,
         log,
         new_keys: Vec::with_capacity(GROUP_COMMIT_BATCH_MAX),
+        deliveries_queued: 0,
+        delivery_signal,
         health,
         restart_wanted,
     };

@@ -160,6 +160,7 @@ macro_rules! params {
             fn from_params(
                 params: &$crate::wire::params::Params<'_>,
             ) -> Result<Self, $crate::wire::error::ApiError> {
+                let _ = params; // a struct without fields reads nothing
                 Ok($name {
                     $(
                         $field: <$ty as $crate::wire::params::FromParam>::read(

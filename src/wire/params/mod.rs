@@ -13,7 +13,7 @@ mod values;
 
 pub use declare::{Expand, ExpandPaths, FromParam, ParamObject, Unsettable};
 pub(crate) use declare::{enum_param, params};
-pub use values::{LookupId, Text, TextMax, Timestamp, UnsettableText};
+pub use values::{Flag, LookupId, Strings, Text, TextMax, TimeRange, Timestamp, UnsettableText};
 
 /// Longest string value accepted where no tighter limit applies (Stripe's).
 pub const STRING_CHARS_MAX: usize = 5000;
@@ -39,6 +39,10 @@ pub enum Shape {
     Enum(&'static [&'static str]),
     /// A two-letter ISO 3166-1 alpha-2 country code, either case.
     Country,
+    /// `true` or `false`.
+    Boolean,
+    /// A timestamp, or a hash of bounds on one (`gt`, `gte`, `lt`, `lte`).
+    RangeFilter,
     /// A hash with these keys.
     Object(&'static [Field]),
     /// A hash with these keys that `''` may unset.
@@ -68,11 +72,19 @@ impl Shape {
             | Shape::Integer { .. }
             | Shape::Timestamp
             | Shape::Enum(_)
-            | Shape::Country => true,
-            Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::StringList(_) => false,
+            | Shape::Country
+            | Shape::Boolean => true,
+            Shape::Object(_)
+            | Shape::UnsettableObject(_)
+            | Shape::Metadata
+            | Shape::StringList(_)
+            | Shape::RangeFilter => false,
         }
     }
 }
+
+/// The keys of a range filter's hash.
+pub const RANGE_BOUNDS: &[&str] = &["gt", "gte", "lt", "lte"];
 
 /// Joins a parent path and a key: `a` + `b` → `a[b]`.
 pub fn join_path(parent: &str, key: &str) -> String {
@@ -123,6 +135,20 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
             }
             Ok(())
         }
+        (Shape::RangeFilter, Param::Str(_)) => Ok(()),
+        (Shape::RangeFilter, Param::Map(map)) => {
+            for (key, value) in map {
+                if !RANGE_BOUNDS.contains(&key.as_str()) {
+                    return Err(ApiError::ParameterUnknown {
+                        param: join_path(param, key),
+                    });
+                }
+                if !matches!(value, Param::Str(_)) {
+                    return Err(invalid_string(&join_path(param, key)));
+                }
+            }
+            Ok(())
+        }
         (Shape::StringList(_), Param::List(_)) => Ok(()),
         (Shape::StringList(_), Param::Map(map)) => {
             if map
@@ -143,11 +169,13 @@ fn check_value(value: &Param, shape: Shape, param: &str) -> Result<(), ApiError>
             param,
             format!("Invalid array: {param} must be sent as {param}[]=value or {param}[0]=value."),
         )),
-        (Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata, _) => Err(ApiError::invalid(
-            ParamErrorCode::InvalidHash,
-            param,
-            format!("Invalid hash: {param} must be a hash, sent as {param}[key]=value."),
-        )),
+        (Shape::Object(_) | Shape::UnsettableObject(_) | Shape::Metadata | Shape::RangeFilter, _) => {
+            Err(ApiError::invalid(
+                ParamErrorCode::InvalidHash,
+                param,
+                format!("Invalid hash: {param} must be a hash, sent as {param}[key]=value."),
+            ))
+        }
         (scalar, _) => unreachable!("{scalar:?} is a scalar, checked above"),
     }
 }

@@ -1,0 +1,36 @@
+//! The events resource **[payrec, beyond Stripe]**: list and retrieve, with Stripe's `event`
+//! object. Events are written by the report calls, in their transactions (`store::write`).
+
+use axum::routing::on;
+
+use super::endpoint::{Endpoint, Returns};
+use crate::wire::params::ParamObject;
+
+mod params;
+mod reads;
+
+use params::{ListEventsParams, RetrieveEventParams};
+
+pub const LIST_EVENTS: Endpoint = Endpoint::get(
+    "/v1/events",
+    "List events, newest first.",
+    ListEventsParams::FIELDS,
+    Returns {
+        schema: "event_list",
+        description: "A page of events.",
+    },
+    |m| on(m, reads::list_events),
+);
+
+pub const RETRIEVE_EVENT: Endpoint = Endpoint::get(
+    "/v1/events/{id}",
+    "Retrieve an event.",
+    RetrieveEventParams::FIELDS,
+    Returns {
+        schema: "event",
+        description: "The event.",
+    },
+    |m| on(m, reads::retrieve_event),
+);
+
+pub const ENDPOINTS: &[&Endpoint] = &[&LIST_EVENTS, &RETRIEVE_EVENT];

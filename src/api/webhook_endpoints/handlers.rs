@@ -1,0 +1,114 @@
+//! Create, update and delete: declared parameters → an `EndpointCommand` → the one write path.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::params::{CreateEndpointParams, DeleteEndpointParams, EndpointUrl, UpdateEndpointParams};
+use super::respond::endpoint_result;
+use crate::api::execute::{Mutation, execute};
+use crate::api::state::AppState;
+use crate::clock::unix_now;
+use crate::events::endpoint::{new_endpoint_id, new_secret};
+use crate::events::{EndpointChange, EndpointCommand, EndpointStatus, WebhookEndpoint};
+use crate::records::lifecycle::apply_metadata;
+use crate::store::{Command, Tenant};
+use crate::wire::error::ApiError;
+use crate::wire::request::{ApiRequest, PathId};
+
+fn mutation(command: EndpointCommand, label: &'static str) -> Mutation {
+    Mutation {
+        command: Command::WebhookEndpoint(command),
+        render: endpoint_result,
+        expand: Vec::new(),
+        label,
+    }
+}
+
+/// A URL this deployment may deliver to (`--webhook-allow`).
+fn allowed(app: &AppState, url: &EndpointUrl) -> Result<(), ApiError> {
+    let Some(allow) = &app.config.webhooks.allow else {
+        return Ok(());
+    };
+    let host = url::Url::parse(&url.0)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    if allow.may_allow(&host) {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid {
+            message: format!(
+                "Invalid URL: this payrec server does not deliver webhooks to {host} (its operator allows only the hosts and networks of --webhook-allow)."
+            ),
+            param: Some("url".into()),
+        })
+    }
+}
+
+/// POST /v1/webhook_endpoints
+pub async fn create_endpoint(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    let livemode = tenant.livemode;
+    let app_ref = &app;
+    execute(&app, tenant, &request, |p: CreateEndpointParams| {
+        allowed(app_ref, &p.url)?;
+        let metadata = apply_metadata(&Default::default(), &p.metadata)?;
+        let endpoint = WebhookEndpoint {
+            id: new_endpoint_id(),
+            livemode,
+            created: unix_now(),
+            url: p.url.0,
+            enabled_events: p.enabled_events.0,
+            description: p.description.map(|d| d.0),
+            metadata,
+            api_version: p.api_version.map(|v| v.0),
+            status: EndpointStatus::Enabled,
+            secret: Some(new_secret()),
+        };
+        Ok(mutation(EndpointCommand::Create(endpoint), "webhook_endpoint_created"))
+    })
+    .await
+}
+
+/// POST /v1/webhook_endpoints/:id
+pub async fn update_endpoint(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    let app_ref = &app;
+    execute(&app, tenant, &request, |p: UpdateEndpointParams| {
+        if let Some(url) = &p.url {
+            allowed(app_ref, url)?;
+        }
+        let change = EndpointChange {
+            url: p.url.map(|u| u.0),
+            enabled_events: p.enabled_events.map(|e| e.0),
+            description: p.description.map(|d| d.0),
+            metadata: p.metadata,
+            disabled: p.disabled.map(|d| d.0),
+        };
+        Ok(mutation(
+            EndpointCommand::Update { id, change },
+            "webhook_endpoint_updated",
+        ))
+    })
+    .await
+}
+
+/// DELETE /v1/webhook_endpoints/:id
+pub async fn delete_endpoint(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    execute(&app, tenant, &request, |_: DeleteEndpointParams| {
+        Ok(mutation(EndpointCommand::Delete { id }, "webhook_endpoint_deleted"))
+    })
+    .await
+}

@@ -1,0 +1,53 @@
+//! Retrieve and list webhook endpoints (never with their secrets).
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::params::{ListEndpointsParams, RetrieveEndpointParams};
+use crate::api::payment_records::respond::ok_json;
+use crate::api::state::AppState;
+use crate::events::endpoint::render_endpoint;
+use crate::store::{ListError, Tenant};
+use crate::wire::error::ApiError;
+use crate::wire::list::{ListEnvelope, cursor_missing, list_query};
+use crate::wire::request::{ApiRequest, PathId};
+
+/// GET /v1/webhook_endpoints/:id
+pub async fn retrieve_endpoint(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    PathId(id): PathId,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    let _: RetrieveEndpointParams = request.read()?;
+    let endpoint = app
+        .store
+        .get_endpoint(&tenant, &id)
+        .await?
+        .ok_or(ApiError::ResourceMissing {
+            object: "webhook_endpoint",
+            id,
+            param: "id",
+        })?;
+    Ok(ok_json(&render_endpoint(&endpoint)))
+}
+
+/// GET /v1/webhook_endpoints
+pub async fn list_endpoints(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    request: ApiRequest,
+) -> Result<Response, ApiError> {
+    let p: ListEndpointsParams = request.read()?;
+    let query = list_query(p.limit, p.starting_after, p.ending_before, (None, None))?;
+    let page = app.store.list_endpoints(&tenant, &query).await.map_err(|e| match e {
+        ListError::UnknownCursor => cursor_missing("webhook_endpoint", &query),
+        ListError::Store(e) => e.into(),
+    })?;
+    let data: Vec<_> = page.data.iter().map(render_endpoint).collect();
+    Ok(ok_json(&ListEnvelope::new(
+        "/v1/webhook_endpoints",
+        data,
+        page.has_more,
+    )))
+}

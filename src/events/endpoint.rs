@@ -1,0 +1,162 @@
+//! Webhook endpoints (`we_…`): where an account's events are delivered, and the commands that
+//! change them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::records::ids::new_object_id;
+use crate::records::lifecycle::{LifecycleError, apply_metadata};
+use crate::records::model::MetadataPatch;
+
+pub const ENDPOINT_ID_PREFIX: &str = "we_";
+pub const SECRET_PREFIX: &str = "whsec_";
+/// Random base62 characters of a signing secret after `whsec_` (~190 bits).
+pub const SECRET_RANDOM_CHARS: usize = 32;
+/// Webhook endpoints one account may have in one mode (Stripe's limit).
+pub const ENDPOINTS_PER_TENANT_MAX: u64 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Enabled,
+    Disabled,
+}
+
+impl EndpointStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointStatus::Enabled => "enabled",
+            EndpointStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// A webhook endpoint as stored. The signing secret is stored in its own column, never in the
+/// document; `secret` is set only on the endpoint a create call returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub livemode: bool,
+    pub created: i64,
+    pub url: String,
+    /// Types of the catalogue, or `*`.
+    pub enabled_events: Vec<String>,
+    pub description: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub api_version: Option<String>,
+    pub status: EndpointStatus,
+    #[serde(skip)]
+    pub secret: Option<String>,
+}
+
+pub fn new_endpoint_id() -> String {
+    new_object_id(ENDPOINT_ID_PREFIX)
+}
+
+pub fn new_secret() -> String {
+    format!("{SECRET_PREFIX}{}", crate::base62::random_base62(SECRET_RANDOM_CHARS))
+}
+
+impl WebhookEndpoint {
+    /// The subscription as one string the database matches types in: `*`, or `,a,b,`.
+    pub fn events_filter(&self) -> String {
+        if self.enabled_events.iter().any(|e| e == super::catalogue::ALL_EVENTS) {
+            return super::catalogue::ALL_EVENTS.to_owned();
+        }
+        format!(",{},", self.enabled_events.join(","))
+    }
+}
+
+/// A webhook-endpoints call as data.
+#[derive(Debug, Clone)]
+pub enum EndpointCommand {
+    Create(WebhookEndpoint),
+    Update { id: String, change: EndpointChange },
+    Delete { id: String },
+}
+
+/// An update: each `Some` replaces the field.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointChange {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    /// `Some(None)` unsets it.
+    pub description: Option<Option<String>>,
+    pub metadata: MetadataPatch,
+    pub disabled: Option<bool>,
+}
+
+impl EndpointChange {
+    pub fn apply(self, endpoint: &WebhookEndpoint) -> Result<WebhookEndpoint, LifecycleError> {
+        let mut next = endpoint.clone();
+        if let Some(url) = self.url {
+            next.url = url;
+        }
+        if let Some(events) = self.enabled_events {
+            next.enabled_events = events;
+        }
+        if let Some(description) = self.description {
+            next.description = description;
+        }
+        next.metadata = apply_metadata(&next.metadata, &self.metadata)?;
+        if let Some(disabled) = self.disabled {
+            next.status = if disabled {
+                EndpointStatus::Disabled
+            } else {
+                EndpointStatus::Enabled
+            };
+        }
+        Ok(next)
+    }
+}
+
+#[derive(Serialize)]
+pub struct EndpointView<'a> {
+    id: &'a str,
+    object: &'static str,
+    api_version: Option<&'a str>,
+    application: Option<&'a str>,
+    created: i64,
+    description: Option<&'a str>,
+    enabled_events: &'a [String],
+    livemode: bool,
+    metadata: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    status: &'static str,
+    url: &'a str,
+}
+
+/// The wire form; `secret` appears only when the endpoint carries it (the create response).
+pub fn render_endpoint(e: &WebhookEndpoint) -> EndpointView<'_> {
+    EndpointView {
+        id: &e.id,
+        object: "webhook_endpoint",
+        api_version: e.api_version.as_deref(),
+        application: None,
+        created: e.created,
+        description: e.description.as_deref(),
+        enabled_events: &e.enabled_events,
+        livemode: e.livemode,
+        metadata: &e.metadata,
+        secret: e.secret.as_deref(),
+        status: e.status.as_str(),
+        url: &e.url,
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeletedView<'a> {
+    id: &'a str,
+    object: &'static str,
+    deleted: bool,
+}
+
+pub fn render_deleted(id: &str) -> DeletedView<'_> {
+    DeletedView {
+        id,
+        object: "webhook_endpoint",
+        deleted: true,
+    }
+}

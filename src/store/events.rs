@@ -1,0 +1,169 @@
+//! The store's side of events and webhooks: how events are listed, and the delivery queue's
+//! operations (claim with a lease, finish, backlog, resend). The worker that drives them is
+//! `jobs::delivery`.
+
+use super::page::{Filter, ListOf};
+use super::{ListQuery, Tenant};
+
+/// `GET /v1/events` filters beyond the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub page: ListQuery,
+    /// Only these exact types (`type=` or `types[]`); empty means any.
+    pub types: Vec<String>,
+    /// Only types starting with this (`type=prefix.*`).
+    pub type_prefix: Option<String>,
+    /// Only events whose every delivery succeeded (`true`) or that have one that did not
+    /// (`false`).
+    pub delivery_success: Option<bool>,
+}
+
+/// A delivery's states.
+pub const DELIVERY_PENDING: &str = "pending";
+pub const DELIVERY_SUCCEEDED: &str = "succeeded";
+pub const DELIVERY_FAILED: &str = "failed";
+
+/// A worker's request for due deliveries of one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// This worker (random per process).
+    pub owner: String,
+    pub endpoint_id: String,
+    /// At most this many.
+    pub limit: usize,
+    pub now_ms: i64,
+    /// The lease runs out then: a claimed delivery not finished by then is due again.
+    pub lease_until_ms: i64,
+}
+
+/// A delivery claimed by a worker: everything needed to attempt it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub seq: i64,
+    pub tenant: Tenant,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub url: String,
+    pub secret: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The event's JSON, as `GET /v1/events/:id` returns it now.
+    pub body: String,
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryNext {
+    Succeeded,
+    /// Try again at this time (milliseconds).
+    RetryAt(i64),
+    /// Retries exhausted.
+    GaveUp,
+}
+
+/// One finished attempt, written back by the worker that held the lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedDelivery {
+    pub seq: i64,
+    pub owner: String,
+    pub next: DeliveryNext,
+    pub attempted_at_ms: i64,
+    /// The endpoint's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    pub latency_ms: i64,
+}
+
+impl FinishedDelivery {
+    pub fn state(&self) -> &'static str {
+        match self.next {
+            DeliveryNext::Succeeded => DELIVERY_SUCCEEDED,
+            DeliveryNext::RetryAt(_) => DELIVERY_PENDING,
+            DeliveryNext::GaveUp => DELIVERY_FAILED,
+        }
+    }
+
+    /// The `next_attempt_at` to store (meaningless once not pending).
+    pub fn next_attempt_at(&self) -> i64 {
+        match self.next {
+            DeliveryNext::RetryAt(at) => at,
+            _ => self.attempted_at_ms,
+        }
+    }
+}
+
+/// The pending deliveries, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub pending: u64,
+    /// When the oldest pending delivery's event was created (seconds).
+    pub oldest_created: Option<i64>,
+}
+
+/// An operator's `payrec events resend`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resend {
+    pub event_id: String,
+    /// Only this endpoint (which need not have had a delivery of the event).
+    pub endpoint_id: Option<String>,
+    pub now_ms: i64,
+}
+
+/// What a resend did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resent {
+    /// This many deliveries are due now.
+    Queued(u64),
+    EventMissing,
+    EndpointMissing,
+}
+
+/// One delivery, for the dashboard and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryInfo {
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_attempt_at_ms: Option<i64>,
+}
+
+/// The SQL of an event's JSON with its `pending_webhooks` counted, for a query on `events`.
+pub(crate) const EVENT_JSON: &str = "events.head || CAST((SELECT COUNT(*) FROM webhook_deliveries d \
+     WHERE d.account_id = events.account_id AND d.livemode = events.livemode AND d.event_id = events.id \
+     AND d.state <> 'succeeded') AS TEXT) || events.tail";
+
+/// An event none of whose deliveries is unacknowledged.
+const ALL_DELIVERED: &str = "NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = events.account_id \
+     AND d.livemode = events.livemode AND d.event_id = events.id AND d.state <> 'succeeded')";
+const NOT_ALL_DELIVERED: &str = "EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = events.account_id \
+     AND d.livemode = events.livemode AND d.event_id = events.id AND d.state <> 'succeeded')";
+
+/// The list of events that `query` asks for, on either backend.
+pub(crate) fn event_filters(query: &EventQuery) -> Vec<Filter<'_>> {
+    let mut filters = Vec::new();
+    if !query.types.is_empty() {
+        filters.push(Filter::In("type", &query.types));
+    }
+    if let Some(prefix) = &query.type_prefix {
+        filters.push(Filter::Prefix("type", prefix));
+    }
+    match query.delivery_success {
+        Some(true) => filters.push(Filter::Sql(ALL_DELIVERED)),
+        Some(false) => filters.push(Filter::Sql(NOT_ALL_DELIVERED)),
+        None => {}
+    }
+    filters
+}
+
+/// The events list, over `filters`.
+pub(crate) fn events_list<'a>(tenant: &'a Tenant, filters: &'a [Filter<'a>]) -> ListOf<'a> {
+    ListOf {
+        doc: EVENT_JSON,
+        filters,
+        ..ListOf::table("events", tenant)
+    }
+}
