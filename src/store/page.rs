@@ -112,11 +112,12 @@ impl<'a> Sql<'a> {
                     sql.push(")");
                 }
                 Filter::Prefix(column, prefix) => {
+                    // CAST: PostgreSQL's substr takes an integer, not the bigint a bind is.
                     sql.push("substr(")
                         .push(column)
-                        .push(", 1, ")
+                        .push(", 1, CAST(")
                         .bind(Bind::Int(prefix.chars().count() as i64))
-                        .push(") = ")
+                        .push(" AS INTEGER)) = ")
                         .bind(Bind::Text(prefix));
                 }
                 Filter::Sql(condition) => {
@@ -290,7 +291,7 @@ mod tests {
         assert_eq!(
             sql.text,
             "SELECT head || tail FROM events WHERE account_id = $1 AND livemode = $2 AND type IN ($3, $4) \
-             AND substr(type, 1, $5) = $6 AND 1 = 1 ORDER BY created DESC, seq DESC LIMIT $7"
+             AND substr(type, 1, CAST($5 AS INTEGER)) = $6 AND 1 = 1 ORDER BY created DESC, seq DESC LIMIT $7"
         );
         assert_eq!(sql.binds[4], Bind::Int(2));
     }

@@ -92,12 +92,23 @@ pub enum Endpoint {
     Readyz,
     Metrics,
     OpenApi,
+    ListEvents,
+    RetrieveEvent(String),
+    CreateWebhookEndpoint,
+    RetrieveWebhookEndpoint(String),
+    UpdateWebhookEndpoint(String),
+    ListWebhookEndpoints,
+    DeleteWebhookEndpoint(String),
 }
 
 impl Endpoint {
     pub fn method(&self) -> Method {
         match self {
-            Endpoint::ReportPayment | Endpoint::Report(..) => Method::POST,
+            Endpoint::ReportPayment
+            | Endpoint::Report(..)
+            | Endpoint::CreateWebhookEndpoint
+            | Endpoint::UpdateWebhookEndpoint(_) => Method::POST,
+            Endpoint::DeleteWebhookEndpoint(_) => Method::DELETE,
             _ => Method::GET,
         }
     }
@@ -114,6 +125,12 @@ impl Endpoint {
             Endpoint::Readyz => "/readyz".to_owned(),
             Endpoint::Metrics => "/metrics".to_owned(),
             Endpoint::OpenApi => "/openapi.json".to_owned(),
+            Endpoint::ListEvents => "/v1/events".to_owned(),
+            Endpoint::RetrieveEvent(id) => format!("/v1/events/{id}"),
+            Endpoint::CreateWebhookEndpoint | Endpoint::ListWebhookEndpoints => "/v1/webhook_endpoints".to_owned(),
+            Endpoint::RetrieveWebhookEndpoint(id)
+            | Endpoint::UpdateWebhookEndpoint(id)
+            | Endpoint::DeleteWebhookEndpoint(id) => format!("/v1/webhook_endpoints/{id}"),
         }
     }
 }
@@ -346,6 +363,71 @@ pub trait Api {
     async fn openapi(&self) -> Resp {
         self.request(Method::GET, &Endpoint::OpenApi.path(), Auth::None, &[], &[])
             .await
+    }
+
+    /// GET /v1/events
+    async fn list_events(&self, query: &[(&str, &str)]) -> Resp {
+        self.call(&Endpoint::ListEvents, query, None).await
+    }
+
+    /// GET /v1/events/{id}
+    async fn retrieve_event(&self, id: &str) -> Resp {
+        self.call(&Endpoint::RetrieveEvent(id.to_owned()), &[], None).await
+    }
+
+    /// POST /v1/webhook_endpoints
+    async fn create_webhook_endpoint(&self, form: &[(&str, &str)]) -> Resp {
+        self.call(&Endpoint::CreateWebhookEndpoint, form, None).await
+    }
+
+    async fn create_webhook_endpoint_keyed(&self, idempotency_key: &str, form: &[(&str, &str)]) -> Resp {
+        self.call(&Endpoint::CreateWebhookEndpoint, form, Some(idempotency_key))
+            .await
+    }
+
+    /// GET /v1/webhook_endpoints/{id}
+    async fn retrieve_webhook_endpoint(&self, id: &str) -> Resp {
+        self.call(&Endpoint::RetrieveWebhookEndpoint(id.to_owned()), &[], None)
+            .await
+    }
+
+    /// POST /v1/webhook_endpoints/{id}
+    async fn update_webhook_endpoint(&self, id: &str, form: &[(&str, &str)]) -> Resp {
+        self.call(&Endpoint::UpdateWebhookEndpoint(id.to_owned()), form, None)
+            .await
+    }
+
+    /// GET /v1/webhook_endpoints
+    async fn list_webhook_endpoints(&self, query: &[(&str, &str)]) -> Resp {
+        self.call(&Endpoint::ListWebhookEndpoints, query, None).await
+    }
+
+    /// DELETE /v1/webhook_endpoints/{id}
+    async fn delete_webhook_endpoint(&self, id: &str) -> Resp {
+        self.call(&Endpoint::DeleteWebhookEndpoint(id.to_owned()), &[], None)
+            .await
+    }
+
+    /// A webhook endpoint for every event type at `url`; returns it (with its secret).
+    async fn webhook_endpoint(&self, url: &str) -> Value {
+        let r = self
+            .create_webhook_endpoint(&[("url", url), ("enabled_events[]", "*")])
+            .await;
+        assert_eq!(r.status, 200, "create webhook endpoint: {}", r.body);
+        r.json
+    }
+
+    /// The types of every event of the tenant, oldest first.
+    async fn event_types(&self) -> Vec<String> {
+        let page = self.list_events(&[("limit", "100")]).await.ok();
+        let mut types: Vec<String> = page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|e| e["type"].as_str().expect("type").to_owned())
+            .collect();
+        types.reverse();
+        types
     }
 
     /// A record that must exist.

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod child;
 pub mod form;
 pub mod postgres;
+pub mod receiver;
 pub mod relay;
 pub mod rules;
 pub mod sqlite;
@@ -229,6 +230,8 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config);
+        // What `payrec serve` runs beside the API: the pruners and the webhook delivery worker.
+        payrec::jobs::spawn(&state);
         tokio::spawn(payrec::serve(listener, state, async move {
             let _ = stopped.await;
         }));
