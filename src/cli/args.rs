@@ -100,7 +100,7 @@ pub struct ServeArgs {
     /// suite). Default: Stripe's schedules (live: 10 retries over up to ~3 days; test: 3 over a
     /// few hours).
     #[arg(long, env = "PAYREC_WEBHOOK_RETRY_SCHEDULE", value_parser = parse_schedule)]
-    pub webhook_retry_schedule: Option<Vec<Duration>>,
+    pub webhook_retry_schedule: Option<RetryDelays>,
     /// Webhooks: deliver only to these hosts (`hooks.example.com`, `*.example.com`) and networks
     /// (`10.0.0.0/8`), comma-separated. Default: anywhere.
     #[arg(long, env = "PAYREC_WEBHOOK_ALLOW", value_parser = AllowList::parse)]
@@ -120,8 +120,12 @@ pub struct ServeArgs {
     pub no_webhook_delivery: bool,
 }
 
-fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
-    RetrySchedule::parse(text)
+/// `--webhook-retry-schedule`: the delays, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryDelays(pub Vec<Duration>);
+
+fn parse_schedule(text: &str) -> Result<RetryDelays, String> {
+    RetrySchedule::parse(text).map(RetryDelays)
 }
 
 impl ServeArgs {
@@ -133,7 +137,7 @@ impl ServeArgs {
             schedule: self
                 .webhook_retry_schedule
                 .clone()
-                .map_or_else(RetrySchedule::default, RetrySchedule::both),
+                .map_or_else(RetrySchedule::default, |delays| RetrySchedule::both(delays.0)),
             timeout: self.webhook_timeout,
             concurrency: self.webhook_concurrency as usize,
             connections_per_endpoint: self.webhook_connections_per_endpoint as usize,

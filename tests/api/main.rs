@@ -34,4 +34,6 @@ mod smoke;
 mod stored_format;
 mod tenant_isolation;
 mod wal;
+mod webhook_durability;
 mod webhook_endpoints;
+mod webhooks;
