@@ -99,7 +99,7 @@ async fn three_replicas_share_deliveries_and_never_attempt_one_twice_at_once() {
     let receiver = Receiver::start(Some(Answer::Slow(Duration::from_millis(30)))).await;
     let first = spawn(schema.url()).await;
     let key = first.test_key.clone().expect("first start prints keys");
-    let replicas = vec![first, spawn(schema.url()).await, spawn(schema.url()).await];
+    let replicas = [first, spawn(schema.url()).await, spawn(schema.url()).await];
     replicas[0].with_key(&key).webhook_endpoint(&receiver.url).await;
     let per_replica = 8;
     for round in 0..per_replica {

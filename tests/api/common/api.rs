@@ -94,21 +94,20 @@ pub enum Endpoint {
     OpenApi,
     ListEvents,
     RetrieveEvent(String),
-    CreateWebhookEndpoint,
-    RetrieveWebhookEndpoint(String),
-    UpdateWebhookEndpoint(String),
-    ListWebhookEndpoints,
-    DeleteWebhookEndpoint(String),
+    CreateWebhook,
+    RetrieveWebhook(String),
+    UpdateWebhook(String),
+    ListWebhooks,
+    DeleteWebhook(String),
 }
 
 impl Endpoint {
     pub fn method(&self) -> Method {
         match self {
-            Endpoint::ReportPayment
-            | Endpoint::Report(..)
-            | Endpoint::CreateWebhookEndpoint
-            | Endpoint::UpdateWebhookEndpoint(_) => Method::POST,
-            Endpoint::DeleteWebhookEndpoint(_) => Method::DELETE,
+            Endpoint::ReportPayment | Endpoint::Report(..) | Endpoint::CreateWebhook | Endpoint::UpdateWebhook(_) => {
+                Method::POST
+            }
+            Endpoint::DeleteWebhook(_) => Method::DELETE,
             _ => Method::GET,
         }
     }
@@ -127,10 +126,10 @@ impl Endpoint {
             Endpoint::OpenApi => "/openapi.json".to_owned(),
             Endpoint::ListEvents => "/v1/events".to_owned(),
             Endpoint::RetrieveEvent(id) => format!("/v1/events/{id}"),
-            Endpoint::CreateWebhookEndpoint | Endpoint::ListWebhookEndpoints => "/v1/webhook_endpoints".to_owned(),
-            Endpoint::RetrieveWebhookEndpoint(id)
-            | Endpoint::UpdateWebhookEndpoint(id)
-            | Endpoint::DeleteWebhookEndpoint(id) => format!("/v1/webhook_endpoints/{id}"),
+            Endpoint::CreateWebhook | Endpoint::ListWebhooks => "/v1/webhook_endpoints".to_owned(),
+            Endpoint::RetrieveWebhook(id) | Endpoint::UpdateWebhook(id) | Endpoint::DeleteWebhook(id) => {
+                format!("/v1/webhook_endpoints/{id}")
+            }
         }
     }
 }
@@ -377,35 +376,31 @@ pub trait Api {
 
     /// POST /v1/webhook_endpoints
     async fn create_webhook_endpoint(&self, form: &[(&str, &str)]) -> Resp {
-        self.call(&Endpoint::CreateWebhookEndpoint, form, None).await
+        self.call(&Endpoint::CreateWebhook, form, None).await
     }
 
     async fn create_webhook_endpoint_keyed(&self, idempotency_key: &str, form: &[(&str, &str)]) -> Resp {
-        self.call(&Endpoint::CreateWebhookEndpoint, form, Some(idempotency_key))
-            .await
+        self.call(&Endpoint::CreateWebhook, form, Some(idempotency_key)).await
     }
 
     /// GET /v1/webhook_endpoints/{id}
     async fn retrieve_webhook_endpoint(&self, id: &str) -> Resp {
-        self.call(&Endpoint::RetrieveWebhookEndpoint(id.to_owned()), &[], None)
-            .await
+        self.call(&Endpoint::RetrieveWebhook(id.to_owned()), &[], None).await
     }
 
     /// POST /v1/webhook_endpoints/{id}
     async fn update_webhook_endpoint(&self, id: &str, form: &[(&str, &str)]) -> Resp {
-        self.call(&Endpoint::UpdateWebhookEndpoint(id.to_owned()), form, None)
-            .await
+        self.call(&Endpoint::UpdateWebhook(id.to_owned()), form, None).await
     }
 
     /// GET /v1/webhook_endpoints
     async fn list_webhook_endpoints(&self, query: &[(&str, &str)]) -> Resp {
-        self.call(&Endpoint::ListWebhookEndpoints, query, None).await
+        self.call(&Endpoint::ListWebhooks, query, None).await
     }
 
     /// DELETE /v1/webhook_endpoints/{id}
     async fn delete_webhook_endpoint(&self, id: &str) -> Resp {
-        self.call(&Endpoint::DeleteWebhookEndpoint(id.to_owned()), &[], None)
-            .await
+        self.call(&Endpoint::DeleteWebhook(id.to_owned()), &[], None).await
     }
 
     /// A webhook endpoint for every event type at `url`; returns it (with its secret).
