@@ -52,6 +52,11 @@ pub struct Args {
     /// Minutes the `soak` scenario runs.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub soak_minutes: u64,
+    /// Before the scenarios, create a webhook endpoint for every event type at a receiver in
+    /// this process that acknowledges each delivery (payrec's delivery worker then delivers
+    /// every event the load makes).
+    #[arg(long)]
+    pub webhook_endpoint: bool,
     /// Keep the SQLite file or PostgreSQL schema after the run (to inspect query plans).
     #[arg(long)]
     pub keep_db: bool,
@@ -99,6 +104,9 @@ pub enum Scenario {
     /// `mixed` at peak for --soak-minutes, reported minute by minute with the WAL, database and
     /// memory sizes.
     Soak,
+    /// report-nokey at peak for the window with a webhook endpoint, then until every event has
+    /// been delivered: the delivery rate.
+    Deliver,
 }
 
 impl Scenario {
@@ -112,6 +120,7 @@ impl Scenario {
             Scenario::Lifecycle => "lifecycle",
             Scenario::Mixed => "mixed",
             Scenario::Soak => "soak",
+            Scenario::Deliver => "deliver",
         }
     }
 

@@ -17,6 +17,7 @@ mod seed;
 mod server;
 mod soak;
 mod stats;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,6 +131,35 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
         None => in_process(args, &server, wants_seed).await?,
     };
     let in_process_server = args.url.is_none();
+    let sink = if args.webhook_endpoint || args.scenario.contains(&Scenario::Deliver) {
+        let sink = webhooks::start_sink(&server).await?;
+        webhooks::create_endpoint(&under.target, &sink.url).await?;
+        Some(sink)
+    } else {
+        None
+    };
+    if args.scenario.contains(&Scenario::Deliver) {
+        if args.scenario.len() > 1 {
+            return Err("deliver runs alone".into());
+        }
+        let sink = sink.as_ref().expect("started above");
+        let delivered = webhooks::deliver(args, &under.target, &under.ids, sink).await;
+        if let Some(r) = under.running {
+            r.stop().await;
+        }
+        if let Some(db) = &under.database
+            && !args.keep_db
+        {
+            db.remove().await;
+        }
+        let d = delivered?;
+        println!(
+            "backend {} ({}), {} connections",
+            under.backend, under.durability, args.connections
+        );
+        println!("{}", serde_json::to_string_pretty(&d).expect("serializes"));
+        return Ok(());
+    }
     if args.scenario.contains(&Scenario::Soak) {
         if args.scenario.len() > 1 {
             return Err("soak runs alone".into());
@@ -201,6 +231,13 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
     let rss_peak_mb = rss_mb().map(|(_, hwm)| hwm);
     if let Some(c) = ceiling {
         c.stop().await;
+    }
+    if let Some(sink) = sink {
+        eprintln!(
+            "the webhook receiver got {} deliveries",
+            sink.received.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        sink.running.stop().await;
     }
     if let Some(r) = under.running {
         r.stop().await;

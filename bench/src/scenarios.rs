@@ -95,7 +95,7 @@ pub async fn worker(scenario: Scenario, mut conn: Conn, ids: Arc<RecordIds>, win
                 let result = conn.get(&path).await;
                 recorder.record(0, started, &result);
             }
-            Scenario::Report | Scenario::ReportNokey => {
+            Scenario::Report | Scenario::ReportNokey | Scenario::Deliver => {
                 let body = report_form(&mut rng);
                 let key = (scenario == Scenario::Report).then(|| uuid(&mut rng));
                 let started = Instant::now();

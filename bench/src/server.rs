@@ -211,6 +211,22 @@ pub async fn start_ceiling(server: &Handle) -> Result<Running, String> {
     Ok(Running { addr, shutdown, done })
 }
 
+/// Serves `app` on the server runtime until `stop`.
+pub async fn serve_router(server: &Handle, app: Router) -> Result<Running, String> {
+    let listener = bind(server).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let done = server.spawn(async move {
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+            eprintln!("server failed: {e}");
+        }
+    });
+    Ok(Running { addr, shutdown, done })
+}
+
 /// A listener bound on the server runtime (tokio registers it with that runtime's reactor).
 async fn bind(server: &Handle) -> Result<TcpListener, String> {
     server

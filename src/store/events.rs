@@ -3,7 +3,7 @@
 //! `jobs::delivery`.
 
 use super::page::{Filter, ListOf};
-use super::{ListQuery, Tenant};
+use super::{ListQuery, StoreError, Tenant};
 
 /// `GET /v1/events` filters beyond the page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,10 +131,29 @@ pub struct DeliveryInfo {
     pub last_attempt_at_ms: Option<i64>,
 }
 
-/// The SQL of an event's JSON with its `pending_webhooks` counted, for a query on `events`.
-pub(crate) const EVENT_JSON: &str = "events.head || CAST((SELECT COUNT(*) FROM webhook_deliveries d \
+/// The SQL of an event's `pending_webhooks`: its deliveries not yet acknowledged (a query on
+/// `events`).
+pub(crate) const PENDING_WEBHOOKS: &str = "(SELECT COUNT(*) FROM webhook_deliveries d \
      WHERE d.account_id = events.account_id AND d.livemode = events.livemode AND d.event_id = events.id \
-     AND d.state <> 'succeeded') AS TEXT) || events.tail";
+     AND d.state <> 'succeeded')";
+
+/// How an event's `head` is stored: LZ4, its length first.
+pub(crate) fn pack_head(head: &str) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(head.as_bytes())
+}
+
+/// An event's JSON from its stored parts.
+pub(crate) fn event_body(head: &[u8], pending_webhooks: i64, tail: &str) -> Result<String, StoreError> {
+    let head = lz4_flex::decompress_size_prepended(head)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| StoreError::Corrupt("an event's stored JSON does not decompress".into()))?;
+    Ok(crate::events::render::event_json(
+        &head,
+        pending_webhooks.max(0) as u64,
+        tail,
+    ))
+}
 
 /// An event none of whose deliveries is unacknowledged.
 const ALL_DELIVERED: &str = "NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = events.account_id \
@@ -159,11 +178,24 @@ pub(crate) fn event_filters(query: &EventQuery) -> Vec<Filter<'_>> {
     filters
 }
 
-/// The events list, over `filters`.
+/// The events list, over `filters`: a page of event ids (their bodies are read by id).
 pub(crate) fn events_list<'a>(tenant: &'a Tenant, filters: &'a [Filter<'a>]) -> ListOf<'a> {
     ListOf {
-        doc: EVENT_JSON,
+        doc: "id",
         filters,
         ..ListOf::table("events", tenant)
     }
+}
+
+/// `bodies` (id, JSON) in the order of `ids`.
+pub(crate) fn in_order(ids: &[String], mut bodies: Vec<(String, String)>) -> Result<Vec<String>, StoreError> {
+    ids.iter()
+        .map(|id| {
+            let at = bodies
+                .iter()
+                .position(|(found, _)| found == id)
+                .ok_or_else(|| StoreError::Database(format!("event {id} vanished while its page was read")))?;
+            Ok(bodies.swap_remove(at).1)
+        })
+        .collect()
 }

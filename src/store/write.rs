@@ -102,6 +102,54 @@ pub enum WriteOutcome {
     AlreadySaved(SavedIdempotent),
 }
 
+/// An event as stored: its head packed (`store::events::pack_head`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedEvent {
+    pub id: String,
+    pub kind: crate::events::EventType,
+    pub created: i64,
+    pub record_id: String,
+    pub head: Vec<u8>,
+    pub tail: String,
+}
+
+impl From<NewEvent> for PackedEvent {
+    fn from(e: NewEvent) -> Self {
+        PackedEvent {
+            head: super::events::pack_head(&e.head),
+            id: e.id,
+            kind: e.kind,
+            created: e.created,
+            record_id: e.record_id,
+            tail: e.tail,
+        }
+    }
+}
+
+/// The events of `drafts`, rendered and packed.
+fn render_events(
+    drafts: &[crate::events::EventDraft],
+    tenant: &Tenant,
+    request: &EventRequest,
+    now: i64,
+) -> Vec<PackedEvent> {
+    drafts
+        .iter()
+        .map(|draft| new_event(new_event_id(), draft, &tenant.account_id, tenant.livemode, now, request).into())
+        .collect()
+}
+
+/// The events of a write whose events need no stored state (report_payment creates what it
+/// describes), rendered before the write runs: a backend with a serial write path (the SQLite
+/// writer) calls this on the request's own task and hands the result to `apply`.
+pub fn prepare_events(write: &Write) -> Option<Vec<PackedEvent>> {
+    let Command::Record(RecordCommand::Create(state)) = &write.command else {
+        return None;
+    };
+    let drafts = record_events(None, state, true, false);
+    Some(render_events(&drafts, &write.tenant, &write.request, write.now))
+}
+
 /// Row-level operations inside one open transaction.
 #[async_trait]
 pub trait WriteOps: Send {
@@ -134,7 +182,7 @@ pub trait WriteOps: Send {
     async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError>;
     /// Inserts the events, in order, and a pending delivery of each to every enabled endpoint
     /// of the tenant that subscribes to its type, due at `now_ms`.
-    async fn insert_events(&mut self, tenant: &Tenant, events: &[NewEvent], now_ms: i64) -> Result<(), StoreError>;
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError>;
 
     // Webhook endpoints.
     async fn count_endpoints(&mut self, tenant: &Tenant) -> Result<u64, StoreError>;
@@ -153,7 +201,12 @@ pub trait WriteOps: Send {
 
 /// Applies one write inside the caller's open transaction. An `AlreadySaved` outcome must be
 /// rolled back by the caller (a lazy claim may have found the key taken after writing).
-pub async fn apply(ops: &mut impl WriteOps, write: Write) -> Result<WriteOutcome, StoreError> {
+/// `prepared`: the write's events from `prepare_events`, if the caller rendered them already.
+pub async fn apply(
+    ops: &mut impl WriteOps,
+    write: Write,
+    prepared: Option<Vec<PackedEvent>>,
+) -> Result<WriteOutcome, StoreError> {
     let Write {
         tenant,
         command,
@@ -167,7 +220,7 @@ pub async fn apply(ops: &mut impl WriteOps, write: Write) -> Result<WriteOutcome
         return Ok(WriteOutcome::AlreadySaved(saved));
     }
     let result = match command {
-        Command::Record(command) => apply_record(ops, &tenant, command, &request, now).await?,
+        Command::Record(command) => apply_record(ops, &tenant, command, &request, now, prepared).await?,
         Command::WebhookEndpoint(command) => apply_endpoint(ops, &tenant, command).await?,
     };
     let mut saved = None;
@@ -207,6 +260,7 @@ async fn apply_record(
     command: RecordCommand,
     request: &EventRequest,
     now: i64,
+    prepared: Option<Vec<PackedEvent>>,
 ) -> Result<WriteResult, StoreError> {
     let (before, transition) = match command {
         RecordCommand::Create(state) => (None, Transition::created(state)),
@@ -240,17 +294,22 @@ async fn apply_record(
             RowWrite::UpdateLatestAttempt => ops.update_attempt(tenant, &state.latest).await?,
         }
     }
-    let drafts = record_events(
-        before.as_ref(),
-        state,
-        transition.new_attempt(),
-        transition.refund().is_some(),
-    );
-    if !drafts.is_empty() {
-        let events: Vec<NewEvent> = drafts
-            .iter()
-            .map(|draft| new_event(new_event_id(), draft, &tenant.account_id, tenant.livemode, now, request))
-            .collect();
+    let events = match prepared {
+        Some(events) => {
+            debug_assert!(before.is_none(), "only a create's events are prepared");
+            events
+        }
+        None => {
+            let drafts = record_events(
+                before.as_ref(),
+                state,
+                transition.new_attempt(),
+                transition.refund().is_some(),
+            );
+            render_events(&drafts, tenant, request, now)
+        }
+    };
+    if !events.is_empty() {
         ops.insert_events(tenant, &events, now * 1000).await?;
     }
     Ok(WriteResult::Applied(Applied::Record(transition.state)))

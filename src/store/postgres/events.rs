@@ -6,30 +6,31 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Connection, Row};
 
 use crate::events::WebhookEndpoint;
-use crate::events::render::NewEvent;
 use crate::store::doc::encode;
 use crate::store::events::{
-    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, EVENT_JSON, FinishedDelivery, Resend, Resent,
+    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, FinishedDelivery, PENDING_WEBHOOKS, Resend,
+    Resent, event_body,
 };
 use crate::store::page::can_exist;
+use crate::store::write::PackedEvent;
 use crate::store::{StoreError, Tenant};
 
 /// Inserts `events` and their deliveries in one statement; returns how many deliveries.
 pub(super) async fn insert_events(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    events: &[NewEvent],
+    events: &[PackedEvent],
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let created: Vec<i64> = events.iter().map(|e| e.created).collect();
     let types: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let records: Vec<&str> = events.iter().map(|e| e.record_id.as_str()).collect();
-    let heads: Vec<&str> = events.iter().map(|e| e.head.as_str()).collect();
+    let heads: Vec<&[u8]> = events.iter().map(|e| e.head.as_slice()).collect();
     let tails: Vec<&str> = events.iter().map(|e| e.tail.as_str()).collect();
     let queued = sqlx::query(
         "WITH ev AS (INSERT INTO events (account_id, livemode, id, created, type, record_id, head, tail) \
-         SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+         SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::text[]) \
          RETURNING id, type, created) \
          INSERT INTO webhook_deliveries (account_id, livemode, event_id, endpoint_id, state, attempts, next_attempt_at, created) \
          SELECT $1, $2, ev.id, w.id, 'pending', 0, $9, ev.created FROM ev JOIN webhook_endpoints w \
@@ -138,32 +139,58 @@ pub(super) async fn delete_endpoint(conn: &mut PgConnection, tenant: &Tenant, id
     Ok(())
 }
 
+/// The stored parts of an event (head, pending_webhooks, tail from column `first`) as its JSON.
+fn body(r: &PgRow, first: usize) -> Result<String, StoreError> {
+    let head: Vec<u8> = r.get(first);
+    event_body(&head, r.get(first + 1), r.get(first + 2))
+}
+
 pub(super) async fn get_event(pool: &PgPool, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
     if !can_exist(id) {
         return Ok(None);
     }
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT {EVENT_JSON} FROM events WHERE account_id = $1 AND livemode = $2 AND id = $3"
+    sqlx::query(&format!(
+        "SELECT head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = $1 AND livemode = $2 AND id = $3"
     ))
     .bind(&tenant.account_id)
     .bind(tenant.livemode)
     .bind(id)
     .fetch_optional(pool)
-    .await?)
+    .await?
+    .map(|r| body(&r, 0))
+    .transpose()
+}
+
+/// The events `ids` of the tenant, as (id, JSON), in no particular order.
+pub(super) async fn events_by_id(
+    pool: &PgPool,
+    tenant: &Tenant,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = $1 AND livemode = $2 AND id = ANY($3)"
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.livemode)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok((r.get(0), body(r, 1)?))).collect()
 }
 
 pub(super) async fn record_events(pool: &PgPool, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
     if !can_exist(record_id) {
         return Ok(Vec::new());
     }
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT {EVENT_JSON} FROM events WHERE account_id = $1 AND livemode = $2 AND record_id = $3 ORDER BY seq"
+    let rows = sqlx::query(&format!(
+        "SELECT head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = $1 AND livemode = $2 AND record_id = $3 ORDER BY seq"
     ))
     .bind(&tenant.account_id)
     .bind(tenant.livemode)
     .bind(record_id)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    rows.iter().map(|r| body(r, 0)).collect()
 }
 
 pub(super) async fn list_deliveries(
@@ -215,7 +242,8 @@ pub(super) async fn claim(pool: &PgPool, claim: &Claim) -> Result<Vec<ClaimedDel
          (SELECT seq FROM webhook_deliveries WHERE endpoint_id = $3 AND state = 'pending' AND next_attempt_at <= $4 \
          ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
          RETURNING seq, account_id, livemode, event_id, endpoint_id, attempts) \
-         SELECT c.seq, c.account_id, c.livemode, c.event_id, c.endpoint_id, c.attempts, w.url, w.secret, {EVENT_JSON} \
+         SELECT c.seq, c.account_id, c.livemode, c.event_id, c.endpoint_id, c.attempts, w.url, w.secret, \
+         events.head, {PENDING_WEBHOOKS}, events.tail \
          FROM claimed c \
          JOIN webhook_endpoints w ON w.account_id = c.account_id AND w.livemode = c.livemode AND w.id = c.endpoint_id \
          JOIN events ON events.account_id = c.account_id AND events.livemode = c.livemode AND events.id = c.event_id"
@@ -227,11 +255,11 @@ pub(super) async fn claim(pool: &PgPool, claim: &Claim) -> Result<Vec<ClaimedDel
     .bind(claim.limit as i64)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(claimed_delivery).collect())
+    rows.iter().map(claimed_delivery).collect()
 }
 
-fn claimed_delivery(r: &PgRow) -> ClaimedDelivery {
-    ClaimedDelivery {
+fn claimed_delivery(r: &PgRow) -> Result<ClaimedDelivery, StoreError> {
+    Ok(ClaimedDelivery {
         seq: r.get(0),
         tenant: Tenant {
             account_id: r.get(1),
@@ -242,8 +270,8 @@ fn claimed_delivery(r: &PgRow) -> ClaimedDelivery {
         attempts: r.get::<i32, _>(5) as u32,
         url: r.get(6),
         secret: r.get(7),
-        body: r.get(8),
-    }
+        body: body(r, 8)?,
+    })
 }
 
 /// Every finished attempt in one statement.

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 
 use super::doc::{decode, decode_page};
-use super::events::{event_filters, events_list};
+use super::events::{event_filters, events_list, in_order};
 use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
 use super::write::apply;
 use super::{
@@ -82,7 +82,7 @@ impl PgStore {
             conn: &mut tx,
             deliveries_queued: 0,
         };
-        let outcome = apply(&mut ops, write).await?;
+        let outcome = apply(&mut ops, write, None).await?;
         let queued = ops.deliveries_queued;
         if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
             tx.rollback().await?;
@@ -367,7 +367,12 @@ impl Store for PgStore {
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
         let filters = event_filters(query);
-        read_page(&mut Rows(&self.pool), &events_list(tenant, &filters), &query.page).await
+        let ids = read_page(&mut Rows(&self.pool), &events_list(tenant, &filters), &query.page).await?;
+        let bodies = events::events_by_id(&self.pool, tenant, &ids.data).await?;
+        Ok(Page {
+            data: in_order(&ids.data, bodies)?,
+            has_more: ids.has_more,
+        })
     }
 
     async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {

@@ -6,9 +6,9 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc, events};
 use crate::events::WebhookEndpoint;
-use crate::events::render::NewEvent;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::store::doc::encode;
+use crate::store::write::PackedEvent;
 use crate::store::write::WriteOps;
 use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
 
@@ -177,7 +177,7 @@ impl WriteOps for PgOps<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn insert_events(&mut self, tenant: &Tenant, events: &[NewEvent], now_ms: i64) -> Result<(), StoreError> {
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError> {
         self.deliveries_queued += events::insert_events(self.conn, tenant, events, now_ms).await?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use super::events;
 use super::ops::SqliteOps;
 use super::writer::{DeliveryAnswer, DeliveryJob, WriteRequest, Writer};
-use crate::store::write::apply;
+use crate::store::write::{PackedEvent, apply};
 use crate::store::{PROBE_BYTES, StoreError, Write, WriteOutcome};
 
 /// A reply waiting for its batch's commit.
@@ -48,7 +48,7 @@ impl Batch {
             crate::throttle::error("sqlite_begin", "could not begin a write transaction", &error);
             for request in queued.drain(..) {
                 match request {
-                    WriteRequest::Write(_, to) => drop(to.send(Err(error.clone()))),
+                    WriteRequest::Write(_, _, to) => drop(to.send(Err(error.clone()))),
                     WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
                     WriteRequest::Deliveries(_, to) => drop(to.send(Err(error.clone()))),
                 }
@@ -58,7 +58,9 @@ impl Batch {
         let mut replies = Vec::with_capacity(queued.len());
         for request in queued.drain(..) {
             replies.push(match request {
-                WriteRequest::Write(write, to) => Reply::Write(to, apply_in_savepoint(writer, write)),
+                WriteRequest::Write(write, prepared, to) => {
+                    Reply::Write(to, apply_in_savepoint(writer, write, prepared))
+                }
                 WriteRequest::Probe(to) => Reply::Probe(to, probe(&writer.conn)),
                 WriteRequest::Deliveries(job, to) => Reply::Deliveries(to, deliveries(&writer.conn, job)),
             });
@@ -94,6 +96,7 @@ impl Batch {
                 let _ = writer.conn.execute_batch("ROLLBACK");
                 writer.new_keys.clear();
                 writer.deliveries_queued = 0;
+                writer.subscriptions.clear();
                 writer.log.restore(cursor);
                 for reply in replies {
                     reply.send(Some(&error));
@@ -104,7 +107,11 @@ impl Batch {
     }
 }
 
-fn apply_in_savepoint(writer: &mut Writer, write: Write) -> Result<WriteOutcome, StoreError> {
+fn apply_in_savepoint(
+    writer: &mut Writer,
+    write: Write,
+    prepared: Option<Vec<PackedEvent>>,
+) -> Result<WriteOutcome, StoreError> {
     writer.conn.execute_batch("SAVEPOINT command")?;
     let saved_before = writer.new_keys.len();
     let queued_before = writer.deliveries_queued;
@@ -118,8 +125,10 @@ fn apply_in_savepoint(writer: &mut Writer, write: Write) -> Result<WriteOutcome,
             hasher: writer.hasher,
             new_keys: &mut writer.new_keys,
             deliveries_queued: &mut writer.deliveries_queued,
+            subscriptions: &mut writer.subscriptions,
         },
         write,
+        prepared,
     ));
     if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
         writer.new_keys.truncate(saved_before);

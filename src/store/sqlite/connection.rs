@@ -84,7 +84,7 @@ pub fn open(path: &Path, role: Role, synchronous: SqliteSync) -> Result<Connecti
         Role::Writer => {
             conn.execute_batch(&format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-                 PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
+                 PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;"
             ))?;
             conn.busy_handler(Some(writer_waits))?;
         }

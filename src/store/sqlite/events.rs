@@ -3,53 +3,140 @@
 //! run on the writer thread too (`writer::WriteRequest::Deliveries`), each in its batch's
 //! transaction; reads use the read pool.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::events::WebhookEndpoint;
-use crate::events::render::NewEvent;
 use crate::store::doc::encode;
 use crate::store::events::{
-    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, EVENT_JSON, FinishedDelivery, Resend, Resent,
+    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, FinishedDelivery, PENDING_WEBHOOKS, Resend,
+    Resent, event_body,
 };
+use crate::store::write::PackedEvent;
 use crate::store::{StoreError, Tenant};
+
+/// Tenants whose enabled endpoints the writer remembers; past this the memory starts over.
+pub const SUBSCRIPTIONS_CACHED_MAX: usize = 10_000;
+
+/// The enabled endpoints of each tenant, as (id, events filter), as the writer last read them.
+/// Only the writer changes endpoints, and it forgets a tenant's entry whenever it does (and
+/// every entry when a batch fails), so an entry is what the database holds: most tenants have
+/// no endpoint, and their events then cost no query for deliveries.
+#[derive(Debug, Default)]
+pub(super) struct Subscriptions {
+    by_tenant: HashMap<Tenant, Vec<(String, String)>>,
+}
+
+impl Subscriptions {
+    fn of(&mut self, conn: &Connection, tenant: &Tenant) -> Result<&[(String, String)], StoreError> {
+        if !self.by_tenant.contains_key(tenant) {
+            if self.by_tenant.len() >= SUBSCRIPTIONS_CACHED_MAX {
+                self.by_tenant.clear();
+            }
+            let enabled = conn
+                .prepare_cached(
+                    "SELECT id, events_filter FROM webhook_endpoints \
+                     WHERE account_id = ?1 AND livemode = ?2 AND status = 'enabled'",
+                )?
+                .query_map(params![tenant.account_id, tenant.livemode], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            self.by_tenant.insert(tenant.clone(), enabled);
+        }
+        Ok(&self.by_tenant[tenant])
+    }
+
+    /// The tenant's endpoints changed (or may have: a rolled-back change).
+    pub fn forget(&mut self, tenant: &Tenant) {
+        self.by_tenant.remove(tenant);
+    }
+
+    /// A batch failed: what it read may not be what the database holds.
+    pub fn clear(&mut self) {
+        self.by_tenant.clear();
+    }
+}
+
+fn subscribes(filter: &str, kind: &str) -> bool {
+    filter == crate::events::catalogue::ALL_EVENTS
+        || filter
+            .strip_prefix(',')
+            .is_some_and(|rest| rest.split(',').any(|t| t == kind))
+}
+
+/// `INSERT INTO events … VALUES (…), (…)` for `rows` events (one statement per call).
+fn insert_events_sql(rows: usize) -> String {
+    let mut sql =
+        String::from("INSERT INTO events (account_id, livemode, id, created, type, record_id, head, tail) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let n = row * 8;
+        sql.push_str(&format!(
+            "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7,
+            n + 8
+        ));
+    }
+    sql
+}
 
 /// Inserts `events` and their deliveries; returns how many deliveries were queued.
 pub(super) fn insert_events(
     conn: &Connection,
+    subscriptions: &mut Subscriptions,
     tenant: &Tenant,
-    events: &[NewEvent],
+    events: &[PackedEvent],
     now_ms: i64,
 ) -> Result<usize, StoreError> {
-    let mut event = conn.prepare_cached(
-        "INSERT INTO events (account_id, livemode, id, created, type, record_id, head, tail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    let mut deliveries = conn.prepare_cached(
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(events.len() * 8);
+    for (e, kind) in events.iter().zip(&kinds) {
+        values.extend([
+            &tenant.account_id as &dyn rusqlite::ToSql,
+            &tenant.livemode,
+            &e.id,
+            &e.created,
+            kind,
+            &e.record_id,
+            &e.head,
+            &e.tail,
+        ]);
+    }
+    conn.prepare_cached(&insert_events_sql(events.len()))?
+        .execute(values.as_slice())?;
+    let endpoints = subscriptions.of(conn, tenant)?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let mut delivery = conn.prepare_cached(
         "INSERT INTO webhook_deliveries (account_id, livemode, event_id, endpoint_id, state, attempts, next_attempt_at, created) \
-         SELECT ?1, ?2, ?3, id, 'pending', 0, ?4, ?5 FROM webhook_endpoints \
-         WHERE account_id = ?1 AND livemode = ?2 AND status = 'enabled' \
-         AND (events_filter = '*' OR instr(events_filter, ?6) > 0)",
+         VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6)",
     )?;
     let mut queued = 0;
     for e in events {
-        event.execute(params![
-            tenant.account_id,
-            tenant.livemode,
-            e.id,
-            e.created,
-            e.kind.as_str(),
-            e.record_id,
-            e.head,
-            e.tail
-        ])?;
-        queued += deliveries.execute(params![
-            tenant.account_id,
-            tenant.livemode,
-            e.id,
-            now_ms,
-            e.created,
-            format!(",{},", e.kind.as_str())
-        ])?;
+        for (endpoint, filter) in endpoints {
+            if subscribes(filter, e.kind.as_str()) {
+                delivery.execute(params![
+                    tenant.account_id,
+                    tenant.livemode,
+                    e.id,
+                    endpoint,
+                    now_ms,
+                    e.created
+                ])?;
+                queued += 1;
+            }
+        }
     }
     Ok(queued)
 }
@@ -121,19 +208,52 @@ pub(super) fn delete_endpoint(conn: &Connection, tenant: &Tenant, id: &str) -> R
     Ok(())
 }
 
-pub(super) fn get_event(conn: &Connection, tenant: &Tenant, id: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached(&format!(
-        "SELECT {EVENT_JSON} FROM events WHERE account_id = ?1 AND livemode = ?2 AND id = ?3"
-    ))?
-    .query_row(params![tenant.account_id, tenant.livemode, id], |r| r.get(0))
-    .optional()
+/// The stored parts of an event as its JSON.
+fn body(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<String, StoreError>> {
+    let head: Vec<u8> = r.get(first)?;
+    let pending: i64 = r.get(first + 1)?;
+    let tail: String = r.get(first + 2)?;
+    Ok(event_body(&head, pending, &tail))
 }
 
-pub(super) fn record_events(conn: &Connection, tenant: &Tenant, record_id: &str) -> rusqlite::Result<Vec<String>> {
+pub(super) fn get_event(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
     conn.prepare_cached(&format!(
-        "SELECT {EVENT_JSON} FROM events WHERE account_id = ?1 AND livemode = ?2 AND record_id = ?3 ORDER BY seq"
+        "SELECT head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = ?1 AND livemode = ?2 AND id = ?3"
     ))?
-    .query_map(params![tenant.account_id, tenant.livemode, record_id], |r| r.get(0))?
+    .query_row(params![tenant.account_id, tenant.livemode, id], |r| body(r, 0))
+    .optional()?
+    .transpose()
+}
+
+/// The events `ids` of the tenant, as (id, JSON), in no particular order.
+pub(super) fn events_by_id(
+    conn: &Connection,
+    tenant: &Tenant,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT id, head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = ?1 AND livemode = ?2 AND id = ?3"
+    ))?;
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some((id, json)) = statement
+            .query_row(params![tenant.account_id, tenant.livemode, id], |r| {
+                Ok((r.get::<_, String>(0)?, body(r, 1)?))
+            })
+            .optional()?
+        {
+            found.push((id, json?));
+        }
+    }
+    Ok(found)
+}
+
+pub(super) fn record_events(conn: &Connection, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = ?1 AND livemode = ?2 AND record_id = ?3 ORDER BY seq"
+    ))?
+    .query_map(params![tenant.account_id, tenant.livemode, record_id], |r| body(r, 0))?
+    .map(|r| r.map_err(StoreError::from).and_then(|b| b))
     .collect()
 }
 
@@ -195,7 +315,8 @@ pub(super) fn claim(conn: &Connection, claim: &Claim) -> Result<Vec<ClaimedDeliv
         )?
         .collect::<Result<_, _>>()?;
     let mut details = conn.prepare_cached(&format!(
-        "SELECT d.seq, d.account_id, d.livemode, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, {EVENT_JSON} \
+        "SELECT d.seq, d.account_id, d.livemode, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
+         events.head, {PENDING_WEBHOOKS}, events.tail \
          FROM webhook_deliveries d \
          JOIN webhook_endpoints w ON w.account_id = d.account_id AND w.livemode = d.livemode AND w.id = d.endpoint_id \
          JOIN events ON events.account_id = d.account_id AND events.livemode = d.livemode AND events.id = d.event_id \
@@ -204,14 +325,18 @@ pub(super) fn claim(conn: &Connection, claim: &Claim) -> Result<Vec<ClaimedDeliv
     let mut claimed = Vec::with_capacity(leased.len());
     for seq in leased {
         if let Some(delivery) = details.query_row([seq], claimed_delivery).optional()? {
-            claimed.push(delivery);
+            claimed.push(delivery?);
         }
     }
     Ok(claimed)
 }
 
-fn claimed_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimedDelivery> {
-    Ok(ClaimedDelivery {
+fn claimed_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClaimedDelivery, StoreError>> {
+    let body = match body(r, 8)? {
+        Ok(body) => body,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(ClaimedDelivery {
         seq: r.get(0)?,
         tenant: Tenant {
             account_id: r.get(1)?,
@@ -222,8 +347,8 @@ fn claimed_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimedDelivery> 
         attempts: r.get(5)?,
         url: r.get(6)?,
         secret: r.get(7)?,
-        body: r.get(8)?,
-    })
+        body,
+    }))
 }
 
 pub(super) fn finish(conn: &Connection, finished: &[FinishedDelivery]) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::doc::{decode, decode_page};
-use super::events::{event_filters, events_list};
+use super::events::{event_filters, events_list, in_order};
 use super::page::ListOf;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
@@ -313,8 +313,10 @@ impl Store for SqliteStore {
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
         let (reply, result) = oneshot::channel();
+        // Rendered here, on the request's task, so the single writer does not.
+        let prepared = super::write::prepare_events(&write);
         self.writes
-            .send(writer::WriteRequest::Write(write, reply))
+            .send(writer::WriteRequest::Write(write, prepared, reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
@@ -351,16 +353,24 @@ impl Store for SqliteStore {
     }
 
     async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
-        self.reads.with(|conn| events::get_event(conn, tenant, id))
+        self.reads.with(|conn| Ok(events::get_event(conn, tenant, id)))?
     }
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
         let filters = event_filters(query);
-        self.reads.page(&events_list(tenant, &filters), &query.page)
+        let ids = self.reads.page(&events_list(tenant, &filters), &query.page)?;
+        let bodies = self
+            .reads
+            .with(|conn| Ok(events::events_by_id(conn, tenant, &ids.data)))??;
+        Ok(Page {
+            data: in_order(&ids.data, bodies)?,
+            has_more: ids.has_more,
+        })
     }
 
     async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
-        self.reads.with(|conn| events::record_events(conn, tenant, record_id))
+        self.reads
+            .with(|conn| Ok(events::record_events(conn, tenant, record_id)))?
     }
 
     async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {

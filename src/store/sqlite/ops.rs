@@ -8,9 +8,9 @@ use super::SharedKeyIndex;
 use super::events;
 use super::key_index::{KeyEntry, KeyHasher, saved_at};
 use crate::events::WebhookEndpoint;
-use crate::events::render::NewEvent;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::store::doc::encode;
+use crate::store::write::PackedEvent;
 use crate::store::write::WriteOps;
 use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, Tenant};
 
@@ -26,6 +26,8 @@ pub(super) struct SqliteOps<'c> {
     pub new_keys: &'c mut Vec<KeyEntry>,
     /// Deliveries queued by this batch (the worker is woken after the commit).
     pub deliveries_queued: &'c mut usize,
+    /// The tenants' enabled endpoints, as the writer knows them.
+    pub subscriptions: &'c mut events::Subscriptions,
 }
 
 impl SqliteOps<'_> {
@@ -205,8 +207,8 @@ impl WriteOps for SqliteOps<'_> {
         Ok(done == 1)
     }
 
-    async fn insert_events(&mut self, tenant: &Tenant, events: &[NewEvent], now_ms: i64) -> Result<(), StoreError> {
-        *self.deliveries_queued += events::insert_events(self.conn, tenant, events, now_ms)?;
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError> {
+        *self.deliveries_queued += events::insert_events(self.conn, self.subscriptions, tenant, events, now_ms)?;
         Ok(())
     }
 
@@ -226,14 +228,17 @@ impl WriteOps for SqliteOps<'_> {
         secret: &str,
     ) -> Result<(), StoreError> {
         let seq = self.take_seq();
+        self.subscriptions.forget(tenant);
         events::insert_endpoint(self.conn, tenant, seq, endpoint, secret)
     }
 
     async fn update_endpoint(&mut self, tenant: &Tenant, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        self.subscriptions.forget(tenant);
         events::update_endpoint(self.conn, tenant, endpoint)
     }
 
     async fn delete_endpoint(&mut self, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+        self.subscriptions.forget(tenant);
         events::delete_endpoint(self.conn, tenant, id)
     }
 }

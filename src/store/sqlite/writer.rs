@@ -24,6 +24,7 @@ use super::connection::{self, Role};
 use super::key_index::{KeyEntry, KeyHasher};
 use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
+use crate::store::write::PackedEvent;
 use crate::store::{Claim, ClaimedDelivery, FinishedDelivery, Health, StoreError, Write, WriteOutcome};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
@@ -34,8 +35,13 @@ pub const WRITE_QUEUE_CAPACITY: usize = 1024;
 /// What the writer is asked to do.
 #[derive(Debug)]
 pub(super) enum WriteRequest {
-    /// A mutation, answered once its batch has committed.
-    Write(Write, oneshot::Sender<Result<WriteOutcome, StoreError>>),
+    /// A mutation (with its events, when they were rendered before), answered once its batch
+    /// has committed.
+    Write(
+        Write,
+        Option<Vec<PackedEvent>>,
+        oneshot::Sender<Result<WriteOutcome, StoreError>>,
+    ),
     /// Rewrite the probe row (`/readyz` after an outage), answered once its batch has committed.
     Probe(oneshot::Sender<Result<(), StoreError>>),
     /// The delivery worker's claim or finish, answered once its batch has committed.
@@ -94,6 +100,7 @@ pub(super) struct Writer {
     /// worker.
     pub deliveries_queued: usize,
     pub delivery_signal: Arc<Notify>,
+    pub subscriptions: super::events::Subscriptions,
     health: Arc<Health>,
     restart_wanted: Arc<RestartWanted>,
 }
@@ -138,6 +145,7 @@ pub(super) fn spawn(
         new_keys: Vec::with_capacity(GROUP_COMMIT_BATCH_MAX),
         deliveries_queued: 0,
         delivery_signal,
+        subscriptions: Default::default(),
         health,
         restart_wanted,
     };
