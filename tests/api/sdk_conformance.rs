@@ -41,6 +41,12 @@ async fn the_official_python_sdk_walks_the_whole_lifecycle(server: TestServer) {
     assert!(stdout.contains("SDK conformance: all checks passed"), "{stdout}");
 }
 
+async fn the_official_python_sdk_manages_webhooks_and_verifies_deliveries(server: TestServer) {
+    let Some(python) = sdk_python() else { return };
+    let stdout = run_script(python, "webhooks.py", server.base(), &server.test_key).await;
+    assert!(stdout.contains("SDK webhooks: all checks passed"), "{stdout}");
+}
+
 /// A TCP proxy to `upstream` (an address) that forwards the first connection's request, waits for the
 /// server's answer, and closes the connection without passing it on: the network dropped the
 /// response. Later connections are relayed untouched.
@@ -114,4 +120,5 @@ async fn the_sdk_retrying_after_a_dropped_response_records_the_payment_once(serv
 backend_tests!(
     the_official_python_sdk_walks_the_whole_lifecycle,
     the_sdk_retrying_after_a_dropped_response_records_the_payment_once,
+    the_official_python_sdk_manages_webhooks_and_verifies_deliveries,
 );
