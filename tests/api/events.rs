@@ -334,7 +334,42 @@ async fn tenants_and_modes_never_see_each_others_events(server: TestServer) {
     assert_eq!(ids(&server.list_events(&[]).await.ok()), mine);
 }
 
+async fn events_older_than_thirty_days_are_pruned_with_their_deliveries(server: TestServer) {
+    server.webhook_endpoint("http://127.0.0.1:9/nobody").await;
+    server.pending_payment(100).await;
+    let old = ids(&server.list_events(&[]).await.ok());
+    let thirty_one_days = 31 * 24 * 60 * 60;
+    server
+        .execute_sql(&format!("UPDATE events SET created = created - {thirty_one_days}"))
+        .await;
+    server
+        .execute_sql(&format!(
+            "UPDATE webhook_deliveries SET created = created - {thirty_one_days}"
+        ))
+        .await;
+    server.pending_payment(200).await;
+    let cutoff = payrec::clock::unix_now() - payrec::events::EVENT_RETENTION_SECS;
+    assert_eq!(server.store.prune_events(cutoff).await.expect("pruned"), 2);
+    for id in &old {
+        assert_eq!(server.retrieve_event(id).await.status, 404);
+    }
+    let kept = server.list_events(&[]).await.ok();
+    assert_eq!(kept["data"].as_array().expect("data").len(), 2, "the new events stay");
+    let tenant = payrec::store::Tenant {
+        account_id: server.account_id.clone(),
+        livemode: false,
+    };
+    let deliveries = server
+        .store
+        .list_deliveries(&tenant, None, None, 10)
+        .await
+        .expect("deliveries");
+    assert!(deliveries.iter().all(|d| !old.contains(&d.event_id)), "{deliveries:?}");
+    assert_eq!(deliveries.len(), 2);
+}
+
 backend_tests!(
+    events_older_than_thirty_days_are_pruned_with_their_deliveries,
     each_call_emits_one_event_per_object_it_changed_in_the_catalogue_order,
     an_event_is_stripes_event_object_and_data_object_is_the_object_after_the_call,
     previous_attributes_hold_the_whole_previous_value_of_each_changed_field,
