@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use super::state::AppState;
 use crate::store::Tenant;
-use crate::wire::auth::{KEY_CHARS_MAX, key_digest, key_livemode, mask_key, new_key_record, presented_key};
+use crate::wire::auth::{KEY_CHARS_MAX, KeyKind, key_digest, key_livemode, mask_key, new_key_record, presented_key};
 use crate::wire::error::ApiError;
 use crate::wire::request::RequestContext;
 
@@ -39,6 +39,13 @@ impl FromRequestParts<AppState> for Tenant {
         };
         if let Some(context) = parts.extensions.get::<std::sync::Arc<RequestContext>>() {
             let _ = context.account.set(owner.tenant.account_id.clone());
+        }
+        // A restricted key reads: every GET, and nothing that changes anything.
+        if KeyKind::of_prefix(&owner.prefix) == KeyKind::RestrictedRead && parts.method != axum::http::Method::GET {
+            return Err(ApiError::PermissionDenied {
+                masked: mask_key(&key),
+                account: owner.tenant.account_id,
+            });
         }
         Ok(owner.tenant)
     }

@@ -165,6 +165,12 @@ impl Default for ServeArgs {
     }
 }
 
+/// A restricted key's permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Permission {
+    Read,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create a key and print it once.
@@ -172,6 +178,11 @@ pub enum KeysCommand {
         /// A live-mode key (sk_live_…) instead of test mode.
         #[arg(long)]
         live: bool,
+        /// A restricted key (rk_test_… / rk_live_…) with this permission instead of a secret
+        /// key: `read` may call every GET of the API and nothing else (for the dashboard, or a
+        /// reporting job).
+        #[arg(long, value_enum)]
+        restricted: Option<Permission>,
         /// The account to create the key for (default: the only account, or a new one).
         #[arg(long)]
         account: Option<String>,

@@ -85,6 +85,7 @@ const ERROR_STATUSES: &[(u16, &str)] = &[
 ];
 /// The error statuses only a POST can answer with.
 const POST_ERROR_STATUSES: &[(u16, &str)] = &[
+    (403, "A restricted key (rk_…): it may call every GET and nothing else."),
     (409, "Another request with the same Idempotency-Key is in flight."),
     (413, "The request body is too large."),
 ];
@@ -236,7 +237,8 @@ fn responses(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
     responses.insert("200".into(), ok);
     let post_only = match endpoint.method {
         Method::Post => POST_ERROR_STATUSES,
-        Method::Get | Method::Delete => &[],
+        Method::Delete => &POST_ERROR_STATUSES[..1],
+        Method::Get => &[],
     };
     for (status, description) in ERROR_STATUSES.iter().chain(post_only) {
         responses.insert(status.to_string(), response(description, "error"));

@@ -38,6 +38,8 @@ pub struct Tenant {
 pub struct KeyOwner {
     pub key_id: String,
     pub tenant: Tenant,
+    /// `sk_test_`, `rk_live_`, …: what the key may do (`wire::auth::KeyKind::of_prefix`).
+    pub prefix: String,
 }
 
 /// An API key as listed by `payrec keys list`: never the key itself.

@@ -12,6 +12,39 @@ use crate::store::{NewKey, Tenant};
 
 pub const TEST_KEY_PREFIX: &str = "sk_test_";
 pub const LIVE_KEY_PREFIX: &str = "sk_live_";
+/// Restricted keys (Stripe's convention): every GET of the API, nothing else.
+pub const RESTRICTED_TEST_KEY_PREFIX: &str = "rk_test_";
+pub const RESTRICTED_LIVE_KEY_PREFIX: &str = "rk_live_";
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `sk_…`: everything.
+    Secret,
+    /// `rk_…` with the `read` permission: every GET, nothing else.
+    RestrictedRead,
+}
+
+impl KeyKind {
+    /// The prefix of a key of this kind in that mode (also stored, to list and to tell the kind).
+    pub fn prefix(self, livemode: bool) -> &'static str {
+        match (self, livemode) {
+            (KeyKind::Secret, false) => TEST_KEY_PREFIX,
+            (KeyKind::Secret, true) => LIVE_KEY_PREFIX,
+            (KeyKind::RestrictedRead, false) => RESTRICTED_TEST_KEY_PREFIX,
+            (KeyKind::RestrictedRead, true) => RESTRICTED_LIVE_KEY_PREFIX,
+        }
+    }
+
+    /// The kind of a key with this stored prefix.
+    pub fn of_prefix(prefix: &str) -> KeyKind {
+        if prefix.starts_with("rk_") {
+            KeyKind::RestrictedRead
+        } else {
+            KeyKind::Secret
+        }
+    }
+}
 /// Random base62 characters in a generated key.
 pub const KEY_RANDOM_CHARS: usize = 32;
 /// Longest key accepted for lookup; longer ones are rejected without hashing.
@@ -23,10 +56,18 @@ pub fn key_digest(key: &str) -> [u8; 32] {
 
 /// `sk_test_****abcd`: the mode prefix and the last four characters, never more.
 pub fn mask_key(key: &str) -> String {
-    let prefix = [TEST_KEY_PREFIX, LIVE_KEY_PREFIX, "sk_", "rk_", "pk_"]
-        .into_iter()
-        .find(|p| key.starts_with(p))
-        .unwrap_or("");
+    let prefix = [
+        TEST_KEY_PREFIX,
+        LIVE_KEY_PREFIX,
+        RESTRICTED_TEST_KEY_PREFIX,
+        RESTRICTED_LIVE_KEY_PREFIX,
+        "sk_",
+        "rk_",
+        "pk_",
+    ]
+    .into_iter()
+    .find(|p| key.starts_with(p))
+    .unwrap_or("");
     let rest: Vec<char> = key[prefix.len()..].chars().collect();
     let last4: String = rest[rest.len().saturating_sub(4)..].iter().collect();
     format!("{prefix}****{last4}")
@@ -52,11 +93,11 @@ pub struct GeneratedKey {
 }
 
 pub fn new_key_record(secret: &str, tenant: Tenant, key_id: String, now: i64) -> NewKey {
-    let prefix = if tenant.livemode {
-        LIVE_KEY_PREFIX
-    } else {
-        TEST_KEY_PREFIX
-    };
+    new_key_record_of(KeyKind::Secret, secret, tenant, key_id, now)
+}
+
+fn new_key_record_of(kind: KeyKind, secret: &str, tenant: Tenant, key_id: String, now: i64) -> NewKey {
+    let prefix = kind.prefix(tenant.livemode);
     let chars: Vec<char> = secret.chars().collect();
     NewKey {
         key_id,
@@ -69,13 +110,13 @@ pub fn new_key_record(secret: &str, tenant: Tenant, key_id: String, now: i64) ->
 }
 
 pub fn generate_key(tenant: Tenant, now: i64) -> GeneratedKey {
-    let prefix = if tenant.livemode {
-        LIVE_KEY_PREFIX
-    } else {
-        TEST_KEY_PREFIX
-    };
+    generate_key_of(KeyKind::Secret, tenant, now)
+}
+
+pub fn generate_key_of(kind: KeyKind, tenant: Tenant, now: i64) -> GeneratedKey {
+    let prefix = kind.prefix(tenant.livemode);
     let secret = format!("{prefix}{}", random_base62(KEY_RANDOM_CHARS));
-    let stored = new_key_record(&secret, tenant, format!("key_{}", random_base62(16)), now);
+    let stored = new_key_record_of(kind, &secret, tenant, format!("key_{}", random_base62(16)), now);
     GeneratedKey { secret, stored }
 }
 

@@ -101,6 +101,11 @@ pub enum ApiError {
     NoApiKey,
     #[error("Invalid API Key provided: {masked}")]
     InvalidApiKey { masked: String },
+    /// A restricted (read-only) key on a call that changes something.
+    #[error(
+        "The provided key '{masked}' does not have the required permissions for this endpoint on account '{account}'. Having the 'write' permission would allow this request to continue: use a secret key (sk_…) for it."
+    )]
+    PermissionDenied { masked: String, account: String },
     #[error(
         "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
     )]
@@ -153,6 +158,7 @@ impl ApiError {
             | ApiError::MalformedRequest { .. }
             | ApiError::ConnectNotSupported => StatusCode::BAD_REQUEST,
             ApiError::NoApiKey | ApiError::InvalidApiKey { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             ApiError::ResourceMissing { .. } | ApiError::UnrecognizedUrl { .. } => StatusCode::NOT_FOUND,
             ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -183,6 +189,7 @@ impl ApiError {
             | ApiError::InvalidExpand { .. }
             | ApiError::NoApiKey
             | ApiError::InvalidApiKey { .. }
+            | ApiError::PermissionDenied { .. }
             | ApiError::UnrecognizedUrl { .. }
             | ApiError::IdempotencyMismatch { .. }
             | ApiError::IdempotencyKeyInvalid { .. }

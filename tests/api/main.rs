@@ -28,6 +28,7 @@ mod outages;
 mod query_strings;
 mod replicas;
 mod request_limits;
+mod restricted_keys;
 mod sdk_conformance;
 mod slow_clients;
 mod smoke;

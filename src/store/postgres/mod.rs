@@ -103,6 +103,7 @@ fn key_owner(row: &PgRow) -> KeyOwner {
             account_id: row.get("account_id"),
             livemode: row.get("livemode"),
         },
+        prefix: row.get("prefix"),
     }
 }
 
@@ -267,10 +268,12 @@ impl Store for PgStore {
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
-        let row = sqlx::query("SELECT id, account_id, livemode FROM api_keys WHERE digest = $1 AND revoked_at IS NULL")
-            .bind(&digest[..])
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, account_id, livemode, prefix FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
+        )
+        .bind(&digest[..])
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(key_owner))
     }
 

@@ -55,7 +55,7 @@ impl ReadPool {
     pub fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
         self.with(|conn| {
             conn.prepare_cached(
-                "SELECT id, account_id, livemode FROM api_keys WHERE digest = ?1 AND revoked_at IS NULL",
+                "SELECT id, account_id, livemode, prefix FROM api_keys WHERE digest = ?1 AND revoked_at IS NULL",
             )?
             .query_row(params![&digest[..]], |r| {
                 Ok(KeyOwner {
@@ -64,6 +64,7 @@ impl ReadPool {
                         account_id: r.get(1)?,
                         livemode: r.get(2)?,
                     },
+                    prefix: r.get(3)?,
                 })
             })
             .optional()

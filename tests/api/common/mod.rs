@@ -270,6 +270,21 @@ impl TestServer {
         }
     }
 
+    /// A restricted (read-only) key of the server's account; returns the key.
+    pub async fn new_restricted_key(&self, livemode: bool) -> String {
+        let tenant = Tenant {
+            account_id: self.account_id.clone(),
+            livemode,
+        };
+        let key = payrec::wire::auth::generate_key_of(
+            payrec::wire::auth::KeyKind::RestrictedRead,
+            tenant,
+            payrec::clock::unix_now(),
+        );
+        self.store.create_key(&key.stored).await.expect("restricted key");
+        key.secret
+    }
+
     /// Creates another account with a test key; returns the key.
     pub async fn new_account_key(&self, livemode: bool) -> String {
         let account_id = format!("acct_other{}", payrec::base62::random_base62(10));
