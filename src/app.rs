@@ -91,6 +91,9 @@ pub fn app(state: AppState) -> Router {
     if state.config.metrics_on_api {
         router = router.route("/metrics", get(metrics));
     }
+    if state.config.dashboard {
+        router = router.merge(crate::dashboard::router());
+    }
     router
         .route_layer(from_fn(remember_route))
         .fallback(unrecognized)

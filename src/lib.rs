@@ -10,6 +10,7 @@ pub mod app;
 pub mod base62;
 pub mod cli;
 pub mod clock;
+pub mod dashboard;
 pub mod events;
 pub mod jobs;
 pub mod openapi;

@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Webhook delivery.
     pub webhooks: WebhookConfig,
+    /// Serve the dashboard at /dashboard/.
+    pub dashboard: bool,
 }
 
 /// Most deliveries in flight at once, over all endpoints.
@@ -75,6 +77,7 @@ impl Default for ServerConfig {
             metrics_on_api: true,
             limits: Limits::default(),
             webhooks: WebhookConfig::default(),
+            dashboard: true,
         }
     }
 }

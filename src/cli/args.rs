@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// Webhooks: most attempts in flight to one endpoint (its connections).
     #[arg(long, env = "PAYREC_WEBHOOK_CONNECTIONS_PER_ENDPOINT", default_value_t = WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub webhook_connections_per_endpoint: u64,
+    /// Do not serve the dashboard (/dashboard/) on the API listener.
+    #[arg(long, env = "PAYREC_NO_DASHBOARD")]
+    pub no_dashboard: bool,
     /// Do not deliver webhooks from this process (events are still recorded; another replica
     /// delivers them).
     #[arg(long, env = "PAYREC_NO_WEBHOOK_DELIVERY")]
@@ -161,6 +164,7 @@ impl Default for ServeArgs {
             webhook_concurrency: WEBHOOK_CONCURRENCY_DEFAULT as u64,
             webhook_connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64,
             no_webhook_delivery: false,
+            no_dashboard: false,
         }
     }
 }

@@ -83,6 +83,7 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         delay_after_commit,
         metrics_on_api: args.metrics_listen.is_none(),
         webhooks: args.webhooks(),
+        dashboard: !args.no_dashboard,
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config);

@@ -26,9 +26,54 @@ pub fn parse_currency(code: &str) -> Option<Currency> {
         .map(|_| Currency::new_unchecked(code))
 }
 
+/// Currencies whose minor unit is the unit itself (ISO 4217 exponent 0), sorted.
+const ZERO_DECIMAL: &[&str] = &[
+    "bif", "clp", "djf", "gnf", "isk", "jpy", "kmf", "krw", "pyg", "rwf", "ugx", "uyi", "vnd", "vuv", "xaf", "xof",
+    "xpf",
+];
+/// Currencies with three decimals (ISO 4217 exponent 3), sorted.
+const THREE_DECIMAL: &[&str] = &["bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"];
+
+/// Decimals of the currency's minor unit: JPY 0, USD 2, KWD 3.
+pub fn exponent(code: &str) -> u32 {
+    if ZERO_DECIMAL.binary_search(&code).is_ok() {
+        0
+    } else if THREE_DECIMAL.binary_search(&code).is_ok() {
+        3
+    } else {
+        2
+    }
+}
+
+/// An amount in minor units as a decimal string in its currency's exponent: `1234` usd →
+/// `12.34`, jpy → `1234`, kwd → `1.234`; negative amounts keep their sign.
+pub fn decimal(value: i64, code: &str) -> String {
+    let exponent = exponent(code);
+    if exponent == 0 {
+        return value.to_string();
+    }
+    let scale = 10_i64.pow(exponent);
+    let sign = if value < 0 { "-" } else { "" };
+    let units = value.unsigned_abs() / scale as u64;
+    let fraction = value.unsigned_abs() % scale as u64;
+    format!("{sign}{units}.{fraction:0width$}", width = exponent as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_print_in_their_currency_s_exponent() {
+        assert_eq!(decimal(1234, "usd"), "12.34");
+        assert_eq!(decimal(5, "usd"), "0.05");
+        assert_eq!(decimal(1234, "jpy"), "1234");
+        assert_eq!(decimal(1234, "kwd"), "1.234");
+        assert_eq!(decimal(-150, "eur"), "-1.50");
+        assert!(ZERO_DECIMAL.windows(2).all(|w| w[0] < w[1]));
+        assert!(THREE_DECIMAL.windows(2).all(|w| w[0] < w[1]));
+        assert!(ZERO_DECIMAL.iter().chain(THREE_DECIMAL).all(|c| ISO_4217.contains(c)));
+    }
 
     #[test]
     fn the_code_list_is_sorted_so_binary_search_works() {

@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 
 mod doc;
 mod error;
@@ -63,6 +63,28 @@ pub struct NewKey {
     pub prefix: String,
     pub last4: String,
     pub created: i64,
+}
+
+/// A dashboard session to store: the digest of its id, never the id.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub digest: [u8; 32],
+    pub key_id: String,
+    pub tenant: Tenant,
+    pub csrf: String,
+    pub created: i64,
+    pub expires: i64,
+}
+
+/// A live dashboard session: its key is active and it has not expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub key_id: String,
+    pub tenant: Tenant,
+    /// The key's prefix (`sk_test_`, `rk_live_`, …): what it may do.
+    pub prefix: String,
+    pub csrf: String,
+    pub expires: i64,
 }
 
 /// Which page of a list: newest first, `(created, seq)` descending.
@@ -154,6 +176,13 @@ pub trait Store: Send + Sync + Debug {
     /// Returns false if no active key has that id.
     async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError>;
 
+    // Dashboard sessions.
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    /// The session with this digest, unless it expired at `now` or its key was revoked.
+    async fn find_session(&self, digest: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError>;
+    /// Deletes the session (sign out), and every session that expired before `now`.
+    async fn delete_session(&self, digest: &[u8; 32], now: i64) -> Result<(), StoreError>;
+
     // Payment records.
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError>;
@@ -164,6 +193,9 @@ pub trait Store: Send + Sync + Debug {
         record_id: &str,
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError>;
+
+    /// Every refund reported on a record, oldest first.
+    async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError>;
 
     /// Applies one mutation and saves its idempotency key, in one transaction.
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError>;

@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod crash_durability;
+mod dashboard;
 mod errors_and_headers;
 mod events;
 mod form_encoding;

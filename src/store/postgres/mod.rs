@@ -15,14 +15,15 @@ use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
 use super::write::apply;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
-    ListQuery, NewKey, Outage, PROBE_BYTES, Page, PoolUsage, Resend, Resent, SavedIdempotent, Store, StoreError,
-    Tenant, Write, WriteOutcome,
+    ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, Resend, Resent, SavedIdempotent, Session,
+    Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 
 mod events;
 mod ops;
+mod sessions;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -306,6 +307,18 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        sessions::create(&self.pool, session).await
+    }
+
+    async fn find_session(&self, digest: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
+        sessions::find(&self.pool, digest, now).await
+    }
+
+    async fn delete_session(&self, digest: &[u8; 32], now: i64) -> Result<(), StoreError> {
+        sessions::delete(&self.pool, digest, now).await
+    }
+
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
         doc(&self.pool, RECORD_DOC, tenant, id)
             .await?
@@ -336,6 +349,10 @@ impl Store for PgStore {
             ..ListOf::table("payment_attempt_records", tenant)
         };
         Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
+    }
+
+    async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
+        sessions::refunds(&self.pool, tenant, record_id).await
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "events",
         sql: include_str!("../../../migrations/sqlite/0006_events.sql"),
     },
+    Migration {
+        version: 7,
+        description: "dashboard sessions",
+        sql: include_str!("../../../migrations/sqlite/0007_dashboard_sessions.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -16,11 +16,11 @@ use super::events::{event_filters, events_list, in_order};
 use super::page::ListOf;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
-    ListQuery, NewKey, Outage, Page, PoolUsage, Resend, Resent, SavedIdempotent, Store, StoreError, Tenant, Write,
-    WriteOutcome,
+    ListQuery, NewKey, NewSession, Outage, Page, PoolUsage, Resend, Resent, SavedIdempotent, Session, Store,
+    StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use writer::{DeliveryAnswer, DeliveryJob};
 
 mod batch;
@@ -32,6 +32,7 @@ mod key_log;
 pub mod migrate;
 mod ops;
 mod reads;
+mod sessions;
 mod writer;
 
 pub use checkpoint::WAL_BYTES_MAX_DEFAULT;
@@ -279,6 +280,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.admin(move |conn| sessions::create(conn, &session)).await
+    }
+
+    async fn find_session(&self, digest: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
+        self.reads.with(|conn| sessions::find(conn, digest, now))
+    }
+
+    async fn delete_session(&self, digest: &[u8; 32], now: i64) -> Result<(), StoreError> {
+        let digest = *digest;
+        self.admin(move |conn| sessions::delete(conn, &digest, now)).await
+    }
+
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
         self.reads
             .doc("payment_records", tenant, id)?
@@ -309,6 +324,10 @@ impl Store for SqliteStore {
             ..ListOf::table("payment_attempt_records", tenant)
         };
         Ok(decode_page(self.reads.page(&list, query)?)?)
+    }
+
+    async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
+        self.reads.with(|conn| sessions::refunds(conn, tenant, record_id))
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {

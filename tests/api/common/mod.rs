@@ -4,6 +4,7 @@
 pub mod api;
 pub mod calls;
 pub mod child;
+pub mod dashboard;
 pub mod endpoint;
 pub mod form;
 pub mod postgres;

@@ -1,0 +1,53 @@
+//! The page frame: the account, a test/live badge, the navigation and the sign-out form.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::session::SignedIn;
+
+/// A page outside the signed-in frame (sign in, refusals).
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · payrec" }
+                link rel="stylesheet" href="/dashboard/assets/dashboard.css";
+            }
+            body { (body) }
+        }
+    }
+}
+
+/// A signed-in page: `current` names the navigation entry it belongs to.
+pub fn page(user: &SignedIn, title: &str, current: &str, body: Markup) -> Markup {
+    let tenant = &user.session.tenant;
+    let (mode, badge) = if tenant.livemode {
+        ("live", "badge live")
+    } else {
+        ("test", "badge test")
+    };
+    let nav = [("Payments", "/dashboard/payments")];
+    bare(
+        title,
+        html! {
+            header.top {
+                a.brand href="/dashboard/" { "payrec" }
+                span class=(badge) title="The mode of the key you signed in with" { (mode) " mode" }
+                span.account { (tenant.account_id) }
+                @if user.restricted() { span.badge.restricted { "read only" } }
+                nav {
+                    @for (name, href) in nav {
+                        a href=(href) aria-current=[(name == current).then_some("page")] { (name) }
+                    }
+                }
+                form.sign-out method="post" action="/dashboard/sign-out" {
+                    input type="hidden" name="csrf" value=(user.session.csrf);
+                    button type="submit" { "Sign out" }
+                }
+            }
+            main { (body) }
+        },
+    )
+}

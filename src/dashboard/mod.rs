@@ -1,0 +1,73 @@
+//! The dashboard: the ledger in a browser, served by `payrec serve` at `/dashboard/` on the API
+//! listener (`--no-dashboard` turns it off). Server-rendered HTML (`maud`, compiled into the
+//! binary) and one stylesheet; no JavaScript is needed to read. Sign in with an API key
+//! (secret or restricted): the key's account and mode decide what is shown, the server keeps
+//! a session (`session`), and every form that changes something carries a CSRF token. Pages
+//! send a strict Content-Security-Policy.
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use maud::Markup;
+
+use crate::api::state::AppState;
+
+mod format;
+mod layout;
+mod payments;
+mod session;
+
+/// Where the dashboard lives.
+pub const PREFIX: &str = "/dashboard";
+/// The stylesheet, compiled in.
+const STYLESHEET: &str = include_str!("assets/dashboard.css");
+/// Nothing but this origin's stylesheet and forms: no scripts, no frames, no other origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The dashboard's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(|| async { Redirect::to("/dashboard/") }))
+        .route("/dashboard/", get(payments::home))
+        .route("/dashboard/sign-in", get(session::sign_in_form).post(session::sign_in))
+        .route("/dashboard/sign-out", axum::routing::post(session::sign_out))
+        .route("/dashboard/payments", get(payments::list))
+        .route("/dashboard/payments/{id}", get(payments::detail))
+        .route("/dashboard/assets/dashboard.css", get(stylesheet))
+}
+
+/// An HTML page with the dashboard's headers.
+pub fn html(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup.into_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    secure_headers(headers);
+    response
+}
+
+fn secure_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+async fn stylesheet() -> Response {
+    let mut response = STYLESHEET.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}

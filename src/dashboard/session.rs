@@ -1,0 +1,252 @@
+//! Signing in to the dashboard. The browser pastes an API key (secret or restricted) into a
+//! form; the server keeps a session: a random id in an `HttpOnly`, `SameSite=Strict` cookie
+//! (`Secure` behind https), only its digest stored, expiring after `SESSION_TTL_SECS`, ended by
+//! signing out or by revoking the key. The key itself is never put in a URL, a page or a log.
+//! Forms carry a CSRF token: the session's, or before sign-in one also set as a cookie.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use sha2::{Digest, Sha256};
+
+use super::layout::bare;
+use crate::api::state::AppState;
+use crate::base62::random_base62;
+use crate::clock::unix_now;
+use crate::store::{KeyOwner, NewSession, Session};
+use crate::wire::auth::{KEY_CHARS_MAX, key_digest, key_livemode, new_key_record};
+
+/// How long a session lasts from sign-in.
+pub const SESSION_TTL_SECS: i64 = 12 * 60 * 60;
+const SESSION_COOKIE: &str = "payrec_session";
+const SIGN_IN_COOKIE: &str = "payrec_sign_in";
+/// Random base62 characters of a session id and of a CSRF token (~190 bits).
+const TOKEN_CHARS: usize = 32;
+pub const SIGN_IN_PATH: &str = "/dashboard/sign-in";
+
+fn session_digest(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// Behind a proxy that terminated https, cookies are `Secure`.
+fn secure(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are ASCII")
+}
+
+/// The signed-in user of a dashboard request; without a live session, the request is sent to
+/// sign in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    digest: [u8; 32],
+}
+
+impl SignedIn {
+    pub fn restricted(&self) -> bool {
+        crate::wire::auth::KeyKind::of_prefix(&self.session.prefix) == crate::wire::auth::KeyKind::RestrictedRead
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let to_sign_in = || Redirect::to(SIGN_IN_PATH).into_response();
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_sign_in());
+        };
+        let digest = session_digest(id);
+        match app.store.find_session(&digest, unix_now()).await {
+            Ok(Some(session)) => {
+                if let Some(context) = parts
+                    .extensions
+                    .get::<std::sync::Arc<crate::wire::request::RequestContext>>()
+                {
+                    let _ = context.account.set(session.tenant.account_id.clone());
+                }
+                Ok(SignedIn { session, digest })
+            }
+            Ok(None) => Err(to_sign_in()),
+            Err(e) => Err(crate::wire::error::ApiError::from(e).into_response()),
+        }
+    }
+}
+
+/// The fields of a posted form.
+pub fn form_fields(body: &Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Whether a posted form's token is the expected one (compared in constant time).
+pub fn csrf_ok(expected: &str, sent: Option<&str>) -> bool {
+    let Some(sent) = sent else { return false };
+    expected.len() == sent.len()
+        && expected
+            .bytes()
+            .zip(sent.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn sign_in_page(status: StatusCode, token: &str, problem: Option<&str>, secure_cookie: bool) -> Response {
+    let markup = bare(
+        "Sign in",
+        html! {
+            main.sign-in {
+                h1 { "payrec" }
+                p { "Sign in with an API key: a secret key (sk_…) or a restricted key (rk_…). It decides the account and mode you see." }
+                @if let Some(problem) = problem { p.problem role="alert" { (problem) } }
+                form method="post" action=(SIGN_IN_PATH) {
+                    input type="hidden" name="csrf" value=(token);
+                    label for="key" { "API key" }
+                    input #key type="password" name="key" autocomplete="off" required;
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    );
+    let mut response = super::html(status, markup);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SIGN_IN_COOKIE, token, 3600, secure_cookie),
+    );
+    response
+}
+
+/// GET /dashboard/sign-in
+pub async fn sign_in_form(headers: HeaderMap) -> Response {
+    sign_in_page(StatusCode::OK, &random_base62(TOKEN_CHARS), None, secure(&headers))
+}
+
+async fn owner_of(app: &AppState, key: &str) -> Result<Option<KeyOwner>, Response> {
+    if key.is_empty() || key.len() > KEY_CHARS_MAX {
+        return Ok(None);
+    }
+    let digest = key_digest(key);
+    let found = app
+        .store
+        .find_key(&digest)
+        .await
+        .map_err(|e| crate::wire::error::ApiError::from(e).into_response())?;
+    match found {
+        Some(owner) => Ok(Some(owner)),
+        None if app.config.accept_any_key => {
+            let Some(livemode) = key_livemode(key) else {
+                return Ok(None);
+            };
+            let hex = hex::encode(digest);
+            let tenant = crate::store::Tenant {
+                account_id: format!("acct_{}", &hex[..16]),
+                livemode,
+            };
+            let stored = new_key_record(key, tenant, format!("key_{}", &hex[..16]), unix_now());
+            app.store
+                .ensure_key_account(&stored)
+                .await
+                .map(Some)
+                .map_err(|e| crate::wire::error::ApiError::from(e).into_response())
+        }
+        None => Ok(None),
+    }
+}
+
+/// POST /dashboard/sign-in
+pub async fn sign_in(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    let secure_cookie = secure(&headers);
+    let fresh = random_base62(TOKEN_CHARS);
+    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !csrf_ok(expected, field(&fields, "csrf")) {
+        return sign_in_page(
+            StatusCode::FORBIDDEN,
+            &fresh,
+            Some("This form expired or did not come from this page. Sign in again."),
+            secure_cookie,
+        );
+    }
+    let key = field(&fields, "key").unwrap_or_default().trim();
+    let owner = match owner_of(&app, key).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => {
+            return sign_in_page(
+                StatusCode::UNAUTHORIZED,
+                &fresh,
+                Some("That key is not a valid API key of this server."),
+                secure_cookie,
+            );
+        }
+        Err(response) => return response,
+    };
+    let id = random_base62(TOKEN_CHARS);
+    let now = unix_now();
+    let session = NewSession {
+        digest: session_digest(&id),
+        key_id: owner.key_id,
+        tenant: owner.tenant,
+        csrf: random_base62(TOKEN_CHARS),
+        created: now,
+        expires: now + SESSION_TTL_SECS,
+    };
+    if let Err(e) = app.store.create_session(&session).await {
+        return crate::wire::error::ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/dashboard/").into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &id, SESSION_TTL_SECS, secure_cookie),
+    );
+    headers.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", 0, secure_cookie));
+    response
+}
+
+/// POST /dashboard/sign-out (with the session's CSRF token).
+pub async fn sign_out(State(app): State<AppState>, user: SignedIn, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    if !csrf_ok(&user.session.csrf, field(&fields, "csrf")) {
+        return super::html(
+            StatusCode::FORBIDDEN,
+            bare(
+                "Refused",
+                html! { main { p.problem { "This form did not come from this dashboard; nothing was done." } } },
+            ),
+        );
+    }
+    if let Err(e) = app.store.delete_session(&user.digest, unix_now()).await {
+        return crate::wire::error::ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to(SIGN_IN_PATH).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, secure(&headers)));
+    response
+}
