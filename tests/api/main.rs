@@ -6,6 +6,7 @@ mod common;
 
 mod amounts_and_refunds;
 mod auth;
+mod browser;
 mod cli;
 mod concurrency;
 mod crash_durability;
