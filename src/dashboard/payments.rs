@@ -17,6 +17,8 @@ use crate::wire::error::ApiError;
 
 /// Payments on one page of the list.
 pub const PAYMENTS_PER_PAGE: usize = 25;
+/// Most payments a search shows.
+pub const SEARCH_RESULTS_MAX: usize = 25;
 /// Attempts shown on a payment's page.
 const ATTEMPTS_SHOWN_MAX: usize = 100;
 
@@ -50,8 +52,95 @@ fn customer(record: &PaymentRecord) -> String {
         .unwrap_or_default()
 }
 
+/// The payments a search names: a record id or an attempt id; else a processor
+/// `payment_reference` or a `refund_reference` (index searches); else the newest records whose
+/// customer, description or metadata holds the text.
+async fn search(
+    app: &AppState,
+    tenant: &crate::store::Tenant,
+    q: &str,
+) -> Result<Vec<PaymentRecord>, crate::store::StoreError> {
+    let store = &app.store;
+    if q.starts_with("pr_") {
+        return Ok(store.get_record(tenant, q).await?.into_iter().collect());
+    }
+    if q.starts_with("par_") {
+        let Some(attempt) = store.get_attempt(tenant, q).await? else {
+            return Ok(Vec::new());
+        };
+        return Ok(store
+            .get_record(tenant, attempt.payment_record.as_str())
+            .await?
+            .into_iter()
+            .collect());
+    }
+    let by_reference = store.records_by_reference(tenant, q, SEARCH_RESULTS_MAX).await?;
+    if !by_reference.is_empty() {
+        return Ok(by_reference);
+    }
+    if let Some(record_id) = store.record_of_refund(tenant, q).await? {
+        return Ok(store.get_record(tenant, &record_id).await?.into_iter().collect());
+    }
+    store.records_containing(tenant, q, SEARCH_RESULTS_MAX).await
+}
+
+fn rows(records: &[PaymentRecord]) -> Markup {
+    html! {
+        table.payments {
+            thead { tr {
+                th { "Created" } th { "Amount" } th { "State" } th { "Reference" }
+                th.optional { "Customer" } th.optional { "Description" }
+            } }
+            tbody {
+                @for r in records {
+                    tr {
+                        td { a href={ "/dashboard/payments/" (r.id.as_str()) } { (time(r.created)) } }
+                        td.amount { (money(r.amount_requested.value, r.amount_requested.currency.as_str())) }
+                        td { (state_badge(r.latest_attempt_state)) }
+                        td { (r.details.processor_details.payment_reference.as_deref().unwrap_or("")) }
+                        td.optional { (customer(r)) }
+                        td.optional { (r.details.description.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn search_form(q: &str) -> Markup {
+    html! {
+        form.search method="get" action="/dashboard/payments" role="search" {
+            label for="q" { "Search" }
+            input #q type="search" name="q" value=(q)
+                placeholder="pr_… / par_… id, payment or refund reference, customer email or name, description, metadata";
+            button type="submit" { "Search" }
+        }
+    }
+}
+
 /// GET /dashboard/payments
 pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Response {
+    if let Some(q) = query_value(&uri, "q")
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty())
+    {
+        let found = match search(&app, &user.session.tenant, &q).await {
+            Ok(found) => found,
+            Err(e) => return failure(e),
+        };
+        let body = html! {
+            h1 { "Payments" }
+            (search_form(&q))
+            @if found.is_empty() {
+                p.muted { "No payment matches “" (q) "”." }
+            } @else {
+                p.muted { (found.len()) " payment(s) match “" (q) "”" @if found.len() == SEARCH_RESULTS_MAX { " (the newest " (SEARCH_RESULTS_MAX) ")" } "." }
+                (rows(&found))
+            }
+            p { a href="/dashboard/payments" { "All payments" } }
+        };
+        return super::html(StatusCode::OK, page(&user, "Search", "Payments", body));
+    }
     let starting_after = query_value(&uri, "starting_after");
     let query = ListQuery {
         limit: PAYMENTS_PER_PAGE,
@@ -77,27 +166,11 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
     };
     let body = html! {
         h1 { "Payments" }
+        (search_form(""))
         @if page_of.data.is_empty() {
             p.muted { "No payments yet. Report one through the API: POST /v1/payment_records/report_payment." }
         } @else {
-            table.payments {
-                thead { tr {
-                    th { "Created" } th { "Amount" } th { "State" } th { "Reference" }
-                    th.optional { "Customer" } th.optional { "Description" }
-                } }
-                tbody {
-                    @for r in &page_of.data {
-                        tr {
-                            td { a href={ "/dashboard/payments/" (r.id.as_str()) } { (time(r.created)) } }
-                            td.amount { (money(r.amount_requested.value, r.amount_requested.currency.as_str())) }
-                            td { (state_badge(r.latest_attempt_state)) }
-                            td { (r.details.processor_details.payment_reference.as_deref().unwrap_or("")) }
-                            td.optional { (customer(r)) }
-                            td.optional { (r.details.description.as_deref().unwrap_or("")) }
-                        }
-                    }
-                }
-            }
+            (rows(&page_of.data))
         }
         div.pager {
             @if let Some(id) = &newer { a href={ "/dashboard/payments?ending_before=" (id) } { "← Newer" } }

@@ -194,6 +194,25 @@ pub trait Store: Send + Sync + Debug {
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError>;
 
+    /// Records whose processor `payment_reference` is `reference`, newest first (an index
+    /// search on both backends).
+    async fn records_by_reference(
+        &self,
+        tenant: &Tenant,
+        reference: &str,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+    /// The record a refund with this `refund_reference` belongs to.
+    async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError>;
+    /// The newest records whose stored document contains `text` (case-insensitive): customer
+    /// email or name, description, metadata values. A scan of the tenant's records, newest
+    /// first, stopping at `limit` matches.
+    async fn records_containing(
+        &self,
+        tenant: &Tenant,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
     /// Every refund reported on a record, oldest first.
     async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError>;
 

@@ -167,6 +167,19 @@ async fn the_dashboard_in_a_real_browser() {
     );
     screenshot(&client, "payments").await;
 
+    // Search it by its processor reference.
+    let search = client.find(Locator::Css("#q")).await.unwrap();
+    search.send_keys("SEPA-2024-10-29-0042").await.unwrap();
+    client
+        .find(Locator::Css("form.search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let found = text(&client).await;
+    assert!(found.contains("1 payment(s) match"), "{found}");
+    screenshot(&client, "search").await;
     let link = client
         .find(Locator::Css(&format!("a[href='/dashboard/payments/{id}']")))
         .await

@@ -168,7 +168,74 @@ async fn signing_out_or_revoking_the_key_ends_the_session(server: TestServer) {
     );
 }
 
+async fn search_finds_payments_by_id_reference_refund_reference_customer_and_metadata(server: TestServer) {
+    let id = paid(&server, "BANK-REF-555").await;
+    assert_eq!(
+        refund(
+            &server,
+            &id,
+            "RF-555",
+            &[("amount[value]", "6"), ("amount[currency]", "jpy")]
+        )
+        .await
+        .status,
+        200
+    );
+    let other = paid(&server, "BANK-REF-999").await;
+    server
+        .report_informational(
+            &other,
+            &[
+                ("metadata[invoice]", "INV-7788"),
+                ("customer_details[name]", "Ada Lovelace"),
+            ],
+        )
+        .await
+        .ok();
+    let record = server.record(&id).await;
+    let attempt = record["latest_payment_attempt_record"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&server.base);
+    browser.sign_in(&server.test_key).await;
+    for (q, expected, not_expected) in [
+        ("BANK-REF-555", &id, &other),
+        ("RF-555", &id, &other),
+        (id.as_str(), &id, &other),
+        (attempt.as_str(), &id, &other),
+        ("INV-7788", &other, &id),
+        ("ada lovelace", &other, &id),
+    ] {
+        let page = browser
+            .get(&format!(
+                "/dashboard/payments?q={}",
+                crate::common::encode(&[("", q)]).trim_start_matches('=')
+            ))
+            .await;
+        assert_eq!(page.status, 200, "{q}");
+        assert!(page.body.contains(expected.as_str()), "{q} finds {expected}");
+        assert!(
+            !page.body.contains(not_expected.as_str()),
+            "{q} does not find {not_expected}"
+        );
+    }
+    let none = browser.get("/dashboard/payments?q=nothing-like-this").await;
+    assert!(none.body.contains("No payment matches"));
+    let theirs = server.with_key(&server.new_account_key(false).await);
+    theirs
+        .report_payment(&payment_with(&[
+            ("processor_details[type]", "custom"),
+            ("processor_details[custom][payment_reference]", "BANK-REF-555"),
+        ]))
+        .await
+        .ok();
+    let mine = browser.get("/dashboard/payments?q=BANK-REF-555").await;
+    assert!(
+        mine.body.contains("1 payment(s) match"),
+        "another account's payment is not found"
+    );
+}
+
 backend_tests!(
+    search_finds_payments_by_id_reference_refund_reference_customer_and_metadata,
     without_a_session_every_page_redirects_to_sign_in,
     a_restricted_key_signs_in_and_sees_its_payments_and_their_pages,
     a_wrong_csrf_token_is_refused,

@@ -351,6 +351,30 @@ impl Store for PgStore {
         Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
     }
 
+    async fn records_by_reference(
+        &self,
+        tenant: &Tenant,
+        reference: &str,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let docs = sessions::by_reference(&self.pool, tenant, reference, limit).await?;
+        docs.iter().map(|d| decode(d)).collect()
+    }
+
+    async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError> {
+        sessions::record_of_refund(&self.pool, tenant, refund_reference).await
+    }
+
+    async fn records_containing(
+        &self,
+        tenant: &Tenant,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let docs = sessions::containing(&self.pool, tenant, text, limit).await?;
+        docs.iter().map(|d| decode(d)).collect()
+    }
+
     async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
         sessions::refunds(&self.pool, tenant, record_id).await
     }

@@ -1,4 +1,4 @@
-//! PostgreSQL's SQL for dashboard sessions and the refunds a dashboard page shows.
+//! PostgreSQL's SQL for dashboard sessions and the dashboard's lookups (refunds, search).
 
 use sqlx::Row;
 use sqlx::postgres::PgPool;
@@ -83,4 +83,67 @@ pub(super) async fn refunds(pool: &PgPool, tenant: &Tenant, record_id: &str) -> 
             created: r.get(6),
         })
         .collect())
+}
+
+/// The indexed expression of `payment_records_reference` (migration 0005), said once.
+const REFERENCE: &str = "((doc::json) #>> '{details,processor_details,payment_reference}')";
+
+pub(super) async fn by_reference(
+    pool: &PgPool,
+    tenant: &Tenant,
+    reference: &str,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    if !can_exist(reference) {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND {REFERENCE} = $3 \
+         ORDER BY created DESC, seq DESC LIMIT $4"
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.livemode)
+    .bind(reference)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn record_of_refund(
+    pool: &PgPool,
+    tenant: &Tenant,
+    reference: &str,
+) -> Result<Option<String>, StoreError> {
+    if !can_exist(reference) {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT payment_record FROM refunds WHERE account_id = $1 AND livemode = $2 AND refund_reference = $3",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.livemode)
+    .bind(reference)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn containing(
+    pool: &PgPool,
+    tenant: &Tenant,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    if !can_exist(text) {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND strpos(lower(doc), lower($3)) > 0 \
+         ORDER BY created DESC, seq DESC LIMIT $4",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.livemode)
+    .bind(text)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?)
 }

@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "dashboard sessions",
         sql: include_str!("../../../migrations/sqlite/0007_dashboard_sessions.sql"),
     },
+    Migration {
+        version: 8,
+        description: "payment reference index",
+        sql: include_str!("../../../migrations/sqlite/0008_payment_reference_index.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -326,6 +326,35 @@ impl Store for SqliteStore {
         Ok(decode_page(self.reads.page(&list, query)?)?)
     }
 
+    async fn records_by_reference(
+        &self,
+        tenant: &Tenant,
+        reference: &str,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let docs = self
+            .reads
+            .with(|conn| sessions::by_reference(conn, tenant, reference, limit))?;
+        docs.iter().map(|d| decode(d)).collect()
+    }
+
+    async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError> {
+        self.reads
+            .with(|conn| sessions::record_of_refund(conn, tenant, refund_reference))
+    }
+
+    async fn records_containing(
+        &self,
+        tenant: &Tenant,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let docs = self
+            .reads
+            .with(|conn| sessions::containing(conn, tenant, text, limit))?;
+        docs.iter().map(|d| decode(d)).collect()
+    }
+
     async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
         self.reads.with(|conn| sessions::refunds(conn, tenant, record_id))
     }

@@ -1,4 +1,4 @@
-//! SQLite's SQL for dashboard sessions and the refunds a dashboard page shows.
+//! SQLite's SQL for dashboard sessions and the dashboard's lookups (refunds, search).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -69,6 +69,54 @@ pub(super) fn refunds(conn: &Connection, tenant: &Tenant, record_id: &str) -> ru
             initiated_at: r.get(5)?,
             created: r.get(6)?,
         })
+    })?
+    .collect()
+}
+
+/// The indexed expression of `payment_records_reference` (migration 0008), said once.
+const REFERENCE: &str = "json_extract(doc, '$.details.processor_details.payment_reference')";
+
+pub(super) fn by_reference(
+    conn: &Connection,
+    tenant: &Tenant,
+    reference: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(&format!(
+        "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND {REFERENCE} = ?3 \
+         ORDER BY created DESC, seq DESC LIMIT ?4"
+    ))?
+    .query_map(
+        params![tenant.account_id, tenant.livemode, reference, limit as i64],
+        |r| r.get(0),
+    )?
+    .collect()
+}
+
+pub(super) fn record_of_refund(
+    conn: &Connection,
+    tenant: &Tenant,
+    reference: &str,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT payment_record FROM refunds WHERE account_id = ?1 AND livemode = ?2 AND refund_reference = ?3",
+    )?
+    .query_row(params![tenant.account_id, tenant.livemode, reference], |r| r.get(0))
+    .optional()
+}
+
+pub(super) fn containing(
+    conn: &Connection,
+    tenant: &Tenant,
+    text: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND instr(lower(doc), lower(?3)) > 0 \
+         ORDER BY created DESC, seq DESC LIMIT ?4",
+    )?
+    .query_map(params![tenant.account_id, tenant.livemode, text, limit as i64], |r| {
+        r.get(0)
     })?
     .collect()
 }
