@@ -244,6 +244,11 @@ fn responses(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
         responses.insert(status.to_string(), response(description, "error"));
     }
     responses.insert(
+        "431".into(),
+        json!({ "description": "The request's head (its URL with the query, and its headers) is larger than the HTTP layer \
+                 accepts: answered before payrec sees the request, with an empty body and none of payrec's headers." }),
+    );
+    responses.insert(
         "414".into(),
         json!({ "description": "The URL is longer than the HTTP layer accepts (64 KiB): answered before payrec \
                  sees the request, with an empty body and none of payrec's headers." }),

@@ -229,9 +229,14 @@ async fn the_python_sdk_rides_through_a_short_outage_without_an_error_or_a_dupli
     let key = server.test_key.clone().expect("printed key");
     relay.cut();
     let sdk = crate::sdk_conformance::run_script(python, "outage.py", &server.base, &key);
-    // Shorter than the SDK's retries take (0.5 s, then 1 s, after each answer).
+    // Once the SDK's first request has failed (the server logs the outage; Python's start
+    // takes a moment), back within the SDK's retries (0.5 s, then 1 s, after each answer).
     let restore = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        let started = std::time::Instant::now();
+        while !server.logs().contains("payrec cannot store requests") && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         relay.restore();
     };
     let (stdout, ()) = tokio::join!(sdk, restore);
