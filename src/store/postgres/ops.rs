@@ -97,14 +97,18 @@ impl WriteOps for PgOps<'_> {
             record.livemode, tenant.livemode,
             "records are written in their tenant's mode"
         );
-        sqlx::query("INSERT INTO payment_records (account_id, livemode, id, created, doc) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&tenant.account_id)
-            .bind(tenant.livemode)
-            .bind(record.id.as_str())
-            .bind(record.created)
-            .bind(encode(record))
-            .execute(&mut *self.conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO payment_records (account_id, livemode, id, created, doc, payment_reference) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(record.id.as_str())
+        .bind(record.created)
+        .bind(encode(record))
+        .bind(&record.details.processor_details.payment_reference)
+        .execute(&mut *self.conn)
+        .await?;
         Ok(())
     }
 

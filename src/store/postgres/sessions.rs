@@ -85,8 +85,8 @@ pub(super) async fn refunds(pool: &PgPool, tenant: &Tenant, record_id: &str) -> 
         .collect())
 }
 
-/// The indexed expression of `payment_records_reference` (migration 0005), said once.
-const REFERENCE: &str = "((doc::json) #>> '{details,processor_details,payment_reference}')";
+/// The indexed column of `payment_records_reference`.
+const REFERENCE: &str = "payment_reference";
 
 pub(super) async fn by_reference(
     pool: &PgPool,

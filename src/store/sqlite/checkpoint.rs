@@ -7,7 +7,9 @@
 //! writer runs a RESTART checkpoint, which copies the little the last pass left and makes its
 //! next transaction write the WAL from its start; `journal_size_limit` then cuts the file back to
 //! the bound. (A RESTART from this thread would starve: the writer takes the write lock again as
-//! soon as it lets it go.) When writes stop, TRUNCATE empties the WAL.
+//! soon as it lets it go.) The writer also looks at the WAL file's size after each batch and
+//! restarts it by itself past twice the bound, so a checkpointer that falls behind (starved of
+//! CPU on a busy machine) cannot let the WAL grow. When writes stop, TRUNCATE empties the WAL.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -53,6 +55,13 @@ impl RestartWanted {
     pub fn take(&self) -> bool {
         self.0.swap(false, Ordering::AcqRel)
     }
+}
+
+/// The WAL file of the database at `path`.
+pub(super) fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
 }
 
 /// On the writer's connection, between batches: copies the rest of the WAL back and makes the

@@ -132,14 +132,16 @@ impl WriteOps for SqliteOps<'_> {
         );
         let seq = self.take_seq();
         self.exec(
-            "INSERT INTO payment_records (account_id, livemode, id, created, seq, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO payment_records (account_id, livemode, id, created, seq, doc, payment_reference) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 tenant.account_id,
                 tenant.livemode,
                 record.id.as_str(),
                 record.created,
                 seq,
-                encode(record)
+                encode(record),
+                record.details.processor_details.payment_reference
             ],
         )?;
         Ok(())

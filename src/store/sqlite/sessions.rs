@@ -73,8 +73,8 @@ pub(super) fn refunds(conn: &Connection, tenant: &Tenant, record_id: &str) -> ru
     .collect()
 }
 
-/// The indexed expression of `payment_records_reference` (migration 0008), said once.
-const REFERENCE: &str = "json_extract(doc, '$.details.processor_details.payment_reference')";
+/// The indexed column of `payment_records_reference`.
+const REFERENCE: &str = "payment_reference";
 
 pub(super) fn by_reference(
     conn: &Connection,

@@ -29,6 +29,8 @@ use crate::store::{Claim, ClaimedDelivery, FinishedDelivery, Health, StoreError,
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
+/// Past this many times its bound, the writer restarts the WAL without waiting to be asked.
+pub const WAL_HARD_BOUND_FACTOR: u64 = 2;
 /// Writes queued for the writer before callers wait.
 pub const WRITE_QUEUE_CAPACITY: usize = 1024;
 
@@ -103,6 +105,10 @@ pub(super) struct Writer {
     pub subscriptions: super::events::Subscriptions,
     health: Arc<Health>,
     restart_wanted: Arc<RestartWanted>,
+    /// The WAL file and its bound: the writer restarts a WAL past it itself, should the
+    /// checkpointer fall behind (a starved thread, a long pass).
+    wal_path: std::path::PathBuf,
+    wal_bytes_max: u64,
 }
 
 /// Starts the writer; first rebuilds the key index from its log, so no request runs before the
@@ -148,13 +154,15 @@ pub(super) fn spawn(
         subscriptions: Default::default(),
         health,
         restart_wanted,
+        wal_path: super::checkpoint::wal_path(path),
+        wal_bytes_max,
     };
     spawn_essential("payrec-sqlite-writer", move || writer.run(receiver))?;
     Ok(Started { writes, keys, hasher })
 }
 
 impl Writer {
-    /// Each turn: everything queued, in one transaction; then the WAL restart, if asked for.
+    /// Each turn: everything queued, in one transaction; then the WAL restart, if it is due.
     fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
         let mut queued: Vec<WriteRequest> = Vec::with_capacity(GROUP_COMMIT_BATCH_MAX);
         while let Some(first) = receiver.blocking_recv() {
@@ -167,7 +175,13 @@ impl Writer {
             }
             let committed = Batch::commit(&mut self, &mut queued);
             self.health.observe(&committed);
-            if self.restart_wanted.take()
+            // Asked by the checkpointer; or, should it fall behind (starved of CPU on a busy
+            // machine), past twice the bound on the writer's own look (one stat a batch). The
+            // copying stays the checkpointer's unless it cannot keep up.
+            let past_bound = || {
+                std::fs::metadata(&self.wal_path).is_ok_and(|m| m.len() > WAL_HARD_BOUND_FACTOR * self.wal_bytes_max)
+            };
+            if (self.restart_wanted.take() || past_bound())
                 && let Err(e) = super::checkpoint::restart(&self.conn)
             {
                 crate::throttle::warn("sqlite_wal_restart", "restarting the WAL failed; will retry", &e);
