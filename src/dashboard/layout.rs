@@ -28,7 +28,7 @@ pub fn page(user: &SignedIn, title: &str, current: &str, body: Markup) -> Markup
     } else {
         ("test", "badge test")
     };
-    let nav = [("Payments", "/dashboard/payments")];
+    let nav = [("Payments", "/dashboard/payments"), ("Webhooks", "/dashboard/webhooks")];
     bare(
         title,
         html! {

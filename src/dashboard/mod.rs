@@ -17,6 +17,7 @@ mod format;
 mod layout;
 mod payments;
 mod session;
+mod webhooks;
 
 /// Where the dashboard lives.
 pub const PREFIX: &str = "/dashboard";
@@ -35,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/sign-out", axum::routing::post(session::sign_out))
         .route("/dashboard/payments", get(payments::list))
         .route("/dashboard/payments/{id}", get(payments::detail))
+        .route("/dashboard/webhooks", get(webhooks::webhooks))
+        .route("/dashboard/webhooks/resend", axum::routing::post(webhooks::resend))
         .route("/dashboard/assets/dashboard.css", get(stylesheet))
 }
 

@@ -91,8 +91,35 @@ async fn screenshot(client: &Client, name: &str) {
     }
 }
 
+/// The page's text, once the page a click started loading is there.
 async fn text(client: &Client) -> String {
-    client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+    for _ in 0..100 {
+        if let Ok(body) = client.wait().for_element(Locator::Css("body")).await
+            && let Ok(text) = body.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no page loaded");
+}
+
+/// Clicks what `css` finds and waits for the page it loads.
+async fn click_and_load(client: &Client, css: &str) {
+    let before = client.current_url().await.unwrap();
+    client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        let ready: Option<String> = client
+            .execute("return document.readyState", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if client.current_url().await.unwrap() != before && ready.as_deref() == Some("complete") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("clicking {css} loaded no page");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,6 +153,10 @@ async fn the_dashboard_in_a_real_browser() {
     for value in ["1500", "32000"] {
         server.pending_payment(value.parse().unwrap()).await;
     }
+    let receiver = crate::common::receiver::Receiver::start(None).await;
+    server.webhook_endpoint(&receiver.url).await;
+    server.pending_payment(700).await;
+    receiver.wait_for(2).await;
     let key = server.new_restricted_key(false).await;
     let client = browser(&driver).await;
     let base = &server.base;
@@ -148,13 +179,7 @@ async fn the_dashboard_in_a_real_browser() {
         .send_keys(&key)
         .await
         .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_load(&client, "button[type=submit]").await;
 
     client.goto(&format!("{base}/dashboard/payments")).await.unwrap();
     let list = text(&client).await;
@@ -170,21 +195,11 @@ async fn the_dashboard_in_a_real_browser() {
     // Search it by its processor reference.
     let search = client.find(Locator::Css("#q")).await.unwrap();
     search.send_keys("SEPA-2024-10-29-0042").await.unwrap();
-    client
-        .find(Locator::Css("form.search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_load(&client, "form.search button").await;
     let found = text(&client).await;
     assert!(found.contains("1 payment(s) match"), "{found}");
     screenshot(&client, "search").await;
-    let link = client
-        .find(Locator::Css(&format!("a[href='/dashboard/payments/{id}']")))
-        .await
-        .expect("the payment's row links to it");
-    link.click().await.unwrap();
+    click_and_load(&client, &format!("a[href='/dashboard/payments/{id}']")).await;
     let detail = text(&client).await;
     for shown in [
         "initiated",
@@ -198,13 +213,15 @@ async fn the_dashboard_in_a_real_browser() {
     }
     screenshot(&client, "payment").await;
 
-    client
-        .find(Locator::Css("form.sign-out button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    client.goto(&format!("{base}/dashboard/webhooks")).await.unwrap();
+    let hooks = text(&client).await;
+    assert!(
+        hooks.contains("Recent deliveries") && hooks.contains(&receiver.url),
+        "{hooks}"
+    );
+    screenshot(&client, "webhooks").await;
+
+    click_and_load(&client, "form.sign-out button").await;
     assert!(
         client
             .current_url()

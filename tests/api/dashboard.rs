@@ -234,7 +234,66 @@ async fn search_finds_payments_by_id_reference_refund_reference_customer_and_met
     );
 }
 
+async fn the_webhooks_page_lists_endpoints_and_deliveries_and_a_secret_key_resends(server: TestServer) {
+    let receiver = crate::common::receiver::Receiver::start(None).await;
+    let endpoint = id_of(
+        &server
+            .create_webhook_endpoint(&[("url", &receiver.url), ("enabled_events[]", "payment_record.created")])
+            .await
+            .ok(),
+    );
+    server.pending_payment(100).await;
+    let event = receiver.wait_for(1).await[0].event_id();
+    let mut reader = Browser::new(&server.base);
+    reader.sign_in(&server.new_restricted_key(false).await).await;
+    let page = reader.get("/dashboard/webhooks").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&endpoint) && page.body.contains(&receiver.url));
+    assert!(page.body.contains(&event), "the delivery is listed");
+    assert!(!page.body.contains(">Resend<"), "no resend for a read-only key");
+    let csrf = page.csrf();
+    let refused = reader
+        .post(
+            "/dashboard/webhooks/resend",
+            &[("csrf", &csrf), ("event", &event), ("endpoint", &endpoint)],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let mut admin = Browser::new(&server.base);
+    admin.sign_in(&server.test_key).await;
+    let page = admin.get("/dashboard/webhooks").await;
+    assert!(page.body.contains(">Resend<"));
+    let forged = admin
+        .post(
+            "/dashboard/webhooks/resend",
+            &[("csrf", "forged"), ("event", &event), ("endpoint", &endpoint)],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let csrf = page.csrf();
+    let sent = admin
+        .post(
+            "/dashboard/webhooks/resend",
+            &[("csrf", &csrf), ("event", &event), ("endpoint", &endpoint)],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let again = receiver.wait_for(2).await;
+    assert_eq!(again[1].event_id(), event, "delivered again");
+    // Another account's event and endpoint are not this session's to resend.
+    let other = server.with_key(&server.new_account_key(false).await);
+    let theirs = id_of(&other.webhook_endpoint("http://127.0.0.1:9/x").await);
+    let missing = admin
+        .post(
+            "/dashboard/webhooks/resend",
+            &[("csrf", &csrf), ("event", &event), ("endpoint", &theirs)],
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+}
+
 backend_tests!(
+    the_webhooks_page_lists_endpoints_and_deliveries_and_a_secret_key_resends,
     search_finds_payments_by_id_reference_refund_reference_customer_and_metadata,
     without_a_session_every_page_redirects_to_sign_in,
     a_restricted_key_signs_in_and_sees_its_payments_and_their_pages,

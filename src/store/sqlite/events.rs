@@ -393,7 +393,9 @@ pub(super) fn backlog(conn: &Connection) -> rusqlite::Result<Backlog> {
 }
 
 pub(super) fn resend(conn: &Connection, resend: &Resend) -> Result<Resent, StoreError> {
-    let tx = conn.unchecked_transaction()?;
+    // IMMEDIATE: it reads, then writes; a deferred transaction would fail (not wait) if the
+    // writer committed in between.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     let Some((account_id, livemode)): Option<(String, bool)> = tx
         .query_row(
             "SELECT account_id, livemode FROM events WHERE id = ?1",
@@ -446,7 +448,9 @@ pub(super) fn resend(conn: &Connection, resend: &Resend) -> Result<Resent, Store
 
 /// Deletes the expired prefix of events (rowids grow with time) and their deliveries.
 pub(super) fn prune(conn: &mut Connection, cutoff: i64) -> Result<u64, StoreError> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE: it reads, then writes; a deferred transaction would fail (not wait) if the
+    // writer committed in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let first_live: i64 = tx.query_row(
         "SELECT COALESCE((SELECT seq FROM events WHERE created >= ?1 ORDER BY seq LIMIT 1), \
          (SELECT COALESCE(MAX(seq), 0) + 1 FROM events))",

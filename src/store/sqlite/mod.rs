@@ -383,7 +383,8 @@ impl Store for SqliteStore {
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
         let (deleted, first_live) = self
             .admin(move |conn| {
-                let tx = conn.transaction()?;
+                // IMMEDIATE: it reads, then writes (see `events::prune`).
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let first_live: i64 = tx.query_row(
                     "SELECT COALESCE((SELECT rowid FROM idempotency_keys WHERE created >= ?1 ORDER BY rowid LIMIT 1), \
                      (SELECT COALESCE(MAX(rowid), 0) + 1 FROM idempotency_keys))",

@@ -232,8 +232,9 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config);
-        // What `payrec serve` runs beside the API: the pruners and the webhook delivery worker.
-        payrec::jobs::spawn(&state);
+        // The webhook delivery worker, as `payrec serve` runs it (not the pruners: tests that
+        // age rows call them themselves, and an hourly pruner's first run would race them).
+        payrec::jobs::delivery::spawn(&state);
         tokio::spawn(payrec::serve(listener, state, async move {
             let _ = stopped.await;
         }));
