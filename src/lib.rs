@@ -1,8 +1,9 @@
 //! payrec: a self-hostable, Stripe-compatible Payment Records server.
 //!
 //! Layers, each importing only those below it: `app` and `cli` (the process) → `api` (HTTP
-//! surface, one folder per resource) and `openapi` (its description) → `wire` (Stripe's
-//! protocol) → `store` (persistence) → `records` (the domain). `jobs` run in the background.
+//! surface, one folder per resource), `dashboard` (the same data as pages) and `openapi` (the
+//! API's description) → `wire` (Stripe's protocol) → `store` (persistence) → `events` and
+//! `records` (the domain). `jobs` (pruning, webhook delivery) run in the background.
 
 pub mod api;
 pub mod api_version;

@@ -2,7 +2,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::session::SignedIn;
+use crate::store::Session;
 
 /// A page outside the signed-in frame (sign in, refusals).
 pub fn bare(title: &str, body: Markup) -> Markup {
@@ -20,9 +20,10 @@ pub fn bare(title: &str, body: Markup) -> Markup {
     }
 }
 
-/// A signed-in page: `current` names the navigation entry it belongs to.
-pub fn page(user: &SignedIn, title: &str, current: &str, body: Markup) -> Markup {
-    let tenant = &user.session.tenant;
+/// A signed-in page: `current` names the navigation entry it belongs to; `restricted`: the
+/// session's key is read only.
+pub fn page(session: &Session, restricted: bool, title: &str, current: &str, body: Markup) -> Markup {
+    let tenant = &session.tenant;
     let (mode, badge) = if tenant.livemode {
         ("live", "badge live")
     } else {
@@ -36,14 +37,14 @@ pub fn page(user: &SignedIn, title: &str, current: &str, body: Markup) -> Markup
                 a.brand href="/dashboard/" { "payrec" }
                 span class=(badge) title="The mode of the key you signed in with" { (mode) " mode" }
                 span.account { (tenant.account_id) }
-                @if user.restricted() { span.badge.restricted { "read only" } }
+                @if restricted { span.badge.restricted { "read only" } }
                 nav {
                     @for (name, href) in nav {
                         a href=(href) aria-current=[(name == current).then_some("page")] { (name) }
                     }
                 }
                 form.sign-out method="post" action="/dashboard/sign-out" {
-                    input type="hidden" name="csrf" value=(user.session.csrf);
+                    input type="hidden" name="csrf" value=(session.csrf);
                     button type="submit" { "Sign out" }
                 }
             }

@@ -139,7 +139,10 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
             }
             p { a href="/dashboard/payments" { "All payments" } }
         };
-        return super::html(StatusCode::OK, page(&user, "Search", "Payments", body));
+        return super::html(
+            StatusCode::OK,
+            page(&user.session, user.restricted(), "Search", "Payments", body),
+        );
     }
     let starting_after = query_value(&uri, "starting_after");
     let query = ListQuery {
@@ -177,7 +180,10 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
             @if let Some(id) = &older { a href={ "/dashboard/payments?starting_after=" (id) } { "Older →" } }
         }
     };
-    super::html(StatusCode::OK, page(&user, "Payments", "Payments", body))
+    super::html(
+        StatusCode::OK,
+        page(&user.session, user.restricted(), "Payments", "Payments", body),
+    )
 }
 
 fn timeline(attempts: &[PaymentAttemptRecord], refunds: &[Refund]) -> Markup {
@@ -219,7 +225,10 @@ pub async fn detail(State(app): State<AppState>, user: SignedIn, Path(id): Path<
         Ok(Some(record)) => record,
         Ok(None) => {
             let body = html! { h1 { "No such payment" } p { "There is no payment " code { (id) } " in this account and mode." } };
-            return super::html(StatusCode::NOT_FOUND, page(&user, "No such payment", "Payments", body));
+            return super::html(
+                StatusCode::NOT_FOUND,
+                page(&user.session, user.restricted(), "No such payment", "Payments", body),
+            );
         }
         Err(e) => return failure(e),
     };
@@ -304,5 +313,8 @@ pub async fn detail(State(app): State<AppState>, user: SignedIn, Path(id): Path<
         p.muted { "As GET /v1/payment_records/" (record.id.as_str()) " returns it." }
         pre.raw { (pretty(&raw)) }
     };
-    super::html(StatusCode::OK, page(&user, "Payment", "Payments", body))
+    super::html(
+        StatusCode::OK,
+        page(&user.session, user.restricted(), "Payment", "Payments", body),
+    )
 }

@@ -91,12 +91,18 @@ pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
         }
         @if !can_resend { p.muted { "Resending needs a secret key: this session's key is read only." } }
     };
-    super::html(StatusCode::OK, page(&user, "Webhooks", "Webhooks", body))
+    super::html(
+        StatusCode::OK,
+        page(&user.session, user.restricted(), "Webhooks", "Webhooks", body),
+    )
 }
 
 fn refused(user: &SignedIn, status: StatusCode, why: &str) -> Response {
     let body = html! { h1 { "Refused" } p.problem { (why) } p { a href="/dashboard/webhooks" { "Back to webhooks" } } };
-    super::html(status, page(user, "Refused", "Webhooks", body))
+    super::html(
+        status,
+        page(&user.session, user.restricted(), "Refused", "Webhooks", body),
+    )
 }
 
 /// POST /dashboard/webhooks/resend: a secret key's session only, with its CSRF token; the

@@ -37,12 +37,11 @@ impl Reply {
     }
 }
 
-pub(super) struct Batch;
-
-impl Batch {
+impl Writer {
     /// Runs `queued` in one transaction and answers each request after it commits; the
     /// commit's own result is returned for the store's health.
-    pub fn commit(writer: &mut Writer, queued: &mut Vec<WriteRequest>) -> Result<(), StoreError> {
+    pub(super) fn commit_batch(&mut self, queued: &mut Vec<WriteRequest>) -> Result<(), StoreError> {
+        let writer = self;
         if let Err(e) = writer.conn.execute_batch("BEGIN IMMEDIATE") {
             let error = StoreError::from(e);
             crate::throttle::error("sqlite_begin", "could not begin a write transaction", &error);

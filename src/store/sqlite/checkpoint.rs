@@ -20,7 +20,7 @@ use rusqlite::Connection;
 
 use super::SqliteSync;
 use super::connection::{self, Role};
-use super::writer::spawn_essential;
+use super::essential::spawn_essential;
 use crate::store::StoreError;
 
 /// How often the WAL is copied back.

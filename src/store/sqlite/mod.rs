@@ -26,6 +26,7 @@ use writer::{DeliveryAnswer, DeliveryJob};
 mod batch;
 mod checkpoint;
 mod connection;
+mod essential;
 mod events;
 mod key_index;
 mod key_log;

@@ -9,8 +9,8 @@
 //! the one place where that cost is serial (docs/decisions.md has the measurements).
 //!
 //! Every write to payment data depends on this thread, so a panic on it (a failed assertion:
-//! a bug) ends the process instead of leaving a server whose every write fails while it looks
-//! ready. Nothing acknowledged is lost: a write is answered only after its commit.
+//! a bug) ends the process (`essential`) instead of leaving a server whose every write fails
+//! while it looks ready. Nothing acknowledged is lost: a write is answered only after its commit.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::batch::Batch;
 use super::checkpoint::RestartWanted;
 use super::connection::{self, Role};
+use super::essential::spawn_essential;
 use super::key_index::{KeyEntry, KeyHasher};
 use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
@@ -61,24 +61,6 @@ pub(super) enum DeliveryJob {
 pub(super) enum DeliveryAnswer {
     Claimed(Vec<ClaimedDelivery>),
     Finished,
-}
-
-/// Runs `body` on a named thread the server cannot do without: if it panics, the process ends.
-pub(super) fn spawn_essential(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
-    let thread = name.to_owned();
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).is_err() {
-                tracing::error!(
-                    thread,
-                    "an essential thread panicked; payrec stops so that it restarts whole"
-                );
-                std::process::abort();
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| StoreError::Database(format!("cannot start the {name} thread: {e}")))
 }
 
 /// A started writer: where to send writes, and the key index it keeps up to date.
@@ -173,7 +155,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let committed = Batch::commit(&mut self, &mut queued);
+            let committed = self.commit_batch(&mut queued);
             self.health.observe(&committed);
             // Asked by the checkpointer; or, should it fall behind (starved of CPU on a busy
             // machine), past twice the bound on the writer's own look (one stat a batch). The
@@ -187,42 +169,5 @@ impl Writer {
                 crate::throttle::warn("sqlite_wal_restart", "restarting the WAL failed; will retry", &e);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::os::unix::process::ExitStatusExt;
-    use std::time::Duration;
-
-    use super::spawn_essential;
-
-    /// Set for the child process that plays the server.
-    const CHILD_ENV: &str = "PAYREC_TEST_ESSENTIAL_THREAD_PANICS";
-
-    #[test]
-    fn a_panic_on_an_essential_thread_ends_the_process() {
-        if std::env::var_os(CHILD_ENV).is_some() {
-            spawn_essential("payrec-test-essential", || panic!("an assertion failed")).expect("spawned");
-            std::thread::sleep(Duration::from_secs(30));
-            // Reached only if the process survived the panic: the parent sees a clean exit.
-            return;
-        }
-        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                "store::sqlite::writer::tests::a_panic_on_an_essential_thread_ends_the_process",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, "1")
-            .output()
-            .expect("run the child");
-        assert_eq!(
-            output.status.signal(),
-            Some(6),
-            "the child must abort (SIGABRT), not {:?}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
     }
 }
