@@ -69,20 +69,25 @@ impl RetrySchedule {
     }
 }
 
-/// `250ms`, `10s`, `5m`, `2h`.
+/// `250ms`, `10s`, `0.5s`, `5m`, `2h`; a bare number is seconds (`1`, `0.25`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let invalid = || format!("'{text}' is not a duration such as 250ms, 10s, 5m or 2h");
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration such as 250ms, 10s, 5m or 2h"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * MINUTE)),
-        "h" => Ok(Duration::from_secs(n * HOUR)),
-        _ => Err(format!("'{text}' is not a duration such as 250ms, 10s, 5m or 2h")),
+    let n: f64 = number.parse().map_err(|_| invalid())?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * MINUTE as f64,
+        "h" => n * HOUR as f64,
+        _ => return Err(invalid()),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(invalid());
     }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -123,7 +128,16 @@ mod tests {
                 Duration::from_secs(3600)
             ])
         );
+        assert_eq!(
+            RetrySchedule::parse("1,0.25,0.5s"),
+            Ok(vec![
+                Duration::from_secs(1),
+                Duration::from_millis(250),
+                Duration::from_millis(500)
+            ])
+        );
         assert!(RetrySchedule::parse("1x").is_err());
         assert!(RetrySchedule::parse("").is_err());
+        assert!(RetrySchedule::parse("-1s").is_err());
     }
 }
