@@ -5,10 +5,36 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::state::AppState;
-use crate::store::Tenant;
+use crate::store::{KeyOwner, StoreError, Tenant};
 use crate::wire::auth::{KEY_CHARS_MAX, KeyKind, key_digest, key_livemode, mask_key, new_key_record, presented_key};
 use crate::wire::error::ApiError;
 use crate::wire::request::RequestContext;
+
+/// The owner of `key`: found by its digest, or, with `--accept-any-key`, a well-formed secret
+/// key's account made on first use. None for a key this server does not accept. The API's
+/// requests and the dashboard's sign-in both ask this.
+pub async fn owner_of_key(app: &AppState, key: &str) -> Result<Option<KeyOwner>, StoreError> {
+    if key.is_empty() || key.len() > KEY_CHARS_MAX {
+        return Ok(None);
+    }
+    let digest = key_digest(key);
+    if let Some(owner) = app.store.find_key(&digest).await? {
+        return Ok(Some(owner));
+    }
+    if !app.config.accept_any_key {
+        return Ok(None);
+    }
+    let Some(livemode) = key_livemode(key) else {
+        return Ok(None);
+    };
+    let hex = hex::encode(digest);
+    let tenant = Tenant {
+        account_id: format!("acct_{}", &hex[..16]),
+        livemode,
+    };
+    let stored = new_key_record(key, tenant, format!("key_{}", &hex[..16]), crate::clock::unix_now());
+    app.store.ensure_key_account(&stored).await.map(Some)
+}
 
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
@@ -18,25 +44,9 @@ impl FromRequestParts<AppState> for Tenant {
             return Err(ApiError::ConnectNotSupported);
         }
         let key = presented_key(&parts.headers).ok_or(ApiError::NoApiKey)?;
-        let invalid = || ApiError::InvalidApiKey { masked: mask_key(&key) };
-        if key.len() > KEY_CHARS_MAX {
-            return Err(invalid());
-        }
-        let digest = key_digest(&key);
-        let owner = match app.store.find_key(&digest).await? {
-            Some(owner) => owner,
-            None if app.config.accept_any_key => {
-                let livemode = key_livemode(&key).ok_or_else(invalid)?;
-                let hex = hex::encode(digest);
-                let tenant = Tenant {
-                    account_id: format!("acct_{}", &hex[..16]),
-                    livemode,
-                };
-                let stored = new_key_record(&key, tenant, format!("key_{}", &hex[..16]), crate::clock::unix_now());
-                app.store.ensure_key_account(&stored).await?
-            }
-            None => return Err(invalid()),
-        };
+        let owner = owner_of_key(app, &key)
+            .await?
+            .ok_or_else(|| ApiError::InvalidApiKey { masked: mask_key(&key) })?;
         if let Some(context) = parts.extensions.get::<std::sync::Arc<RequestContext>>() {
             let _ = context.account.set(owner.tenant.account_id.clone());
         }

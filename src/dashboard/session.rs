@@ -16,8 +16,7 @@ use super::layout::bare;
 use crate::api::state::AppState;
 use crate::base62::random_base62;
 use crate::clock::unix_now;
-use crate::store::{KeyOwner, NewSession, Session};
-use crate::wire::auth::{KEY_CHARS_MAX, key_digest, key_livemode, new_key_record};
+use crate::store::{NewSession, Session};
 
 /// How long a session lasts from sign-in.
 pub const SESSION_TTL_SECS: i64 = 12 * 60 * 60;
@@ -147,38 +146,6 @@ pub async fn sign_in_form(headers: HeaderMap) -> Response {
     sign_in_page(StatusCode::OK, &random_base62(TOKEN_CHARS), None, secure(&headers))
 }
 
-async fn owner_of(app: &AppState, key: &str) -> Result<Option<KeyOwner>, Response> {
-    if key.is_empty() || key.len() > KEY_CHARS_MAX {
-        return Ok(None);
-    }
-    let digest = key_digest(key);
-    let found = app
-        .store
-        .find_key(&digest)
-        .await
-        .map_err(|e| crate::wire::error::ApiError::from(e).into_response())?;
-    match found {
-        Some(owner) => Ok(Some(owner)),
-        None if app.config.accept_any_key => {
-            let Some(livemode) = key_livemode(key) else {
-                return Ok(None);
-            };
-            let hex = hex::encode(digest);
-            let tenant = crate::store::Tenant {
-                account_id: format!("acct_{}", &hex[..16]),
-                livemode,
-            };
-            let stored = new_key_record(key, tenant, format!("key_{}", &hex[..16]), unix_now());
-            app.store
-                .ensure_key_account(&stored)
-                .await
-                .map(Some)
-                .map_err(|e| crate::wire::error::ApiError::from(e).into_response())
-        }
-        None => Ok(None),
-    }
-}
-
 /// POST /dashboard/sign-in
 pub async fn sign_in(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = form_fields(&body);
@@ -194,7 +161,7 @@ pub async fn sign_in(State(app): State<AppState>, headers: HeaderMap, body: Byte
         );
     }
     let key = field(&fields, "key").unwrap_or_default().trim();
-    let owner = match owner_of(&app, key).await {
+    let owner = match crate::api::auth::owner_of_key(&app, key).await {
         Ok(Some(owner)) => owner,
         Ok(None) => {
             return sign_in_page(
@@ -204,7 +171,7 @@ pub async fn sign_in(State(app): State<AppState>, headers: HeaderMap, body: Byte
                 secure_cookie,
             );
         }
-        Err(response) => return response,
+        Err(e) => return crate::wire::error::ApiError::from(e).into_response(),
     };
     let id = random_base62(TOKEN_CHARS);
     let now = unix_now();

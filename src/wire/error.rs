@@ -144,6 +144,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The error as a response to save under an idempotency key (or answer as is).
+    pub fn saved(&self) -> crate::store::SavedResponse {
+        crate::store::SavedResponse {
+            status: self.status().as_u16(),
+            body: self.to_body(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::ParameterMissing { .. }

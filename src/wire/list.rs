@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::error::{ApiError, ParamErrorCode};
 use super::params::{FromParam, LookupId, Params, Shape, Timestamp};
-use crate::store::ListQuery;
+use crate::store::{ListError, ListQuery};
 
 pub const LIST_LIMIT_DEFAULT: usize = 10;
 pub const LIST_LIMIT_MAX: usize = 100;
@@ -72,6 +72,14 @@ pub fn list_query(
         created_after: created.0.map(|t| t.0),
         created_before: created.1.map(|t| t.0),
     })
+}
+
+/// A list's failure as the API answers it: an unknown cursor is a 404 naming it.
+pub fn list_error<'q>(object: &'static str, query: &'q ListQuery) -> impl FnOnce(ListError) -> ApiError + 'q {
+    move |e| match e {
+        ListError::UnknownCursor => cursor_missing(object, query),
+        ListError::Store(e) => e.into(),
+    }
 }
 
 /// A list's cursor that names no object of the list: a 404 naming the cursor parameter.

@@ -1,22 +1,10 @@
 //! The `payrec` binary: first start, keys commands, database URLs, logs and shutdown.
 
-use std::process::Command;
-
 use crate::common::child::{ChildServer, wait_for_records};
 use crate::common::form::payment_with;
 use crate::common::{Api, Auth, Endpoint};
 
-fn payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_payrec"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run payrec");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.success(), stdout, stderr)
-}
+use crate::common::child::run_payrec as payrec;
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("payrec.db").display())

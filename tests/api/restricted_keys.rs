@@ -81,18 +81,7 @@ backend_tests!(
     the_official_sdk_raises_permission_error_for_a_restricted_write,
 );
 
-fn payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .output()
-        .expect("run payrec");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::common::child::run_payrec as payrec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_create_restricted_read_makes_rk_keys_that_list_and_revoke_like_secret_keys() {

@@ -136,18 +136,7 @@ async fn three_replicas_share_deliveries_and_never_attempt_one_twice_at_once() {
     );
 }
 
-fn payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .output()
-        .expect("run payrec");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::common::child::run_payrec as payrec;
 
 async fn events_resend_delivers_an_event_again(server: TestServer) {
     let receiver = Receiver::start(None).await;

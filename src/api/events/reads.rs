@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use super::params::{ListEventsParams, RetrieveEventParams};
 use crate::api::state::AppState;
 use crate::events::catalogue::type_prefix;
-use crate::store::{EventQuery, ListError, Tenant};
+use crate::store::{EventQuery, Tenant};
 use crate::wire::error::ApiError;
-use crate::wire::list::{cursor_missing, list_query};
+use crate::wire::list::{list_error, list_query};
 use crate::wire::params::Timestamp;
 use crate::wire::request::{ApiRequest, PathId};
 
@@ -70,10 +70,11 @@ pub async fn list_events(
             None => query.types = vec![kind.0],
         }
     }
-    let page = app.store.list_events(&tenant, &query).await.map_err(|e| match e {
-        ListError::UnknownCursor => cursor_missing("event", &query.page),
-        ListError::Store(e) => e.into(),
-    })?;
+    let page = app
+        .store
+        .list_events(&tenant, &query)
+        .await
+        .map_err(list_error("event", &query.page))?;
     // The events are JSON already: the envelope is written around them.
     let mut body = String::with_capacity(page.data.iter().map(|e| e.len() + 1).sum::<usize>() + 96);
     body.push_str("{\"object\":\"list\",\"data\":[");

@@ -9,9 +9,9 @@ use super::{LIST_ATTEMPTS, LIST_RECORDS};
 use crate::api::state::AppState;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 use crate::records::render;
-use crate::store::{ListError, ListQuery, Tenant};
+use crate::store::Tenant;
 use crate::wire::error::ApiError;
-use crate::wire::list::{ListEnvelope, cursor_missing, list_query};
+use crate::wire::list::{ListEnvelope, list_error, list_query};
 use crate::wire::request::{ApiRequest, PathId};
 
 fn missing_record(id: String, param: &'static str) -> ApiError {
@@ -19,13 +19,6 @@ fn missing_record(id: String, param: &'static str) -> ApiError {
         object: "payment_record",
         id,
         param,
-    }
-}
-
-fn list_error<'q>(object: &'static str, query: &'q ListQuery) -> impl FnOnce(ListError) -> ApiError + 'q {
-    move |e| match e {
-        ListError::UnknownCursor => cursor_missing(object, query),
-        ListError::Store(e) => e.into(),
     }
 }
 

@@ -42,13 +42,6 @@ pub fn ok_json<T: Serialize>(value: &T) -> Response {
         .into_response()
 }
 
-fn error(e: ApiError) -> SavedResponse {
-    SavedResponse {
-        status: e.status().as_u16(),
-        body: e.to_body(),
-    }
-}
-
 /// A report call's answer: the record (its latest attempt expanded when asked), or the error
 /// the call produced. A `store::RenderSaved`.
 pub fn record_result(result: &WriteResult, expand: &[&'static str]) -> SavedResponse {
@@ -60,13 +53,14 @@ pub fn record_result(result: &WriteResult, expand: &[&'static str]) -> SavedResp
                 (!expand.is_empty()).then_some(&state.latest),
             )),
         },
-        WriteResult::Missing { object, id } => error(ApiError::ResourceMissing {
+        WriteResult::Missing { object, id } => ApiError::ResourceMissing {
             object,
             id: id.clone(),
             param: "id",
-        }),
-        WriteResult::Rejected(rule) => error(rule.clone().into()),
-        WriteResult::RefundReferenceTaken { reference } => error(refund_reference_taken(reference)),
+        }
+        .saved(),
+        WriteResult::Rejected(rule) => ApiError::from(rule.clone()).saved(),
+        WriteResult::RefundReferenceTaken { reference } => refund_reference_taken(reference).saved(),
         WriteResult::Applied(Applied::Endpoint(_) | Applied::EndpointDeleted(_))
         | WriteResult::EndpointLimitReached => {
             unreachable!("record writes never touch webhook endpoints")

@@ -7,9 +7,9 @@ use super::params::{ListEndpointsParams, RetrieveEndpointParams};
 use crate::api::payment_records::respond::ok_json;
 use crate::api::state::AppState;
 use crate::events::endpoint::render_endpoint;
-use crate::store::{ListError, Tenant};
+use crate::store::Tenant;
 use crate::wire::error::ApiError;
-use crate::wire::list::{ListEnvelope, cursor_missing, list_query};
+use crate::wire::list::{ListEnvelope, list_error, list_query};
 use crate::wire::request::{ApiRequest, PathId};
 
 /// GET /v1/webhook_endpoints/:id
@@ -40,10 +40,11 @@ pub async fn list_endpoints(
 ) -> Result<Response, ApiError> {
     let p: ListEndpointsParams = request.read()?;
     let query = list_query(p.limit, p.starting_after, p.ending_before, (None, None))?;
-    let page = app.store.list_endpoints(&tenant, &query).await.map_err(|e| match e {
-        ListError::UnknownCursor => cursor_missing("webhook_endpoint", &query),
-        ListError::Store(e) => e.into(),
-    })?;
+    let page = app
+        .store
+        .list_endpoints(&tenant, &query)
+        .await
+        .map_err(list_error("webhook_endpoint", &query))?;
     let data: Vec<_> = page.data.iter().map(render_endpoint).collect();
     Ok(ok_json(&ListEnvelope::new(
         "/v1/webhook_endpoints",

@@ -6,31 +6,26 @@ use crate::events::endpoint::{ENDPOINTS_PER_TENANT_MAX, render_deleted, render_e
 use crate::store::{Applied, SavedResponse, WriteResult};
 use crate::wire::error::ApiError;
 
-fn error(e: ApiError) -> SavedResponse {
-    SavedResponse {
-        status: e.status().as_u16(),
-        body: e.to_body(),
-    }
-}
-
 /// A `store::RenderSaved` for the webhook endpoints' writes.
 pub fn endpoint_result(result: &WriteResult, _expand: &[&'static str]) -> SavedResponse {
     let ok = |body: String| SavedResponse { status: 200, body };
     match result {
         WriteResult::Applied(Applied::Endpoint(endpoint)) => ok(json(&render_endpoint(endpoint))),
         WriteResult::Applied(Applied::EndpointDeleted(id)) => ok(json(&render_deleted(id))),
-        WriteResult::Missing { object, id } => error(ApiError::ResourceMissing {
+        WriteResult::Missing { object, id } => ApiError::ResourceMissing {
             object,
             id: id.clone(),
             param: "id",
-        }),
-        WriteResult::Rejected(rule) => error(rule.clone().into()),
-        WriteResult::EndpointLimitReached => error(ApiError::Invalid {
+        }
+        .saved(),
+        WriteResult::Rejected(rule) => ApiError::from(rule.clone()).saved(),
+        WriteResult::EndpointLimitReached => ApiError::Invalid {
             message: format!(
                 "You have reached the maximum of {ENDPOINTS_PER_TENANT_MAX} webhook endpoints for this account in this mode."
             ),
             param: None,
-        }),
+        }
+        .saved(),
         WriteResult::Applied(Applied::Record(_)) | WriteResult::RefundReferenceTaken { .. } => {
             unreachable!("webhook endpoint writes never touch records")
         }

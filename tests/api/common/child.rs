@@ -132,6 +132,20 @@ impl Api for ChildServer {
     }
 }
 
+/// Runs `payrec ARGS` (a one-off command, not a server) on `database_url`: (success, stdout,
+/// stderr).
+pub fn run_payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run payrec");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), stdout, stderr)
+}
+
 /// Polls the SQLite file at `db` until it holds `n` payment records (true) or 10 s pass (false).
 pub async fn wait_for_records(db: &Path, n: i64) -> bool {
     for _ in 0..200 {
