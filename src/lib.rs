@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod dashboard;
 pub mod events;
+pub mod export;
 pub mod jobs;
 pub mod openapi;
 pub mod records;

@@ -36,6 +36,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Migrate) => cli::migrate(&args.database_url).await,
         Some(Command::Doctor) => cli::doctor::doctor(&args.database_url).await,
         Some(Command::Events(events)) => cli::events(&args.database_url, events).await,
+        Some(Command::Export(export)) => cli::export_command(&args.database_url, export).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -57,6 +57,9 @@ pub struct Args {
     /// every event the load makes).
     #[arg(long)]
     pub webhook_endpoint: bool,
+    /// Fetches of each page in the dashboard scenario.
+    #[arg(long, default_value_t = 200)]
+    pub dashboard_samples: usize,
     /// Keep the SQLite file or PostgreSQL schema after the run (to inspect query plans).
     #[arg(long)]
     pub keep_db: bool,
@@ -107,6 +110,10 @@ pub enum Scenario {
     /// report-nokey at peak for the window with a webhook endpoint, then until every event has
     /// been delivered: the delivery rate.
     Deliver,
+    /// The dashboard's pages (overview, payments list, a filtered list, a search by
+    /// reference, a payment's page), each fetched --dashboard-samples times one after
+    /// another on one signed-in connection: the latency of each page.
+    Dashboard,
 }
 
 impl Scenario {
@@ -121,10 +128,11 @@ impl Scenario {
             Scenario::Mixed => "mixed",
             Scenario::Soak => "soak",
             Scenario::Deliver => "deliver",
+            Scenario::Dashboard => "dashboard",
         }
     }
 
     pub fn needs_seed(self) -> bool {
-        matches!(self, Scenario::Retrieve | Scenario::List)
+        matches!(self, Scenario::Retrieve | Scenario::List | Scenario::Dashboard)
     }
 }

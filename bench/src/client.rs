@@ -33,6 +33,8 @@ impl Target {
 pub struct Reply {
     pub status: u16,
     pub body: Bytes,
+    /// The `name=value` of each Set-Cookie.
+    pub cookies: Vec<String>,
 }
 
 impl Reply {
@@ -53,11 +55,17 @@ impl Reply {
 pub struct Conn {
     target: Target,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// Sent as `Cookie` with every request (the dashboard's session), when set.
+    pub cookie: Option<HeaderValue>,
 }
 
 impl Conn {
     pub fn new(target: Target) -> Conn {
-        Conn { target, sender: None }
+        Conn {
+            target,
+            sender: None,
+            cookie: None,
+        }
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
@@ -100,6 +108,9 @@ impl Conn {
         if let Some(key) = idempotency_key {
             builder = builder.header("idempotency-key", key);
         }
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header(hyper::header::COOKIE, cookie.clone());
+        }
         let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
         let result = self.exchange(request).await;
         if result.is_err() {
@@ -119,13 +130,19 @@ impl Conn {
             .await
             .map_err(|e| format!("request: {e}"))?;
         let status = response.status().as_u16();
+        let cookies = response
+            .headers()
+            .get_all(hyper::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .collect();
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| format!("response body: {e}"))?
             .to_bytes();
-        Ok(Reply { status, body })
+        Ok(Reply { status, body, cookies })
     }
 }
 

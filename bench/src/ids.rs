@@ -59,6 +59,11 @@ pub fn derived_id(salt: u64, index: u64, object: Object) -> String {
     id
 }
 
+/// The processor `payment_reference` of seeded record `index`: unique, as a bank's would be.
+pub fn derived_reference(salt: u64, index: u64) -> String {
+    format!("ref_{:016x}", mix(salt ^ mix(index.wrapping_mul(4).wrapping_add(3))))
+}
+
 /// The records that `retrieve` and `list` pick from.
 #[derive(Debug)]
 pub enum RecordIds {
@@ -81,6 +86,14 @@ impl RecordIds {
         match self {
             RecordIds::Derived { salt, count } => derived_id(*salt, rng.random_range(0..*count), Object::Record),
             RecordIds::Listed(ids) => ids[rng.random_range(0..ids.len())].clone(),
+        }
+    }
+
+    /// The processor reference of a uniformly random bulk-seeded record.
+    pub fn pick_reference(&self, rng: &mut SmallRng) -> Option<String> {
+        match self {
+            RecordIds::Derived { salt, count } => Some(derived_reference(*salt, rng.random_range(0..*count))),
+            RecordIds::Listed(_) => None,
         }
     }
 }

@@ -10,6 +10,7 @@ use clap::Parser;
 
 mod args;
 mod client;
+mod dashboard;
 mod ids;
 mod load;
 mod scenarios;
@@ -158,6 +159,40 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
             under.backend, under.durability, args.connections
         );
         println!("{}", serde_json::to_string_pretty(&d).expect("serializes"));
+        return Ok(());
+    }
+    if args.scenario.contains(&Scenario::Dashboard) {
+        if args.scenario.len() > 1 {
+            return Err("dashboard runs alone".into());
+        }
+        let key = under
+            .target
+            .auth
+            .to_str()
+            .map_err(|e| e.to_string())?
+            .trim_start_matches("Bearer ")
+            .to_owned();
+        let timings = dashboard::run(args, &under.target, &key, &under.ids).await;
+        if let Some(r) = under.running {
+            r.stop().await;
+        }
+        if let Some(db) = &under.database {
+            if args.keep_db {
+                eprintln!("kept the database: {}", db.url());
+            } else {
+                db.remove().await;
+            }
+        }
+        let timings = timings?;
+        println!("backend {} ({})", under.backend, under.durability);
+        if let Some(s) = &under.seed {
+            println!("seeded {} records", s.records);
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&timings).expect("timings serialize"));
+        } else {
+            dashboard::print(&timings);
+        }
         return Ok(());
     }
     if args.scenario.contains(&Scenario::Soak) {

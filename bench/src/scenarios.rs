@@ -106,6 +106,7 @@ pub async fn worker(scenario: Scenario, mut conn: Conn, ids: Arc<RecordIds>, win
             }
             Scenario::Lifecycle => lifecycle(&mut conn, &mut rng, &mut recorder).await,
             Scenario::Mixed | Scenario::Soak => mixed(&mut conn, &mut rng, &mut recorder).await,
+            Scenario::Dashboard => unreachable!("the dashboard scenario runs on its own (dashboard.rs)"),
         }
     }
     recorder

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection, QueryBuilder, Row};
 
 use super::client::{Conn, form};
-use super::ids::{Object, derived_id};
+use super::ids::{Object, derived_id, derived_reference};
 use super::scenarios::report_form;
 use super::server::Database;
 
@@ -81,12 +81,18 @@ struct Rows {
     record_id: String,
     created: i64,
     doc: String,
+    /// The template's processor reference (each copy gets its own, `derived_reference`).
+    reference: Option<String>,
+    /// The record's filter columns: currency, requested amount, latest attempt state.
+    currency: String,
+    amount: i64,
+    state: String,
     /// (id, created, state, doc) of each attempt, oldest first.
     attempts: Vec<(String, i64, String, String)>,
 }
 
-/// One copy: the record's (id, doc) and each attempt's (id, created, state, doc).
-type Copy = ((String, String), Vec<(String, i64, String, String)>);
+/// One copy: the record's (id, doc, reference) and each attempt's (id, created, state, doc).
+type Copy = ((String, String, String), Vec<(String, i64, String, String)>);
 
 impl Rows {
     fn copy(&self, salt: u64, index: u64) -> Copy {
@@ -95,8 +101,12 @@ impl Rows {
             derived_id(salt, index, Object::FirstAttempt),
             derived_id(salt, index, Object::SecondAttempt),
         ];
+        let reference = derived_reference(salt, index);
         let swap = |doc: &str| -> String {
             let mut doc = doc.replace(&self.record_id, &record_id);
+            if let Some(old) = &self.reference {
+                doc = doc.replace(old, &reference);
+            }
             for ((old, ..), new) in self.attempts.iter().zip(&attempt_ids) {
                 doc = doc.replace(old, new);
             }
@@ -108,9 +118,42 @@ impl Rows {
             .zip(&attempt_ids)
             .map(|((_, created, state, doc), id)| (id.clone(), *created, state.clone(), swap(doc)))
             .collect();
-        ((record_id.clone(), swap(&self.doc)), attempts)
+        ((record_id.clone(), swap(&self.doc), reference), attempts)
+    }
+
+    fn new(account_id: String, livemode: bool, record_id: &str, created: i64, doc: String) -> Rows {
+        let parsed: Value = serde_json::from_str(&doc).expect("the template's document is JSON");
+        let reference = parsed["details"]["processor_details"]["payment_reference"]
+            .as_str()
+            .map(str::to_owned);
+        Rows {
+            account_id,
+            livemode,
+            record_id: record_id.to_owned(),
+            created,
+            reference,
+            currency: parsed["amount_requested"]["currency"]
+                .as_str()
+                .unwrap_or("usd")
+                .to_owned(),
+            amount: parsed["amount_requested"]["value"].as_i64().unwrap_or(0),
+            state: parsed["latest_attempt_state"]["status"]
+                .as_str()
+                .unwrap_or("pending")
+                .to_owned(),
+            doc,
+            attempts: Vec::new(),
+        }
     }
 }
+
+/// Recomputes the seeded tenant's daily totals from its records, as the migration that
+/// introduced them does (the copies bypass the write path that keeps them).
+const REBUILD_TOTALS_SQLITE: &str = "DELETE FROM daily_totals;      INSERT INTO daily_totals SELECT account_id, livemode, currency, created / 86400, count(*), sum(amount),      sum(state = 'pending'), sum(CASE WHEN state = 'pending' THEN amount ELSE 0 END),      sum(state = 'guaranteed'), sum(CASE WHEN state = 'guaranteed' THEN amount ELSE 0 END),      sum(state = 'failed'), sum(CASE WHEN state = 'failed' THEN amount ELSE 0 END),      sum(state = 'canceled'), sum(CASE WHEN state = 'canceled' THEN amount ELSE 0 END),      sum(json_extract(doc, '$.amount_refunded') > 0), sum(json_extract(doc, '$.amount_refunded'))      FROM payment_records GROUP BY account_id, livemode, currency, created / 86400";
+const REBUILD_TOTALS_PG: [&str; 2] = [
+    "DELETE FROM daily_totals",
+    "INSERT INTO daily_totals SELECT account_id, livemode, floor(created / 86400.0)::bigint, currency, 0,      count(*), sum(amount),      count(*) FILTER (WHERE state = 'pending'), coalesce(sum(amount) FILTER (WHERE state = 'pending'), 0),      count(*) FILTER (WHERE state = 'guaranteed'), coalesce(sum(amount) FILTER (WHERE state = 'guaranteed'), 0),      count(*) FILTER (WHERE state = 'failed'), coalesce(sum(amount) FILTER (WHERE state = 'failed'), 0),      count(*) FILTER (WHERE state = 'canceled'), coalesce(sum(amount) FILTER (WHERE state = 'canceled'), 0),      count(*) FILTER (WHERE ((doc::json) #>> '{amount_refunded}')::bigint > 0),      sum(((doc::json) #>> '{amount_refunded}')::bigint) FROM payment_records GROUP BY 1, 2, 3, 4",
+];
 
 /// What bulk seeding did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -275,7 +318,7 @@ fn sqlite_keys(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u64)
         }
         tx.commit()?;
     }
-    Ok(())
+    conn.execute_batch(REBUILD_TOTALS_SQLITE)
 }
 
 /// `INSERT INTO <table> (<columns>) VALUES (?, …), (?, …), …` for `rows` rows.
@@ -295,12 +338,8 @@ fn sqlite_copies(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u6
         .query_map([&t.record], |a| Ok((a.get(0)?, a.get(1)?, a.get(2)?, a.get(3)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let rows = Rows {
-        account_id,
-        livemode,
-        record_id: t.record.clone(),
-        created,
-        doc,
         attempts,
+        ..Rows::new(account_id, livemode, &t.record, created, doc)
     };
     let seq_base: i64 = conn.query_row("SELECT MAX(seq) + 1 FROM payment_attempt_records", [], |r| r.get(0))?;
     let started = Instant::now();
@@ -313,8 +352,8 @@ fn sqlite_copies(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u6
                 .map(|i| (i, rows.copy(salt, i)))
                 .collect();
             let seq = |i: u64, k: u64| seq_base + (3 * i + k) as i64;
-            let mut values: Vec<SqlValue> = Vec::with_capacity(batch.len() * 6);
-            for (i, ((id, doc), _)) in &batch {
+            let mut values: Vec<SqlValue> = Vec::with_capacity(batch.len() * 10);
+            for (i, ((id, doc, reference), _)) in &batch {
                 values.extend([
                     SqlValue::Text(rows.account_id.clone()),
                     SqlValue::Integer(i64::from(rows.livemode)),
@@ -322,12 +361,16 @@ fn sqlite_copies(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u6
                     SqlValue::Integer(rows.created),
                     SqlValue::Integer(seq(*i, 0)),
                     SqlValue::Text(doc.clone()),
+                    SqlValue::Text(reference.clone()),
+                    SqlValue::Text(rows.currency.clone()),
+                    SqlValue::Integer(rows.amount),
+                    SqlValue::Text(rows.state.clone()),
                 ]);
             }
             let sql = multi_row_insert(
                 "payment_records",
-                "account_id, livemode, id, created, seq, doc",
-                6,
+                "account_id, livemode, id, created, seq, doc, payment_reference, currency, amount, state",
+                10,
                 batch.len(),
             );
             tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
@@ -360,7 +403,7 @@ fn sqlite_copies(conn: &mut rusqlite::Connection, t: &Made, count: u64, salt: u6
         }
         tx.commit()?;
     }
-    Ok(())
+    conn.execute_batch(REBUILD_TOTALS_SQLITE)
 }
 
 async fn pg_copies(conn: &mut PgConnection, t: &Made, count: u64, salt: u64) -> Result<(), sqlx::Error> {
@@ -375,15 +418,17 @@ async fn pg_copies(conn: &mut PgConnection, t: &Made, count: u64, salt: u64) -> 
     .fetch_all(&mut *conn)
     .await?;
     let rows = Rows {
-        account_id: record.get("account_id"),
-        livemode: record.get("livemode"),
-        record_id: t.record.clone(),
-        created: record.get("created"),
-        doc: record.get("doc"),
         attempts: attempts
             .iter()
             .map(|a| (a.get("id"), a.get("created"), a.get("state"), a.get("doc")))
             .collect(),
+        ..Rows::new(
+            record.get("account_id"),
+            record.get("livemode"),
+            &t.record,
+            record.get("created"),
+            record.get("doc"),
+        )
     };
     let started = Instant::now();
     let mut done = 0;
@@ -395,13 +440,19 @@ async fn pg_copies(conn: &mut PgConnection, t: &Made, count: u64, salt: u64) -> 
                 .map(|i| rows.copy(salt, i))
                 .collect();
             // `seq` is a BIGSERIAL: the database numbers the rows, as for the server's inserts.
-            let mut q = QueryBuilder::new("INSERT INTO payment_records (account_id, livemode, id, created, doc) ");
-            q.push_values(&batch, |mut b, ((id, doc), _)| {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO payment_records (account_id, livemode, id, created, doc, payment_reference, currency, amount, state) ",
+            );
+            q.push_values(&batch, |mut b, ((id, doc, reference), _)| {
                 b.push_bind(&rows.account_id)
                     .push_bind(rows.livemode)
                     .push_bind(id)
                     .push_bind(rows.created)
-                    .push_bind(doc);
+                    .push_bind(doc)
+                    .push_bind(reference)
+                    .push_bind(&rows.currency)
+                    .push_bind(rows.amount)
+                    .push_bind(&rows.state);
             });
             q.build().execute(&mut *tx).await?;
             let attempts = batch
@@ -424,6 +475,9 @@ async fn pg_copies(conn: &mut PgConnection, t: &Made, count: u64, salt: u64) -> 
             progress(done, count, started);
         }
         tx.commit().await?;
+    }
+    for sql in REBUILD_TOTALS_PG {
+        sqlx::query(sql).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -58,6 +58,94 @@ pub enum Command {
     /// Operate on events.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Export one account's objects (one mode) as CSV or JSON Lines, streamed.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(long, value_enum, default_value_t = ObjectArg::PaymentRecords)]
+    pub object: ObjectArg,
+    /// `csv` (the columns in the README) or `jsonl` (one API object per line).
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
+    /// Only objects created at or after this: Unix seconds or an RFC 3339 date or date-time.
+    #[arg(long, value_parser = time_arg)]
+    pub created_after: Option<i64>,
+    /// Only objects created before this: Unix seconds or an RFC 3339 date or date-time.
+    #[arg(long, value_parser = time_arg)]
+    pub created_before: Option<i64>,
+    /// The account (acct_…); optional when the database holds one.
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_enum, default_value_t = Mode::Test)]
+    pub mode: Mode,
+    /// Write to this file (complete, or not at all) instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// `--created-after` and the like: Unix seconds or RFC 3339.
+fn time_arg(text: &str) -> Result<i64, String> {
+    crate::clock::parse_time(text).ok_or_else(|| {
+        format!(
+            "{text:?} is neither Unix seconds nor an RFC 3339 date (2024-10-29) or date-time (2024-10-29T14:15:00Z)"
+        )
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ObjectArg {
+    PaymentRecords,
+    PaymentAttemptRecords,
+    Refunds,
+    Events,
+}
+
+impl ObjectArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectArg::PaymentRecords => "payment records",
+            ObjectArg::PaymentAttemptRecords => "payment attempt records",
+            ObjectArg::Refunds => "refunds",
+            ObjectArg::Events => "events",
+        }
+    }
+}
+
+impl From<ObjectArg> for crate::export::ExportObject {
+    fn from(o: ObjectArg) -> Self {
+        use crate::export::ExportObject as E;
+        match o {
+            ObjectArg::PaymentRecords => E::PaymentRecords,
+            ObjectArg::PaymentAttemptRecords => E::PaymentAttemptRecords,
+            ObjectArg::Refunds => E::Refunds,
+            ObjectArg::Events => E::Events,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Jsonl,
+}
+
+impl From<FormatArg> for crate::export::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Csv => crate::export::Format::Csv,
+            FormatArg::Jsonl => crate::export::Format::Jsonl,
+        }
+    }
+}
+
+/// Test or live data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Test,
+    Live,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,18 +4,21 @@
 use std::sync::Arc;
 
 use crate::base62::random_base62;
-use crate::store::Store;
 use crate::store::postgres::{PgOptions, PgStore};
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
+use crate::store::{Store, Tenant};
 
 pub mod args;
 pub mod doctor;
 mod events;
+mod export;
 mod keys;
+mod progress;
 mod serve;
 
 use args::ServeArgs;
 pub use events::events;
+pub use export::export_command;
 pub use keys::keys;
 pub use serve::{bootstrap, serve, shutdown_signal};
 
@@ -26,6 +29,34 @@ pub struct Failure(pub String);
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
         Failure(e.to_string())
+    }
+}
+
+/// The tenant a data command works on: `--account` (which must exist), or the database's only
+/// account; and the mode.
+pub async fn tenant_of(store: &dyn Store, account: Option<&str>, mode: args::Mode) -> Result<Tenant, Failure> {
+    let livemode = mode == args::Mode::Live;
+    if let Some(account) = account {
+        if !store.account_exists(account).await? {
+            return Err(Failure(format!("no account {account} in this database")));
+        }
+        return Ok(Tenant {
+            account_id: account.to_owned(),
+            livemode,
+        });
+    }
+    let accounts = store.list_accounts().await?;
+    match accounts.as_slice() {
+        [only] => Ok(Tenant {
+            account_id: only.clone(),
+            livemode,
+        }),
+        [] => Err(Failure("the database holds no account yet".into())),
+        many => Err(Failure(format!(
+            "the database holds {} accounts: name one with --account ({})",
+            many.len(),
+            many.join(", ")
+        ))),
     }
 }
 

@@ -1,30 +1,12 @@
 //! How the dashboard writes amounts and times: amounts in their currency's exponent (JPY 0
 //! decimals, USD 2, KWD 3), times in UTC with the offset shown.
 
+use crate::clock::civil;
 use crate::records::currency::decimal;
 
 /// `12.34 USD`.
 pub fn money(value: i64, currency: &str) -> String {
     format!("{} {}", decimal(value, currency), currency.to_ascii_uppercase())
-}
-
-/// Days since 1970-01-01 as (year, month, day), proleptic Gregorian.
-fn civil(days: i64) -> (i64, u32, u32) {
-    // Shift the epoch to 0000-03-01 so leap days end each 400-year era's years.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `2026-12-01 14:05:09 UTC+00:00`.

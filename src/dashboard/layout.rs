@@ -29,7 +29,11 @@ pub fn page(session: &Session, restricted: bool, title: &str, current: &str, bod
     } else {
         ("test", "badge test")
     };
-    let nav = [("Payments", "/dashboard/payments"), ("Webhooks", "/dashboard/webhooks")];
+    let nav = [
+        ("Overview", "/dashboard/"),
+        ("Payments", "/dashboard/payments"),
+        ("Webhooks", "/dashboard/webhooks"),
+    ];
     bare(
         title,
         html! {

@@ -13,8 +13,11 @@ use maud::Markup;
 
 use crate::api::state::AppState;
 
+mod export;
+mod filters;
 mod format;
 mod layout;
+mod overview;
 mod payments;
 mod session;
 mod webhooks;
@@ -31,10 +34,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(|| async { Redirect::to("/dashboard/") }))
-        .route("/dashboard/", get(payments::home))
+        .route("/dashboard/", get(overview::overview))
         .route("/dashboard/sign-in", get(session::sign_in_form).post(session::sign_in))
         .route("/dashboard/sign-out", axum::routing::post(session::sign_out))
         .route("/dashboard/payments", get(payments::list))
+        .route("/dashboard/payments/export.csv", get(export::payments_csv))
         .route("/dashboard/payments/{id}", get(payments::detail))
         .route("/dashboard/webhooks", get(webhooks::webhooks))
         .route("/dashboard/webhooks/resend", axum::routing::post(webhooks::resend))

@@ -6,6 +6,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
+use super::filters::PaymentFilters;
 use super::format::{money, time};
 use super::layout::page;
 use super::session::SignedIn;
@@ -22,13 +23,8 @@ pub const SEARCH_RESULTS_MAX: usize = 25;
 /// Attempts shown on a payment's page.
 const ATTEMPTS_SHOWN_MAX: usize = 100;
 
-fn failure(e: impl Into<ApiError>) -> Response {
+pub(super) fn failure(e: impl Into<ApiError>) -> Response {
     e.into().into_response()
-}
-
-/// GET /dashboard/: the payments, until the overview exists.
-pub async fn home() -> Response {
-    Redirect::to("/dashboard/payments").into_response()
 }
 
 /// The value of `name` in the query string.
@@ -84,7 +80,7 @@ async fn search(
     store.records_containing(tenant, q, SEARCH_RESULTS_MAX).await
 }
 
-fn rows(records: &[PaymentRecord]) -> Markup {
+pub(super) fn rows(records: &[PaymentRecord]) -> Markup {
     html! {
         table.payments {
             thead { tr {
@@ -144,14 +140,18 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
             page(&user.session, user.restricted(), "Search", "Payments", body),
         );
     }
+    let filters = PaymentFilters::from_uri(&uri);
+    let selected = filters.select();
     let starting_after = query_value(&uri, "starting_after");
     let query = ListQuery {
         limit: PAYMENTS_PER_PAGE,
         ending_before: query_value(&uri, "ending_before").filter(|_| starting_after.is_none()),
         starting_after,
-        ..ListQuery::default()
+        created_after: selected.created_from.map(|t| t - 1),
+        created_before: selected.created_until,
     };
-    let page_of = match app.store.list_records(&user.session.tenant, &query).await {
+    let tenant = &user.session.tenant;
+    let page_of = match app.store.list_records_where(tenant, &query, &selected.filter).await {
         Ok(p) => p,
         Err(ListError::UnknownCursor) => return Redirect::to("/dashboard/payments").into_response(),
         Err(ListError::Store(e)) => return failure(e),
@@ -167,17 +167,30 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
         (true, Some(last)) => Some(last.id.as_str().to_owned()),
         _ => None,
     };
+    let carried = filters.query_string();
+    let link = |cursor: &str, id: &str| {
+        let and = if carried.is_empty() { "" } else { "&" };
+        format!("/dashboard/payments?{carried}{and}{cursor}={id}")
+    };
+    let export = format!("/dashboard/payments/export.csv?{carried}");
     let body = html! {
         h1 { "Payments" }
         (search_form(""))
+        (filters.form())
+        @for problem in &selected.problems { p.problem { (problem) } }
         @if page_of.data.is_empty() {
-            p.muted { "No payments yet. Report one through the API: POST /v1/payment_records/report_payment." }
+            @if filters.is_empty() {
+                p.muted { "No payments yet. Report one through the API: POST /v1/payment_records/report_payment." }
+            } @else {
+                p.muted { "No payment matches these filters." }
+            }
         } @else {
             (rows(&page_of.data))
         }
         div.pager {
-            @if let Some(id) = &newer { a href={ "/dashboard/payments?ending_before=" (id) } { "← Newer" } }
-            @if let Some(id) = &older { a href={ "/dashboard/payments?starting_after=" (id) } { "Older →" } }
+            @if let Some(id) = &newer { a href=(link("ending_before", id)) { "← Newer" } }
+            @if let Some(id) = &older { a href=(link("starting_after", id)) { "Older →" } }
+            a.export href=(export) download { "Download CSV" }
         }
     };
     super::html(

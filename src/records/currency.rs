@@ -59,9 +59,54 @@ pub fn decimal(value: i64, code: &str) -> String {
     format!("{sign}{units}.{fraction:0width$}", width = exponent as usize)
 }
 
+/// A decimal amount in its currency's units as minor units: `12.34` usd → `1234`, `12` usd →
+/// `1200`, `1000` jpy → `1000`; None when it has more decimals than the currency or is no number.
+pub fn parse_decimal(text: &str, code: &str) -> Option<i64> {
+    let exponent = exponent(code) as usize;
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (units, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if units.is_empty() || !all_digits(units) || !all_digits(fraction) || fraction.len() > exponent {
+        return None;
+    }
+    let scale = 10_i64.pow(exponent as u32);
+    let fraction_value: i64 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse::<i64>().ok()? * 10_i64.pow((exponent - fraction.len()) as u32)
+    };
+    let value = units
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(scale)?
+        .checked_add(fraction_value)?;
+    Some(if negative { -value } else { value })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_parse_in_the_currency_s_exponent() {
+        assert_eq!(parse_decimal("12.34", "usd"), Some(1234));
+        assert_eq!(parse_decimal("12", "usd"), Some(1200));
+        assert_eq!(parse_decimal("12.3", "usd"), Some(1230));
+        assert_eq!(parse_decimal("1000", "jpy"), Some(1000));
+        assert_eq!(parse_decimal("1.234", "kwd"), Some(1234));
+        assert_eq!(parse_decimal("-0.50", "usd"), Some(-50));
+        assert_eq!(parse_decimal("1.5", "jpy"), None);
+        assert_eq!(parse_decimal("12.345", "usd"), None);
+        assert_eq!(parse_decimal("", "usd"), None);
+        assert_eq!(parse_decimal("1e3", "usd"), None);
+        for (value, code) in [(1234, "usd"), (7, "jpy"), (-1005, "kwd")] {
+            assert_eq!(parse_decimal(&decimal(value, code), code), Some(value));
+        }
+    }
 
     #[test]
     fn amounts_print_in_their_currency_s_exponent() {

@@ -9,3 +9,4 @@ pub mod invariants;
 pub mod lifecycle;
 pub mod model;
 pub mod render;
+pub mod totals;

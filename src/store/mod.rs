@@ -8,12 +8,14 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+use crate::records::totals::Totals;
 
 mod doc;
 mod error;
 pub mod events;
 mod health;
+pub mod ledger;
 mod page;
 pub mod postgres;
 pub mod sqlite;
@@ -24,6 +26,7 @@ pub use events::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, EventQuery, FinishedDelivery, Resend, Resent,
 };
 pub use health::{Health, Outage, PROBE_BYTES};
+pub use ledger::{ExportQuery, LedgerQueries};
 pub use write::{Applied, Command, IdempotencySave, RenderSaved, Write, WriteOutcome, WriteResult};
 
 /// The wall between tenants: every row belongs to one account in one mode.
@@ -98,6 +101,46 @@ pub struct ListQuery {
     pub created_before: Option<i64>,
 }
 
+/// Which payment records a list shows (the dashboard's filters); the default is all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// The latest attempt's state (`pending`, `guaranteed`, …).
+    pub state: Option<String>,
+    /// A lowercase ISO code.
+    pub currency: Option<String>,
+    /// Bounds on the requested amount, in minor units, inclusive.
+    pub amount_at_least: Option<i64>,
+    pub amount_at_most: Option<i64>,
+}
+
+impl RecordFilter {
+    /// The conditions on `payment_records` rows.
+    pub(crate) fn conditions(&self) -> Vec<page::Filter<'_>> {
+        let mut conditions = Vec::new();
+        if let Some(state) = &self.state {
+            conditions.push(page::Filter::In("state", std::slice::from_ref(state)));
+        }
+        if let Some(currency) = &self.currency {
+            conditions.push(page::Filter::In("currency", std::slice::from_ref(currency)));
+        }
+        if let Some(n) = self.amount_at_least {
+            conditions.push(page::Filter::AtLeast("amount", n));
+        }
+        if let Some(n) = self.amount_at_most {
+            conditions.push(page::Filter::AtMost("amount", n));
+        }
+        conditions
+    }
+}
+
+/// One day's totals of one currency in one tenant (`records::totals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayTotals {
+    pub day: i64,
+    pub currency: String,
+    pub totals: Totals,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     pub data: Vec<T>,
@@ -145,7 +188,7 @@ pub struct PoolUsage {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + Debug {
+pub trait Store: LedgerQueries + Send + Sync + Debug {
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether every migration this build knows has been applied.
@@ -186,35 +229,22 @@ pub trait Store: Send + Sync + Debug {
     // Payment records.
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError>;
-    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError>;
+    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
+        self.list_records_where(tenant, query, &RecordFilter::default()).await
+    }
+    /// A page of the records that `filter` lets through.
+    async fn list_records_where(
+        &self,
+        tenant: &Tenant,
+        query: &ListQuery,
+        filter: &RecordFilter,
+    ) -> Result<Page<PaymentRecord>, ListError>;
     async fn list_attempts(
         &self,
         tenant: &Tenant,
         record_id: &str,
         query: &ListQuery,
     ) -> Result<Page<PaymentAttemptRecord>, ListError>;
-
-    /// Records whose processor `payment_reference` is `reference`, newest first (an index
-    /// search on both backends).
-    async fn records_by_reference(
-        &self,
-        tenant: &Tenant,
-        reference: &str,
-        limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError>;
-    /// The record a refund with this `refund_reference` belongs to.
-    async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError>;
-    /// The newest records whose stored document contains `text` (case-insensitive): customer
-    /// email or name, description, metadata values. A scan of the tenant's records, newest
-    /// first, stopping at `limit` matches.
-    async fn records_containing(
-        &self,
-        tenant: &Tenant,
-        text: &str,
-        limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError>;
-    /// Every refund reported on a record, oldest first.
-    async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError>;
 
     /// Applies one mutation and saves its idempotency key, in one transaction.
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError>;

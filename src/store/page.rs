@@ -52,6 +52,10 @@ pub(crate) enum Filter<'a> {
     In(&'static str, &'a [String]),
     /// `column` starts with this text.
     Prefix(&'static str, &'a str),
+    /// `column` is at least this number.
+    AtLeast(&'static str, i64),
+    /// `column` is at most this number.
+    AtMost(&'static str, i64),
     /// A fixed condition, never client input.
     Sql(&'static str),
 }
@@ -119,6 +123,12 @@ impl<'a> Sql<'a> {
                         .bind(Bind::Int(prefix.chars().count() as i64))
                         .push(" AS INTEGER)) = ")
                         .bind(Bind::Text(prefix));
+                }
+                Filter::AtLeast(column, n) => {
+                    sql.push(column).push(" >= ").bind(Bind::Int(*n));
+                }
+                Filter::AtMost(column, n) => {
+                    sql.push(column).push(" <= ").bind(Bind::Int(*n));
                 }
                 Filter::Sql(condition) => {
                     sql.push(condition);

@@ -14,6 +14,7 @@ use crate::events::{EndpointCommand, WebhookEndpoint, record_events};
 use crate::records::command::RecordCommand;
 use crate::records::lifecycle::{LifecycleError, PaymentState, RowWrite, Transition};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::records::totals::{TotalsChange, totals_change};
 
 /// One mutation, applied in one transaction.
 #[derive(Debug)]
@@ -180,6 +181,8 @@ pub trait WriteOps: Send {
     async fn update_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError>;
     /// Inserts a refund row; false when its `refund_reference` is already used in the tenant.
     async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError>;
+    /// Adds a write's change to its day's totals (`records::totals`).
+    async fn add_totals(&mut self, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError>;
     /// Inserts the events, in order, and a pending delivery of each to every enabled endpoint
     /// of the tenant that subscribes to its type, due at `now_ms`.
     async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError>;
@@ -293,6 +296,9 @@ async fn apply_record(
             RowWrite::InsertLatestAttempt => ops.insert_attempt(tenant, &state.latest).await?,
             RowWrite::UpdateLatestAttempt => ops.update_attempt(tenant, &state.latest).await?,
         }
+    }
+    if let Some(change) = totals_change(before.as_ref().map(|b| &b.record), &state.record) {
+        ops.add_totals(tenant, &change).await?;
     }
     let events = match prepared {
         Some(events) => {

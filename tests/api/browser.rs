@@ -61,14 +61,24 @@ async fn start_driver() -> Option<Driver> {
     Some(Driver { _process: process, url })
 }
 
-async fn browser(driver: &Driver) -> Client {
+/// Longest wait for a download to finish.
+const DOWNLOAD_MAX: Duration = Duration::from_secs(20);
+
+/// A browser session whose downloads go to `downloads`.
+async fn browser(driver: &Driver, downloads: &Path) -> Client {
     // Two TLS stacks are linked (reqwest's and the WebDriver client's); chromedriver is plain
     // HTTP, but the client's builder wants a process-wide provider chosen.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
-        json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"] }),
+        json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
+        }),
     );
     ClientBuilder::rustls()
         .expect("TLS roots")
@@ -102,6 +112,26 @@ async fn text(client: &Client) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no page loaded");
+}
+
+/// The first finished download in `dir` ending in `extension`, once there is one.
+async fn downloaded(dir: &Path, extension: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let found = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == extension));
+        if let Some(path) = found {
+            return std::fs::read_to_string(path).unwrap();
+        }
+        assert!(
+            started.elapsed() < DOWNLOAD_MAX,
+            "no .{extension} downloaded into {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Clicks what `css` finds and waits for the page it loads.
@@ -158,7 +188,8 @@ async fn the_dashboard_in_a_real_browser() {
     server.pending_payment(700).await;
     receiver.wait_for(2).await;
     let key = server.new_restricted_key(false).await;
-    let client = browser(&driver).await;
+    let downloads = tempfile::tempdir().unwrap();
+    let client = browser(&driver, downloads.path()).await;
     let base = &server.base;
 
     client.goto(&format!("{base}/dashboard/payments")).await.unwrap();
@@ -181,6 +212,26 @@ async fn the_dashboard_in_a_real_browser() {
         .unwrap();
     click_and_load(&client, "button[type=submit]").await;
 
+    // Signed in, the overview: this period's totals and the daily chart, with data.
+    assert!(client.current_url().await.unwrap().path().ends_with("/dashboard/"));
+    let overview = text(&client).await;
+    assert!(
+        overview.contains("Overview") && overview.contains("2499.00 USD"),
+        "{overview}"
+    );
+    assert!(overview.contains("49.00 USD"), "the refund: {overview}");
+    let tallest: f64 = client
+        .execute(
+            "return Math.max(0, ...[...document.querySelectorAll('svg.chart rect.guaranteed')].map(r => r.getBBox().height))",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(tallest > 10.0, "a drawn bar for today's guaranteed amount: {tallest}");
+    screenshot(&client, "overview").await;
+
     client.goto(&format!("{base}/dashboard/payments")).await.unwrap();
     let list = text(&client).await;
     assert!(list.contains("SEPA-2024-10-29-0042"), "{list}");
@@ -191,6 +242,28 @@ async fn the_dashboard_in_a_real_browser() {
         "never the key in a page"
     );
     screenshot(&client, "payments").await;
+
+    // Export the guaranteed payments as CSV: a download, one row per payment.
+    client
+        .goto(&format!("{base}/dashboard/payments?state=guaranteed"))
+        .await
+        .unwrap();
+    text(&client).await;
+    client
+        .find(Locator::Css("a.export"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let csv = downloaded(downloads.path(), "csv").await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "the header and the one guaranteed payment: {csv}");
+    assert!(lines[0].starts_with("id,livemode,created,"), "{csv}");
+    assert!(
+        lines[1].starts_with(&id) && lines[1].contains("SEPA-2024-10-29-0042") && lines[1].contains(",2499.00,"),
+        "{csv}"
+    );
 
     // Search it by its processor reference.
     let search = client.find(Locator::Css("#q")).await.unwrap();

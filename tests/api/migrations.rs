@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::common::child::ChildServer;
+use crate::common::dashboard::Browser;
 use crate::common::{Api, Report, TestServer};
 use sha2::{Digest, Sha384};
 
@@ -142,6 +143,20 @@ async fn a_database_in_the_first_layout_is_upgraded_with_everything_intact() {
     let (call, form) = &steps[3];
     let again = server.report(&id, *call, form).await;
     assert_eq!(again.status, 400, "the refund reference is still unique");
+
+    // The overview's totals and the filters' columns were filled from the stored records.
+    let mut browser = Browser::new(&child.base);
+    assert_eq!(browser.sign_in(&key).await.status, 303);
+    let overview = browser.get("/dashboard/?from=2020-01-01").await;
+    for shown in ["50.00 USD", "12.00 USD", "7.00 USD", "57.00 USD"] {
+        assert!(
+            overview.body.contains(shown),
+            "{shown} on the upgraded overview: {}",
+            overview.body
+        );
+    }
+    let pending = browser.get("/dashboard/payments?state=pending").await;
+    assert!(pending.body.contains(second["id"].as_str().expect("id")) && !pending.body.contains(&id));
 
     // New writes land after the old ones.
     let third = server.report_payment(&REPORT).await.ok();

@@ -15,15 +15,17 @@ use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
 use super::write::apply;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
-    ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, Resend, Resent, SavedIdempotent, Session,
-    Store, StoreError, Tenant, Write, WriteOutcome,
+    ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent,
+    Session, Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod events;
+mod ledger;
 mod ops;
 mod sessions;
+mod totals;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -333,8 +335,17 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
-        let list = ListOf::table("payment_records", tenant);
+    async fn list_records_where(
+        &self,
+        tenant: &Tenant,
+        query: &ListQuery,
+        filter: &RecordFilter,
+    ) -> Result<Page<PaymentRecord>, ListError> {
+        let conditions = filter.conditions();
+        let list = ListOf {
+            filters: &conditions,
+            ..ListOf::table("payment_records", tenant)
+        };
         Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
     }
 
@@ -349,34 +360,6 @@ impl Store for PgStore {
             ..ListOf::table("payment_attempt_records", tenant)
         };
         Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
-    }
-
-    async fn records_by_reference(
-        &self,
-        tenant: &Tenant,
-        reference: &str,
-        limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = sessions::by_reference(&self.pool, tenant, reference, limit).await?;
-        docs.iter().map(|d| decode(d)).collect()
-    }
-
-    async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError> {
-        sessions::record_of_refund(&self.pool, tenant, refund_reference).await
-    }
-
-    async fn records_containing(
-        &self,
-        tenant: &Tenant,
-        text: &str,
-        limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = sessions::containing(&self.pool, tenant, text, limit).await?;
-        docs.iter().map(|d| decode(d)).collect()
-    }
-
-    async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
-        sessions::refunds(&self.pool, tenant, record_id).await
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
-use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc, events};
+use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc, events, totals};
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::records::totals::TotalsChange;
 use crate::store::doc::encode;
 use crate::store::write::PackedEvent;
 use crate::store::write::WriteOps;
@@ -98,8 +99,8 @@ impl WriteOps for PgOps<'_> {
             "records are written in their tenant's mode"
         );
         sqlx::query(
-            "INSERT INTO payment_records (account_id, livemode, id, created, doc, payment_reference) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO payment_records (account_id, livemode, id, created, doc, payment_reference, currency, amount, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&tenant.account_id)
         .bind(tenant.livemode)
@@ -107,20 +108,25 @@ impl WriteOps for PgOps<'_> {
         .bind(record.created)
         .bind(encode(record))
         .bind(&record.details.processor_details.payment_reference)
+        .bind(record.amount_requested.currency.as_str())
+        .bind(record.amount_requested.value)
+        .bind(record.latest_attempt_state.as_str())
         .execute(&mut *self.conn)
         .await?;
         Ok(())
     }
 
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE payment_records SET doc = $1 WHERE account_id = $2 AND livemode = $3 AND id = $4")
-                .bind(encode(record))
-                .bind(&tenant.account_id)
-                .bind(tenant.livemode)
-                .bind(record.id.as_str())
-                .execute(&mut *self.conn)
-                .await?;
+        let done = sqlx::query(
+            "UPDATE payment_records SET doc = $1, state = $5 WHERE account_id = $2 AND livemode = $3 AND id = $4",
+        )
+        .bind(encode(record))
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(record.id.as_str())
+        .bind(record.latest_attempt_state.as_str())
+        .execute(&mut *self.conn)
+        .await?;
         assert_eq!(done.rows_affected(), 1, "the locked record exists");
         Ok(())
     }
@@ -179,6 +185,10 @@ impl WriteOps for PgOps<'_> {
         .execute(&mut *self.conn)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn add_totals(&mut self, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError> {
+        totals::add(self.conn, tenant, change).await
     }
 
     async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError> {

@@ -9,7 +9,10 @@
 //! the bound. (A RESTART from this thread would starve: the writer takes the write lock again as
 //! soon as it lets it go.) The writer also looks at the WAL file's size after each batch and
 //! restarts it by itself past twice the bound, so a checkpointer that falls behind (starved of
-//! CPU on a busy machine) cannot let the WAL grow. When writes stop, TRUNCATE empties the WAL.
+//! CPU on a busy machine) cannot let the WAL grow. A restart needs the checkpoint lock, and a
+//! pass over a large WAL holds it long (and takes longer the more the WAL grows meanwhile): so
+//! while the WAL file is past its bound this thread starts no pass, and leaves the copying to
+//! the writer's restart. When writes stop, TRUNCATE empties the WAL.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -74,6 +77,7 @@ pub(super) fn restart(writer: &Connection) -> Result<(), StoreError> {
 /// Starts the checkpointer on its own connection.
 pub(super) fn spawn(path: &Path, wal_bytes_max: u64, restart_wanted: Arc<RestartWanted>) -> Result<(), StoreError> {
     let conn = connection::open(path, Role::Checkpointer, SqliteSync::Full)?;
+    let wal = wal_path(path);
     let page_bytes: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
     let frame_bytes = page_bytes as u64 + WAL_FRAME_HEADER_BYTES;
     let frames_max = (wal_bytes_max / frame_bytes).max(1) as i64;
@@ -83,6 +87,15 @@ pub(super) fn spawn(path: &Path, wal_bytes_max: u64, restart_wanted: Arc<Restart
         // so does this thread, and its connection closes.
         while Arc::strong_count(&restart_wanted) > 1 {
             std::thread::sleep(CHECKPOINT_INTERVAL);
+            // Past the bound while the writer is busy (it took the last request: it committed
+            // since), the writer restarts the WAL; a pass would only hold the lock the restart
+            // needs. A request still untaken means no writes: the pass below empties the WAL.
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > wal_bytes_max)
+                && !restart_wanted.0.swap(true, Ordering::AcqRel)
+            {
+                last = None;
+                continue;
+            }
             match tick(&conn, frames_max, last, &restart_wanted) {
                 Ok(pass) => last = Some(pass),
                 Err(e) => crate::throttle::warn("sqlite_checkpoint", "WAL checkpoint failed; will retry", &e),

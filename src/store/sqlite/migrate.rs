@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "payment reference index",
         sql: include_str!("../../../migrations/sqlite/0008_payment_reference_index.sql"),
     },
+    Migration {
+        version: 9,
+        description: "dashboard totals and filters",
+        sql: include_str!("../../../migrations/sqlite/0009_dashboard_totals_and_filters.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

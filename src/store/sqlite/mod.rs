@@ -16,11 +16,11 @@ use super::events::{event_filters, events_list, in_order};
 use super::page::ListOf;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
-    ListQuery, NewKey, NewSession, Outage, Page, PoolUsage, Resend, Resent, SavedIdempotent, Session, Store,
-    StoreError, Tenant, Write, WriteOutcome,
+    ListQuery, NewKey, NewSession, Outage, Page, PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent, Session,
+    Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 use writer::{DeliveryAnswer, DeliveryJob};
 
 mod batch;
@@ -30,10 +30,12 @@ mod essential;
 mod events;
 mod key_index;
 mod key_log;
+mod ledger;
 pub mod migrate;
 mod ops;
 mod reads;
 mod sessions;
+mod totals;
 mod writer;
 
 pub use checkpoint::WAL_BYTES_MAX_DEFAULT;
@@ -309,8 +311,17 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
-        let list = ListOf::table("payment_records", tenant);
+    async fn list_records_where(
+        &self,
+        tenant: &Tenant,
+        query: &ListQuery,
+        filter: &RecordFilter,
+    ) -> Result<Page<PaymentRecord>, ListError> {
+        let conditions = filter.conditions();
+        let list = ListOf {
+            filters: &conditions,
+            ..ListOf::table("payment_records", tenant)
+        };
         Ok(decode_page(self.reads.page(&list, query)?)?)
     }
 
@@ -325,39 +336,6 @@ impl Store for SqliteStore {
             ..ListOf::table("payment_attempt_records", tenant)
         };
         Ok(decode_page(self.reads.page(&list, query)?)?)
-    }
-
-    async fn records_by_reference(
-        &self,
-        tenant: &Tenant,
-        reference: &str,
-        limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = self
-            .reads
-            .with(|conn| sessions::by_reference(conn, tenant, reference, limit))?;
-        docs.iter().map(|d| decode(d)).collect()
-    }
-
-    async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError> {
-        self.reads
-            .with(|conn| sessions::record_of_refund(conn, tenant, refund_reference))
-    }
-
-    async fn records_containing(
-        &self,
-        tenant: &Tenant,
-        text: &str,
-        limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = self
-            .reads
-            .with(|conn| sessions::containing(conn, tenant, text, limit))?;
-        docs.iter().map(|d| decode(d)).collect()
-    }
-
-    async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
-        self.reads.with(|conn| sessions::refunds(conn, tenant, record_id))
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {

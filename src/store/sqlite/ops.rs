@@ -9,6 +9,7 @@ use super::events;
 use super::key_index::{KeyEntry, KeyHasher, saved_at};
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
+use crate::records::totals::TotalsChange;
 use crate::store::doc::encode;
 use crate::store::write::PackedEvent;
 use crate::store::write::WriteOps;
@@ -132,8 +133,8 @@ impl WriteOps for SqliteOps<'_> {
         );
         let seq = self.take_seq();
         self.exec(
-            "INSERT INTO payment_records (account_id, livemode, id, created, seq, doc, payment_reference) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO payment_records (account_id, livemode, id, created, seq, doc, payment_reference, \
+             currency, amount, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 tenant.account_id,
                 tenant.livemode,
@@ -141,7 +142,10 @@ impl WriteOps for SqliteOps<'_> {
                 record.created,
                 seq,
                 encode(record),
-                record.details.processor_details.payment_reference
+                record.details.processor_details.payment_reference,
+                record.amount_requested.currency.as_str(),
+                record.amount_requested.value,
+                record.latest_attempt_state.as_str()
             ],
         )?;
         Ok(())
@@ -149,8 +153,14 @@ impl WriteOps for SqliteOps<'_> {
 
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError> {
         let done = self.exec(
-            "UPDATE payment_records SET doc = ?1 WHERE account_id = ?2 AND livemode = ?3 AND id = ?4",
-            params![encode(record), tenant.account_id, tenant.livemode, record.id.as_str()],
+            "UPDATE payment_records SET doc = ?1, state = ?2 WHERE account_id = ?3 AND livemode = ?4 AND id = ?5",
+            params![
+                encode(record),
+                record.latest_attempt_state.as_str(),
+                tenant.account_id,
+                tenant.livemode,
+                record.id.as_str()
+            ],
         )?;
         assert_eq!(done, 1, "the locked record exists");
         Ok(())
@@ -207,6 +217,32 @@ impl WriteOps for SqliteOps<'_> {
             ],
         )?;
         Ok(done == 1)
+    }
+
+    async fn add_totals(&mut self, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError> {
+        let v = change.delta.values();
+        self.exec(
+            &super::totals::ADD_TOTALS,
+            params![
+                tenant.account_id,
+                tenant.livemode,
+                change.currency,
+                change.day,
+                v[0],
+                v[1],
+                v[2],
+                v[3],
+                v[4],
+                v[5],
+                v[6],
+                v[7],
+                v[8],
+                v[9],
+                v[10],
+                v[11]
+            ],
+        )?;
+        Ok(())
     }
 
     async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError> {

@@ -1,8 +1,7 @@
-//! SQLite's SQL for dashboard sessions and the dashboard's lookups (refunds, search).
+//! SQLite's SQL for dashboard sessions.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::records::model::{Amount, Currency, PaymentAttemptRecordId, PaymentRecordId, Refund};
 use crate::store::{NewSession, Session, StoreError, Tenant};
 
 pub(super) fn create(conn: &mut Connection, s: &NewSession) -> Result<(), StoreError> {
@@ -49,74 +48,4 @@ pub(super) fn delete(conn: &mut Connection, digest: &[u8; 32], now: i64) -> Resu
         params![&digest[..], now],
     )?;
     Ok(())
-}
-
-pub(super) fn refunds(conn: &Connection, tenant: &Tenant, record_id: &str) -> rusqlite::Result<Vec<Refund>> {
-    conn.prepare_cached(
-        "SELECT refund_reference, payment_attempt_record, currency, value, refunded_at, initiated_at, created \
-         FROM refunds WHERE account_id = ?1 AND livemode = ?2 AND payment_record = ?3 ORDER BY created, refund_reference",
-    )?
-    .query_map(params![tenant.account_id, tenant.livemode, record_id], |r| {
-        Ok(Refund {
-            payment_record: PaymentRecordId::new_unchecked(record_id),
-            refund_reference: r.get(0)?,
-            payment_attempt_record: PaymentAttemptRecordId::new_unchecked(r.get::<_, String>(1)?),
-            amount: Amount {
-                currency: Currency::new_unchecked(r.get::<_, String>(2)?),
-                value: r.get(3)?,
-            },
-            refunded_at: r.get(4)?,
-            initiated_at: r.get(5)?,
-            created: r.get(6)?,
-        })
-    })?
-    .collect()
-}
-
-/// The indexed column of `payment_records_reference`.
-const REFERENCE: &str = "payment_reference";
-
-pub(super) fn by_reference(
-    conn: &Connection,
-    tenant: &Tenant,
-    reference: &str,
-    limit: usize,
-) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(&format!(
-        "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND {REFERENCE} = ?3 \
-         ORDER BY created DESC, seq DESC LIMIT ?4"
-    ))?
-    .query_map(
-        params![tenant.account_id, tenant.livemode, reference, limit as i64],
-        |r| r.get(0),
-    )?
-    .collect()
-}
-
-pub(super) fn record_of_refund(
-    conn: &Connection,
-    tenant: &Tenant,
-    reference: &str,
-) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached(
-        "SELECT payment_record FROM refunds WHERE account_id = ?1 AND livemode = ?2 AND refund_reference = ?3",
-    )?
-    .query_row(params![tenant.account_id, tenant.livemode, reference], |r| r.get(0))
-    .optional()
-}
-
-pub(super) fn containing(
-    conn: &Connection,
-    tenant: &Tenant,
-    text: &str,
-    limit: usize,
-) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT doc FROM payment_records WHERE account_id = ?1 AND livemode = ?2 AND instr(lower(doc), lower(?3)) > 0 \
-         ORDER BY created DESC, seq DESC LIMIT ?4",
-    )?
-    .query_map(params![tenant.account_id, tenant.livemode, text, limit as i64], |r| {
-        r.get(0)
-    })?
-    .collect()
 }

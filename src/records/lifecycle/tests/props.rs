@@ -260,4 +260,25 @@ proptest! {
             Ok(())
         })?;
     }
+
+    #[test]
+    fn the_totals_changes_of_any_call_sequence_add_up_to_the_records_totals(
+        initial in payments(),
+        commands in proptest::collection::vec(commands(), 0..40),
+    ) {
+        use crate::records::totals::{Totals, totals_change};
+        let first = report_payment(initial.clone()).expect("payments() draws valid payments");
+        let mut kept = totals_change(None, &first.record).expect("a new record counts").delta;
+        let mut last = first.record.clone();
+        replay(initial, commands, |before, _, result| {
+            if let Ok(t) = result {
+                if let Some(change) = totals_change(Some(&before.record), &t.state.record) {
+                    kept = kept.plus(&change.delta);
+                }
+                last = t.state.record.clone();
+            }
+            Ok(())
+        })?;
+        prop_assert_eq!(kept, Totals::of(&last));
+    }
 }
