@@ -2,8 +2,9 @@
 //!
 //! Layers, each importing only those below it: `app` and `cli` (the process) → `api` (HTTP
 //! surface, one folder per resource), `dashboard` (the same data as pages) and `openapi` (the
-//! API's description) → `wire` (Stripe's protocol) → `store` (persistence) → `events` and
-//! `records` (the domain). `jobs` (pruning, webhook delivery) run in the background.
+//! API's description) → `export` (the ledger streamed out) → `wire` (Stripe's protocol) →
+//! `store` (persistence) → `events`, `reconcile` and `records` (the domain). `jobs` (pruning,
+//! webhook delivery) run in the background.
 
 pub mod api;
 pub mod api_version;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod export;
 pub mod jobs;
 pub mod openapi;
+pub mod reconcile;
 pub mod records;
 pub mod server;
 pub mod store;

@@ -29,6 +29,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let args = Cli::parse();
     init_tracing(args.log_format);
+    if let Some(Command::Reconcile(reconcile)) = &args.command {
+        // 0: everything matched; 1: something did not; 2: the file or the command is wrong.
+        return match cli::reconcile_command(&args.database_url, reconcile).await {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::from(1),
+            Err(failure) => {
+                eprintln!("payrec: {}", failure.0);
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
     let result = match &args.command {
         None => cli::serve(&args.database_url, &ServeArgs::default()).await,
         Some(Command::Serve(serve)) => cli::serve(&args.database_url, serve).await,
@@ -37,6 +48,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Doctor) => cli::doctor::doctor(&args.database_url).await,
         Some(Command::Events(events)) => cli::events(&args.database_url, events).await,
         Some(Command::Export(export)) => cli::export_command(&args.database_url, export).await,
+        Some(Command::Reconcile(_)) => unreachable!("answered above"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -60,6 +60,56 @@ pub enum Command {
     Events(EventsCommand),
     /// Export one account's objects (one mode) as CSV or JSON Lines, streamed.
     Export(ExportArgs),
+    /// Match a settlement or bank file (CSV with a header) to the ledger by processor
+    /// reference. Exit 0: everything matched; 1: something did not; 2: a usage or file error.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// The CSV file, with a header line.
+    pub file: std::path::PathBuf,
+    /// The column holding the processor reference (`payment_reference`, or a refund's
+    /// `refund_reference`).
+    #[arg(long)]
+    pub reference_column: String,
+    /// The column holding the amount.
+    #[arg(long)]
+    pub amount_column: String,
+    /// The column holding the currency (an ISO code).
+    #[arg(long)]
+    pub currency_column: Option<String>,
+    /// The currency of every line, for a file without a currency column.
+    #[arg(long, conflicts_with = "currency_column")]
+    pub currency: Option<String>,
+    /// The column holding the date: its earliest and latest days are the window unless
+    /// --since / --until are given.
+    #[arg(long)]
+    pub date_column: Option<String>,
+    /// Amounts in the file: `decimal` (12.34) or `minor` units (1234).
+    #[arg(long, value_enum, default_value_t = AmountsArg::Decimal)]
+    pub amounts: AmountsArg,
+    /// Guaranteed payments created at or after this count as `missing_in_file` when no line
+    /// names them.
+    #[arg(long, value_parser = time_arg)]
+    pub since: Option<i64>,
+    /// … and created before this.
+    #[arg(long, value_parser = time_arg)]
+    pub until: Option<i64>,
+    /// The account (acct_…); optional when the database holds one.
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_enum, default_value_t = Mode::Test)]
+    pub mode: Mode,
+    /// Write one CSV line per file line and per missing payment, with its category.
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AmountsArg {
+    Minor,
+    Decimal,
 }
 
 #[derive(Debug, Clone, Args)]

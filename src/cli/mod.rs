@@ -14,12 +14,14 @@ mod events;
 mod export;
 mod keys;
 mod progress;
+mod reconcile;
 mod serve;
 
 use args::ServeArgs;
 pub use events::events;
 pub use export::export_command;
 pub use keys::keys;
+pub use reconcile::{REPORT_COLUMNS, reconcile_command};
 pub use serve::{bootstrap, serve, shutdown_signal};
 
 /// A CLI failure: a message for the operator.

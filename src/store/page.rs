@@ -82,6 +82,20 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// `other`'s text and binds after this one's, its placeholders renumbered.
+    fn append(&mut self, other: Sql<'a>) -> &mut Self {
+        let mut rest = other.text.as_str();
+        while let Some(at) = rest.find('$') {
+            self.text.push_str(&rest[..at]);
+            let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            let n: usize = rest[at + 1..at + 1 + digits].parse().expect("a numbered placeholder");
+            self.bind(other.binds[n - 1]);
+            rest = &rest[at + 1 + digits..];
+        }
+        self.text.push_str(rest);
+        self
+    }
+
     fn bind(&mut self, value: Bind<'a>) -> &mut Self {
         self.binds.push(value);
         write!(self.text, "${}", self.binds.len()).expect("writing to a String");
@@ -177,30 +191,70 @@ fn cursor_sql<'a>(list: &ListOf<'a>, id: &'a str) -> Sql<'a> {
     sql
 }
 
-/// `limit + 1` documents beyond the cursor, in the direction the query pages.
+/// `limit + 1` documents beyond the cursor, in the direction the query pages. Beyond a cursor
+/// the page is two index seeks: the rest of the cursor's second, then the seconds after it.
+/// (`(created, seq) < (c, s)` seeks on `created` alone in SQLite, and so walked every row of
+/// the cursor's second: a page cost as much as the rows made in that second.)
 fn page_sql<'a>(list: &ListOf<'a>, query: &ListQuery, cursor: Option<(i64, i64)>) -> Sql<'a> {
     let backwards = query.ending_before.is_some();
-    let mut sql = Sql::scoped(list.doc, list);
-    if let Some(after) = query.created_after {
+    let order = if backwards { "ASC" } else { "DESC" };
+    let beyond = if backwards { " > " } else { " < " };
+    let limit = Bind::Int(query.limit as i64 + 1);
+    let bounded = |sql: &mut Sql<'a>| {
+        if let Some(after) = query.created_after {
+            sql.push(" AND created > ").bind(Bind::Int(after));
+        }
+        if let Some(before) = query.created_before {
+            sql.push(" AND created < ").bind(Bind::Int(before));
+        }
+    };
+    let Some((created, seq)) = cursor else {
+        let mut sql = Sql::scoped(list.doc, list);
+        bounded(&mut sql);
+        sql.push(&format!(" ORDER BY created {order}, seq {order} LIMIT "))
+            .bind(limit);
+        return sql;
+    };
+    let columns = format!("{} AS d, created, seq", list.doc);
+    let mut sql = Sql::default();
+    sql.push("SELECT d FROM (SELECT * FROM (");
+    sql.append(Sql::scoped(&columns, list));
+    // The created bounds would tempt SQLite into a range over them instead of the equality:
+    // they hold for the cursor's second, or nothing of it is on the page.
+    let outside = query.created_after.is_some_and(|after| created <= after)
+        || query.created_before.is_some_and(|before| created >= before);
+    if outside {
+        sql.push(" AND 1 = 0");
+    }
+    sql.push(" AND created = ")
+        .bind(Bind::Int(created))
+        .push(" AND seq")
+        .push(beyond)
+        .bind(Bind::Int(seq))
+        .push(&format!(" ORDER BY seq {order} LIMIT "))
+        .bind(limit)
+        .push(") AS same_second UNION ALL SELECT * FROM (");
+    sql.append(Sql::scoped(&columns, list));
+    // One bound per side (the tighter of the cursor and the filter), or SQLite may pick the
+    // filter's range and walk the cursor's second again.
+    let (mut after, mut before) = (query.created_after, query.created_before);
+    if backwards {
+        after = Some(after.map_or(created, |a| a.max(created)));
+    } else {
+        before = Some(before.map_or(created, |b| b.min(created)));
+    }
+    if let Some(after) = after {
         sql.push(" AND created > ").bind(Bind::Int(after));
     }
-    if let Some(before) = query.created_before {
+    if let Some(before) = before {
         sql.push(" AND created < ").bind(Bind::Int(before));
     }
-    if let Some((created, seq)) = cursor {
-        sql.push(if backwards {
-            " AND (created, seq) > ("
-        } else {
-            " AND (created, seq) < ("
-        })
-        .bind(Bind::Int(created))
-        .push(", ")
-        .bind(Bind::Int(seq))
-        .push(")");
-    }
-    let order = if backwards { "ASC" } else { "DESC" };
     sql.push(&format!(" ORDER BY created {order}, seq {order} LIMIT "))
-        .bind(Bind::Int(query.limit as i64 + 1));
+        .bind(limit)
+        .push(&format!(
+            ") AS later_seconds) AS page ORDER BY created {order}, seq {order} LIMIT "
+        ))
+        .bind(limit);
     sql
 }
 
@@ -249,11 +303,19 @@ mod tests {
         let sql = page_sql(&list, &query, Some((10, 3)));
         assert_eq!(
             sql.text,
-            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 \
-             AND payment_record = $3 AND created > $4 AND (created, seq) > ($5, $6) \
-             ORDER BY created ASC, seq ASC LIMIT $7"
+            "SELECT d FROM (SELECT * FROM (SELECT doc AS d, created, seq FROM payment_attempt_records \
+             WHERE account_id = $1 AND livemode = $2 AND payment_record = $3 \
+             AND created = $4 AND seq > $5 ORDER BY seq ASC LIMIT $6) AS same_second \
+             UNION ALL SELECT * FROM (SELECT doc AS d, created, seq FROM payment_attempt_records \
+             WHERE account_id = $7 AND livemode = $8 AND payment_record = $9 \
+             AND created > $10 ORDER BY created ASC, seq ASC LIMIT $11) AS later_seconds) AS page \
+             ORDER BY created ASC, seq ASC LIMIT $12"
         );
-        assert_eq!(sql.binds[4..], [Bind::Int(10), Bind::Int(3), Bind::Int(3)]);
+        assert_eq!(sql.binds[3..6], [Bind::Int(10), Bind::Int(3), Bind::Int(3)]);
+        assert_eq!(sql.binds[9..], [Bind::Int(10), Bind::Int(3), Bind::Int(3)]);
+        // A cursor outside the created bounds has nothing of its second on the page.
+        let outside = page_sql(&list, &query, Some((5, 3)));
+        assert!(outside.text.contains("AND 1 = 0 AND created = $4"), "{}", outside.text);
     }
 
     #[test]
@@ -263,17 +325,21 @@ mod tests {
         let query = ListQuery {
             limit: 10,
             starting_after: Some("pr_1".into()),
-            created_before: Some(7),
+            created_before: Some(17),
             ..ListQuery::default()
         };
         let sql = page_sql(&list, &query, Some((10, 3)));
         assert!(
             sql.text
-                .ends_with("AND created < $3 AND (created, seq) < ($4, $5) ORDER BY created DESC, seq DESC LIMIT $6"),
+                .contains("livemode = $2 AND created = $3 AND seq < $4 ORDER BY seq DESC LIMIT $5)")
+                && sql
+                    .text
+                    .contains("livemode = $7 AND created < $8 ORDER BY created DESC, seq DESC LIMIT $9)")
+                && sql.text.ends_with("ORDER BY created DESC, seq DESC LIMIT $10"),
             "{}",
             sql.text
         );
-        assert_eq!(sql.binds[5], Bind::Int(11));
+        assert_eq!((sql.binds[7], sql.binds[9]), (Bind::Int(10), Bind::Int(11)));
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod openapi;
 mod operations;
 mod outages;
 mod query_strings;
+mod reconcile_cli;
 mod replicas;
 mod request_limits;
 mod restricted_keys;

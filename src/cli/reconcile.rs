@@ -1,0 +1,330 @@
+//! `payrec reconcile FILE`: a settlement or bank file (CSV with a header) matched to the ledger
+//! by processor reference (`crate::reconcile` judges). The file is streamed in batches of
+//! `REFERENCES_PER_LOOKUP_MAX` lines, each batch one index lookup of its references (records,
+//! then refunds for the rest); only the set of references seen is kept, for duplicates and for
+//! the guaranteed payments no line names. Exit 0: everything matched; 1: something did not;
+//! 2: a usage or file error (nothing is judged then).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::args::{AmountsArg, ReconcileArgs, ServeArgs};
+use super::progress::Progress;
+use super::{Failure, open_store, tenant_of};
+use crate::clock::parse_time;
+use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Summary, judge};
+use crate::records::currency::{parse_currency, parse_decimal};
+use crate::records::totals::SECONDS_PER_DAY;
+use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
+use crate::store::{ListQuery, RecordFilter, Store, Tenant};
+
+/// The per-line report's columns.
+pub const REPORT_COLUMNS: [&str; 10] = [
+    "line",
+    "reference",
+    "category",
+    "file_amount",
+    "file_currency",
+    "file_date",
+    "payrec_object",
+    "payrec_amount",
+    "payrec_currency",
+    "payrec_state",
+];
+
+/// Where the named columns are in the file's header.
+struct Columns {
+    reference: usize,
+    amount: usize,
+    currency: Option<usize>,
+    date: Option<usize>,
+}
+
+fn column(header: &csv::StringRecord, name: &str) -> Result<usize, Failure> {
+    header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+        let seen: Vec<&str> = header.iter().collect();
+        Failure(format!("no column {name:?} in the file's header: {}", seen.join(", ")))
+    })
+}
+
+/// A file line as the judging wants it; a line that cannot be read is a file error.
+fn parse_line(
+    record: &csv::StringRecord,
+    line: u64,
+    columns: &Columns,
+    args: &ReconcileArgs,
+) -> Result<FileLine, Failure> {
+    let field = |i: usize, name: &str| {
+        record
+            .get(i)
+            .map(str::trim)
+            .ok_or_else(|| Failure(format!("line {line}: no {name} field")))
+    };
+    let reference = field(columns.reference, "reference")?.to_owned();
+    if reference.is_empty() {
+        return Err(Failure(format!("line {line}: the reference is empty")));
+    }
+    let currency = match columns.currency {
+        Some(i) => field(i, "currency")?.to_ascii_lowercase(),
+        None => args.currency.clone().unwrap_or_default().to_ascii_lowercase(),
+    };
+    if parse_currency(&currency).is_none() {
+        return Err(Failure(format!(
+            "line {line}: {currency:?} is not an ISO 4217 currency code"
+        )));
+    }
+    let amount_text = field(columns.amount, "amount")?;
+    let amount = match args.amounts {
+        AmountsArg::Minor => amount_text.parse::<i64>().ok(),
+        AmountsArg::Decimal => parse_decimal(amount_text, &currency),
+    }
+    .ok_or_else(|| {
+        Failure(format!(
+            "line {line}: {amount_text:?} is not an amount in {} ({} units)",
+            currency.to_ascii_uppercase(),
+            if args.amounts == AmountsArg::Minor {
+                "minor"
+            } else {
+                "decimal"
+            }
+        ))
+    })?;
+    let date = match columns.date {
+        Some(i) => {
+            let text = field(i, "date")?;
+            Some(parse_time(text).ok_or_else(|| {
+                Failure(format!(
+                    "line {line}: {text:?} is neither Unix seconds nor an RFC 3339 date"
+                ))
+            })?)
+        }
+        None => None,
+    };
+    Ok(FileLine {
+        line,
+        reference,
+        amount,
+        currency,
+        date,
+    })
+}
+
+/// Judges one batch of lines, in order, and reports each.
+async fn judge_batch(
+    store: &dyn Store,
+    tenant: &Tenant,
+    batch: &[FileLine],
+    seen: &mut HashSet<String>,
+    out: &mut Output,
+) -> Result<(), Failure> {
+    let mut wanted: Vec<String> = batch
+        .iter()
+        .map(|l| l.reference.clone())
+        .filter(|r| !seen.contains(r))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found: HashMap<String, Found> = HashMap::new();
+    for record in store.records_by_references(tenant, &wanted).await? {
+        let reference = record
+            .details
+            .processor_details
+            .payment_reference
+            .clone()
+            .unwrap_or_default();
+        found.insert(reference, Found::Record(record));
+    }
+    let rest: Vec<String> = wanted.into_iter().filter(|r| !found.contains_key(r)).collect();
+    for refund in store.refunds_by_references(tenant, &rest).await? {
+        found.insert(refund.refund_reference.clone(), Found::Refund(refund));
+    }
+    for line in batch {
+        let duplicate = !seen.insert(line.reference.clone());
+        let judged = judge(line, found.get(&line.reference).unwrap_or(&Found::Nothing), duplicate);
+        out.line(Some(line), &line.reference, &judged)?;
+    }
+    Ok(())
+}
+
+/// The summary and the per-line report.
+struct Output {
+    summary: Summary,
+    report: Option<csv::Writer<File>>,
+}
+
+impl Output {
+    fn line(&mut self, line: Option<&FileLine>, reference: &str, judged: &Judged) -> Result<(), Failure> {
+        self.summary.add(judged.category);
+        let Some(report) = &mut self.report else { return Ok(()) };
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        report
+            .write_record([
+                line.map(|l| l.line.to_string()).unwrap_or_default(),
+                reference.to_owned(),
+                judged.category.as_str().to_owned(),
+                opt(line.map(|l| l.amount)),
+                line.map(|l| l.currency.clone()).unwrap_or_default(),
+                opt(line.and_then(|l| l.date)),
+                judged.payrec_object.clone(),
+                opt(judged.payrec_amount),
+                judged.payrec_currency.clone(),
+                judged.payrec_state.clone(),
+            ])
+            .map_err(|e| Failure(format!("cannot write the report: {e}")))
+    }
+}
+
+/// The guaranteed payments of the window that no line named: `missing_in_file`.
+async fn missing_in_file(
+    store: &dyn Store,
+    tenant: &Tenant,
+    window: (Option<i64>, Option<i64>),
+    seen: &HashSet<String>,
+    out: &mut Output,
+) -> Result<(), Failure> {
+    let filter = RecordFilter {
+        state: Some("guaranteed".into()),
+        ..RecordFilter::default()
+    };
+    let mut after: Option<String> = None;
+    loop {
+        let query = ListQuery {
+            limit: REFERENCES_PER_LOOKUP_MAX,
+            starting_after: after.take(),
+            ending_before: None,
+            created_after: window.0.map(|t| t - 1),
+            created_before: window.1,
+        };
+        let page = store
+            .list_records_where(tenant, &query, &filter)
+            .await
+            .map_err(|e| Failure(format!("cannot list the guaranteed payments: {e}")))?;
+        for record in &page.data {
+            let reference = record.details.processor_details.payment_reference.as_deref();
+            if reference.is_some_and(|r| seen.contains(r)) {
+                continue;
+            }
+            let judged = Judged {
+                category: Category::MissingInFile,
+                payrec_object: record.id.as_str().to_owned(),
+                payrec_amount: Some(record.amount_requested.value),
+                payrec_currency: record.amount_requested.currency.as_str().to_owned(),
+                payrec_state: record.latest_attempt_state.as_str().to_owned(),
+            };
+            out.line(None, reference.unwrap_or_default(), &judged)?;
+        }
+        if !page.has_more {
+            return Ok(());
+        }
+        after = page.data.last().map(|r| r.id.as_str().to_owned());
+    }
+}
+
+/// Reconciles; Ok(true) when everything matched.
+pub async fn reconcile_command(database_url: &str, args: &ReconcileArgs) -> Result<bool, Failure> {
+    if args.currency_column.is_none() && args.currency.is_none() {
+        return Err(Failure(
+            "name the file's currency column (--currency-column) or its one currency (--currency)".into(),
+        ));
+    }
+    let file = File::open(&args.file).map_err(|e| Failure(format!("cannot read {}: {e}", args.file.display())))?;
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let header = reader
+        .headers()
+        .map_err(|e| Failure(format!("{}: cannot read the header: {e}", args.file.display())))?
+        .clone();
+    if header.is_empty() || header.iter().all(str::is_empty) {
+        return Err(Failure(format!("{} is empty: it has no header", args.file.display())));
+    }
+    let columns = Columns {
+        reference: column(&header, &args.reference_column)?,
+        amount: column(&header, &args.amount_column)?,
+        currency: args
+            .currency_column
+            .as_deref()
+            .map(|c| column(&header, c))
+            .transpose()?,
+        date: args.date_column.as_deref().map(|c| column(&header, c)).transpose()?,
+    };
+    let store = open_store(database_url, &ServeArgs::default()).await?;
+    let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
+    let report = match &args.report {
+        Some(path) => {
+            let mut w =
+                csv::Writer::from_path(path).map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+            w.write_record(REPORT_COLUMNS).map_err(|e| Failure(e.to_string()))?;
+            Some(w)
+        }
+        None => None,
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let mut out = Output {
+        summary: Summary::default(),
+        report,
+    };
+    let mut progress = Progress::new("reconciling (bytes)", Some(bytes));
+    let mut seen: HashSet<String> = HashSet::new();
+    let (mut first_date, mut last_date) = (None::<i64>, None::<i64>);
+    let mut batch: Vec<FileLine> = Vec::with_capacity(REFERENCES_PER_LOOKUP_MAX);
+    let mut record = csv::StringRecord::new();
+    let mut read = 0u64;
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| match e.position() {
+            Some(p) => Failure(format!("line {}: {e}", p.line())),
+            None => Failure(format!("{}: {e}", args.file.display())),
+        })?;
+        if more {
+            let line = record.position().map_or(0, |p| p.line());
+            let parsed = parse_line(&record, line, &columns, args)?;
+            if let Some(d) = parsed.date {
+                first_date = Some(first_date.map_or(d, |f| f.min(d)));
+                last_date = Some(last_date.map_or(d, |l| l.max(d)));
+            }
+            batch.push(parsed);
+        }
+        if batch.len() == REFERENCES_PER_LOOKUP_MAX || (!more && !batch.is_empty()) {
+            judge_batch(store.as_ref(), &tenant, &batch, &mut seen, &mut out).await?;
+            batch.clear();
+            let position = reader.position().byte();
+            progress.advance(position - read);
+            read = position;
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(Failure("interrupted: nothing was judged".into()));
+        }
+        if !more {
+            break;
+        }
+    }
+    // The window: the flags, else the whole UTC days of the file's dates, else all time.
+    let window = (
+        args.since
+            .or(first_date.map(|d| d.div_euclid(SECONDS_PER_DAY) * SECONDS_PER_DAY)),
+        args.until
+            .or(last_date.map(|d| (d.div_euclid(SECONDS_PER_DAY) + 1) * SECONDS_PER_DAY)),
+    );
+    missing_in_file(store.as_ref(), &tenant, window, &seen, &mut out).await?;
+    if let Some(report) = &mut out.report {
+        report
+            .flush()
+            .map_err(|e| Failure(format!("cannot write the report: {e}")))?;
+    }
+    let seconds = progress.elapsed().as_secs_f64();
+    progress.finish();
+    println!("| category | count |");
+    println!("|---|---|");
+    for category in CATEGORIES {
+        println!("| {} | {} |", category.as_str(), out.summary.count(category));
+    }
+    eprintln!("payrec: reconciled {} in {seconds:.1} s", args.file.display());
+    Ok(out.summary.all_matched())
+}
