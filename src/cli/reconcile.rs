@@ -18,7 +18,7 @@ use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Summary, j
 use crate::records::currency::{parse_currency, parse_decimal};
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
-use crate::store::{ListQuery, RecordFilter, Store, Tenant};
+use crate::store::{ExportQuery, Store, Tenant};
 
 /// The per-line report's columns.
 pub const REPORT_COLUMNS: [&str; 10] = [
@@ -176,7 +176,8 @@ impl Output {
     }
 }
 
-/// The guaranteed payments of the window that no line named: `missing_in_file`.
+/// The guaranteed payments of the window that no line named: `missing_in_file`. Walked by id,
+/// reading columns only.
 async fn missing_in_file(
     store: &dyn Store,
     tenant: &Tenant,
@@ -184,41 +185,35 @@ async fn missing_in_file(
     seen: &HashSet<String>,
     out: &mut Output,
 ) -> Result<(), Failure> {
-    let filter = RecordFilter {
-        state: Some("guaranteed".into()),
-        ..RecordFilter::default()
+    let mut query = ExportQuery {
+        after: None,
+        created_from: window.0,
+        created_until: window.1,
+        limit: REFERENCES_PER_LOOKUP_MAX,
     };
-    let mut after: Option<String> = None;
     loop {
-        let query = ListQuery {
-            limit: REFERENCES_PER_LOOKUP_MAX,
-            starting_after: after.take(),
-            ending_before: None,
-            created_after: window.0.map(|t| t - 1),
-            created_before: window.1,
-        };
         let page = store
-            .list_records_where(tenant, &query, &filter)
+            .guaranteed_payments(tenant, &query)
             .await
             .map_err(|e| Failure(format!("cannot list the guaranteed payments: {e}")))?;
-        for record in &page.data {
-            let reference = record.details.processor_details.payment_reference.as_deref();
+        for payment in &page {
+            let reference = payment.payment_reference.as_deref();
             if reference.is_some_and(|r| seen.contains(r)) {
                 continue;
             }
             let judged = Judged {
                 category: Category::MissingInFile,
-                payrec_object: record.id.as_str().to_owned(),
-                payrec_amount: Some(record.amount_requested.value),
-                payrec_currency: record.amount_requested.currency.as_str().to_owned(),
-                payrec_state: record.latest_attempt_state.as_str().to_owned(),
+                payrec_object: payment.id.clone(),
+                payrec_amount: Some(payment.amount),
+                payrec_currency: payment.currency.clone(),
+                payrec_state: "guaranteed".to_owned(),
             };
             out.line(None, reference.unwrap_or_default(), &judged)?;
         }
-        if !page.has_more {
+        if page.len() < REFERENCES_PER_LOOKUP_MAX {
             return Ok(());
         }
-        after = page.data.last().map(|r| r.id.as_str().to_owned());
+        query.after = page.last().map(|p| p.id.clone());
     }
 }
 

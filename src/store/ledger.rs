@@ -24,6 +24,15 @@ pub struct ExportQuery {
 /// under SQLite's bound parameters).
 pub const REFERENCES_PER_LOOKUP_MAX: usize = 500;
 
+/// A guaranteed payment as reconciliation needs it: no document decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuaranteedPayment {
+    pub id: String,
+    pub payment_reference: Option<String>,
+    pub currency: String,
+    pub amount: i64,
+}
+
 #[async_trait]
 pub trait LedgerQueries: Send + Sync {
     /// Every account's id, oldest first.
@@ -62,6 +71,13 @@ pub trait LedgerQueries: Send + Sync {
     /// The totals of the days `first_day..=last_day` (UTC days since the epoch), of every
     /// currency, oldest first: a few rows per day, however many records.
     async fn daily_totals(&self, tenant: &Tenant, first_day: i64, last_day: i64) -> Result<Vec<DayTotals>, StoreError>;
+    /// A page of the tenant's records whose latest attempt is guaranteed, by id: their columns
+    /// only (the reconciliation's `missing_in_file` walk).
+    async fn guaranteed_payments(
+        &self,
+        tenant: &Tenant,
+        query: &ExportQuery,
+    ) -> Result<Vec<GuaranteedPayment>, StoreError>;
     /// A page of the tenant's attempts, by id.
     async fn export_attempts(
         &self,

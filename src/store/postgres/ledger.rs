@@ -10,7 +10,7 @@ use crate::records::model::{
     Amount, Currency, PaymentAttemptRecord, PaymentAttemptRecordId, PaymentRecord, PaymentRecordId, Refund,
 };
 use crate::store::doc::decode;
-use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
+use crate::store::ledger::{GuaranteedPayment, REFERENCES_PER_LOOKUP_MAX};
 use crate::store::page::can_exist;
 use crate::store::{DayTotals, ExportQuery, LedgerQueries, StoreError, Tenant};
 
@@ -90,6 +90,39 @@ impl LedgerQueries for PgStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(refund_of_row).collect())
+    }
+
+    async fn guaranteed_payments(
+        &self,
+        tenant: &Tenant,
+        query: &ExportQuery,
+    ) -> Result<Vec<GuaranteedPayment>, StoreError> {
+        if !query.after.as_deref().is_none_or(can_exist) {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT id, payment_reference, currency, amount FROM payment_records \
+             WHERE account_id = $1 AND livemode = $2 AND id > $3 AND created >= $4 AND created < $5 \
+             AND state = 'guaranteed' ORDER BY id LIMIT $6",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(query.after.as_deref().unwrap_or(""))
+        .bind(query.created_from.unwrap_or(i64::MIN))
+        .bind(query.created_until.unwrap_or(i64::MAX))
+        .bind(query.limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GuaranteedPayment {
+                    id: r.try_get(0)?,
+                    payment_reference: r.try_get(1)?,
+                    currency: r.try_get(2)?,
+                    amount: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     async fn export_attempts(

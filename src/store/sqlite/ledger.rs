@@ -10,7 +10,7 @@ use crate::records::model::{
     Amount, Currency, PaymentAttemptRecord, PaymentAttemptRecordId, PaymentRecord, PaymentRecordId, Refund,
 };
 use crate::store::doc::decode;
-use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
+use crate::store::ledger::{GuaranteedPayment, REFERENCES_PER_LOOKUP_MAX};
 use crate::store::{DayTotals, ExportQuery, LedgerQueries, StoreError, Tenant};
 
 #[async_trait]
@@ -90,6 +90,29 @@ impl LedgerQueries for SqliteStore {
             conn.prepare_cached(&sql)?
                 .query_map(tenant_and(tenant, references), refund_of_row)?
                 .collect()
+        })
+    }
+
+    async fn guaranteed_payments(
+        &self,
+        tenant: &Tenant,
+        query: &ExportQuery,
+    ) -> Result<Vec<GuaranteedPayment>, StoreError> {
+        self.reads.with(|conn| {
+            conn.prepare_cached(
+                "SELECT id, payment_reference, currency, amount FROM payment_records INDEXED BY payment_records_id \
+                 WHERE account_id = ?1 AND livemode = ?2 AND id > ?3 AND created >= ?4 AND created < ?5 \
+                 AND state = 'guaranteed' ORDER BY id LIMIT ?6",
+            )?
+            .query_map(export_binds(tenant, query), |r| {
+                Ok(GuaranteedPayment {
+                    id: r.get(0)?,
+                    payment_reference: r.get(1)?,
+                    currency: r.get(2)?,
+                    amount: r.get(3)?,
+                })
+            })?
+            .collect()
         })
     }
 
