@@ -117,8 +117,21 @@ fn tick(conn: &Connection, frames_max: i64, last: Option<Pass>, restart: &Restar
     Ok(pass)
 }
 
-/// On a clean shutdown: everything copied back and the WAL file emptied.
+/// Longest a shutdown waits for the checkpointer's pass to end before it empties the WAL.
+const TRUNCATE_WAIT_MAX: Duration = Duration::from_secs(5);
+/// How often it tries again meanwhile.
+const TRUNCATE_RETRY: Duration = Duration::from_millis(10);
+
+/// On a clean shutdown: everything copied back and the WAL file emptied. SQLite answers busy at
+/// once, without waiting, when another connection's checkpoint holds the checkpoint lock (this
+/// thread's pass, every `CHECKPOINT_INTERVAL`), so it tries again until that pass is over.
 pub(super) fn truncate(conn: &Connection) -> Result<(), StoreError> {
-    checkpoint(conn, "TRUNCATE")?;
-    Ok(())
+    let deadline = std::time::Instant::now() + TRUNCATE_WAIT_MAX;
+    loop {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 || std::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep(TRUNCATE_RETRY);
+    }
 }
