@@ -147,7 +147,9 @@ fn time_arg(text: &str) -> Result<i64, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ObjectArg {
+    #[value(name = "payment_records", alias = "payment-records")]
     PaymentRecords,
+    #[value(name = "payment_attempt_records", alias = "payment-attempt-records")]
     PaymentAttemptRecords,
     Refunds,
     Events,

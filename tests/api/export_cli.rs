@@ -79,7 +79,7 @@ async fn json_lines_are_the_api_s_objects(server: TestServer) {
         "newest first, as the API lists"
     );
     assert_eq!(records[1], server.record(&paid).await);
-    let attempts = lines(&export(&server, &["--object", "payment-attempt-records", "--format", "jsonl"]).unwrap());
+    let attempts = lines(&export(&server, &["--object", "payment_attempt_records", "--format", "jsonl"]).unwrap());
     let listed = server.list_attempts(&paid, &[("limit", "10")]).await.json;
     let mut from_api: Vec<Value> = listed["data"].as_array().unwrap().clone();
     from_api.extend(
@@ -125,6 +125,7 @@ async fn csv_exports_have_their_documented_columns(server: TestServer) {
     assert_eq!(col("metadata"), r#"{"order":"77"}"#);
     for (object, header) in [
         ("payment-attempt-records", payrec::export::ATTEMPT_COLUMNS.as_slice()),
+        ("payment_records", payrec::export::RECORD_COLUMNS.as_slice()),
         ("refunds", payrec::export::REFUND_COLUMNS.as_slice()),
         ("events", payrec::export::EVENT_COLUMNS.as_slice()),
     ] {
