@@ -51,16 +51,19 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
     (civil(days) == (year, month, day)).then_some(days)
 }
 
+/// A time's UTC date and time of day: ((year, month, day), (hour, minute, second)).
+pub fn utc(unix: i64) -> ((i64, u32, u32), (i64, i64, i64)) {
+    let seconds = unix.rem_euclid(86_400);
+    (
+        civil(unix.div_euclid(86_400)),
+        (seconds / 3600, seconds / 60 % 60, seconds % 60),
+    )
+}
+
 /// `2024-10-29T14:15:00Z`: RFC 3339 in UTC.
 pub fn rfc3339(unix: i64) -> String {
-    let (year, month, day) = civil(unix.div_euclid(86_400));
-    let seconds = unix.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
+    let ((year, month, day), (h, m, s)) = utc(unix);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
 /// `2024-10-29` as the day's number since the epoch.

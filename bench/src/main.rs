@@ -148,11 +148,7 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
         if let Some(r) = under.running {
             r.stop().await;
         }
-        if let Some(db) = &under.database
-            && !args.keep_db
-        {
-            db.remove().await;
-        }
+        release_database(under.database.as_ref(), args.keep_db).await;
         let d = delivered?;
         println!(
             "backend {} ({}), {} connections",
@@ -176,13 +172,7 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
         if let Some(r) = under.running {
             r.stop().await;
         }
-        if let Some(db) = &under.database {
-            if args.keep_db {
-                eprintln!("kept the database: {}", db.url());
-            } else {
-                db.remove().await;
-            }
-        }
+        release_database(under.database.as_ref(), args.keep_db).await;
         let timings = timings?;
         println!("backend {} ({})", under.backend, under.durability);
         if let Some(s) = &under.seed {
@@ -211,11 +201,7 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
         if let Some(r) = under.running {
             r.stop().await;
         }
-        if let Some(db) = &under.database
-            && !args.keep_db
-        {
-            db.remove().await;
-        }
+        release_database(under.database.as_ref(), args.keep_db).await;
         let minutes = minutes?;
         println!(
             "backend {} ({}), {} connections",
@@ -277,13 +263,7 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
     if let Some(r) = under.running {
         r.stop().await;
     }
-    if let Some(db) = &under.database {
-        if args.keep_db {
-            eprintln!("kept the database: {}", db.url());
-        } else {
-            db.remove().await;
-        }
-    }
+    release_database(under.database.as_ref(), args.keep_db).await;
     outcome?;
     let report = Report {
         backend: under.backend,
@@ -299,6 +279,16 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
     };
     print_report(&report, args.json);
     Ok(())
+}
+
+/// The bench's database after a run: removed, or kept (and named) with --keep-db.
+async fn release_database(db: Option<&Database>, keep: bool) {
+    let Some(db) = db else { return };
+    if keep {
+        eprintln!("kept the database: {}", db.url());
+    } else {
+        db.remove().await;
+    }
 }
 
 fn print_report(report: &Report, json: bool) {

@@ -12,7 +12,7 @@ use super::filters::PaymentFilters;
 use super::layout::page;
 use super::session::SignedIn;
 use crate::api::state::AppState;
-use crate::export::{Format, RecordSelection, records};
+use crate::export::{ExportObject, Format, Selection, export};
 
 pub async fn payments_csv(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Response {
     let selected = PaymentFilters::from_uri(&uri).select();
@@ -33,13 +33,14 @@ pub async fn payments_csv(State(app): State<AppState>, user: SignedIn, uri: Uri)
         tenant.account_id,
         if tenant.livemode { "live" } else { "test" }
     );
-    let selection = RecordSelection {
+    let selection = Selection {
         tenant,
+        object: ExportObject::PaymentRecords,
         filter: selected.filter,
         created_from: selected.created_from,
         created_until: selected.created_until,
     };
-    let chunks = records(app.store.clone(), selection, Format::Csv).map(|chunk| match chunk {
+    let chunks = export(app.store.clone(), selection, Format::Csv).map(|chunk| match chunk {
         Ok(chunk) => Ok(chunk.bytes),
         Err(e) => {
             // The status is sent already: the download stops short, and the log says why.

@@ -1,7 +1,7 @@
 //! How the dashboard writes amounts and times: amounts in their currency's exponent (JPY 0
 //! decimals, USD 2, KWD 3), times in UTC with the offset shown.
 
-use crate::clock::civil;
+use crate::clock::utc;
 use crate::records::currency::decimal;
 
 /// `12.34 USD`.
@@ -11,14 +11,8 @@ pub fn money(value: i64, currency: &str) -> String {
 
 /// `2026-12-01 14:05:09 UTC+00:00`.
 pub fn time(unix: i64) -> String {
-    let (year, month, day) = civil(unix.div_euclid(86_400));
-    let seconds = unix.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC+00:00",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
+    let ((year, month, day), (h, m, s)) = utc(unix);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC+00:00")
 }
 
 #[cfg(test)]

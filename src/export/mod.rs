@@ -24,17 +24,6 @@ pub enum Format {
     Jsonl,
 }
 
-/// Which records to export.
-#[derive(Debug, Clone)]
-pub struct RecordSelection {
-    pub tenant: Tenant,
-    pub filter: RecordFilter,
-    /// `created >= created_from`.
-    pub created_from: Option<i64>,
-    /// `created < created_until`.
-    pub created_until: Option<i64>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error(transparent)]
@@ -221,26 +210,6 @@ pub struct Selection {
     pub created_from: Option<i64>,
     /// `created < created_until`.
     pub created_until: Option<i64>,
-}
-
-/// The selected records, newest first, as chunks of `format`. A CSV export of nothing is its
-/// header alone.
-pub fn records(
-    store: Arc<dyn Store>,
-    selection: RecordSelection,
-    format: Format,
-) -> impl Stream<Item = Result<Chunk, ExportError>> + Send {
-    export(
-        store,
-        Selection {
-            tenant: selection.tenant,
-            object: ExportObject::PaymentRecords,
-            filter: selection.filter,
-            created_from: selection.created_from,
-            created_until: selection.created_until,
-        },
-        format,
-    )
 }
 
 /// The selected objects as chunks of `format`, one page each: records and events newest first,
