@@ -15,6 +15,7 @@ pub mod clock;
 pub mod dashboard;
 pub mod events;
 pub mod export;
+pub mod import;
 pub mod jobs;
 pub mod openapi;
 pub mod reconcile;

@@ -40,6 +40,17 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
+    if let Some(Command::Import(import)) = &args.command {
+        // 0: every line imported (or imported before); 1: some were refused; 2: it stopped.
+        return match cli::import_command(&args.database_url, import).await {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::from(1),
+            Err(failure) => {
+                eprintln!("payrec: {}", failure.0);
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
     let result = match &args.command {
         None => cli::serve(&args.database_url, &ServeArgs::default()).await,
         Some(Command::Serve(serve)) => cli::serve(&args.database_url, serve).await,
@@ -48,7 +59,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Doctor) => cli::doctor::doctor(&args.database_url).await,
         Some(Command::Events(events)) => cli::events(&args.database_url, events).await,
         Some(Command::Export(export)) => cli::export_command(&args.database_url, export).await,
-        Some(Command::Reconcile(_)) => unreachable!("answered above"),
+        Some(Command::Reconcile(_) | Command::Import(_)) => unreachable!("answered above"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

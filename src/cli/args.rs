@@ -63,6 +63,33 @@ pub enum Command {
     /// Match a settlement or bank file (CSV with a header) to the ledger by processor
     /// reference. Exit 0: everything matched; 1: something did not; 2: a usage or file error.
     Reconcile(ReconcileArgs),
+    /// Import payments from another system's history: a CSV with the payment records export's
+    /// columns, or JSON Lines of report calls. Each line goes through the API's validation and
+    /// lifecycle, whole or not at all; a line imported before is skipped. Exit 0: every line
+    /// imported (or imported before); 1: some lines were refused; 2: a usage or file error.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The file: CSV with a header line, or JSON Lines.
+    pub file: std::path::PathBuf,
+    /// The file's format; by default from its extension (`.jsonl`, `.ndjson`, `.json` are JSON
+    /// Lines), else from its first character.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// The account (acct_…), created when missing; optional when the database holds one
+    /// (or none: an account is created, with its keys).
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_enum, default_value_t = Mode::Test)]
+    pub mode: Mode,
+    /// Validate every line and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop at the first refused line (what was written before it stays).
+    #[arg(long)]
+    pub stop_on_error: bool,
 }
 
 #[derive(Debug, Clone, Args)]

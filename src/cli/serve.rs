@@ -45,7 +45,7 @@ pub async fn bootstrap(store: &dyn Store) -> Result<(), Failure> {
 
 /// One `payrec serve` per SQLite file: its writer numbers rows and tracks in-flight idempotency
 /// keys in memory. The lock is held until the process exits.
-fn lock_sqlite_for_serving(database_url: &str) -> Result<Option<std::fs::File>, Failure> {
+pub(super) fn lock_sqlite_for_serving(database_url: &str) -> Result<Option<std::fs::File>, Failure> {
     if !database_url.starts_with("sqlite:") {
         return Ok(None);
     }

@@ -2,7 +2,7 @@
 //! lifecycle. The HTTP layer builds these from typed parameters; the store never sees a request.
 
 use super::lifecycle::{self, Informational, LifecycleError, NewAttempt, PaymentState, RefundReport, Transition};
-use super::model::{MetadataPatch, Outcome};
+use super::model::{MetadataPatch, Outcome, Refund};
 
 /// One mutation of the Payment Records resource.
 #[derive(Debug, Clone)]
@@ -13,6 +13,44 @@ pub enum RecordCommand {
     /// Any other report call, on the record the client named (a plain string: an id that names
     /// nothing in the tenant is a `Missing` result).
     Change { record_id: String, change: RecordChange },
+    /// `payrec import`: payments from another system's history, each written whole, in order,
+    /// or not at all (its record id exists already, or a reference is taken).
+    Import(Vec<ImportedPayment>),
+}
+
+/// One imported payment: report_payment, then its refunds, run through the lifecycle in memory
+/// (`replay`), so the store only checks what the database alone knows (the ids and references
+/// are free) and writes the final rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedPayment {
+    /// The state after each call, in order: report_payment's first.
+    pub states: Vec<PaymentState>,
+    /// The refunds, one per state after the first.
+    pub refunds: Vec<Refund>,
+}
+
+impl ImportedPayment {
+    /// report_payment's `created` state, then each refund report on the state before it.
+    pub fn replay(created: PaymentState, refunds: Vec<RefundReport>) -> Result<Self, LifecycleError> {
+        let mut payment = ImportedPayment {
+            states: vec![created],
+            refunds: Vec::with_capacity(refunds.len()),
+        };
+        for report in refunds {
+            let before = payment.states.last().expect("a payment has its created state");
+            let transition = lifecycle::report_refund(before, report)?;
+            let refund = transition.refund().expect("report_refund writes a refund").clone();
+            payment.states.push(transition.state);
+            payment.refunds.push(refund);
+        }
+        debug_assert_eq!(payment.states.len(), payment.refunds.len() + 1);
+        Ok(payment)
+    }
+
+    /// The payment as it ends.
+    pub fn last(&self) -> &PaymentState {
+        self.states.last().expect("a payment has its created state")
+    }
 }
 
 /// A report call on an existing record.

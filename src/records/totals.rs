@@ -128,12 +128,12 @@ impl Totals {
         Totals::from_values(std::array::from_fn(|i| f(a[i], b[i])))
     }
 
-    pub fn plus(&self, other: &Totals) -> Totals {
-        self.zip(other, |a, b| a + b)
-    }
-
     pub fn minus(&self, other: &Totals) -> Totals {
         self.zip(other, |a, b| a - b)
+    }
+
+    pub fn plus(&self, other: &Totals) -> Totals {
+        self.zip(other, |a, b| a + b)
     }
 
     pub fn is_zero(&self) -> bool {

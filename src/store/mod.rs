@@ -15,6 +15,7 @@ mod doc;
 mod error;
 pub mod events;
 mod health;
+mod import;
 pub mod ledger;
 mod page;
 pub mod postgres;
@@ -27,7 +28,7 @@ pub use events::{
 };
 pub use health::{Health, Outage, PROBE_BYTES};
 pub use ledger::{ExportQuery, LedgerQueries};
-pub use write::{Applied, Command, IdempotencySave, RenderSaved, Write, WriteOutcome, WriteResult};
+pub use write::{Applied, Command, IdempotencySave, ImportOutcome, RenderSaved, Write, WriteOutcome, WriteResult};
 
 /// The wall between tenants: every row belongs to one account in one mode.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -55,6 +55,21 @@ pub enum WriteResult {
     },
     /// The tenant has `ENDPOINTS_PER_TENANT_MAX` webhook endpoints already.
     EndpointLimitReached,
+    /// What became of each payment of an import, in order.
+    Imported(Vec<ImportOutcome>),
+}
+
+/// What an import wrote for one payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// The record, its attempt and its refunds, with their events.
+    Created,
+    /// A record with this id is in the tenant already (imported before): nothing written.
+    Exists,
+    /// Another record's attempt has this id: nothing written.
+    AttemptIdTaken(String),
+    /// A refund of the tenant has this reference: nothing written.
+    RefundReferenceTaken(String),
 }
 
 /// The state a command left behind.
@@ -128,7 +143,7 @@ impl From<NewEvent> for PackedEvent {
 }
 
 /// The events of `drafts`, rendered and packed.
-fn render_events(
+pub(super) fn render_events(
     drafts: &[crate::events::EventDraft],
     tenant: &Tenant,
     request: &EventRequest,
@@ -140,15 +155,32 @@ fn render_events(
         .collect()
 }
 
-/// The events of a write whose events need no stored state (report_payment creates what it
-/// describes), rendered before the write runs: a backend with a serial write path (the SQLite
-/// writer) calls this on the request's own task and hands the result to `apply`.
-pub fn prepare_events(write: &Write) -> Option<Vec<PackedEvent>> {
-    let Command::Record(RecordCommand::Create(state)) = &write.command else {
+/// The events of a write whose events need no stored state, rendered before the write runs: a
+/// backend with a serial write path (the SQLite writer) calls this on the request's own task
+/// and hands the result to `apply`.
+#[derive(Debug)]
+pub enum PreparedEvents {
+    /// report_payment creates what its events describe.
+    Create(Vec<PackedEvent>),
+    /// An import: each payment's events (dropped with a payment that is not written).
+    Import(Vec<Vec<PackedEvent>>),
+}
+
+pub fn prepare_events(write: &Write) -> Option<PreparedEvents> {
+    let Command::Record(command) = &write.command else {
         return None;
     };
-    let drafts = record_events(None, state, true, false);
-    Some(render_events(&drafts, &write.tenant, &write.request, write.now))
+    let render = |drafts: &[crate::events::EventDraft]| render_events(drafts, &write.tenant, &write.request, write.now);
+    match command {
+        RecordCommand::Create(state) => Some(PreparedEvents::Create(render(&record_events(None, state, true, false)))),
+        RecordCommand::Import(payments) => Some(PreparedEvents::Import(
+            payments
+                .iter()
+                .map(|p| render(&super::import::payment_events(p)))
+                .collect(),
+        )),
+        RecordCommand::Change { .. } => None,
+    }
 }
 
 /// Row-level operations inside one open transaction.
@@ -179,6 +211,8 @@ pub trait WriteOps: Send {
     async fn update_record(&mut self, tenant: &Tenant, record: &PaymentRecord) -> Result<(), StoreError>;
     async fn insert_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError>;
     async fn update_attempt(&mut self, tenant: &Tenant, attempt: &PaymentAttemptRecord) -> Result<(), StoreError>;
+    /// Whether `reference` names a refund of the tenant already.
+    async fn refund_reference_used(&mut self, tenant: &Tenant, reference: &str) -> Result<bool, StoreError>;
     /// Inserts a refund row; false when its `refund_reference` is already used in the tenant.
     async fn insert_refund(&mut self, tenant: &Tenant, refund: &Refund) -> Result<bool, StoreError>;
     /// Adds a write's change to its day's totals (`records::totals`).
@@ -208,7 +242,7 @@ pub trait WriteOps: Send {
 pub async fn apply(
     ops: &mut impl WriteOps,
     write: Write,
-    prepared: Option<Vec<PackedEvent>>,
+    prepared: Option<PreparedEvents>,
 ) -> Result<WriteOutcome, StoreError> {
     let Write {
         tenant,
@@ -263,9 +297,16 @@ async fn apply_record(
     command: RecordCommand,
     request: &EventRequest,
     now: i64,
-    prepared: Option<Vec<PackedEvent>>,
+    prepared: Option<PreparedEvents>,
 ) -> Result<WriteResult, StoreError> {
     let (before, transition) = match command {
+        RecordCommand::Import(payments) => {
+            let prepared = match prepared {
+                Some(PreparedEvents::Import(events)) => Some(events),
+                _ => None,
+            };
+            return super::import::apply_import(ops, tenant, payments, prepared, request, now).await;
+        }
         RecordCommand::Create(state) => (None, Transition::created(state)),
         RecordCommand::Change { record_id, change } => {
             let Some(state) = lock_state(ops, tenant, &record_id).await? else {
@@ -301,10 +342,11 @@ async fn apply_record(
         ops.add_totals(tenant, &change).await?;
     }
     let events = match prepared {
-        Some(events) => {
+        Some(PreparedEvents::Create(events)) => {
             debug_assert!(before.is_none(), "only a create's events are prepared");
             events
         }
+        Some(PreparedEvents::Import(_)) => unreachable!("an import's events go with the import"),
         None => {
             let drafts = record_events(
                 before.as_ref(),

@@ -34,7 +34,7 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
 }
 
 /// Two payments: one failed then guaranteed on a second attempt, refunded twice; one pending.
-async fn ledger(server: &TestServer) -> (String, String) {
+pub async fn ledger(server: &TestServer) -> (String, String) {
     let paid = id_of(
         &server
             .report_payment(&payment_with(&[

@@ -18,6 +18,7 @@ mod export_cli;
 mod form_encoding;
 mod http_fuzz;
 mod idempotency;
+mod import_cli;
 mod lifecycle_informational_and_metadata;
 mod lifecycle_outcomes_and_timestamps;
 mod lifecycle_rules;

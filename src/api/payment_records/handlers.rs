@@ -13,8 +13,9 @@ use crate::api::state::AppState;
 use crate::clock::unix_now;
 use crate::records::command::{RecordChange, RecordCommand};
 use crate::records::ids::{new_attempt_id, new_record_id};
+use crate::records::lifecycle::PaymentState;
 use crate::records::lifecycle::{self, Informational, NewAttempt, NewPayment, RefundReport};
-use crate::records::model::{Outcome, PaymentDetails};
+use crate::records::model::{Outcome, PaymentAttemptRecordId, PaymentDetails, PaymentRecordId};
 use crate::store::{Command, Tenant};
 use crate::wire::error::ApiError;
 use crate::wire::params::{Expand, Unsettable};
@@ -34,6 +35,63 @@ fn on_record<P>(record_id: String, change: RecordChange, expand: Expand<P>, labe
     }
 }
 
+/// The ids, mode and time a new payment is reported with: fresh ones over HTTP, the line's
+/// for `payrec import`.
+#[derive(Debug, Clone)]
+pub struct NewPaymentIds {
+    pub record_id: PaymentRecordId,
+    pub attempt_id: PaymentAttemptRecordId,
+    pub livemode: bool,
+    pub now: i64,
+}
+
+/// report_payment's parameters through the lifecycle: the new record and its first attempt,
+/// and the outcome reported with it. Shared by the handler and `payrec import`.
+pub fn new_payment(
+    p: ReportPaymentParams,
+    ids: NewPaymentIds,
+) -> Result<(PaymentState, Option<(Outcome, i64)>), ApiError> {
+    let outcome = outcome_of(p.outcome, &p.guaranteed, &p.failed, &p.canceled)?;
+    let details = PaymentDetails {
+        customer_details: p.customer_details.map(Into::into),
+        customer_presence: p.customer_presence,
+        description: p.description.map(|d| d.0),
+        metadata: Default::default(),
+        payment_method_details: Some(p.payment_method_details.into_details()?),
+        processor_details: crate::records::model::ProcessorDetails {
+            payment_reference: p
+                .processor_details
+                .and_then(|d| d.custom)
+                .map(|c| c.payment_reference.0),
+        },
+        shipping_details: p.shipping_details.map(Into::into),
+    };
+    let state = lifecycle::report_payment(NewPayment {
+        record_id: ids.record_id,
+        attempt_id: ids.attempt_id,
+        livemode: ids.livemode,
+        now: ids.now,
+        amount_requested: p.amount_requested.into(),
+        initiated_at: p.initiated_at.0,
+        details,
+        metadata: p.metadata,
+        outcome,
+    })?;
+    Ok((state, outcome))
+}
+
+/// report_refund's parameters as the lifecycle's command. Shared with `payrec import`.
+pub fn refund_report(p: ReportRefundParams, now: i64) -> RefundReport {
+    RefundReport {
+        refund_reference: p.processor_details.custom.refund_reference.0,
+        amount: p.amount.map(Into::into),
+        refunded_at: p.refunded.map(|r| r.refunded_at.0),
+        initiated_at: p.initiated_at.map(|t| t.0),
+        metadata: p.metadata,
+        now,
+    }
+}
+
 /// POST /v1/payment_records/report_payment
 pub async fn report_payment(
     State(app): State<AppState>,
@@ -41,37 +99,19 @@ pub async fn report_payment(
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
     let livemode = tenant.livemode;
-    execute(&app, tenant, &request, |p: ReportPaymentParams| {
-        let outcome = outcome_of(p.outcome, &p.guaranteed, &p.failed, &p.canceled)?;
-        let details = PaymentDetails {
-            customer_details: p.customer_details.map(Into::into),
-            customer_presence: p.customer_presence,
-            description: p.description.map(|d| d.0),
-            metadata: Default::default(),
-            payment_method_details: Some(p.payment_method_details.into_details()?),
-            processor_details: crate::records::model::ProcessorDetails {
-                payment_reference: p
-                    .processor_details
-                    .and_then(|d| d.custom)
-                    .map(|c| c.payment_reference.0),
-            },
-            shipping_details: p.shipping_details.map(Into::into),
-        };
-        let state = lifecycle::report_payment(NewPayment {
+    execute(&app, tenant, &request, |mut p: ReportPaymentParams| {
+        let expand = std::mem::take(&mut p.expand.paths);
+        let ids = NewPaymentIds {
             record_id: new_record_id(),
             attempt_id: new_attempt_id(),
             livemode,
             now: unix_now(),
-            amount_requested: p.amount_requested.into(),
-            initiated_at: p.initiated_at.0,
-            details,
-            metadata: p.metadata,
-            outcome,
-        })?;
+        };
+        let (state, outcome) = new_payment(p, ids)?;
         Ok(Mutation {
             command: Command::Record(RecordCommand::Create(state)),
             render: record_result,
-            expand: p.expand.paths,
+            expand,
             label: label(outcome, "reported"),
         })
     })
@@ -148,15 +188,9 @@ pub async fn report_refund(
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
     execute(&app, tenant, &request, |p: ReportRefundParams| {
-        let change = RecordChange::Refund(RefundReport {
-            refund_reference: p.processor_details.custom.refund_reference.0,
-            amount: p.amount.map(Into::into),
-            refunded_at: p.refunded.map(|r| r.refunded_at.0),
-            initiated_at: p.initiated_at.map(|t| t.0),
-            metadata: p.metadata,
-            now: unix_now(),
-        });
-        Ok(on_record(id, change, p.expand, "refunded"))
+        let expand = p.expand.clone();
+        let change = RecordChange::Refund(refund_report(p, unix_now()));
+        Ok(on_record(id, change, expand, "refunded"))
     })
     .await
 }

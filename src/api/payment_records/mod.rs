@@ -9,6 +9,8 @@ use crate::wire::params::ParamObject;
 
 mod handlers;
 pub mod params;
+
+pub use handlers::{NewPaymentIds, new_payment, refund_report};
 mod reads;
 pub mod respond;
 pub mod values;

@@ -65,5 +65,6 @@ pub fn record_result(result: &WriteResult, expand: &[&'static str]) -> SavedResp
         | WriteResult::EndpointLimitReached => {
             unreachable!("record writes never touch webhook endpoints")
         }
+        WriteResult::Imported(_) => unreachable!("imports are written by `payrec import`, never over HTTP"),
     }
 }

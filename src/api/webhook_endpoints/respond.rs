@@ -26,7 +26,9 @@ pub fn endpoint_result(result: &WriteResult, _expand: &[&'static str]) -> SavedR
             param: None,
         }
         .saved(),
-        WriteResult::Applied(Applied::Record(_)) | WriteResult::RefundReferenceTaken { .. } => {
+        WriteResult::Applied(Applied::Record(_))
+        | WriteResult::RefundReferenceTaken { .. }
+        | WriteResult::Imported(_) => {
             unreachable!("webhook endpoint writes never touch records")
         }
     }

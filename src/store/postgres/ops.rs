@@ -187,6 +187,18 @@ impl WriteOps for PgOps<'_> {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn refund_reference_used(&mut self, tenant: &Tenant, reference: &str) -> Result<bool, StoreError> {
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM refunds WHERE account_id = $1 AND livemode = $2 AND refund_reference = $3)",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.livemode)
+        .bind(reference)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        Ok(used)
+    }
+
     async fn add_totals(&mut self, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError> {
         totals::add(self.conn, tenant, change).await
     }

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use super::events;
 use super::ops::SqliteOps;
 use super::writer::{DeliveryAnswer, DeliveryJob, WriteRequest, Writer};
-use crate::store::write::{PackedEvent, apply};
+use crate::store::write::{PreparedEvents, apply};
 use crate::store::{PROBE_BYTES, StoreError, Write, WriteOutcome};
 
 /// A reply waiting for its batch's commit.
@@ -109,7 +109,7 @@ impl Writer {
 fn apply_in_savepoint(
     writer: &mut Writer,
     write: Write,
-    prepared: Option<Vec<PackedEvent>>,
+    prepared: Option<PreparedEvents>,
 ) -> Result<WriteOutcome, StoreError> {
     writer.conn.execute_batch("SAVEPOINT command")?;
     let saved_before = writer.new_keys.len();

@@ -219,6 +219,15 @@ impl WriteOps for SqliteOps<'_> {
         Ok(done == 1)
     }
 
+    async fn refund_reference_used(&mut self, tenant: &Tenant, reference: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM refunds WHERE account_id = ?1 AND livemode = ?2 AND refund_reference = ?3)",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![tenant.account_id, tenant.livemode, reference], |r| r.get(0)))
+            .map_err(StoreError::from)
+    }
+
     async fn add_totals(&mut self, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError> {
         let v = change.delta.values();
         self.exec(

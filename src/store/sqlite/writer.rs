@@ -24,7 +24,7 @@ use super::essential::spawn_essential;
 use super::key_index::{KeyEntry, KeyHasher};
 use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
-use crate::store::write::PackedEvent;
+use crate::store::write::PreparedEvents;
 use crate::store::{Claim, ClaimedDelivery, FinishedDelivery, Health, StoreError, Write, WriteOutcome};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
@@ -41,7 +41,7 @@ pub(super) enum WriteRequest {
     /// has committed.
     Write(
         Write,
-        Option<Vec<PackedEvent>>,
+        Option<PreparedEvents>,
         oneshot::Sender<Result<WriteOutcome, StoreError>>,
     ),
     /// Rewrite the probe row (`/readyz` after an outage), answered once its batch has committed.

@@ -135,15 +135,22 @@ impl Api for ChildServer {
 /// Runs `payrec ARGS` (a one-off command, not a server) on `database_url`: (success, stdout,
 /// stderr).
 pub fn run_payrec(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let (code, stdout, stderr) = run_payrec_with(database_url, args, &[]);
+    (code == Some(0), stdout, stderr)
+}
+
+/// `run_payrec` with extra environment variables, answering the exit code.
+pub fn run_payrec_with(database_url: &str, args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
         .output()
         .expect("run payrec");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.success(), stdout, stderr)
+    (output.status.code(), stdout, stderr)
 }
 
 /// Polls the SQLite file at `db` until it holds `n` payment records (true) or 10 s pass (false).

@@ -142,6 +142,24 @@ impl Database {
     }
 }
 
+/// A database of its own with nothing in it (not even migrations): for commands that fill one
+/// (`payrec import`), and a server started on it afterwards (`TestServer::start_on_empty`).
+pub struct EmptyDatabase {
+    pub url: String,
+    database: Database,
+}
+
+pub async fn empty_database(backend: Backend) -> EmptyDatabase {
+    let database = match backend {
+        Backend::Sqlite => Database::sqlite(None),
+        Backend::Postgres => Database::postgres(postgres_schema().await),
+    };
+    EmptyDatabase {
+        url: database.url.clone(),
+        database,
+    }
+}
+
 /// A running server with one account and its keys. Requests authenticate with the test key
 /// unless a test says otherwise; `with_key` gives the server as another key sees it.
 pub struct TestServer {
@@ -213,6 +231,15 @@ impl TestServer {
         assert_eq!(accounts.len(), 1, "one account in the database: {accounts:?}");
         let account_id = accounts.remove(0);
         Self::serve(database, store, account_id, config).await
+    }
+
+    /// A server on a database a command filled (it made one account).
+    pub async fn start_on_empty(empty: EmptyDatabase, config: ServerConfig) -> Self {
+        let store = empty.database.open().await;
+        let accounts = store.list_accounts().await.expect("list accounts");
+        assert_eq!(accounts.len(), 1, "one account in the database: {accounts:?}");
+        let account_id = accounts[0].clone();
+        Self::serve(empty.database, store, account_id, config).await
     }
 
     /// Gives `account_id` a test key and a live key, and serves `store` on 127.0.0.1:0.

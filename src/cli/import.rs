@@ -1,0 +1,500 @@
+//! `payrec import FILE`: another system's history through the API's validation and lifecycle
+//! (`crate::import`), written by the store's one write path. Lines are read and validated on
+//! this task while up to `IMPORT_BATCHES_IN_FLIGHT` batches of `IMPORT_BATCH_LINES` payments are
+//! written, each batch one write (SQLite's writer commits several together: group commit). A
+//! payment is written whole or not at all, and one imported before (its record id exists) is
+//! skipped, so an import stopped by Ctrl-C, a crash or a full disk is finished by running it
+//! again. Exit 0: every line imported or imported before; 1: some lines were refused; 2: a
+//! usage or file error (nothing is written).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::task::JoinSet;
+
+use super::args::{FormatArg, ImportArgs, Mode, ServeArgs};
+use super::progress::Progress;
+use super::{Failure, bootstrap, open_store, tenant_of};
+use crate::clock::unix_now;
+use crate::events::render::EventRequest;
+use crate::import::csv_line::CsvColumns;
+use crate::import::{LineError, LineInput, ReadyLine, Sequencer, json_line, prepare};
+use crate::records::command::RecordCommand;
+use crate::store::{Command, ImportOutcome, Store, StoreError, Tenant, Write, WriteOutcome, WriteResult};
+use crate::wire::request::new_request_id;
+
+/// Payments per write, at least (a batch ends where a second does).
+pub const IMPORT_BATCH_LINES: usize = 256;
+/// Payments per write, at most.
+pub const IMPORT_BATCH_LINES_MAX: usize = 4096;
+/// Times a batch is tried again when the database was busy (a lock wait that timed out, a
+/// deadlock PostgreSQL broke): the batch wrote nothing, and trying it again is safe.
+pub const IMPORT_BUSY_RETRIES: usize = 3;
+/// Writes in flight at once.
+pub const IMPORT_BATCHES_IN_FLIGHT: usize = 8;
+/// Longest JSON line read; a longer one is refused (and skipped) without holding it whole.
+pub const JSON_LINE_BYTES_MAX: usize = 1 << 20;
+
+/// The file, one line at a time.
+enum Source {
+    Csv {
+        reader: csv::Reader<File>,
+        columns: CsvColumns,
+        record: csv::ByteRecord,
+    },
+    Jsonl {
+        reader: BufReader<File>,
+        buffer: Vec<u8>,
+        line: u64,
+        read: u64,
+    },
+}
+
+impl Source {
+    fn open(args: &ImportArgs) -> Result<(Source, u64), Failure> {
+        let path = &args.file;
+        let cannot = |e: std::io::Error| Failure(format!("cannot read {}: {e}", path.display()));
+        let mut file = File::open(path).map_err(cannot)?;
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let format = match args.format {
+            Some(format) => format,
+            None => {
+                let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+                if ["jsonl", "ndjson", "json"].contains(&extension.to_ascii_lowercase().as_str()) {
+                    FormatArg::Jsonl
+                } else {
+                    let mut head = [0u8; 64];
+                    let n = file.read(&mut head).map_err(cannot)?;
+                    let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
+                    let file_again = File::open(path).map_err(cannot)?;
+                    file = file_again;
+                    if first == Some(&b'{') {
+                        FormatArg::Jsonl
+                    } else {
+                        FormatArg::Csv
+                    }
+                }
+            }
+        };
+        if bytes == 0 {
+            return Err(Failure(format!("{} is empty: nothing to import", path.display())));
+        }
+        let source = match format {
+            FormatArg::Jsonl => Source::Jsonl {
+                reader: BufReader::with_capacity(1 << 16, file),
+                buffer: Vec::new(),
+                line: 0,
+                read: 0,
+            },
+            FormatArg::Csv => {
+                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+                let header = reader
+                    .headers()
+                    .map_err(|e| Failure(format!("{}: cannot read the header: {e}", path.display())))?
+                    .clone();
+                if header.iter().all(|h| h.trim().is_empty()) {
+                    return Err(Failure(format!("{} is empty: it has no header", path.display())));
+                }
+                let columns =
+                    CsvColumns::from_header(&header).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+                Source::Csv {
+                    reader,
+                    columns,
+                    record: csv::ByteRecord::new(),
+                }
+            }
+        };
+        Ok((source, bytes))
+    }
+
+    /// The next line (None at the end); Err(Failure) when the file cannot be read at all.
+    fn next(&mut self) -> Result<Option<Result<LineInput, LineError>>, Failure> {
+        match self {
+            Source::Csv {
+                reader,
+                columns,
+                record,
+            } => loop {
+                let more = match reader.read_byte_record(record) {
+                    Ok(more) => more,
+                    Err(e) => match e.position() {
+                        Some(p) => return Ok(Some(Err(LineError::new(p.line(), None, e.to_string())))),
+                        None => return Err(Failure(format!("cannot read the file: {e}"))),
+                    },
+                };
+                if !more {
+                    return Ok(None);
+                }
+                let line = record.position().map_or(0, |p| p.line());
+                if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                    continue;
+                }
+                return Ok(Some(match csv::StringRecord::from_byte_record(record.clone()) {
+                    Ok(row) => columns.line(&row, line),
+                    Err(_) => Err(LineError::new(line, None, "the line is not UTF-8 text")),
+                }));
+            },
+            Source::Jsonl {
+                reader,
+                buffer,
+                line,
+                read,
+            } => loop {
+                buffer.clear();
+                *line += 1;
+                let n = reader
+                    .by_ref()
+                    .take(JSON_LINE_BYTES_MAX as u64 + 1)
+                    .read_until(b'\n', buffer)
+                    .map_err(|e| Failure(format!("cannot read the file: {e}")))?;
+                *read += n as u64;
+                if n == 0 {
+                    return Ok(None);
+                }
+                if buffer.len() > JSON_LINE_BYTES_MAX && buffer.last() != Some(&b'\n') {
+                    // Skip the rest of the long line without holding it.
+                    loop {
+                        let chunk = reader
+                            .fill_buf()
+                            .map_err(|e| Failure(format!("cannot read the file: {e}")))?;
+                        if chunk.is_empty() {
+                            break;
+                        }
+                        let (used, done) = match chunk.iter().position(|b| *b == b'\n') {
+                            Some(i) => (i + 1, true),
+                            None => (chunk.len(), false),
+                        };
+                        reader.consume(used);
+                        *read += used as u64;
+                        if done {
+                            break;
+                        }
+                    }
+                    let message = format!("the line is longer than {JSON_LINE_BYTES_MAX} bytes");
+                    return Ok(Some(Err(LineError::new(*line, None, message))));
+                }
+                let Ok(text) = std::str::from_utf8(buffer) else {
+                    return Ok(Some(Err(LineError::new(*line, None, "the line is not UTF-8 text"))));
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                return Ok(Some(json_line::line(text, *line)));
+            },
+        }
+    }
+
+    /// Bytes of the file read so far.
+    fn position(&self) -> u64 {
+        match self {
+            Source::Csv { reader, .. } => reader.position().byte(),
+            Source::Jsonl { read, .. } => *read,
+        }
+    }
+}
+
+/// What the import did, for the summary.
+#[derive(Debug, Default)]
+struct Counts {
+    imported: u64,
+    refunds: u64,
+    existed: u64,
+    refused: u64,
+}
+
+/// Why an import stopped before the end of its file.
+#[derive(Debug)]
+enum Stop {
+    /// `--stop-on-error` and a refused line.
+    Refused(String),
+    Interrupted,
+    /// A write failed (the disk is full, the database is gone): its batch wrote nothing.
+    Failed(String),
+}
+
+/// One batch's lines (number, refunds) and what the store made of them.
+type Written = (Vec<(u64, usize)>, Result<WriteOutcome, StoreError>);
+
+/// The writes: batches of ready lines, several in flight, in the order the lines are applied.
+struct Writes {
+    store: Option<Arc<dyn Store>>,
+    tenant: Tenant,
+    batch: Vec<ReadyLine>,
+    /// `created` of the last line sent: a batch that starts in the same second waits for the
+    /// batches before it, so the second's records are written in order.
+    last_sent: Option<i64>,
+    in_flight: JoinSet<Written>,
+    counts: Counts,
+    stop_on_error: bool,
+    /// Why nothing more is sent.
+    stopped: Option<Stop>,
+}
+
+impl Writes {
+    async fn push(&mut self, line: ReadyLine) {
+        // A batch ends at a change of second once it has IMPORT_BATCH_LINES, so that a second's
+        // lines are one write; a second longer than IMPORT_BATCH_LINES_MAX takes several, each
+        // waiting for the one before it.
+        if let Some(last) = self.batch.last() {
+            let full = self.batch.len() >= IMPORT_BATCH_LINES && last.created != line.created;
+            if full || self.batch.len() >= IMPORT_BATCH_LINES_MAX {
+                self.send().await;
+            }
+        }
+        if self.batch.is_empty() && self.last_sent == Some(line.created) {
+            self.drain(0).await;
+        }
+        self.batch.push(line);
+    }
+
+    async fn send(&mut self) {
+        if self.batch.is_empty() || self.stopped.is_some() {
+            self.batch.clear();
+            return;
+        }
+        self.drain(IMPORT_BATCHES_IN_FLIGHT - 1).await;
+        let batch = std::mem::take(&mut self.batch);
+        self.last_sent = batch.last().map(|l| l.created);
+        let Some(store) = self.store.clone() else {
+            // A dry run: every line validated is one that would be imported.
+            for line in &batch {
+                self.counts.imported += 1;
+                self.counts.refunds += line.payment.refunds.len() as u64;
+            }
+            return;
+        };
+        let lines = batch.iter().map(|l| (l.line, l.payment.refunds.len())).collect();
+        let write = Write {
+            tenant: self.tenant.clone(),
+            command: Command::Record(RecordCommand::Import(batch.into_iter().map(|l| l.payment).collect())),
+            idempotency: None,
+            request: EventRequest {
+                request_id: new_request_id(),
+                idempotency_key: None,
+            },
+            now: unix_now(),
+        };
+        self.in_flight
+            .spawn(async move { (lines, write_retrying(store.as_ref(), write).await) });
+    }
+
+    /// Waits until at most `left` writes are in flight, counting what they did.
+    async fn drain(&mut self, left: usize) {
+        while self.in_flight.len() > left {
+            let Some(done) = self.in_flight.join_next().await else {
+                break;
+            };
+            let (lines, written) = done.expect("an import write does not panic");
+            let outcomes = match written {
+                Ok(WriteOutcome::Executed {
+                    result: WriteResult::Imported(outcomes),
+                    ..
+                }) => outcomes,
+                Ok(other) => unreachable!("an import writes imports: {other:?}"),
+                Err(e) => {
+                    self.stopped
+                        .get_or_insert(Stop::Failed(format!("cannot write to the database: {e}")));
+                    continue;
+                }
+            };
+            for ((line, refunds), outcome) in lines.into_iter().zip(outcomes) {
+                let refused = match outcome {
+                    ImportOutcome::Created => {
+                        self.counts.imported += 1;
+                        self.counts.refunds += refunds as u64;
+                        continue;
+                    }
+                    ImportOutcome::Exists => {
+                        self.counts.existed += 1;
+                        continue;
+                    }
+                    ImportOutcome::AttemptIdTaken(id) => LineError::new(
+                        line,
+                        Some("latest_attempt"),
+                        format!("payment attempt record {id} belongs to another payment record"),
+                    ),
+                    ImportOutcome::RefundReferenceTaken(reference) => LineError::new(
+                        line,
+                        Some("refund_reference"),
+                        format!("refund reference {reference:?} is used by another refund"),
+                    ),
+                };
+                self.refuse(&refused);
+            }
+        }
+    }
+
+    fn refuse(&mut self, error: &LineError) {
+        eprintln!("payrec: {error}");
+        self.counts.refused += 1;
+        if self.stop_on_error {
+            self.stopped.get_or_insert(Stop::Refused(format!("stopped at {error}")));
+        }
+    }
+}
+
+/// One batch's write, tried again while the database says it is busy.
+async fn write_retrying(store: &dyn Store, write: Write) -> Result<WriteOutcome, StoreError> {
+    let Command::Record(RecordCommand::Import(payments)) = &write.command else {
+        unreachable!("an import writes imports")
+    };
+    let mut tries = 0;
+    loop {
+        let again = Write {
+            tenant: write.tenant.clone(),
+            command: Command::Record(RecordCommand::Import(payments.clone())),
+            idempotency: None,
+            request: write.request.clone(),
+            now: write.now,
+        };
+        match store.write(again).await {
+            Err(StoreError::Busy(_)) if tries < IMPORT_BUSY_RETRIES => tries += 1,
+            written => return written,
+        }
+    }
+}
+
+/// The tenant lines are written to: `--account` (created when missing), else the database's
+/// one account (created, with its keys, when there is none).
+async fn import_tenant(store: &dyn Store, account: Option<&str>, mode: Mode) -> Result<Tenant, Failure> {
+    match account {
+        Some(id) => {
+            if !id.starts_with("acct_") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(Failure(format!("{id:?} is not an account id (acct_…)")));
+            }
+            if !store.account_exists(id).await? {
+                store.create_account(id, unix_now()).await?;
+                eprintln!("payrec: created account {id} (give it keys with `payrec keys create --account {id}`)");
+            }
+        }
+        None if store.count_accounts().await? == 0 => bootstrap(store).await?,
+        None => {}
+    }
+    tenant_of(store, account, mode).await
+}
+
+/// Imports; Ok(true) when no line was refused.
+pub async fn import_command(database_url: &str, args: &ImportArgs) -> Result<bool, Failure> {
+    let (mut source, bytes) = Source::open(args)?;
+    let livemode = args.mode == Mode::Live;
+    let (store, tenant, _serving) = if args.dry_run {
+        let tenant = Tenant {
+            account_id: args.account.clone().unwrap_or_default(),
+            livemode,
+        };
+        (None, tenant, None)
+    } else {
+        let serving = super::serve::lock_sqlite_for_serving(database_url)?;
+        let store = open_store(database_url, &ServeArgs::default()).await?;
+        let tenant = import_tenant(store.as_ref(), args.account.as_deref(), args.mode).await?;
+        (Some(store), tenant, serving)
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let mut writes = Writes {
+        store,
+        tenant,
+        batch: Vec::with_capacity(IMPORT_BATCH_LINES),
+        last_sent: None,
+        in_flight: JoinSet::new(),
+        counts: Counts::default(),
+        stop_on_error: args.stop_on_error,
+        stopped: None,
+    };
+    let mut progress = Progress::new("importing (bytes)", Some(bytes));
+    let mut sequencer = Sequencer::default();
+    let mut read = 0u64;
+    let mut lines = 0u64;
+    let mut failure = None;
+    while writes.stopped.is_none() {
+        if interrupted.load(Ordering::SeqCst) {
+            writes.stopped = Some(Stop::Interrupted);
+            break;
+        }
+        let next = match source.next() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        lines += 1;
+        match next.and_then(|input| prepare(input, livemode)) {
+            Ok(ready) => {
+                for ready in sequencer.push(ready) {
+                    writes.push(ready).await;
+                }
+            }
+            Err(refused) => {
+                if args.stop_on_error {
+                    // What came before the refused line is written; nothing after it.
+                    for ready in std::mem::take(&mut sequencer).finish() {
+                        writes.push(ready).await;
+                    }
+                    writes.send().await;
+                }
+                writes.refuse(&refused);
+            }
+        }
+        let position = source.position();
+        progress.advance(position - read);
+        read = position;
+    }
+    if writes.stopped.is_none() && failure.is_none() {
+        for ready in sequencer.finish() {
+            writes.push(ready).await;
+        }
+        writes.send().await;
+    }
+    writes.drain(0).await;
+    watcher.abort();
+    if let Some(store) = &writes.store {
+        // Checkpoints the WAL back into the database and empties it, as a clean stop does.
+        store
+            .close()
+            .await
+            .map_err(|e| Failure(format!("cannot close the database: {e}")))?;
+    }
+    progress.advance(source.position().saturating_sub(read));
+    let seconds = progress.elapsed().as_secs_f64();
+    progress.finish();
+    let c = &writes.counts;
+    let verb = if args.dry_run { "would import" } else { "imported" };
+    eprintln!(
+        "payrec: {verb} {} payments ({} refunds) from {} lines of {} in {seconds:.1} s ({:.0} lines/s); \
+         {} imported before, {} refused",
+        c.imported,
+        c.refunds,
+        lines,
+        args.file.display(),
+        lines as f64 / seconds.max(1e-9),
+        c.existed,
+        c.refused
+    );
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    let again = if args.dry_run {
+        ""
+    } else {
+        "; what was written stays, and running the import again skips it"
+    };
+    match writes.stopped {
+        None => Ok(c.refused == 0),
+        Some(Stop::Refused(message)) => {
+            eprintln!("payrec: {message}{again}");
+            Ok(false)
+        }
+        Some(Stop::Interrupted) => Err(Failure(format!("interrupted{again}"))),
+        Some(Stop::Failed(message)) => Err(Failure(format!("{message}{again}"))),
+    }
+}

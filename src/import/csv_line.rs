@@ -1,0 +1,279 @@
+//! A CSV row with the payment records export's columns (`export::RECORD_COLUMNS`) as
+//! report_payment with its outcome, then one refund of `amount_refunded`. Read: `id`,
+//! `livemode`, `created` (or `created_utc`), `initiated_at`, `currency`, `amount_requested` (or
+//! `amount_requested_decimal`), `latest_attempt`, `latest_attempt_state`,
+//! `latest_attempt_outcome_at` (or `_utc`), `payment_reference`, `customer_email`,
+//! `customer_name`, `description`, `metadata`, `amount_refunded` (or `_decimal`), and, beyond
+//! the export, `refund_reference` and `refunded_at`. The other export columns are derived from
+//! these and ignored. Times are Unix seconds or RFC 3339.
+
+use csv::StringRecord;
+
+use super::{LineError, LineInput, RefundInput};
+use crate::clock::parse_time;
+use crate::records::currency::parse_decimal;
+use crate::wire::form::{Param, ParamMap, ParamTree};
+
+/// Where each read column is in the file's header.
+#[derive(Debug, Clone, Default)]
+pub struct CsvColumns {
+    id: Option<usize>,
+    livemode: Option<usize>,
+    created: Option<usize>,
+    created_utc: Option<usize>,
+    initiated_at: Option<usize>,
+    currency: usize,
+    amount_requested: Option<usize>,
+    amount_requested_decimal: Option<usize>,
+    latest_attempt: Option<usize>,
+    latest_attempt_state: Option<usize>,
+    latest_attempt_outcome_at: Option<usize>,
+    latest_attempt_outcome_utc: Option<usize>,
+    payment_reference: Option<usize>,
+    customer_email: Option<usize>,
+    customer_name: Option<usize>,
+    description: Option<usize>,
+    metadata: Option<usize>,
+    amount_refunded: Option<usize>,
+    amount_refunded_decimal: Option<usize>,
+    refund_reference: Option<usize>,
+    refunded_at: Option<usize>,
+}
+
+impl CsvColumns {
+    /// The columns of `header`; an error names what is missing and what the header holds.
+    pub fn from_header(header: &StringRecord) -> Result<CsvColumns, String> {
+        let names: Vec<String> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let h = h.trim();
+                if i == 0 { h.trim_start_matches('\u{feff}') } else { h }.to_owned()
+            })
+            .collect();
+        let find = |name: &str| names.iter().position(|h| h == name);
+        let missing = |what: &str| format!("no column {what} in the file's header: {}", names.join(", "));
+        let columns = CsvColumns {
+            id: find("id"),
+            livemode: find("livemode"),
+            created: find("created"),
+            created_utc: find("created_utc"),
+            initiated_at: find("initiated_at"),
+            currency: find("currency").ok_or_else(|| missing("\"currency\""))?,
+            amount_requested: find("amount_requested"),
+            amount_requested_decimal: find("amount_requested_decimal"),
+            latest_attempt: find("latest_attempt"),
+            latest_attempt_state: find("latest_attempt_state"),
+            latest_attempt_outcome_at: find("latest_attempt_outcome_at"),
+            latest_attempt_outcome_utc: find("latest_attempt_outcome_utc"),
+            payment_reference: find("payment_reference"),
+            customer_email: find("customer_email"),
+            customer_name: find("customer_name"),
+            description: find("description"),
+            metadata: find("metadata"),
+            amount_refunded: find("amount_refunded"),
+            amount_refunded_decimal: find("amount_refunded_decimal"),
+            refund_reference: find("refund_reference"),
+            refunded_at: find("refunded_at"),
+        };
+        if columns.amount_requested.is_none() && columns.amount_requested_decimal.is_none() {
+            return Err(missing("\"amount_requested\" (or \"amount_requested_decimal\")"));
+        }
+        if columns.created.is_none() && columns.created_utc.is_none() && columns.initiated_at.is_none() {
+            return Err(missing("\"created\" (or \"created_utc\" or \"initiated_at\")"));
+        }
+        Ok(columns)
+    }
+
+    /// The row's report calls.
+    pub fn line(&self, row: &StringRecord, line: u64) -> Result<LineInput, LineError> {
+        let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(str::trim).filter(|v| !v.is_empty());
+        let error = |column: &str, message: String| LineError::new(line, Some(column), message);
+        let time = |column: &str, at: Option<usize>, utc: Option<usize>| -> Result<Option<i64>, LineError> {
+            let (name, text) = match (cell(at), cell(utc)) {
+                (Some(text), _) => (column.to_owned(), text),
+                (None, Some(text)) => (format!("{column}_utc").replace("_at_utc", "_utc"), text),
+                (None, None) => return Ok(None),
+            };
+            parse_time(text)
+                .map(Some)
+                .ok_or_else(|| error(&name, format!("{text:?} is neither Unix seconds nor an RFC 3339 time")))
+        };
+        let created = time("created", self.created, self.created_utc)?;
+        let initiated_at = time("initiated_at", self.initiated_at, None)?;
+        let currency = cell(Some(self.currency)).unwrap_or_default().to_ascii_lowercase();
+        let mut report = ParamMap::new();
+        set(&mut report, &["amount_requested", "currency"], &currency);
+        let requested = amount(
+            cell(self.amount_requested),
+            cell(self.amount_requested_decimal),
+            &currency,
+        )
+        .map_err(|text| error("amount_requested_decimal", not_decimal(text, &currency)))?;
+        if let Some(value) = requested {
+            set(&mut report, &["amount_requested", "value"], &value);
+        }
+        set(&mut report, &["payment_method_details", "type"], "custom");
+        let reference = cell(self.payment_reference);
+        if let Some(reference) = reference {
+            set(&mut report, &["processor_details", "type"], "custom");
+            set(
+                &mut report,
+                &["processor_details", "custom", "payment_reference"],
+                reference,
+            );
+        }
+        if let Some(email) = cell(self.customer_email) {
+            set(&mut report, &["customer_details", "email"], email);
+        }
+        if let Some(name) = cell(self.customer_name) {
+            set(&mut report, &["customer_details", "name"], name);
+        }
+        if let Some(description) = cell(self.description) {
+            set(&mut report, &["description"], description);
+        }
+        if let Some(metadata) = cell(self.metadata) {
+            let entries = metadata_entries(metadata).map_err(|m| error("metadata", m))?;
+            for (key, value) in entries {
+                set(&mut report, &["metadata", &key], &value);
+            }
+        }
+        let state = cell(self.latest_attempt_state).unwrap_or("pending");
+        let outcome_at = time(
+            "latest_attempt_outcome_at",
+            self.latest_attempt_outcome_at,
+            self.latest_attempt_outcome_utc,
+        )?;
+        match state {
+            "pending" => {}
+            "guaranteed" | "failed" | "canceled" => {
+                let at = outcome_at.ok_or_else(|| {
+                    error(
+                        "latest_attempt_outcome_at",
+                        format!("a {state} payment needs the time of its outcome"),
+                    )
+                })?;
+                set(&mut report, &["outcome"], state);
+                set(&mut report, &[state, &format!("{state}_at")], &at.to_string());
+            }
+            other => {
+                return Err(error(
+                    "latest_attempt_state",
+                    format!("{other:?} is not one of pending, guaranteed, failed, canceled"),
+                ));
+            }
+        }
+        // The export has no initiated_at: the earliest time the line knows, so that its outcome
+        // is never before it.
+        if let Some(at) = initiated_at.or(match (created, outcome_at) {
+            (Some(c), Some(o)) => Some(c.min(o)),
+            (c, o) => c.or(o),
+        }) {
+            set(&mut report, &["initiated_at"], &at.to_string());
+        }
+        let refunded = amount(
+            cell(self.amount_refunded),
+            cell(self.amount_refunded_decimal),
+            &currency,
+        )
+        .map_err(|text| error("amount_refunded_decimal", not_decimal(text, &currency)))?;
+        let mut refunds = Vec::new();
+        if let Some(value) = refunded.filter(|v| v != "0") {
+            let mut params = ParamMap::new();
+            set(&mut params, &["outcome"], "refunded");
+            set(&mut params, &["amount", "currency"], &currency);
+            set(&mut params, &["amount", "value"], &value);
+            let refunded_at = time("refunded_at", self.refunded_at, None)?.or(outcome_at);
+            if let Some(at) = refunded_at {
+                set(&mut params, &["refunded", "refunded_at"], &at.to_string());
+            }
+            let reference = cell(self.refund_reference);
+            if let Some(reference) = reference {
+                set(&mut params, &["processor_details", "type"], "custom");
+                set(
+                    &mut params,
+                    &["processor_details", "custom", "refund_reference"],
+                    reference,
+                );
+            }
+            refunds.push(RefundInput {
+                params: ParamTree(params),
+                created: refunded_at,
+                derive_reference: reference.is_none(),
+            });
+        }
+        let livemode = match cell(self.livemode) {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => return Err(error("livemode", format!("{other:?} is neither true nor false"))),
+        };
+        Ok(LineInput {
+            line,
+            record_id: cell(self.id).map(str::to_owned),
+            attempt_id: cell(self.latest_attempt).map(str::to_owned),
+            created,
+            livemode,
+            report: ParamTree(report),
+            refunds,
+            identity: match reference {
+                Some(reference) => format!("reference\u{0}{reference}"),
+                None => row.iter().collect::<Vec<_>>().join("\u{1f}"),
+            },
+        })
+    }
+}
+
+fn not_decimal(text: &str, currency: &str) -> String {
+    format!(
+        "{text:?} is not an amount in {} with its decimals",
+        currency.to_ascii_uppercase()
+    )
+}
+
+/// An amount in minor units as text: the minor-units cell as it is (the API's rules judge it),
+/// else the decimal cell converted; Err(text) when the decimal does not parse.
+fn amount<'a>(minor: Option<&'a str>, decimal: Option<&'a str>, currency: &str) -> Result<Option<String>, &'a str> {
+    match (minor, decimal) {
+        (Some(minor), _) => Ok(Some(minor.to_owned())),
+        (None, Some(decimal)) => parse_decimal(decimal, currency)
+            .map(|v| Some(v.to_string()))
+            .ok_or(decimal),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The metadata cell: a JSON object; string values as they are, others as their JSON text.
+fn metadata_entries(text: &str) -> Result<Vec<(String, String)>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("{text:?} is not a JSON object: {e}"))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!("{text:?} is not a JSON object"));
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
+}
+
+/// Sets `path` in a parameter tree (creating the hashes on the way).
+pub(super) fn set(map: &mut ParamMap, path: &[&str], value: &str) {
+    let (last, parents) = path.split_last().expect("a path has a name");
+    let mut map = map;
+    for key in parents {
+        let entry = map
+            .entry((*key).to_owned())
+            .or_insert_with(|| Param::Map(ParamMap::new()));
+        if !matches!(entry, Param::Map(_)) {
+            *entry = Param::Map(ParamMap::new());
+        }
+        let Param::Map(inner) = entry else {
+            unreachable!("made a hash above")
+        };
+        map = inner;
+    }
+    map.insert((*last).to_owned(), Param::Str(value.to_owned()));
+}
