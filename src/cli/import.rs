@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::args::{FormatArg, ImportArgs, Mode, ServeArgs};
 use super::progress::Progress;
-use super::{Failure, bootstrap, open_store, tenant_of};
+use super::{Failure, bootstrap, open_store_for, tenant_of};
 use crate::clock::unix_now;
 use crate::events::render::EventRequest;
 use crate::import::csv_line::CsvColumns;
@@ -388,14 +388,17 @@ pub async fn import_command(database_url: &str, args: &ImportArgs) -> Result<boo
         (None, tenant, None)
     } else {
         let serving = super::serve::lock_sqlite_for_serving(database_url)?;
-        let store = open_store(database_url, &ServeArgs::default()).await?;
+        let store = open_store_for(database_url, &ServeArgs::default(), true).await?;
         let tenant = import_tenant(store.as_ref(), args.account.as_deref(), args.mode).await?;
         (Some(store), tenant, serving)
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
+    // Registered here, before any write: Ctrl-C from now on stops the import between lines.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| Failure(format!("cannot watch for Ctrl-C: {e}")))?;
     let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if sigint.recv().await.is_some() {
             flag.store(true, Ordering::SeqCst);
         }
     });

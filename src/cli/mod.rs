@@ -66,6 +66,11 @@ pub async fn tenant_of(store: &dyn Store, account: Option<&str>, mode: args::Mod
 
 /// Opens the store named by `database_url`, applying migrations.
 pub async fn open_store(database_url: &str, serve: &ServeArgs) -> Result<Arc<dyn Store>, Failure> {
+    open_store_for(database_url, serve, false).await
+}
+
+/// `open_store`; `bulk`: for a bulk load (PostgreSQL plans each statement for its values).
+pub async fn open_store_for(database_url: &str, serve: &ServeArgs, bulk: bool) -> Result<Arc<dyn Store>, Failure> {
     if database_url.starts_with("sqlite:") {
         let options = SqliteOptions {
             synchronous: serve.sqlite_synchronous,
@@ -80,6 +85,7 @@ pub async fn open_store(database_url: &str, serve: &ServeArgs) -> Result<Arc<dyn
         let options = PgOptions {
             max_connections: serve.pg_max_connections,
             acquire_timeout: std::time::Duration::from_secs(serve.pg_acquire_timeout_secs),
+            custom_plans: bulk,
         };
         let store = PgStore::open(database_url, &options).await.map_err(|e| {
             Failure(format!(

@@ -358,7 +358,75 @@ async fn usage_and_file_errors_exit_2_and_write_nothing(server: TestServer) {
     assert!(stderr.contains("line 1: not a JSON object"), "{stderr}");
 }
 
+/// The number in "imported N payments" of a summary.
+fn imported_count(stderr: &str) -> u64 {
+    let at = stderr.find("imported ").expect("a summary") + "imported ".len();
+    stderr[at..].split(' ').next().unwrap().parse().expect("a count")
+}
+
+async fn ctrl_c_stops_between_payments_and_the_next_run_finishes(server: TestServer) {
+    use tokio::io::AsyncBufReadExt;
+    const LINES: u64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = (0..LINES)
+        .map(|i| format!("usd,{},{},c-{i}", 100 + i, 1730211200 + i as i64))
+        .collect();
+    let file = write(
+        dir.path(),
+        "history.csv",
+        &format!(
+            "currency,amount_requested,created,payment_reference\n{}\n",
+            rows.join("\n")
+        ),
+    );
+    let empty = empty_database(server.backend).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
+        .args(["import", &file])
+        .env("DATABASE_URL", &empty.url)
+        .env("RUST_LOG", "warn")
+        .env("PAYREC_PROGRESS_INTERVAL_MS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn payrec import");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    let mut signalled = false;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if !signalled && line.starts_with("payrec: importing") {
+            let pid = child.id().expect("running").to_string();
+            let sent = std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap();
+            assert!(sent.success(), "kill -INT");
+            signalled = true;
+        }
+        if !line.starts_with("payrec: importing") {
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+    }
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(2), "stopped: {stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("running the import again skips it"),
+        "{stderr}"
+    );
+    let committed = imported_count(&stderr);
+    assert!(committed < LINES, "stopped before the end: {stderr}");
+    let exported = export(&empty.url, &[]).lines().count() as u64 - 1;
+    assert_eq!(exported, committed, "what was reported committed is what is there");
+    let (code, stderr) = import(&empty.url, &[&file]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(imported_count(&stderr), LINES - committed, "{stderr}");
+    assert!(stderr.contains(&format!("{committed} imported before")), "{stderr}");
+    assert_eq!(export(&empty.url, &[]).lines().count() as u64, 1 + LINES);
+}
+
 backend_tests!(
+    ctrl_c_stops_between_payments_and_the_next_run_finishes,
     an_export_imported_into_an_empty_database_exports_the_same_file,
     importing_twice_creates_nothing_new,
     a_bad_line_in_the_middle_is_reported_and_the_rest_imported,

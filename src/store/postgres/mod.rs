@@ -39,6 +39,10 @@ pub const ACQUIRE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 pub struct PgOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Plan every statement for its values (`plan_cache_mode = force_custom_plan`): for a bulk
+    /// load into empty tables, where a connection's cached generic plans, made while the tables
+    /// were empty, would scan them whole until an ANALYZE (BENCHMARKS.md, the import).
+    pub custom_plans: bool,
 }
 
 impl Default for PgOptions {
@@ -46,6 +50,7 @@ impl Default for PgOptions {
         PgOptions {
             max_connections: POOL_CONNECTIONS_DEFAULT,
             acquire_timeout: ACQUIRE_TIMEOUT_DEFAULT,
+            custom_plans: false,
         }
     }
 }
@@ -60,7 +65,10 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` (which may set `options=-c search_path=…`) and applies migrations.
     pub async fn open(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
-        let connect = PgConnectOptions::from_str(url)?;
+        let mut connect = PgConnectOptions::from_str(url)?;
+        if options.custom_plans {
+            connect = connect.options([("plan_cache_mode", "force_custom_plan")]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
