@@ -25,31 +25,30 @@ fn init_tracing(format: LogFormat) {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The exit status of a command that judges its input: 0 all good, 1 not, 2 it could not.
+fn judged(result: Result<bool, cli::Failure>) -> std::process::ExitCode {
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(failure) => {
+            eprintln!("payrec: {}", failure.0);
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Cli::parse();
     init_tracing(args.log_format);
-    if let Some(Command::Reconcile(reconcile)) = &args.command {
+    match &args.command {
         // 0: everything matched; 1: something did not; 2: the file or the command is wrong.
-        return match cli::reconcile_command(&args.database_url, reconcile).await {
-            Ok(true) => std::process::ExitCode::SUCCESS,
-            Ok(false) => std::process::ExitCode::from(1),
-            Err(failure) => {
-                eprintln!("payrec: {}", failure.0);
-                std::process::ExitCode::from(2)
-            }
-        };
-    }
-    if let Some(Command::Import(import)) = &args.command {
+        Some(Command::Reconcile(reconcile)) => {
+            return judged(cli::reconcile_command(&args.database_url, reconcile).await);
+        }
         // 0: every line imported (or imported before); 1: some were refused; 2: it stopped.
-        return match cli::import_command(&args.database_url, import).await {
-            Ok(true) => std::process::ExitCode::SUCCESS,
-            Ok(false) => std::process::ExitCode::from(1),
-            Err(failure) => {
-                eprintln!("payrec: {}", failure.0);
-                std::process::ExitCode::from(2)
-            }
-        };
+        Some(Command::Import(import)) => return judged(cli::import_command(&args.database_url, import).await),
+        _ => {}
     }
     let result = match &args.command {
         None => cli::serve(&args.database_url, &ServeArgs::default()).await,

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use super::write::{ImportOutcome, PackedEvent, WriteOps, WriteResult, render_events};
+use super::mutation::{ImportOutcome, PackedEvent, WriteOps, WriteResult, render_events};
 use super::{StoreError, Tenant};
 use crate::events::render::EventRequest;
 use crate::events::{EventDraft, record_events};

@@ -17,6 +17,7 @@ pub mod events;
 mod health;
 mod import;
 pub mod ledger;
+mod mutation;
 mod page;
 pub mod postgres;
 pub mod sqlite;

@@ -35,6 +35,18 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// A CSV of `n` pending payments, one a second, each with its own reference.
+fn history(dir: &Path, n: u64) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| format!("usd,{},{},h-{i}", 100 + i, 1730211200 + i))
+        .collect();
+    let text = format!(
+        "currency,amount_requested,created,payment_reference\n{}\n",
+        rows.join("\n")
+    );
+    write(dir, "history.csv", &text)
+}
+
 /// `ledger`'s two payments, and a failed, a canceled and a described one: five.
 async fn varied_ledger(server: &TestServer) {
     ledger(server).await;
@@ -275,17 +287,7 @@ async fn imported_payments_answer_the_api_like_reported_ones(server: TestServer)
 
 async fn progress_off_a_terminal_is_plain_lines_and_a_summary(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
-    let rows: Vec<String> = (0..300)
-        .map(|i| format!("usd,{},{},p-{i}", 100 + i, 1730211200 + i))
-        .collect();
-    let file = write(
-        dir.path(),
-        "history.csv",
-        &format!(
-            "currency,amount_requested,created,payment_reference\n{}\n",
-            rows.join("\n")
-        ),
-    );
+    let file = history(dir.path(), 300);
     let empty = empty_database(server.backend).await;
     let (code, _, stderr) = run_payrec_with(&empty.url, &["import", &file], &[("PAYREC_PROGRESS_INTERVAL_MS", "0")]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -368,17 +370,7 @@ async fn ctrl_c_stops_between_payments_and_the_next_run_finishes(server: TestSer
     use tokio::io::AsyncBufReadExt;
     const LINES: u64 = 10_000;
     let dir = tempfile::tempdir().unwrap();
-    let rows: Vec<String> = (0..LINES)
-        .map(|i| format!("usd,{},{},c-{i}", 100 + i, 1730211200 + i as i64))
-        .collect();
-    let file = write(
-        dir.path(),
-        "history.csv",
-        &format!(
-            "currency,amount_requested,created,payment_reference\n{}\n",
-            rows.join("\n")
-        ),
-    );
+    let file = history(dir.path(), LINES);
     let empty = empty_database(server.backend).await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
         .args(["import", &file])

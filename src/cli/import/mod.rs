@@ -7,20 +7,17 @@
 //! again. Exit 0: every line imported or imported before; 1: some lines were refused; 2: a
 //! usage or file error (nothing is written).
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::task::JoinSet;
 
-use super::args::{FormatArg, ImportArgs, Mode, ServeArgs};
+use super::args::{ImportArgs, Mode, ServeArgs};
 use super::progress::Progress;
 use super::{Failure, bootstrap, open_store_for, tenant_of};
 use crate::clock::unix_now;
 use crate::events::render::EventRequest;
-use crate::import::csv_line::CsvColumns;
-use crate::import::{LineError, LineInput, ReadyLine, Sequencer, json_line, prepare};
+use crate::import::{LineError, ReadyLine, Sequencer, prepare};
 use crate::records::command::RecordCommand;
 use crate::store::{Command, ImportOutcome, Store, StoreError, Tenant, Write, WriteOutcome, WriteResult};
 use crate::wire::request::new_request_id;
@@ -34,166 +31,10 @@ pub const IMPORT_BATCH_LINES_MAX: usize = 4096;
 pub const IMPORT_BUSY_RETRIES: usize = 3;
 /// Writes in flight at once.
 pub const IMPORT_BATCHES_IN_FLIGHT: usize = 8;
-/// Longest JSON line read; a longer one is refused (and skipped) without holding it whole.
-pub const JSON_LINE_BYTES_MAX: usize = 1 << 20;
 
-/// The file, one line at a time.
-enum Source {
-    Csv {
-        reader: csv::Reader<File>,
-        columns: CsvColumns,
-        record: csv::ByteRecord,
-    },
-    Jsonl {
-        reader: BufReader<File>,
-        buffer: Vec<u8>,
-        line: u64,
-        read: u64,
-    },
-}
+mod source;
 
-impl Source {
-    fn open(args: &ImportArgs) -> Result<(Source, u64), Failure> {
-        let path = &args.file;
-        let cannot = |e: std::io::Error| Failure(format!("cannot read {}: {e}", path.display()));
-        let mut file = File::open(path).map_err(cannot)?;
-        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let format = match args.format {
-            Some(format) => format,
-            None => {
-                let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
-                if ["jsonl", "ndjson", "json"].contains(&extension.to_ascii_lowercase().as_str()) {
-                    FormatArg::Jsonl
-                } else {
-                    let mut head = [0u8; 64];
-                    let n = file.read(&mut head).map_err(cannot)?;
-                    let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
-                    let file_again = File::open(path).map_err(cannot)?;
-                    file = file_again;
-                    if first == Some(&b'{') {
-                        FormatArg::Jsonl
-                    } else {
-                        FormatArg::Csv
-                    }
-                }
-            }
-        };
-        if bytes == 0 {
-            return Err(Failure(format!("{} is empty: nothing to import", path.display())));
-        }
-        let source = match format {
-            FormatArg::Jsonl => Source::Jsonl {
-                reader: BufReader::with_capacity(1 << 16, file),
-                buffer: Vec::new(),
-                line: 0,
-                read: 0,
-            },
-            FormatArg::Csv => {
-                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-                let header = reader
-                    .headers()
-                    .map_err(|e| Failure(format!("{}: cannot read the header: {e}", path.display())))?
-                    .clone();
-                if header.iter().all(|h| h.trim().is_empty()) {
-                    return Err(Failure(format!("{} is empty: it has no header", path.display())));
-                }
-                let columns =
-                    CsvColumns::from_header(&header).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
-                Source::Csv {
-                    reader,
-                    columns,
-                    record: csv::ByteRecord::new(),
-                }
-            }
-        };
-        Ok((source, bytes))
-    }
-
-    /// The next line (None at the end); Err(Failure) when the file cannot be read at all.
-    fn next(&mut self) -> Result<Option<Result<LineInput, LineError>>, Failure> {
-        match self {
-            Source::Csv {
-                reader,
-                columns,
-                record,
-            } => loop {
-                let more = match reader.read_byte_record(record) {
-                    Ok(more) => more,
-                    Err(e) => match e.position() {
-                        Some(p) => return Ok(Some(Err(LineError::new(p.line(), None, e.to_string())))),
-                        None => return Err(Failure(format!("cannot read the file: {e}"))),
-                    },
-                };
-                if !more {
-                    return Ok(None);
-                }
-                let line = record.position().map_or(0, |p| p.line());
-                if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-                    continue;
-                }
-                return Ok(Some(match csv::StringRecord::from_byte_record(record.clone()) {
-                    Ok(row) => columns.line(&row, line),
-                    Err(_) => Err(LineError::new(line, None, "the line is not UTF-8 text")),
-                }));
-            },
-            Source::Jsonl {
-                reader,
-                buffer,
-                line,
-                read,
-            } => loop {
-                buffer.clear();
-                *line += 1;
-                let n = reader
-                    .by_ref()
-                    .take(JSON_LINE_BYTES_MAX as u64 + 1)
-                    .read_until(b'\n', buffer)
-                    .map_err(|e| Failure(format!("cannot read the file: {e}")))?;
-                *read += n as u64;
-                if n == 0 {
-                    return Ok(None);
-                }
-                if buffer.len() > JSON_LINE_BYTES_MAX && buffer.last() != Some(&b'\n') {
-                    // Skip the rest of the long line without holding it.
-                    loop {
-                        let chunk = reader
-                            .fill_buf()
-                            .map_err(|e| Failure(format!("cannot read the file: {e}")))?;
-                        if chunk.is_empty() {
-                            break;
-                        }
-                        let (used, done) = match chunk.iter().position(|b| *b == b'\n') {
-                            Some(i) => (i + 1, true),
-                            None => (chunk.len(), false),
-                        };
-                        reader.consume(used);
-                        *read += used as u64;
-                        if done {
-                            break;
-                        }
-                    }
-                    let message = format!("the line is longer than {JSON_LINE_BYTES_MAX} bytes");
-                    return Ok(Some(Err(LineError::new(*line, None, message))));
-                }
-                let Ok(text) = std::str::from_utf8(buffer) else {
-                    return Ok(Some(Err(LineError::new(*line, None, "the line is not UTF-8 text"))));
-                };
-                if text.trim().is_empty() {
-                    continue;
-                }
-                return Ok(Some(json_line::line(text, *line)));
-            },
-        }
-    }
-
-    /// Bytes of the file read so far.
-    fn position(&self) -> u64 {
-        match self {
-            Source::Csv { reader, .. } => reader.position().byte(),
-            Source::Jsonl { read, .. } => *read,
-        }
-    }
-}
+use source::Source;
 
 /// What the import did, for the summary.
 #[derive(Debug, Default)]
