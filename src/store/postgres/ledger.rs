@@ -97,22 +97,10 @@ impl LedgerQueries for PgStore {
         tenant: &Tenant,
         query: &ExportQuery,
     ) -> Result<Vec<GuaranteedPayment>, StoreError> {
-        if !query.after.as_deref().is_none_or(can_exist) {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT id, payment_reference, currency, amount FROM payment_records \
+        let sql = "SELECT id, payment_reference, currency, amount FROM payment_records \
              WHERE account_id = $1 AND livemode = $2 AND id > $3 AND created >= $4 AND created < $5 \
-             AND state = 'guaranteed' ORDER BY id LIMIT $6",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(query.after.as_deref().unwrap_or(""))
-        .bind(query.created_from.unwrap_or(i64::MIN))
-        .bind(query.created_until.unwrap_or(i64::MAX))
-        .bind(query.limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+             AND state = 'guaranteed' ORDER BY id LIMIT $6";
+        let rows = export_page(&self.pool, sql, tenant, query).await?;
         rows.iter()
             .map(|r| {
                 Ok(GuaranteedPayment {
@@ -130,42 +118,38 @@ impl LedgerQueries for PgStore {
         tenant: &Tenant,
         query: &ExportQuery,
     ) -> Result<Vec<PaymentAttemptRecord>, StoreError> {
-        if !query.after.as_deref().is_none_or(can_exist) {
-            return Ok(Vec::new());
-        }
-        let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id > $3 \
-             AND created >= $4 AND created < $5 ORDER BY id LIMIT $6",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(query.after.as_deref().unwrap_or(""))
-        .bind(query.created_from.unwrap_or(i64::MIN))
-        .bind(query.created_until.unwrap_or(i64::MAX))
-        .bind(query.limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        docs.iter().map(|d| decode(d)).collect()
+        let sql = "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id > $3 \
+             AND created >= $4 AND created < $5 ORDER BY id LIMIT $6";
+        let rows = export_page(&self.pool, sql, tenant, query).await?;
+        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?)).collect()
     }
 
     async fn export_refunds(&self, tenant: &Tenant, query: &ExportQuery) -> Result<Vec<Refund>, StoreError> {
-        if !query.after.as_deref().is_none_or(can_exist) {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE account_id = $1 AND livemode = $2 AND refund_reference > $3 \
              AND created >= $4 AND created < $5 ORDER BY refund_reference LIMIT $6"
-        ))
+        );
+        let rows = export_page(&self.pool, &sql, tenant, query).await?;
+        Ok(rows.iter().map(refund_of_row).collect())
+    }
+}
+
+/// One keyset page of an export query: `sql` takes the tenant ($1, $2), the cursor ($3, after
+/// it), the window ($4 inclusive, $5 exclusive) and the limit ($6), as `ExportQuery` holds them.
+/// A cursor that names nothing payrec could have made ends the export.
+async fn export_page(pool: &PgPool, sql: &str, tenant: &Tenant, query: &ExportQuery) -> Result<Vec<PgRow>, StoreError> {
+    if !query.after.as_deref().is_none_or(can_exist) {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query(sql)
         .bind(&tenant.account_id)
         .bind(tenant.livemode)
         .bind(query.after.as_deref().unwrap_or(""))
         .bind(query.created_from.unwrap_or(i64::MIN))
         .bind(query.created_until.unwrap_or(i64::MAX))
         .bind(query.limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(refund_of_row).collect())
-    }
+        .fetch_all(pool)
+        .await?)
 }
 
 /// The columns `refund_of_row` reads, in order.
