@@ -89,18 +89,18 @@ impl CsvColumns {
     pub fn line(&self, row: &StringRecord, line: u64) -> Result<LineInput, LineError> {
         let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(str::trim).filter(|v| !v.is_empty());
         let error = |column: &str, message: String| LineError::new(line, Some(column), message);
-        let time = |column: &str, at: Option<usize>, utc: Option<usize>| -> Result<Option<i64>, LineError> {
-            let (name, text) = match (cell(at), cell(utc)) {
-                (Some(text), _) => (column.to_owned(), text),
-                (None, Some(text)) => (format!("{column}_utc").replace("_at_utc", "_utc"), text),
-                (None, None) => return Ok(None),
+        // A time from the first of its columns (the Unix seconds one, then the `_utc` one) with a
+        // value; an error names the column it came from.
+        let time = |columns: &[(&str, Option<usize>)]| -> Result<Option<i64>, LineError> {
+            let Some((name, text)) = columns.iter().find_map(|(name, i)| cell(*i).map(|text| (*name, text))) else {
+                return Ok(None);
             };
             parse_time(text)
                 .map(Some)
-                .ok_or_else(|| error(&name, format!("{text:?} is neither Unix seconds nor an RFC 3339 time")))
+                .ok_or_else(|| error(name, format!("{text:?} is neither Unix seconds nor an RFC 3339 time")))
         };
-        let created = time("created", self.created, self.created_utc)?;
-        let initiated_at = time("initiated_at", self.initiated_at, None)?;
+        let created = time(&[("created", self.created), ("created_utc", self.created_utc)])?;
+        let initiated_at = time(&[("initiated_at", self.initiated_at)])?;
         let currency = cell(Some(self.currency)).unwrap_or_default().to_ascii_lowercase();
         let mut report = ParamMap::new();
         set(&mut report, &["amount_requested", "currency"], &currency);
@@ -139,11 +139,10 @@ impl CsvColumns {
             }
         }
         let state = cell(self.latest_attempt_state).unwrap_or("pending");
-        let outcome_at = time(
-            "latest_attempt_outcome_at",
-            self.latest_attempt_outcome_at,
-            self.latest_attempt_outcome_utc,
-        )?;
+        let outcome_at = time(&[
+            ("latest_attempt_outcome_at", self.latest_attempt_outcome_at),
+            ("latest_attempt_outcome_utc", self.latest_attempt_outcome_utc),
+        ])?;
         match state {
             "pending" => {}
             "guaranteed" | "failed" | "canceled" => {
@@ -183,7 +182,7 @@ impl CsvColumns {
             set(&mut params, &["outcome"], "refunded");
             set(&mut params, &["amount", "currency"], &currency);
             set(&mut params, &["amount", "value"], &value);
-            let refunded_at = time("refunded_at", self.refunded_at, None)?.or(outcome_at);
+            let refunded_at = time(&[("refunded_at", self.refunded_at)])?.or(outcome_at);
             if let Some(at) = refunded_at {
                 set(&mut params, &["refunded", "refunded_at"], &at.to_string());
             }

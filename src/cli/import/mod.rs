@@ -18,7 +18,7 @@ use super::{Failure, bootstrap, open_store_for, tenant_of};
 use crate::clock::unix_now;
 use crate::events::render::EventRequest;
 use crate::import::{LineError, ReadyLine, Sequencer, prepare};
-use crate::records::command::RecordCommand;
+use crate::records::command::{ImportedPayment, RecordCommand};
 use crate::store::{Command, ImportOutcome, Store, StoreError, Tenant, Write, WriteOutcome, WriteResult};
 use crate::wire::request::new_request_id;
 
@@ -107,18 +107,10 @@ impl Writes {
             return;
         };
         let lines = batch.iter().map(|l| (l.line, l.payment.refunds.len())).collect();
-        let write = Write {
-            tenant: self.tenant.clone(),
-            command: Command::Record(RecordCommand::Import(batch.into_iter().map(|l| l.payment).collect())),
-            idempotency: None,
-            request: EventRequest {
-                request_id: new_request_id(),
-                idempotency_key: None,
-            },
-            now: unix_now(),
-        };
+        let payments = batch.into_iter().map(|l| l.payment).collect();
+        let tenant = self.tenant.clone();
         self.in_flight
-            .spawn(async move { (lines, write_retrying(store.as_ref(), write).await) });
+            .spawn(async move { (lines, write_retrying(store.as_ref(), tenant, payments).await) });
     }
 
     /// Waits until at most `left` writes are in flight, counting what they did.
@@ -176,25 +168,31 @@ impl Writes {
     }
 }
 
-/// One batch's write, tried again while the database says it is busy.
-async fn write_retrying(store: &dyn Store, write: Write) -> Result<WriteOutcome, StoreError> {
-    let Command::Record(RecordCommand::Import(payments)) = &write.command else {
-        unreachable!("an import writes imports")
+/// One batch's write, tried again while the database says it is busy. The store takes its
+/// write whole, so each try but the last writes a copy of the payments.
+async fn write_retrying(
+    store: &dyn Store,
+    tenant: Tenant,
+    payments: Vec<ImportedPayment>,
+) -> Result<WriteOutcome, StoreError> {
+    let request = EventRequest {
+        request_id: new_request_id(),
+        idempotency_key: None,
     };
-    let mut tries = 0;
-    loop {
-        let again = Write {
-            tenant: write.tenant.clone(),
-            command: Command::Record(RecordCommand::Import(payments.clone())),
-            idempotency: None,
-            request: write.request.clone(),
-            now: write.now,
-        };
-        match store.write(again).await {
-            Err(StoreError::Busy(_)) if tries < IMPORT_BUSY_RETRIES => tries += 1,
+    let write = |payments: Vec<ImportedPayment>| Write {
+        tenant: tenant.clone(),
+        command: Command::Record(RecordCommand::Import(payments)),
+        idempotency: None,
+        request: request.clone(),
+        now: unix_now(),
+    };
+    for _ in 0..IMPORT_BUSY_RETRIES {
+        match store.write(write(payments.clone())).await {
+            Err(StoreError::Busy(_)) => continue,
             written => return written,
         }
     }
+    store.write(write(payments)).await
 }
 
 /// The tenant lines are written to: `--account` (created when missing), else the database's

@@ -3,7 +3,7 @@
 //! JSON, too long) is a refused line; a file that cannot be read at all is a failure.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 
 use super::super::Failure;
 use super::super::args::{FormatArg, ImportArgs};
@@ -44,8 +44,7 @@ impl Source {
                     let mut head = [0u8; 64];
                     let n = file.read(&mut head).map_err(cannot)?;
                     let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
-                    let file_again = File::open(path).map_err(cannot)?;
-                    file = file_again;
+                    file.rewind().map_err(cannot)?;
                     if first == Some(&b'{') {
                         FormatArg::Jsonl
                     } else {
