@@ -1,6 +1,6 @@
 //! Background jobs: work the server does on its own schedule, never on a request's path.
-//! The pruning of expired idempotency keys and events, the metrics' upkeep, and webhook
-//! delivery (`delivery`).
+//! The pruning of expired idempotency keys and events, the metrics' upkeep, the planner's
+//! statistics, and webhook delivery (`delivery`).
 
 use std::time::Duration;
 
@@ -13,6 +13,10 @@ pub const EVENT_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// How often expired idempotency results are deleted.
 pub const IDEMPOTENCY_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How often the planner's statistics are checked (`Store::refresh_statistics`): often enough
+/// that a table growing from empty at peak is re-planned within seconds.
+pub const STATISTICS_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+
 /// How often recorded latencies are folded into the histograms. Until then each sample is kept
 /// on its own: without this (and without scrapes of /metrics) memory grew by ~100 bytes per
 /// request.
@@ -23,6 +27,7 @@ pub fn spawn(app: &AppState) {
     spawn_idempotency_pruner(app.clone());
     spawn_event_pruner(app.clone());
     spawn_metrics_upkeep();
+    spawn_statistics_keeper(app.clone());
     delivery::spawn(app);
 }
 
@@ -37,6 +42,21 @@ fn spawn_event_pruner(app: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned expired events"),
                 Err(e) => tracing::warn!(error = %e, "pruning events failed; will retry"),
+            }
+        }
+    });
+}
+
+/// Keeps the query planner's statistics current where the database does not.
+fn spawn_statistics_keeper(app: AppState) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(STATISTICS_CHECK_INTERVAL);
+        loop {
+            ticks.tick().await;
+            match app.store.refresh_statistics().await {
+                Ok(tables) if tables.is_empty() => {}
+                Ok(tables) => tracing::debug!(tables = %tables.join(","), "analyzed tables"),
+                Err(e) => tracing::warn!(error = %e, "analyzing tables failed; will retry"),
             }
         }
     });

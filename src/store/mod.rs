@@ -205,6 +205,11 @@ pub trait Store: LedgerQueries + Send + Sync + Debug {
         Ok(())
     }
     fn pool_usage(&self) -> PoolUsage;
+    /// Brings the query planner's statistics up to date where the database does not do so
+    /// itself; returns the tables analyzed (PostgreSQL with autovacuum off; SQLite: none).
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
 
     // Accounts and keys.
     async fn count_accounts(&self) -> Result<u64, StoreError>;

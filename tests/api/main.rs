@@ -30,6 +30,7 @@ mod objects_params_and_metadata;
 mod openapi;
 mod operations;
 mod outages;
+mod planner_statistics;
 mod query_strings;
 mod reconcile_cli;
 mod replicas;

@@ -5,6 +5,7 @@
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Connection, Row};
 
+use super::batch::{Batch, Rows};
 use crate::events::WebhookEndpoint;
 use crate::store::doc::encode;
 use crate::store::events::{
@@ -15,40 +16,37 @@ use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
 use crate::store::{StoreError, Tenant};
 
-/// Inserts `events` and their deliveries in one statement; returns how many deliveries.
-pub(super) async fn insert_events(
-    conn: &mut PgConnection,
-    tenant: &Tenant,
-    events: &[PackedEvent],
-    now_ms: i64,
-) -> Result<u64, StoreError> {
+/// Adds `events` and their deliveries, one to each enabled endpoint whose filter takes the
+/// event's type, to a write's batch.
+pub(super) fn push_events(batch: &mut Batch, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let created: Vec<i64> = events.iter().map(|e| e.created).collect();
     let types: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let records: Vec<&str> = events.iter().map(|e| e.record_id.as_str()).collect();
     let heads: Vec<&[u8]> = events.iter().map(|e| e.head.as_slice()).collect();
     let tails: Vec<&str> = events.iter().map(|e| e.tail.as_str()).collect();
-    let queued = sqlx::query(
-        "WITH ev AS (INSERT INTO events (account_id, livemode, id, created, type, record_id, head, tail) \
-         SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::text[]) \
-         RETURNING id, type, created) \
-         INSERT INTO webhook_deliveries (account_id, livemode, event_id, endpoint_id, state, attempts, next_attempt_at, created) \
-         SELECT $1, $2, ev.id, w.id, 'pending', 0, $9, ev.created FROM ev JOIN webhook_endpoints w \
-         ON w.account_id = $1 AND w.livemode = $2 AND w.status = 'enabled' \
-         AND (w.events_filter = '*' OR strpos(w.events_filter, ',' || ev.type || ',') > 0)",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.livemode)
-    .bind(&ids)
-    .bind(&created)
-    .bind(&types)
-    .bind(&records)
-    .bind(&heads)
-    .bind(&tails)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(queued.rows_affected())
+    let (account, livemode) = (batch.bind(&tenant.account_id), batch.bind(tenant.livemode));
+    let inserted = format!(
+        "INSERT INTO events (account_id, livemode, id, created, type, record_id, head, tail) \
+         SELECT {account}, {livemode}, * FROM unnest({}::text[], {}::bigint[], {}::text[], {}::text[], {}::bytea[], {}::text[]) \
+         RETURNING id, type, created",
+        batch.bind(&ids),
+        batch.bind(&created),
+        batch.bind(&types),
+        batch.bind(&records),
+        batch.bind(&heads),
+        batch.bind(&tails),
+    );
+    let events_part = batch.next_name();
+    batch.push(inserted, Rows::Any);
+    let deliveries = format!(
+        "INSERT INTO webhook_deliveries (account_id, livemode, event_id, endpoint_id, state, attempts, next_attempt_at, created) \
+         SELECT {account}, {livemode}, ev.id, w.id, 'pending', 0, {}, ev.created FROM {events_part} ev JOIN webhook_endpoints w \
+         ON w.account_id = {account} AND w.livemode = {livemode} AND w.status = 'enabled' \
+         AND (w.events_filter = '*' OR strpos(w.events_filter, ',' || ev.type || ',') > 0) RETURNING 1",
+        batch.bind(now_ms),
+    );
+    batch.push(deliveries, Rows::Deliveries);
 }
 
 pub(super) async fn count_endpoints(conn: &mut PgConnection, tenant: &Tenant) -> Result<u64, StoreError> {

@@ -12,7 +12,6 @@ use sqlx::{Postgres, Row};
 use super::doc::{decode, decode_page};
 use super::events::{event_filters, events_list, in_order};
 use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
-use super::write::apply;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
     ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent,
@@ -21,10 +20,13 @@ use super::{
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
+mod batch;
 mod events;
+pub mod key_cache;
 mod ledger;
 mod ops;
 mod sessions;
+mod statistics;
 mod totals;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -43,6 +45,8 @@ pub struct PgOptions {
     /// load into empty tables, where a connection's cached generic plans, made while the tables
     /// were empty, would scan them whole until an ANALYZE (BENCHMARKS.md, the import).
     pub custom_plans: bool,
+    /// Remember API keys between requests (`key_cache`); its listener holds one connection.
+    pub cache_keys: bool,
 }
 
 impl Default for PgOptions {
@@ -51,6 +55,7 @@ impl Default for PgOptions {
             max_connections: POOL_CONNECTIONS_DEFAULT,
             acquire_timeout: ACQUIRE_TIMEOUT_DEFAULT,
             custom_plans: false,
+            cache_keys: true,
         }
     }
 }
@@ -60,6 +65,7 @@ pub struct PgStore {
     pool: PgPool,
     health: std::sync::Arc<Health>,
     delivery_signal: std::sync::Arc<tokio::sync::Notify>,
+    keys: std::sync::Arc<key_cache::KeyCache>,
 }
 
 impl PgStore {
@@ -75,35 +81,20 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let keys = std::sync::Arc::<key_cache::KeyCache>::default();
+        if options.cache_keys {
+            key_cache::spawn_listener(pool.clone(), keys.clone());
+        }
         Ok(PgStore {
             pool,
             health: Default::default(),
             delivery_signal: Default::default(),
+            keys,
         })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// One write, in one transaction (rolled back when the key turned out to be taken).
-    async fn write_in_transaction(&self, write: Write) -> Result<WriteOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut ops = ops::PgOps {
-            conn: &mut tx,
-            deliveries_queued: 0,
-        };
-        let outcome = apply(&mut ops, write, None).await?;
-        let queued = ops.deliveries_queued;
-        if matches!(outcome, WriteOutcome::AlreadySaved(_)) {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-            if queued > 0 {
-                self.delivery_signal.notify_one();
-            }
-        }
-        Ok(outcome)
     }
 }
 
@@ -279,13 +270,21 @@ impl Store for PgStore {
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
+        if let Some(owner) = self.keys.get(digest) {
+            return Ok(Some(owner));
+        }
+        let ticket = self.keys.ticket();
         let row = sqlx::query(
             "SELECT id, account_id, livemode, prefix FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
         )
         .bind(&digest[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(key_owner))
+        let owner = row.as_ref().map(key_owner);
+        if let Some(owner) = &owner {
+            self.keys.put(*digest, owner.clone(), ticket);
+        }
+        Ok(owner)
     }
 
     async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
@@ -308,12 +307,21 @@ impl Store for PgStore {
             .collect())
     }
 
+    /// Every replica's key cache forgets its keys when this commits (`key_cache`).
     async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(key_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(key_cache::KEYS_CHANNEL)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.keys.forget();
         Ok(done.rows_affected() == 1)
     }
 
@@ -371,21 +379,18 @@ impl Store for PgStore {
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
-        let written = self.write_in_transaction(write).await;
+        let written = ops::write(&self.pool, write).await.map(|(outcome, queued)| {
+            if queued > 0 {
+                self.delivery_signal.notify_one();
+            }
+            outcome
+        });
         self.health.observe(&written);
         written
     }
 
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        let row = sqlx::query(
-            "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys WHERE account_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(ops::saved_from_row))
+        ops::saved(&self.pool, tenant, key).await
     }
 
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
@@ -438,6 +443,10 @@ impl Store for PgStore {
 
     async fn prune_events(&self, cutoff: i64) -> Result<u64, StoreError> {
         events::prune(&self.pool, cutoff).await
+    }
+
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        statistics::refresh(&self.pool).await
     }
 
     fn deliveries_queued(&self) -> std::sync::Arc<tokio::sync::Notify> {

@@ -6,28 +6,15 @@ use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 
 use sqlx::Row;
-use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::postgres::PgPool;
+
+use super::batch::{Batch, Rows};
 
 use crate::records::totals::{TOTALS_COLUMNS, Totals, TotalsChange};
 use crate::store::{DayTotals, StoreError, Tenant};
 
 /// Rows per tenant, day and currency; a few times the pool's connections.
 const SHARDS: u64 = 64;
-
-static ADD_TOTALS: LazyLock<String> = LazyLock::new(|| {
-    let columns = TOTALS_COLUMNS.join(", ");
-    let values: Vec<String> = (6..6 + TOTALS_COLUMNS.len()).map(|i| format!("${i}")).collect();
-    let sums: Vec<String> = TOTALS_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = daily_totals.{c} + excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO daily_totals (account_id, livemode, day, currency, shard, {columns}) \
-         VALUES ($1, $2, $3, $4, $5, {}) ON CONFLICT (account_id, livemode, day, currency, shard) DO UPDATE SET {}",
-        values.join(", "),
-        sums.join(", ")
-    )
-});
 
 static DAILY: LazyLock<String> = LazyLock::new(|| {
     let sums: Vec<String> = TOTALS_COLUMNS.iter().map(|c| format!("sum({c})::bigint")).collect();
@@ -45,18 +32,31 @@ fn shard_of(record_id: &str) -> i16 {
     (h.finish() % SHARDS) as i16
 }
 
-pub(super) async fn add(conn: &mut PgConnection, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError> {
-    let mut q = sqlx::query(&ADD_TOTALS)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(change.day)
-        .bind(&change.currency)
-        .bind(shard_of(&change.record_id));
-    for v in change.delta.values() {
-        q = q.bind(v);
-    }
-    q.execute(conn).await?;
-    Ok(())
+/// Adds `change` to its day's totals (the record's shard), in a write's batch.
+pub(super) fn push_add(batch: &mut Batch, tenant: &Tenant, change: &TotalsChange) {
+    let keys = [
+        batch.bind(&tenant.account_id),
+        batch.bind(tenant.livemode),
+        batch.bind(change.day),
+        batch.bind(&change.currency),
+        batch.bind(shard_of(&change.record_id)),
+    ];
+    let values: Vec<String> = change.delta.values().iter().map(|v| batch.bind(*v)).collect();
+    let sums: Vec<String> = TOTALS_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = daily_totals.{c} + excluded.{c}"))
+        .collect();
+    batch.push(
+        format!(
+            "INSERT INTO daily_totals (account_id, livemode, day, currency, shard, {}) VALUES ({}, {}) \
+             ON CONFLICT (account_id, livemode, day, currency, shard) DO UPDATE SET {} RETURNING 1",
+            TOTALS_COLUMNS.join(", "),
+            keys.join(", "),
+            values.join(", "),
+            sums.join(", ")
+        ),
+        Rows::One,
+    );
 }
 
 pub(super) async fn daily(
