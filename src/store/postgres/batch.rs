@@ -8,7 +8,7 @@
 //! `payrec_key_saved`'s error, so none of its rows are kept; the caller then replays what is
 //! saved under the key.
 
-use sqlx::postgres::{PgArguments, PgConnection, PgDatabaseError, PgExecutor};
+use sqlx::postgres::{PgArguments, PgDatabaseError, PgExecutor};
 use sqlx::{Arguments, Encode, Postgres, Type};
 
 use crate::store::StoreError;
@@ -33,6 +33,8 @@ pub(super) enum Rows {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Ran {
     pub deliveries: u64,
+    /// Each part's row count, in order.
+    pub counts: Vec<i64>,
 }
 
 /// The batch's outcome when the key was live: nothing was written.
@@ -127,25 +129,14 @@ impl Batch {
         let sql = batch.statement();
         let counts: Vec<i64> = sqlx::query_scalar_with(&sql, batch.args).fetch_one(executor).await?;
         assert_eq!(counts.len(), batch.parts.len(), "a count per part");
-        let mut ran = Ran::default();
-        for ((body, rows), n) in batch.parts.iter().zip(counts) {
+        let mut deliveries = 0;
+        for ((body, rows), n) in batch.parts.iter().zip(&counts) {
             match rows {
-                Rows::One => assert_eq!(n, 1, "one row: {body}"),
-                Rows::Deliveries => ran.deliveries += n as u64,
+                Rows::One => assert_eq!(*n, 1, "one row: {body}"),
+                Rows::Deliveries => deliveries += *n as u64,
                 Rows::Any | Rows::Key => {}
             }
         }
-        Ok(ran)
-    }
-
-    /// `run` on one connection, for a part whose count the caller needs at once.
-    pub async fn run_counting(&mut self, conn: &mut PgConnection) -> Result<i64, BatchError> {
-        let batch = std::mem::take(self);
-        assert_eq!(batch.parts.len(), 1, "one part, counted");
-        let sql = format!("WITH p0 AS ({}) SELECT count(*) FROM p0", batch.parts[0].0);
-        if let Some(e) = batch.bind_error {
-            return Err(BatchError::Store(StoreError::Database(format!("a parameter: {e}"))));
-        }
-        Ok(sqlx::query_scalar_with(&sql, batch.args).fetch_one(conn).await?)
+        Ok(Ran { deliveries, counts })
     }
 }

@@ -323,8 +323,8 @@ impl WriteOps for PgOps<'_> {
             Rows::Any,
         );
         let conn = begun(&mut self.tx, self.pool).await?;
-        let inserted = self.batch.run_counting(conn).await.map_err(batch_error)?;
-        Ok(inserted == 1)
+        let ran = self.batch.run(conn).await.map_err(batch_error)?;
+        Ok(ran.counts == [1])
     }
 
     async fn refund_reference_used(&mut self, tenant: &Tenant, reference: &str) -> Result<bool, StoreError> {

@@ -16,6 +16,16 @@ use crate::store::{DayTotals, StoreError, Tenant};
 /// Rows per tenant, day and currency; a few times the pool's connections.
 const SHARDS: u64 = 64;
 
+/// The totals upsert's text around its placeholders: the same for every write, made once.
+static UPSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| TOTALS_COLUMNS.join(", "));
+static UPSERT_SUMS: LazyLock<String> = LazyLock::new(|| {
+    let sums: Vec<String> = TOTALS_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = daily_totals.{c} + excluded.{c}"))
+        .collect();
+    sums.join(", ")
+});
+
 static DAILY: LazyLock<String> = LazyLock::new(|| {
     let sums: Vec<String> = TOTALS_COLUMNS.iter().map(|c| format!("sum({c})::bigint")).collect();
     format!(
@@ -42,18 +52,14 @@ pub(super) fn push_add(batch: &mut Batch, tenant: &Tenant, change: &TotalsChange
         batch.bind(shard_of(&change.record_id)),
     ];
     let values: Vec<String> = change.delta.values().iter().map(|v| batch.bind(*v)).collect();
-    let sums: Vec<String> = TOTALS_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = daily_totals.{c} + excluded.{c}"))
-        .collect();
     batch.push(
         format!(
             "INSERT INTO daily_totals (account_id, livemode, day, currency, shard, {}) VALUES ({}, {}) \
              ON CONFLICT (account_id, livemode, day, currency, shard) DO UPDATE SET {} RETURNING 1",
-            TOTALS_COLUMNS.join(", "),
+            *UPSERT_COLUMNS,
             keys.join(", "),
             values.join(", "),
-            sums.join(", ")
+            *UPSERT_SUMS
         ),
         Rows::One,
     );
