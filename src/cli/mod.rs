@@ -86,7 +86,6 @@ pub async fn open_store_for(database_url: &str, serve: &ServeArgs, bulk: bool) -
             max_connections: serve.pg_max_connections,
             acquire_timeout: std::time::Duration::from_secs(serve.pg_acquire_timeout_secs),
             custom_plans: bulk,
-            cache_keys: !bulk,
         };
         let store = PgStore::open(database_url, &options).await.map_err(|e| {
             Failure(format!(

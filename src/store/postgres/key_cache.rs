@@ -4,10 +4,11 @@
 //! transaction, and each server's listener forgets every key when told. The cache is used
 //! only while the listener is connected; a notification it might have missed (a dropped
 //! connection) forgets everything and turns the cache off until it listens again. Entries also
-//! age out after `KEY_CACHE_TTL`, a bound should a notification never arrive.
+//! age out after `KEY_CACHE_TTL`, a bound should a notification never arrive. The listener
+//! starts with the first lookup.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgListener, PgPool};
@@ -42,6 +43,9 @@ pub(super) struct Ticket(Option<u64>);
 #[derive(Debug, Default)]
 pub(super) struct KeyCache {
     entries: RwLock<Entries>,
+    /// Set once the listener is spawned: on the first lookup, so commands that never look a
+    /// key up (export, import, migrate) never hold its connection.
+    listener: OnceLock<()>,
 }
 
 impl KeyCache {
@@ -88,24 +92,29 @@ impl KeyCache {
     }
 }
 
-/// Listens on `KEYS_CHANNEL` for as long as the pool is open, forgetting every key on each
-/// notification and whenever the connection is lost.
-pub(super) fn spawn_listener(pool: PgPool, cache: Arc<KeyCache>) {
-    tokio::spawn(async move {
-        while !pool.is_closed() {
-            if let Ok(mut listener) = PgListener::connect_with(&pool).await
-                && listener.listen(KEYS_CHANNEL).await.is_ok()
-            {
-                // Whatever was revoked while nobody listened is forgotten with the rest.
-                cache.listening(true);
-                while let Ok(Some(_)) = listener.try_recv().await {
-                    cache.forget();
-                }
-            }
-            cache.listening(false);
-            tokio::time::sleep(LISTENER_RETRY).await;
-        }
+/// Starts, unless it runs already, the listener on `KEYS_CHANNEL`: for as long as the pool
+/// is open it forgets every key on each notification and whenever its connection is lost.
+pub(super) fn start_listening(cache: &Arc<KeyCache>, pool: &PgPool) {
+    cache.listener.get_or_init(|| {
+        let (cache, pool) = (cache.clone(), pool.clone());
+        tokio::spawn(listen(cache, pool));
     });
+}
+
+async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
+    while !pool.is_closed() {
+        if let Ok(mut listener) = PgListener::connect_with(&pool).await
+            && listener.listen(KEYS_CHANNEL).await.is_ok()
+        {
+            // Whatever was revoked while nobody listened is forgotten with the rest.
+            cache.listening(true);
+            while let Ok(Some(_)) = listener.try_recv().await {
+                cache.forget();
+            }
+        }
+        cache.listening(false);
+        tokio::time::sleep(LISTENER_RETRY).await;
+    }
 }
 
 #[cfg(test)]

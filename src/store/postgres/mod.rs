@@ -22,7 +22,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod batch;
 mod events;
-pub mod key_cache;
+mod key_cache;
 mod ledger;
 mod ops;
 mod sessions;
@@ -45,8 +45,6 @@ pub struct PgOptions {
     /// load into empty tables, where a connection's cached generic plans, made while the tables
     /// were empty, would scan them whole until an ANALYZE (BENCHMARKS.md, the import).
     pub custom_plans: bool,
-    /// Remember API keys between requests (`key_cache`); its listener holds one connection.
-    pub cache_keys: bool,
 }
 
 impl Default for PgOptions {
@@ -55,7 +53,6 @@ impl Default for PgOptions {
             max_connections: POOL_CONNECTIONS_DEFAULT,
             acquire_timeout: ACQUIRE_TIMEOUT_DEFAULT,
             custom_plans: false,
-            cache_keys: true,
         }
     }
 }
@@ -81,15 +78,11 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        let keys = std::sync::Arc::<key_cache::KeyCache>::default();
-        if options.cache_keys {
-            key_cache::spawn_listener(pool.clone(), keys.clone());
-        }
         Ok(PgStore {
             pool,
             health: Default::default(),
             delivery_signal: Default::default(),
-            keys,
+            keys: Default::default(),
         })
     }
 
@@ -270,6 +263,7 @@ impl Store for PgStore {
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
+        key_cache::start_listening(&self.keys, &self.pool);
         if let Some(owner) = self.keys.get(digest) {
             return Ok(Some(owner));
         }
