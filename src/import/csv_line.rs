@@ -116,12 +116,7 @@ impl CsvColumns {
         set(&mut report, &["payment_method_details", "type"], "custom");
         let reference = cell(self.payment_reference);
         if let Some(reference) = reference {
-            set(&mut report, &["processor_details", "type"], "custom");
-            set(
-                &mut report,
-                &["processor_details", "custom", "payment_reference"],
-                reference,
-            );
+            set_custom_reference(&mut report, "payment_reference", reference);
         }
         if let Some(email) = cell(self.customer_email) {
             set(&mut report, &["customer_details", "email"], email);
@@ -188,12 +183,7 @@ impl CsvColumns {
             }
             let reference = cell(self.refund_reference);
             if let Some(reference) = reference {
-                set(&mut params, &["processor_details", "type"], "custom");
-                set(
-                    &mut params,
-                    &["processor_details", "custom", "refund_reference"],
-                    reference,
-                );
+                set_custom_reference(&mut params, "refund_reference", reference);
             }
             refunds.push(RefundInput {
                 params: ParamTree(params),
@@ -259,6 +249,12 @@ fn metadata_entries(text: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 /// Sets `path` in a parameter tree (creating the hashes on the way).
+/// `processor_details` of type `custom` with `field` (a payment's or a refund's reference).
+fn set_custom_reference(params: &mut ParamMap, field: &str, reference: &str) {
+    set(params, &["processor_details", "type"], "custom");
+    set(params, &["processor_details", "custom", field], reference);
+}
+
 pub(super) fn set(map: &mut ParamMap, path: &[&str], value: &str) {
     let (last, parents) = path.split_last().expect("a path has a name");
     let mut map = map;
