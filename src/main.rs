@@ -15,7 +15,10 @@ fn init_tracing(format: LogFormat) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Json => {
+            builder.json().flatten_event(true).init();
+            payrec::wire::request_log::write_json_to_stderr();
+        }
         LogFormat::Pretty => builder.init(),
     }
 }

@@ -16,6 +16,7 @@ mod error;
 pub mod events;
 mod health;
 mod import;
+pub mod key_cache;
 pub mod ledger;
 mod mutation;
 mod page;

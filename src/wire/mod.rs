@@ -10,3 +10,4 @@ pub mod idempotency;
 pub mod list;
 pub mod params;
 pub mod request;
+pub mod request_log;

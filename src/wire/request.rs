@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use tracing::Instrument;
 
 use super::error::ApiError;
 use super::form::{self, ParamTree, QUERY_BYTES_MAX, REQUEST_BODY_BYTES_MAX};
@@ -35,8 +34,8 @@ pub fn new_request_id() -> String {
     format!("req_{}", random_base62(REQUEST_ID_CHARS))
 }
 
-/// Outermost middleware: request id, Stripe headers on every response, the request's span and
-/// its one log line.
+/// Outermost middleware: request id, Stripe headers on every response, and the request's one
+/// log line.
 pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let context = Arc::new(RequestContext {
@@ -51,8 +50,7 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(context.clone());
-    let span = tracing::info_span!("request", request_id = %context.id, %method);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).await;
     let route = response
         .extensions()
         .get::<MatchedPath>()
@@ -76,8 +74,7 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     );
     if let Some(error) = response.extensions().get::<ApiError>() {
         crate::telemetry::record_error(error.code().unwrap_or(error.error_type().as_str()));
-        // The one place a server-side failure's cause is logged, inside the request's span.
-        let _entered = span.enter();
+        // The one place a server-side failure's cause is logged (with its request id).
         match error {
             ApiError::Internal { cause } => tracing::error!(request_id = %context.id, error = %cause, "internal error"),
             ApiError::Unavailable { outage, cause } => crate::throttle::error(
@@ -90,17 +87,16 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     } else if let Some(saved) = response.extensions().get::<super::idempotency::SavedErrorCode>() {
         crate::telemetry::record_error(&saved.0);
     }
-    tracing::info!(
-        target: "payrec::request",
-        request_id = %context.id,
-        %method,
-        route = route.as_deref().unwrap_or("unmatched"),
-        path = %path_for_log(&path, route.is_some()),
+    super::request_log::RequestLine {
+        request_id: &context.id,
+        method: method.as_str(),
+        route: route.as_deref().unwrap_or("unmatched"),
+        path: path_for_log(&path, route.is_some()),
         status,
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        account = context.account.get().map(String::as_str).unwrap_or("-"),
-        "request"
-    );
+        latency,
+        account: context.account.get().map(String::as_str).unwrap_or("-"),
+    }
+    .log();
     response
 }
 

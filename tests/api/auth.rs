@@ -369,3 +369,27 @@ async fn a_key_revoked_by_the_cli_is_refused_by_a_running_postgresql_server() {
     }
     assert_eq!(status, 401, "the revoked key is refused");
 }
+
+/// SQLite servers remember keys between requests too; the CLI, another process, revokes a key
+/// by the database and the signal file beside it, which the server looks at before every
+/// lookup: the very next request is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_by_the_cli_is_refused_by_a_running_sqlite_server_at_once() {
+    let server = TestServer::start_on(crate::common::Backend::Sqlite, payrec::ServerConfig::default()).await;
+    let bearer = || Auth::Bearer(server.test_key.clone());
+    // Twice: the second answer comes from the server's key cache.
+    assert_key_accepted(&get_unknown_record(&server, bearer()).await);
+    assert_key_accepted(&get_unknown_record(&server, bearer()).await);
+    let keys = server.store.list_keys().await.expect("list keys");
+    let key = keys
+        .iter()
+        .find(|k| !k.livemode && server.test_key.ends_with(&k.last4))
+        .expect("the test key is listed");
+    let (ok, _, stderr) = crate::common::child::run_payrec(&server.database_url, &["keys", "revoke", &key.key_id]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        get_unknown_record(&server, bearer()).await.status,
+        401,
+        "the revoked key is refused"
+    );
+}

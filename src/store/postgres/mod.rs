@@ -22,7 +22,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod batch;
 mod events;
-mod key_cache;
+mod key_listener;
 mod ledger;
 mod ops;
 mod sessions;
@@ -62,7 +62,7 @@ pub struct PgStore {
     pool: PgPool,
     health: std::sync::Arc<Health>,
     delivery_signal: std::sync::Arc<tokio::sync::Notify>,
-    keys: std::sync::Arc<key_cache::KeyCache>,
+    keys: std::sync::Arc<crate::store::key_cache::KeyCache>,
 }
 
 impl PgStore {
@@ -263,7 +263,7 @@ impl Store for PgStore {
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
-        key_cache::start_listening(&self.keys, &self.pool);
+        key_listener::start_listening(&self.keys, &self.pool);
         if let Some(owner) = self.keys.get(digest) {
             return Ok(Some(owner));
         }
@@ -301,7 +301,7 @@ impl Store for PgStore {
             .collect())
     }
 
-    /// Every replica's key cache forgets its keys when this commits (`key_cache`).
+    /// Every replica's key cache forgets its keys when this commits (`key_listener`).
     async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -310,7 +310,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(key_cache::KEYS_CHANNEL)
+            .bind(key_listener::KEYS_CHANNEL)
             .bind(key_id)
             .execute(&mut *tx)
             .await?;

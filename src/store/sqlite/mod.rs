@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::doc::{decode, decode_page};
 use super::events::{event_filters, events_list, in_order};
+use super::key_cache::{KEY_CACHE_TTL, KeyCache};
 use super::page::ListOf;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
@@ -30,6 +31,7 @@ mod essential;
 mod events;
 mod key_index;
 mod key_log;
+mod key_signal;
 mod ledger;
 pub mod migrate;
 mod ops;
@@ -66,6 +68,9 @@ pub struct SqliteStore {
     reads: reads::ReadPool,
     writes: mpsc::Sender<writer::WriteRequest>,
     keys: SharedKeyIndex,
+    /// API keys found, and the file that says when one was revoked (`key_signal`).
+    api_keys: KeyCache,
+    key_signal: key_signal::KeySignal,
     hasher: key_index::KeyHasher,
     /// Migrations, accounts and keys: rare writes, run on the blocking pool.
     admin: Arc<Mutex<Connection>>,
@@ -86,6 +91,8 @@ impl SqliteStore {
             let started = writer::spawn(&path, &options, health.clone(), delivery_signal.clone())?;
             Ok(SqliteStore {
                 reads: reads::ReadPool::new(path.clone()),
+                api_keys: KeyCache::default(),
+                key_signal: key_signal::KeySignal::beside(&path),
                 path,
                 writes: started.writes,
                 keys: started.keys,
@@ -248,7 +255,16 @@ impl Store for SqliteStore {
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
-        self.reads.find_key(digest)
+        self.key_signal.check(&self.api_keys);
+        if let Some(owner) = self.api_keys.get(digest) {
+            return Ok(Some(owner));
+        }
+        let ticket = self.api_keys.ticket();
+        let owner = self.reads.find_key(digest)?;
+        if let Some(owner) = &owner {
+            self.api_keys.put(*digest, owner.clone(), ticket);
+        }
+        Ok(owner)
     }
 
     async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
@@ -271,16 +287,28 @@ impl Store for SqliteStore {
         })
     }
 
+    /// Every process's key cache forgets its keys once this commits (`key_signal`).
     async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
         let id = key_id.to_owned();
-        self.admin(move |conn| {
-            let done = conn.execute(
-                "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                params![now, id],
-            )?;
-            Ok(done == 1)
-        })
-        .await
+        let done = self
+            .admin(move |conn| {
+                let done = conn.execute(
+                    "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                    params![now, id],
+                )?;
+                Ok(done == 1)
+            })
+            .await?;
+        if done {
+            self.key_signal.raise().map_err(|e| {
+                StoreError::Database(format!(
+                    "the key was revoked, but a running server may accept it for up to {} s more: {e}",
+                    KEY_CACHE_TTL.as_secs()
+                ))
+            })?;
+        }
+        self.api_keys.forget();
+        Ok(done)
     }
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {

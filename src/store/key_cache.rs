@@ -1,22 +1,17 @@
-//! API keys remembered by digest, so that a request does not spend a round trip on its key
-//! (issue 18: a retrieve was two round trips, the key's and the record's). Revocation still
-//! takes effect at once on every replica: `revoke_key` notifies `KEYS_CHANNEL` in its
-//! transaction, and each server's listener forgets every key when told. The cache is used
-//! only while the listener is connected; a notification it might have missed (a dropped
-//! connection) forgets everything and turns the cache off until it listens again. Entries also
-//! age out after `KEY_CACHE_TTL`, a bound should a notification never arrive. The listener
-//! starts with the first lookup.
+//! API keys remembered by digest, so that a request does not spend a database read on its key
+//! (issue 18: on PostgreSQL a retrieve was two round trips, the key's and the record's; on
+//! SQLite two read transactions). Each backend tells the cache when a key may have been
+//! revoked, by any process: PostgreSQL by a notification (`postgres::key_listener`), SQLite by
+//! a signal file beside the database (`sqlite::key_signal`). The cache is used only while that
+//! signal can be trusted (`set_enabled`); entries also age out after `KEY_CACHE_TTL`, a bound
+//! should a signal never arrive. Only keys found are remembered: a key made a moment ago is
+//! looked up in the database until it is found.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgListener, PgPool};
-
 use crate::store::KeyOwner;
-
-/// The channel `revoke_key` notifies.
-pub(super) const KEYS_CHANNEL: &str = "payrec_api_keys";
 
 /// How long a found key is trusted without asking the database again.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -24,34 +19,31 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Keys remembered at most (about 200 bytes each); past it the cache starts over.
 pub const KEY_CACHE_ENTRIES_MAX: usize = 10_000;
 
-/// How long the listener waits before connecting again after losing its connection.
-const LISTENER_RETRY: Duration = Duration::from_secs(1);
-
 #[derive(Debug, Default)]
 struct Entries {
     owners: HashMap<[u8; 32], (KeyOwner, Instant)>,
     /// Bumped by every `forget`: a lookup that began before it must not store what it found.
     generation: u64,
-    /// Whether the listener is connected (nothing is cached otherwise).
-    listening: bool,
+    /// Whether the backend's revocation signal is being watched (nothing is cached otherwise).
+    enabled: bool,
 }
 
 /// A lookup's ticket: the generation it began in, if caching is on.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Ticket(Option<u64>);
+pub struct Ticket(Option<u64>);
 
 #[derive(Debug, Default)]
-pub(super) struct KeyCache {
+pub struct KeyCache {
     entries: RwLock<Entries>,
-    /// Set once the listener is spawned: on the first lookup, so commands that never look a
-    /// key up (export, import, migrate) never hold its connection.
-    listener: OnceLock<()>,
+    /// Set once the backend starts watching for revocations: on the first lookup, so commands
+    /// that never look a key up (export, import, migrate) never watch.
+    pub(super) watcher: OnceLock<()>,
 }
 
 impl KeyCache {
     pub fn get(&self, digest: &[u8; 32]) -> Option<KeyOwner> {
         let entries = self.entries.read().expect("key cache lock");
-        if !entries.listening {
+        if !entries.enabled {
             return None;
         }
         let (owner, found) = entries.owners.get(digest)?;
@@ -61,14 +53,14 @@ impl KeyCache {
     /// Taken before asking the database, handed to `put` with the answer.
     pub fn ticket(&self) -> Ticket {
         let entries = self.entries.read().expect("key cache lock");
-        Ticket(entries.listening.then_some(entries.generation))
+        Ticket(entries.enabled.then_some(entries.generation))
     }
 
     /// Remembers `owner`, unless the cache was cleared since `ticket` (a revocation may have
     /// come between the database's answer and now).
     pub fn put(&self, digest: [u8; 32], owner: KeyOwner, ticket: Ticket) {
         let mut entries = self.entries.write().expect("key cache lock");
-        if ticket.0 != Some(entries.generation) || !entries.listening {
+        if ticket.0 != Some(entries.generation) || !entries.enabled {
             return;
         }
         if entries.owners.len() >= KEY_CACHE_ENTRIES_MAX {
@@ -84,36 +76,11 @@ impl KeyCache {
         entries.generation += 1;
     }
 
-    /// The listener connected (caching may start) or lost its connection (it stops); either
-    /// way every key is forgotten.
-    pub fn listening(&self, on: bool) {
+    /// The revocation signal is watched (caching may start) or lost (it stops); either way
+    /// every key is forgotten.
+    pub fn set_enabled(&self, on: bool) {
         self.forget();
-        self.entries.write().expect("key cache lock").listening = on;
-    }
-}
-
-/// Starts, unless it runs already, the listener on `KEYS_CHANNEL`: for as long as the pool
-/// is open it forgets every key on each notification and whenever its connection is lost.
-pub(super) fn start_listening(cache: &Arc<KeyCache>, pool: &PgPool) {
-    cache.listener.get_or_init(|| {
-        let (cache, pool) = (cache.clone(), pool.clone());
-        tokio::spawn(listen(cache, pool));
-    });
-}
-
-async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
-    while !pool.is_closed() {
-        if let Ok(mut listener) = PgListener::connect_with(&pool).await
-            && listener.listen(KEYS_CHANNEL).await.is_ok()
-        {
-            // Whatever was revoked while nobody listened is forgotten with the rest.
-            cache.listening(true);
-            while let Ok(Some(_)) = listener.try_recv().await {
-                cache.forget();
-            }
-        }
-        cache.listening(false);
-        tokio::time::sleep(LISTENER_RETRY).await;
+        self.entries.write().expect("key cache lock").enabled = on;
     }
 }
 
@@ -134,11 +101,11 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_cached_until_the_listener_listens() {
+    fn nothing_is_cached_until_the_signal_is_watched() {
         let cache = KeyCache::default();
         cache.put([1; 32], owner(), cache.ticket());
         assert_eq!(cache.get(&[1; 32]), None);
-        cache.listening(true);
+        cache.set_enabled(true);
         cache.put([1; 32], owner(), cache.ticket());
         assert_eq!(cache.get(&[1; 32]), Some(owner()));
     }
@@ -146,7 +113,7 @@ mod tests {
     #[test]
     fn a_lookup_that_began_before_a_revocation_is_not_remembered() {
         let cache = KeyCache::default();
-        cache.listening(true);
+        cache.set_enabled(true);
         let ticket = cache.ticket();
         cache.forget();
         cache.put([1; 32], owner(), ticket);
@@ -154,11 +121,11 @@ mod tests {
     }
 
     #[test]
-    fn losing_the_listener_forgets_and_stops_caching() {
+    fn losing_the_signal_forgets_and_stops_caching() {
         let cache = KeyCache::default();
-        cache.listening(true);
+        cache.set_enabled(true);
         cache.put([1; 32], owner(), cache.ticket());
-        cache.listening(false);
+        cache.set_enabled(false);
         assert_eq!(cache.get(&[1; 32]), None);
         cache.put([1; 32], owner(), cache.ticket());
         assert_eq!(cache.get(&[1; 32]), None);
@@ -167,7 +134,7 @@ mod tests {
     #[test]
     fn a_full_cache_starts_over_rather_than_grow() {
         let cache = KeyCache::default();
-        cache.listening(true);
+        cache.set_enabled(true);
         for i in 0..=KEY_CACHE_ENTRIES_MAX {
             let mut digest = [0; 32];
             digest[..8].copy_from_slice(&(i as u64).to_le_bytes());
