@@ -13,7 +13,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::records::totals::TotalsChange;
 
 /// One mutation, applied in one transaction.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Write {
     pub tenant: Tenant,
     pub command: Command,
@@ -26,7 +26,7 @@ pub struct Write {
 }
 
 /// A mutation of one resource.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Command {
     Record(RecordCommand),
     WebhookEndpoint(EndpointCommand),

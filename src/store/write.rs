@@ -22,7 +22,7 @@ use crate::records::totals::totals_change;
 /// The events of a write whose events need no stored state, rendered before the write runs: a
 /// backend with a serial write path (the SQLite writer) calls this on the request's own task
 /// and hands the result to `apply`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum PreparedEvents {
     /// report_payment creates what its events describe.
     Create(Vec<PackedEvent>),

@@ -275,7 +275,74 @@ async fn one_refund_reference_raced_by_many_clients_is_taken_once(server: TestSe
     assert_eq!(record.amount_refunded, 100);
 }
 
+/// Reports sent at once beside the one that fails, so that on SQLite they share its group
+/// commit.
+const NEIGHBOURS: usize = 16;
+
+/// A trigger makes one payment's event insert fail, after its record is written: that payment
+/// is answered with an error and leaves nothing behind, and the payments committed beside it
+/// (on SQLite, in the same group commit) are all kept.
+async fn a_write_that_fails_partway_undoes_itself_and_nothing_else(server: TestServer) {
+    let poison = "poison_pill";
+    match server.backend {
+        crate::common::Backend::Sqlite => {
+            server
+                .execute_sql(&format!(
+                    "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.record_id IN \
+                     (SELECT id FROM payment_records WHERE doc LIKE '%{poison}%') \
+                     BEGIN SELECT RAISE(ABORT, 'poisoned'); END;"
+                ))
+                .await
+        }
+        crate::common::Backend::Postgres => {
+            server
+                .execute_sql(&format!(
+                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.record_id IN (SELECT id FROM payment_records WHERE doc::text LIKE '%{poison}%') THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$"
+                ))
+                .await;
+            server
+                .execute_sql("CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()")
+                .await
+        }
+    }
+    let server = Arc::new(server);
+    let barrier = Arc::new(Barrier::new(NEIGHBOURS + 1));
+    let mut tasks = Vec::new();
+    for i in 0..=NEIGHBOURS {
+        let (server, barrier) = (server.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let tag = if i == 0 { poison.to_owned() } else { format!("good_{i}") };
+            let form = crate::common::form::payment_with(&[("metadata[tag]", &tag)]);
+            barrier.wait().await;
+            server.report_payment_keyed(&format!("key_{tag}"), &form).await
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("the client ran"));
+    }
+    assert!(
+        answers[0].status >= 500,
+        "the poisoned write fails: {}",
+        answers[0].body
+    );
+    for answer in &answers[1..] {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(server.retrieve_record(&id_of(&answer.json), &[]).await.status, 200);
+    }
+    let listed = server.list_records(&[("limit", "100")]).await;
+    let data = listed.json["data"].as_array().expect("a list").clone();
+    assert_eq!(
+        data.len(),
+        NEIGHBOURS,
+        "every neighbour is kept, the poisoned payment is not"
+    );
+    assert!(data.iter().all(|r| r["metadata"]["tag"] != poison));
+}
+
 backend_tests!(
+    a_write_that_fails_partway_undoes_itself_and_nothing_else,
     many_clients_reporting_on_the_same_records_keep_every_invariant,
     racing_outcomes_on_one_pending_attempt_have_exactly_one_winner,
     racing_refunds_never_exceed_the_guarantee,

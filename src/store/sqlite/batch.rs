@@ -1,8 +1,6 @@
-//! One group commit: every queued request in one transaction, each write inside its own
-//! SAVEPOINT (so one failing write never undoes another), the key log extended, and no reply
-//! sent before the COMMIT has returned.
-
-use tokio::sync::oneshot;
+//! One group commit: every queued request in one transaction, the key log extended, and no
+//! reply sent before the COMMIT has returned. One failing write never undoes another: a batch
+//! in which a write failed runs again with each write inside its own SAVEPOINT (`Savepoints`).
 
 use super::events;
 use super::ops::SqliteOps;
@@ -10,146 +8,214 @@ use super::writer::{DeliveryAnswer, DeliveryJob, WriteRequest, Writer};
 use crate::store::write::{PreparedEvents, apply};
 use crate::store::{PROBE_BYTES, StoreError, Write, WriteOutcome};
 
-/// A reply waiting for its batch's commit.
-enum Reply {
-    Write(
-        oneshot::Sender<Result<WriteOutcome, StoreError>>,
-        Result<WriteOutcome, StoreError>,
-    ),
-    Probe(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-    Deliveries(
-        oneshot::Sender<Result<DeliveryAnswer, StoreError>>,
-        Result<DeliveryAnswer, StoreError>,
-    ),
+/// What one queued request came to, before its batch commits.
+enum Answer {
+    Write(Result<WriteOutcome, StoreError>),
+    Probe(Result<(), StoreError>),
+    Deliveries(Result<DeliveryAnswer, StoreError>),
 }
 
-impl Reply {
-    /// Sends the result, or `failed` when the batch did not commit.
-    fn send(self, failed: Option<&StoreError>) {
-        match (self, failed) {
-            (Reply::Write(to, result), None) => drop(to.send(result)),
-            (Reply::Write(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
-            (Reply::Probe(to, result), None) => drop(to.send(result)),
-            (Reply::Probe(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
-            (Reply::Deliveries(to, result), None) => drop(to.send(result)),
-            (Reply::Deliveries(to, _), Some(e)) => drop(to.send(Err(e.clone()))),
+impl Answer {
+    fn failed(&self) -> bool {
+        match self {
+            Answer::Write(r) => r.is_err(),
+            Answer::Probe(r) => r.is_err(),
+            Answer::Deliveries(r) => r.is_err(),
         }
     }
 }
 
+/// Sends `answer` to the request that asked, or `failed` when the batch did not commit.
+fn send(request: WriteRequest, answer: Answer, failed: Option<&StoreError>) {
+    match (request, answer) {
+        (WriteRequest::Write(_, _, to), Answer::Write(result)) => {
+            drop(to.send(failed.map_or(result, |e| Err(e.clone()))))
+        }
+        (WriteRequest::Probe(to), Answer::Probe(result)) => drop(to.send(failed.map_or(result, |e| Err(e.clone())))),
+        (WriteRequest::Deliveries(_, to), Answer::Deliveries(result)) => {
+            drop(to.send(failed.map_or(result, |e| Err(e.clone()))))
+        }
+        _ => unreachable!("each request gets the answer of its own kind"),
+    }
+}
+
+/// Whether each write gets its own SAVEPOINT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoints {
+    /// None: the first try. A savepoint copies every page its write touches to the
+    /// sub-journal, a fifth of the writer's time (issue 18), and only a database error (disk
+    /// full, a damaged file) stops a write partway: the lifecycle's refusals write nothing.
+    Off,
+    /// One per write: the retry of a batch in which a write failed, so that one failing write
+    /// never undoes another.
+    On,
+}
+
 impl Writer {
+    fn begin(&self, queued: &mut Vec<WriteRequest>) -> Result<(), StoreError> {
+        let Err(e) = run(&self.conn, "BEGIN IMMEDIATE") else {
+            return Ok(());
+        };
+        crate::throttle::error("sqlite_begin", "could not begin a write transaction", &e);
+        for request in queued.drain(..) {
+            match request {
+                WriteRequest::Write(_, _, to) => drop(to.send(Err(e.clone()))),
+                WriteRequest::Probe(to) => drop(to.send(Err(e.clone()))),
+                WriteRequest::Deliveries(_, to) => drop(to.send(Err(e.clone()))),
+            }
+        }
+        Err(e)
+    }
+
+    /// Forgets what the batch's writes told the writer (after a rollback).
+    fn forget_batch(&mut self) {
+        self.new_keys.clear();
+        self.deliveries_queued = 0;
+        self.subscriptions.clear();
+    }
+
     /// Runs `queued` in one transaction and answers each request after it commits; the
     /// commit's own result is returned for the store's health.
     pub(super) fn commit_batch(&mut self, queued: &mut Vec<WriteRequest>) -> Result<(), StoreError> {
-        let writer = self;
-        if let Err(e) = writer.conn.execute_batch("BEGIN IMMEDIATE") {
-            let error = StoreError::from(e);
-            crate::throttle::error("sqlite_begin", "could not begin a write transaction", &error);
-            for request in queued.drain(..) {
-                match request {
-                    WriteRequest::Write(_, _, to) => drop(to.send(Err(error.clone()))),
-                    WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
-                    WriteRequest::Deliveries(_, to) => drop(to.send(Err(error.clone()))),
-                }
-            }
-            return Err(error);
+        self.begin(queued)?;
+        let mut answers = self.answer(queued, Savepoints::Off);
+        if answers.iter().any(Answer::failed) {
+            // A write stopped partway: start the batch over, every write in its own savepoint.
+            let _ = run(&self.conn, "ROLLBACK");
+            self.forget_batch();
+            self.begin(queued)?;
+            answers = self.answer(queued, Savepoints::On);
         }
-        let mut replies = Vec::with_capacity(queued.len());
-        for request in queued.drain(..) {
-            replies.push(match request {
-                WriteRequest::Write(write, prepared, to) => {
-                    Reply::Write(to, apply_in_savepoint(writer, write, prepared))
-                }
-                WriteRequest::Probe(to) => Reply::Probe(to, probe(&writer.conn)),
-                WriteRequest::Deliveries(job, to) => Reply::Deliveries(to, deliveries(&writer.conn, job)),
-            });
-        }
-        let cursor = writer.log.cursor();
-        let committed = writer
+        let cursor = self.log.cursor();
+        let committed = self
             .log
-            .append(&writer.conn, &writer.new_keys)
-            .and_then(|()| writer.conn.execute_batch("COMMIT"));
+            .append(&self.conn, &self.new_keys)
+            .map_err(StoreError::from)
+            .and_then(|()| run(&self.conn, "COMMIT"));
         match committed {
             Ok(()) => {
                 // Before any reply: a client that saw a response must find its key on a retry.
-                writer
-                    .keys
+                self.keys
                     .lock()
                     .expect("key index lock")
-                    .publish(writer.new_keys.drain(..));
-                for reply in replies {
-                    reply.send(None);
+                    .publish(self.new_keys.drain(..));
+                for (request, answer) in queued.drain(..).zip(answers) {
+                    send(request, answer, None);
                 }
-                if std::mem::take(&mut writer.deliveries_queued) > 0 {
-                    writer.delivery_signal.notify_one();
+                if std::mem::take(&mut self.deliveries_queued) > 0 {
+                    self.delivery_signal.notify_one();
                 }
                 Ok(())
             }
-            Err(e) => {
-                let error = StoreError::from(e);
+            Err(error) => {
                 crate::throttle::error(
                     "sqlite_commit",
                     "group commit failed; no write in the batch is acknowledged",
                     &error,
                 );
-                let _ = writer.conn.execute_batch("ROLLBACK");
-                writer.new_keys.clear();
-                writer.deliveries_queued = 0;
-                writer.subscriptions.clear();
-                writer.log.restore(cursor);
-                for reply in replies {
-                    reply.send(Some(&error));
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.forget_batch();
+                self.log.restore(cursor);
+                for (request, answer) in queued.drain(..).zip(answers) {
+                    send(request, answer, Some(&error));
                 }
                 Err(error)
             }
         }
     }
-}
 
-fn apply_in_savepoint(
-    writer: &mut Writer,
-    write: Write,
-    prepared: Option<PreparedEvents>,
-) -> Result<WriteOutcome, StoreError> {
-    writer.conn.execute_batch("SAVEPOINT command")?;
-    let saved_before = writer.new_keys.len();
-    let queued_before = writer.deliveries_queued;
-    // The ops never suspend (rusqlite is synchronous), so the shared async write path runs to
-    // completion in one poll on this thread.
-    let result = futures_executor::block_on(apply(
-        &mut SqliteOps {
-            conn: &mut writer.conn,
-            next_seq: &mut writer.next_seq,
-            keys: &writer.keys,
-            hasher: writer.hasher,
-            new_keys: &mut writer.new_keys,
-            deliveries_queued: &mut writer.deliveries_queued,
-            subscriptions: &mut writer.subscriptions,
-        },
-        write,
-        prepared,
-    ));
-    if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
-        writer.new_keys.truncate(saved_before);
-        writer.deliveries_queued = queued_before;
-        writer.conn.execute_batch("ROLLBACK TO command")?;
+    /// Runs every queued request in the open transaction; the requests stay queued, for a
+    /// retry or for their replies. With savepoints off, the first failure ends the pass.
+    fn answer(&mut self, queued: &[WriteRequest], savepoints: Savepoints) -> Vec<Answer> {
+        let mut answers = Vec::with_capacity(queued.len());
+        for request in queued {
+            let answer = match request {
+                WriteRequest::Write(write, prepared, _) => {
+                    Answer::Write(self.apply(write.clone(), prepared.clone(), savepoints))
+                }
+                WriteRequest::Probe(_) => Answer::Probe(probe(&self.conn)),
+                WriteRequest::Deliveries(job, _) => Answer::Deliveries(deliveries(&self.conn, job, savepoints)),
+            };
+            let failed = answer.failed();
+            answers.push(answer);
+            if failed && savepoints == Savepoints::Off {
+                break;
+            }
+        }
+        answers
     }
-    writer.conn.execute_batch("RELEASE command")?;
-    result
+
+    fn apply(
+        &mut self,
+        write: Write,
+        prepared: Option<PreparedEvents>,
+        savepoints: Savepoints,
+    ) -> Result<WriteOutcome, StoreError> {
+        if savepoints == Savepoints::On {
+            run(&self.conn, "SAVEPOINT command")?;
+        }
+        let saved_before = self.new_keys.len();
+        let queued_before = self.deliveries_queued;
+        // The ops never suspend (rusqlite is synchronous), so the shared async write path runs
+        // to completion in one poll on this thread.
+        let result = futures_executor::block_on(apply(
+            &mut SqliteOps {
+                conn: &mut self.conn,
+                next_seq: &mut self.next_seq,
+                keys: &self.keys,
+                hasher: self.hasher,
+                new_keys: &mut self.new_keys,
+                deliveries_queued: &mut self.deliveries_queued,
+                subscriptions: &mut self.subscriptions,
+            },
+            write,
+            prepared,
+        ));
+        if let Ok(WriteOutcome::AlreadySaved(_)) = result {
+            // A replay is found before anything is written (the key is read first).
+            debug_assert_eq!(self.new_keys.len(), saved_before, "a replay saves no key");
+        }
+        if savepoints == Savepoints::On {
+            if matches!(result, Err(_) | Ok(WriteOutcome::AlreadySaved(_))) {
+                self.new_keys.truncate(saved_before);
+                self.deliveries_queued = queued_before;
+                run(&self.conn, "ROLLBACK TO command")?;
+            }
+            run(&self.conn, "RELEASE command")?;
+        }
+        result
+    }
 }
 
 /// A claim or finish of the delivery queue, in its own SAVEPOINT.
-fn deliveries(conn: &rusqlite::Connection, job: DeliveryJob) -> Result<DeliveryAnswer, StoreError> {
-    conn.execute_batch("SAVEPOINT deliveries")?;
-    let result = match &job {
+fn deliveries(
+    conn: &rusqlite::Connection,
+    job: &DeliveryJob,
+    savepoints: Savepoints,
+) -> Result<DeliveryAnswer, StoreError> {
+    if savepoints == Savepoints::Off {
+        return run_deliveries(conn, job);
+    }
+    run(conn, "SAVEPOINT deliveries")?;
+    let result = run_deliveries(conn, job);
+    if result.is_err() {
+        run(conn, "ROLLBACK TO deliveries")?;
+    }
+    run(conn, "RELEASE deliveries")?;
+    result
+}
+
+fn run_deliveries(conn: &rusqlite::Connection, job: &DeliveryJob) -> Result<DeliveryAnswer, StoreError> {
+    match job {
         DeliveryJob::Claim(claim) => events::claim(conn, claim).map(DeliveryAnswer::Claimed),
         DeliveryJob::Finish(finished) => events::finish(conn, finished).map(|()| DeliveryAnswer::Finished),
-    };
-    if result.is_err() {
-        conn.execute_batch("ROLLBACK TO deliveries")?;
     }
-    conn.execute_batch("RELEASE deliveries")?;
-    result
+}
+
+/// A statement without parameters, kept prepared (`execute_batch` prepares it every time).
+fn run(conn: &rusqlite::Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 /// The probe row, rewritten inside the batch's transaction.

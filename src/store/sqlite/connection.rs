@@ -18,6 +18,10 @@ pub const WRITER_CACHE_KIB: u32 = 8 * 1024;
 /// How long the writer sleeps between tries while another connection holds the write lock (a
 /// RESTART checkpoint, for a few milliseconds): SQLite's own busy handler backs off to 100 ms
 /// sleeps, far longer than the wait.
+/// Prepared statements each connection keeps (rusqlite keeps 16 by default): a report runs
+/// more distinct statements than that on the writer, and a statement pushed out is prepared
+/// again on its next use.
+pub const STATEMENT_CACHE_CAPACITY: usize = 64;
 pub const WRITER_BUSY_SLEEP: Duration = Duration::from_micros(250);
 const WRITER_BUSY_TRIES_MAX: i32 = (BUSY_TIMEOUT.as_micros() / WRITER_BUSY_SLEEP.as_micros()) as i32;
 
@@ -79,6 +83,7 @@ pub fn open(path: &Path, role: Role, synchronous: SqliteSync) -> Result<Connecti
         Role::Writer | Role::Admin | Role::Checkpointer => Connection::open(path)?,
     };
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     let sync = synchronous.pragma();
     match role {
         Role::Writer => {

@@ -2,7 +2,8 @@
 //! commit costs an fsync. So all payment writes queue here, and each turn of the loop commits
 //! every queued write in one transaction (group commit): one fsync acknowledges many writes,
 //! and no caller is answered before the commit that holds its write has returned.
-//! Each write runs inside its own SAVEPOINT so one failing write never undoes another.
+//! One failing write never undoes another (`batch`: a batch with a failed write runs again,
+//! each write inside its own SAVEPOINT).
 //!
 //! The writer is a dedicated thread on a rusqlite connection: a statement costs microseconds
 //! there, against tens of microseconds through an async driver's worker hop, and the writer is
@@ -51,7 +52,7 @@ pub(super) enum WriteRequest {
 }
 
 /// A change to the delivery queue.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum DeliveryJob {
     Claim(Claim),
     Finish(Vec<FinishedDelivery>),
