@@ -256,7 +256,10 @@ pub fn report_payment_attempt(state: &PaymentState, cmd: NewAttempt) -> Result<T
         record.details.shipping_details = Some(shipping);
     }
     (record.latest_attempt, record.latest_attempt_state) = (cmd.attempt_id, latest_attempt_state);
-    let latest = attempt_of(&record, cmd.now, cmd.initiated_at);
+    // Never older than the attempt it follows: a request that arrived a second earlier can get
+    // the record's lock later, and attempts are listed by `created` (then by insertion).
+    let created = cmd.now.max(state.latest.created);
+    let latest = attempt_of(&record, created, cmd.initiated_at);
     done(PaymentState { record, latest }, true, None)
 }
 

@@ -183,6 +183,16 @@ fn new_attempt_after_a_failed_or_canceled_attempt_becomes_latest() {
 }
 
 #[test]
+fn a_new_attempt_is_never_older_than_the_attempt_it_follows() {
+    let before = payment(Some(Failed));
+    let mut cmd = new_attempt(2, T0 + 100);
+    // The request arrived before the one that made the failed attempt took the record's lock.
+    cmd.now = before.latest.created - 1;
+    let t = report_payment_attempt(&before, cmd).unwrap();
+    assert_eq!(t.state.latest.created, before.latest.created);
+}
+
+#[test]
 fn new_attempt_while_the_latest_is_pending_or_guaranteed_is_rejected() {
     for s in [payment(None), payment(Some(Guaranteed))] {
         let err = report_payment_attempt(&s, new_attempt(2, T0)).unwrap_err();
