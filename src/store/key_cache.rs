@@ -85,11 +85,12 @@ impl KeyCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::Tenant;
 
-    fn owner() -> KeyOwner {
+    /// A key's owner, for the cache's tests and its backends'.
+    pub(crate) fn owner() -> KeyOwner {
         KeyOwner {
             key_id: "key_1".into(),
             tenant: Tenant {

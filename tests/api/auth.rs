@@ -341,16 +341,13 @@ mod any_key {
     );
 }
 
-/// PostgreSQL servers remember keys between requests; a key revoked elsewhere (the CLI here,
-/// another replica alike) is forgotten when the revocation's notification arrives.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
-async fn a_key_revoked_by_the_cli_is_refused_by_a_running_postgresql_server() {
-    let server = TestServer::start_on(crate::common::Backend::Postgres, payrec::ServerConfig::default()).await;
+/// Uses the server's test key twice (so that it is in the key cache), then revokes it with
+/// `payrec keys revoke`, another process.
+async fn revoke_a_cached_key_with_the_cli(server: &TestServer) {
     let bearer = || Auth::Bearer(server.test_key.clone());
     // Twice: the second answer comes from the server's key cache.
-    assert_key_accepted(&get_unknown_record(&server, bearer()).await);
-    assert_key_accepted(&get_unknown_record(&server, bearer()).await);
+    assert_key_accepted(&get_unknown_record(server, bearer()).await);
+    assert_key_accepted(&get_unknown_record(server, bearer()).await);
     let keys = server.store.list_keys().await.expect("list keys");
     let key = keys
         .iter()
@@ -358,6 +355,16 @@ async fn a_key_revoked_by_the_cli_is_refused_by_a_running_postgresql_server() {
         .expect("the test key is listed");
     let (ok, _, stderr) = crate::common::child::run_payrec(&server.database_url, &["keys", "revoke", &key.key_id]);
     assert!(ok, "{stderr}");
+}
+
+/// PostgreSQL servers remember keys between requests; a key revoked elsewhere (the CLI here,
+/// another replica alike) is forgotten when the revocation's notification arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_key_revoked_by_the_cli_is_refused_by_a_running_postgresql_server() {
+    let server = TestServer::start_on(crate::common::Backend::Postgres, payrec::ServerConfig::default()).await;
+    let bearer = || Auth::Bearer(server.test_key.clone());
+    revoke_a_cached_key_with_the_cli(&server).await;
     // The notification reaches the server's listener in about a millisecond; allow two seconds.
     let mut status = 0;
     for _ in 0..100 {
@@ -377,16 +384,7 @@ async fn a_key_revoked_by_the_cli_is_refused_by_a_running_postgresql_server() {
 async fn a_key_revoked_by_the_cli_is_refused_by_a_running_sqlite_server_at_once() {
     let server = TestServer::start_on(crate::common::Backend::Sqlite, payrec::ServerConfig::default()).await;
     let bearer = || Auth::Bearer(server.test_key.clone());
-    // Twice: the second answer comes from the server's key cache.
-    assert_key_accepted(&get_unknown_record(&server, bearer()).await);
-    assert_key_accepted(&get_unknown_record(&server, bearer()).await);
-    let keys = server.store.list_keys().await.expect("list keys");
-    let key = keys
-        .iter()
-        .find(|k| !k.livemode && server.test_key.ends_with(&k.last4))
-        .expect("the test key is listed");
-    let (ok, _, stderr) = crate::common::child::run_payrec(&server.database_url, &["keys", "revoke", &key.key_id]);
-    assert!(ok, "{stderr}");
+    revoke_a_cached_key_with_the_cli(&server).await;
     assert_eq!(
         get_unknown_record(&server, bearer()).await.status,
         401,

@@ -77,18 +77,7 @@ impl KeySignal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{KeyOwner, Tenant};
-
-    fn owner() -> KeyOwner {
-        KeyOwner {
-            key_id: "key_1".into(),
-            tenant: Tenant {
-                account_id: "acct_1".into(),
-                livemode: false,
-            },
-            prefix: "sk_test_".into(),
-        }
-    }
+    use crate::store::key_cache::tests::owner;
 
     #[test]
     fn a_raised_signal_seen_by_another_process_forgets_its_keys() {
