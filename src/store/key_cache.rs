@@ -50,6 +50,24 @@ impl KeyCache {
         (found.elapsed() < KEY_CACHE_TTL).then(|| owner.clone())
     }
 
+    /// The owner of `digest`: from the cache, or else from `lookup` (a database read, run only
+    /// on a miss), remembered when found.
+    pub async fn find<E>(
+        &self,
+        digest: &[u8; 32],
+        lookup: impl Future<Output = Result<Option<KeyOwner>, E>>,
+    ) -> Result<Option<KeyOwner>, E> {
+        if let Some(owner) = self.get(digest) {
+            return Ok(Some(owner));
+        }
+        let ticket = self.ticket();
+        let owner = lookup.await?;
+        if let Some(owner) = &owner {
+            self.put(*digest, owner.clone(), ticket);
+        }
+        Ok(owner)
+    }
+
     /// Taken before asking the database, handed to `put` with the answer.
     pub fn ticket(&self) -> Ticket {
         let entries = self.entries.read().expect("key cache lock");

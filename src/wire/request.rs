@@ -74,7 +74,8 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     );
     if let Some(error) = response.extensions().get::<ApiError>() {
         crate::telemetry::record_error(error.code().unwrap_or(error.error_type().as_str()));
-        // The one place a server-side failure's cause is logged (with its request id).
+        // The one place a server-side failure's cause is logged (an internal error, with its
+        // request id).
         match error {
             ApiError::Internal { cause } => tracing::error!(request_id = %context.id, error = %cause, "internal error"),
             ApiError::Unavailable { outage, cause } => crate::throttle::error(

@@ -264,21 +264,16 @@ impl Store for PgStore {
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
         key_listener::start_listening(&self.keys, &self.pool);
-        if let Some(owner) = self.keys.get(digest) {
-            return Ok(Some(owner));
-        }
-        let ticket = self.keys.ticket();
-        let row = sqlx::query(
-            "SELECT id, account_id, livemode, prefix FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
-        )
-        .bind(&digest[..])
-        .fetch_optional(&self.pool)
-        .await?;
-        let owner = row.as_ref().map(key_owner);
-        if let Some(owner) = &owner {
-            self.keys.put(*digest, owner.clone(), ticket);
-        }
-        Ok(owner)
+        let lookup = async {
+            let row = sqlx::query(
+                "SELECT id, account_id, livemode, prefix FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
+            )
+            .bind(&digest[..])
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok::<_, StoreError>(row.as_ref().map(key_owner))
+        };
+        self.keys.find(digest, lookup).await
     }
 
     async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {

@@ -25,17 +25,22 @@ impl Answer {
     }
 }
 
-/// Sends `answer` to the request that asked, or `failed` when the batch did not commit.
-fn send(request: WriteRequest, answer: Answer, failed: Option<&StoreError>) {
+/// Sends `answer` to the request that asked (its batch committed).
+fn send(request: WriteRequest, answer: Answer) {
     match (request, answer) {
-        (WriteRequest::Write(_, _, to), Answer::Write(result)) => {
-            drop(to.send(failed.map_or(result, |e| Err(e.clone()))))
-        }
-        (WriteRequest::Probe(to), Answer::Probe(result)) => drop(to.send(failed.map_or(result, |e| Err(e.clone())))),
-        (WriteRequest::Deliveries(_, to), Answer::Deliveries(result)) => {
-            drop(to.send(failed.map_or(result, |e| Err(e.clone()))))
-        }
+        (WriteRequest::Write(_, _, to), Answer::Write(result)) => drop(to.send(result)),
+        (WriteRequest::Probe(to), Answer::Probe(result)) => drop(to.send(result)),
+        (WriteRequest::Deliveries(_, to), Answer::Deliveries(result)) => drop(to.send(result)),
         _ => unreachable!("each request gets the answer of its own kind"),
+    }
+}
+
+/// Answers `request` with `error`: its batch did not begin or did not commit.
+fn fail(request: WriteRequest, error: &StoreError) {
+    match request {
+        WriteRequest::Write(_, _, to) => drop(to.send(Err(error.clone()))),
+        WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
+        WriteRequest::Deliveries(_, to) => drop(to.send(Err(error.clone()))),
     }
 }
 
@@ -58,11 +63,7 @@ impl Writer {
         };
         crate::throttle::error("sqlite_begin", "could not begin a write transaction", &e);
         for request in queued.drain(..) {
-            match request {
-                WriteRequest::Write(_, _, to) => drop(to.send(Err(e.clone()))),
-                WriteRequest::Probe(to) => drop(to.send(Err(e.clone()))),
-                WriteRequest::Deliveries(_, to) => drop(to.send(Err(e.clone()))),
-            }
+            fail(request, &e);
         }
         Err(e)
     }
@@ -100,7 +101,7 @@ impl Writer {
                     .expect("key index lock")
                     .publish(self.new_keys.drain(..));
                 for (request, answer) in queued.drain(..).zip(answers) {
-                    send(request, answer, None);
+                    send(request, answer);
                 }
                 if std::mem::take(&mut self.deliveries_queued) > 0 {
                     self.delivery_signal.notify_one();
@@ -113,11 +114,11 @@ impl Writer {
                     "group commit failed; no write in the batch is acknowledged",
                     &error,
                 );
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = run(&self.conn, "ROLLBACK");
                 self.forget_batch();
                 self.log.restore(cursor);
-                for (request, answer) in queued.drain(..).zip(answers) {
-                    send(request, answer, Some(&error));
+                for request in queued.drain(..) {
+                    fail(request, &error);
                 }
                 Err(error)
             }

@@ -15,17 +15,18 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// set is small.
 pub const WRITER_CACHE_KIB: u32 = 8 * 1024;
 
-/// How long the writer sleeps between tries while another connection holds the write lock (a
-/// RESTART checkpoint, for a few milliseconds): SQLite's own busy handler backs off to 100 ms
-/// sleeps, far longer than the wait.
 /// Page cache of each read connection. SQLite's default (2 MiB) cannot hold the interior pages
-/// of the records' B-trees at 10⁶ records (about 6 MiB), so a retrieve read five pages from
-/// the OS instead of two and fell by a third (issue 18).
+/// of the records' B-trees at 10⁶ records (a few MiB by their sizes), so a retrieve read more
+/// of its pages through the OS: 0.309 × the ceiling against 0.341 × with this (issue 18).
 pub const READER_CACHE_KIB: u32 = 8 * 1024;
 /// Prepared statements each connection keeps (rusqlite keeps 16 by default): a report runs
 /// more distinct statements than that on the writer, and a statement pushed out is prepared
 /// again on its next use.
 pub const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// How long the writer sleeps between tries while another connection holds the write lock (a
+/// RESTART checkpoint, for a few milliseconds): SQLite's own busy handler backs off to 100 ms
+/// sleeps, far longer than the wait.
 pub const WRITER_BUSY_SLEEP: Duration = Duration::from_micros(250);
 const WRITER_BUSY_TRIES_MAX: i32 = (BUSY_TIMEOUT.as_micros() / WRITER_BUSY_SLEEP.as_micros()) as i32;
 

@@ -256,15 +256,7 @@ impl Store for SqliteStore {
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
         self.key_signal.check(&self.api_keys);
-        if let Some(owner) = self.api_keys.get(digest) {
-            return Ok(Some(owner));
-        }
-        let ticket = self.api_keys.ticket();
-        let owner = self.reads.find_key(digest)?;
-        if let Some(owner) = &owner {
-            self.api_keys.put(*digest, owner.clone(), ticket);
-        }
-        Ok(owner)
+        self.api_keys.find(digest, async { self.reads.find_key(digest) }).await
     }
 
     async fn list_keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
@@ -299,6 +291,7 @@ impl Store for SqliteStore {
                 Ok(done == 1)
             })
             .await?;
+        self.api_keys.forget();
         if done {
             self.key_signal.raise().map_err(|e| {
                 StoreError::Database(format!(
@@ -307,7 +300,6 @@ impl Store for SqliteStore {
                 ))
             })?;
         }
-        self.api_keys.forget();
         Ok(done)
     }
 
