@@ -63,6 +63,8 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Export(export)) => cli::export_command(&args.database_url, export).await,
         Some(Command::Reconcile(_) | Command::Import(_)) => unreachable!("answered above"),
     };
+    // The last request lines, still waiting for their batch.
+    payrec::wire::request_log::flush();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {

@@ -3,8 +3,14 @@
 //! through tracing's formatter it cost about a fifth of a SQLite retrieve's CPU (issue 18,
 //! BENCHMARKS.md). The pretty format, and any program embedding the server without choosing,
 //! still log it through tracing. Either way `RUST_LOG` decides whether it is written.
+//!
+//! JSON request lines are written in batches, as a web server's buffered access log: a line
+//! waits at most `FLUSH_INTERVAL`, or until `FLUSH_BYTES` have gathered, and the batch goes to
+//! stderr in one write. A write per line was a tenth of a SQLite retrieve's CPU (issue 18).
+//! `flush` writes what waits; the binary calls it before it exits.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,12 +20,50 @@ pub const REQUEST_LOG_TARGET: &str = "payrec::request";
 /// A request line's bytes, reserved up front (a line is about 250 bytes).
 const LINE_BYTES_RESERVED: usize = 320;
 
+/// The longest a JSON request line waits before it is written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Waiting lines are written at once when they reach this many bytes (about 250 lines).
+const FLUSH_BYTES: usize = 64 * 1024;
+
 static WRITE_JSON_DIRECTLY: AtomicBool = AtomicBool::new(false);
 
-/// Request lines are written as JSON straight to stderr from now on (the binary calls this
-/// when its logs are JSON).
+/// JSON request lines waiting to be written.
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Request lines are written as JSON to stderr from now on, in batches (the binary calls this
+/// when its logs are JSON). Starts the thread that writes each batch within `FLUSH_INTERVAL`.
 pub fn write_json_to_stderr() {
-    WRITE_JSON_DIRECTLY.store(true, Ordering::Relaxed);
+    if WRITE_JSON_DIRECTLY.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    std::thread::Builder::new()
+        .name("payrec-request-log".into())
+        .spawn(|| {
+            loop {
+                std::thread::sleep(FLUSH_INTERVAL);
+                flush();
+            }
+        })
+        .expect("the request log's thread starts");
+}
+
+/// Writes the waiting request lines to stderr.
+pub fn flush() {
+    let batch = std::mem::take(&mut *pending());
+    write_out(&batch);
+}
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<u8>> {
+    // A panic while appending leaves at worst a partial line; the buffer stays usable.
+    PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_out(batch: &[u8]) {
+    if !batch.is_empty() {
+        // A failed write to stderr has nowhere to be reported.
+        let _ = std::io::stderr().lock().write_all(batch);
+    }
 }
 
 /// What the line says of one request.
@@ -52,35 +96,43 @@ impl RequestLine<'_> {
             return;
         }
         if tracing::enabled!(target: REQUEST_LOG_TARGET, tracing::Level::INFO) {
-            let line = self.json(SystemTime::now(), latency_ms);
-            // A failed write to stderr has nowhere to be reported.
-            let _ = std::io::stderr().lock().write_all(&line);
+            let now = SystemTime::now();
+            let full = {
+                let mut pending = pending();
+                if pending.capacity() == 0 {
+                    pending.reserve(FLUSH_BYTES + LINE_BYTES_RESERVED);
+                }
+                self.json(&mut pending, now, latency_ms);
+                (pending.len() >= FLUSH_BYTES).then(|| std::mem::take(&mut *pending))
+            };
+            if let Some(batch) = full {
+                write_out(&batch);
+            }
         }
     }
 
-    /// The line as tracing's JSON formatter writes it (`flatten_event`), newline included.
-    fn json(&self, now: SystemTime, latency_ms: f64) -> Vec<u8> {
-        let mut line = Vec::with_capacity(LINE_BYTES_RESERVED);
+    /// Appends the line as tracing's JSON formatter writes it (`flatten_event`), newline
+    /// included.
+    fn json(&self, line: &mut Vec<u8>, now: SystemTime, latency_ms: f64) {
         line.extend_from_slice(b"{\"timestamp\":\"");
-        timestamp(&mut line, now);
+        timestamp(line, now);
         line.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"request_id\":");
-        quoted(&mut line, self.request_id);
+        quoted(line, self.request_id);
         line.extend_from_slice(b",\"method\":");
-        quoted(&mut line, self.method);
+        quoted(line, self.method);
         line.extend_from_slice(b",\"route\":");
-        quoted(&mut line, self.route);
+        quoted(line, self.route);
         line.extend_from_slice(b",\"path\":");
-        quoted(&mut line, self.path);
+        quoted(line, self.path);
         let _ = write!(
             line,
             ",\"status\":{},\"latency_ms\":{latency_ms},\"account\":",
             self.status
         );
-        quoted(&mut line, self.account);
+        quoted(line, self.account);
         line.extend_from_slice(b",\"target\":\"");
         line.extend_from_slice(REQUEST_LOG_TARGET.as_bytes());
         line.extend_from_slice(b"\"}\n");
-        line
     }
 }
 
@@ -112,7 +164,8 @@ mod tests {
             account: "-",
         };
         let now = UNIX_EPOCH + Duration::from_micros(1_764_624_864_875_829);
-        let bytes = line.json(now, 1.5);
+        let mut bytes = Vec::new();
+        line.json(&mut bytes, now, 1.5);
         assert_eq!(bytes.last(), Some(&b'\n'));
         let entry: serde_json::Value = serde_json::from_slice(&bytes).expect("one JSON object");
         assert_eq!(entry["timestamp"], "2025-12-01T21:34:24.875829Z");
