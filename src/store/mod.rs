@@ -236,6 +236,8 @@ pub trait Store: LedgerQueries + Send + Sync + Debug {
 
     // Payment records.
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
+    /// Whether record `id` exists: its key only, never its document.
+    async fn record_exists(&self, tenant: &Tenant, id: &str) -> Result<bool, StoreError>;
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError>;
     async fn list_records(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<PaymentRecord>, ListError> {
         self.list_records_where(tenant, query, &RecordFilter::default()).await

@@ -124,17 +124,22 @@ pub async fn list_attempts(
     let p: ListAttemptsParams = request.read()?;
     let record_id = p.payment_record.0;
     let query = list_query(p.limit, p.starting_after, p.ending_before, (None, None))?;
-    let record = app
-        .store
-        .get_record(&tenant, &record_id)
-        .await?
-        .ok_or_else(|| missing_record(record_id.clone(), "payment_record"))?;
+    // The record's document only when it is expanded into each attempt; else its key.
+    let record = if p.expand.is_empty() {
+        if !app.store.record_exists(&tenant, &record_id).await? {
+            return Err(missing_record(record_id, "payment_record"));
+        }
+        None
+    } else {
+        let record = app.store.get_record(&tenant, &record_id).await?;
+        Some(record.ok_or_else(|| missing_record(record_id.clone(), "payment_record"))?)
+    };
     let page = app
         .store
         .list_attempts(&tenant, &record_id, &query)
         .await
         .map_err(list_error("payment_attempt_record", &query))?;
-    let parent = (!p.expand.is_empty()).then_some(&record);
+    let parent = record.as_ref();
     let data = page.data.iter().map(|a| render::attempt(a, parent)).collect();
     Ok(ok_json(&ListEnvelope::new(LIST_ATTEMPTS.path, data, page.has_more)))
 }

@@ -22,6 +22,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod batch;
 mod events;
+mod kept;
 mod key_listener;
 mod ledger;
 mod ops;
@@ -63,6 +64,8 @@ pub struct PgStore {
     health: std::sync::Arc<Health>,
     delivery_signal: std::sync::Arc<tokio::sync::Notify>,
     keys: std::sync::Arc<crate::store::key_cache::KeyCache>,
+    /// Connections for the hot statements, handed back without sqlx's round trip.
+    kept: std::sync::Arc<kept::KeptConnections>,
 }
 
 impl PgStore {
@@ -74,11 +77,13 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore {
+            kept: std::sync::Arc::new(kept::KeptConnections::new(pool.clone())),
             pool,
             health: Default::default(),
             delivery_signal: Default::default(),
@@ -88,6 +93,22 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// `doc` on a kept connection.
+    async fn hot_doc(&self, sql: &'static str, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        let mut kept = self.kept.take().await?;
+        let found = doc(kept.conn(), sql, tenant, id).await?;
+        kept.done();
+        Ok(found)
+    }
+
+    /// A page of `list`'s documents on a kept connection.
+    async fn hot_page(&self, list: &ListOf<'_>, query: &ListQuery) -> Result<Page<String>, ListError> {
+        let mut kept = self.kept.take().await?;
+        let page = read_page(&mut Rows(kept.conn()), list, query).await?;
+        kept.done();
+        Ok(page)
     }
 }
 
@@ -104,6 +125,7 @@ fn key_owner(row: &PgRow) -> KeyOwner {
 
 pub(crate) const RECORD_DOC: &str =
     "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
+const RECORD_EXISTS: &str = "SELECT 1 FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
 pub(crate) const RECORD_DOC_FOR_UPDATE: &str =
     "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3 FOR UPDATE";
 pub(crate) const ENDPOINT_DOC: &str =
@@ -129,8 +151,8 @@ pub(crate) async fn doc<'e>(
         .await?)
 }
 
-/// `PageRows` on the pool.
-struct Rows<'p>(&'p PgPool);
+/// `PageRows` on one connection.
+struct Rows<'c>(&'c mut sqlx::PgConnection);
 
 fn bound<'q, O>(
     mut query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
@@ -149,11 +171,11 @@ fn bound<'q, O>(
 #[async_trait]
 impl PageRows for Rows<'_> {
     async fn cursor(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<(i64, i64)>, StoreError> {
-        Ok(bound(sqlx::query_as(sql), binds).fetch_optional(self.0).await?)
+        Ok(bound(sqlx::query_as(sql), binds).fetch_optional(&mut *self.0).await?)
     }
 
     async fn docs(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = bound(sqlx::query_as(sql), binds).fetch_all(self.0).await?;
+        let rows: Vec<(String,)> = bound(sqlx::query_as(sql), binds).fetch_all(&mut *self.0).await?;
         Ok(rows.into_iter().map(|(doc,)| doc).collect())
     }
 }
@@ -327,14 +349,29 @@ impl Store for PgStore {
     }
 
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        doc(&self.pool, RECORD_DOC, tenant, id)
+        self.hot_doc(RECORD_DOC, tenant, id)
             .await?
             .map(|d| decode(&d))
             .transpose()
     }
 
+    async fn record_exists(&self, tenant: &Tenant, id: &str) -> Result<bool, StoreError> {
+        if !can_exist(id) {
+            return Ok(false);
+        }
+        let mut kept = self.kept.take().await?;
+        let found: Option<i32> = sqlx::query_scalar(RECORD_EXISTS)
+            .bind(&tenant.account_id)
+            .bind(tenant.livemode)
+            .bind(id)
+            .fetch_optional(kept.conn())
+            .await?;
+        kept.done();
+        Ok(found.is_some())
+    }
+
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
-        doc(&self.pool, ATTEMPT_DOC, tenant, id)
+        self.hot_doc(ATTEMPT_DOC, tenant, id)
             .await?
             .map(|d| decode(&d))
             .transpose()
@@ -351,7 +388,7 @@ impl Store for PgStore {
             filters: &conditions,
             ..ListOf::table("payment_records", tenant)
         };
-        Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
+        Ok(decode_page(self.hot_page(&list, query).await?)?)
     }
 
     async fn list_attempts(
@@ -364,16 +401,18 @@ impl Store for PgStore {
             parent: Some(("payment_record", record_id)),
             ..ListOf::table("payment_attempt_records", tenant)
         };
-        Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
+        Ok(decode_page(self.hot_page(&list, query).await?)?)
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
-        let written = ops::write(&self.pool, write).await.map(|(outcome, queued)| {
-            if queued > 0 {
-                self.delivery_signal.notify_one();
-            }
-            outcome
-        });
+        let written = ops::write(&self.pool, &self.kept, write)
+            .await
+            .map(|(outcome, queued)| {
+                if queued > 0 {
+                    self.delivery_signal.notify_one();
+                }
+                outcome
+            });
         self.health.observe(&written);
         written
     }
@@ -396,7 +435,7 @@ impl Store for PgStore {
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
         let filters = event_filters(query);
-        let ids = read_page(&mut Rows(&self.pool), &events_list(tenant, &filters), &query.page).await?;
+        let ids = self.hot_page(&events_list(tenant, &filters), &query.page).await?;
         let bodies = events::events_by_id(&self.pool, tenant, &ids.data).await?;
         Ok(Page {
             data: in_order(&ids.data, bodies)?,
@@ -417,7 +456,7 @@ impl Store for PgStore {
 
     async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
         let list = ListOf::table("webhook_endpoints", tenant);
-        Ok(decode_page(read_page(&mut Rows(&self.pool), &list, query).await?)?)
+        Ok(decode_page(self.hot_page(&list, query).await?)?)
     }
 
     async fn list_deliveries(

@@ -7,6 +7,7 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, Transaction};
 
 use super::batch::{Batch, BatchError, Rows};
+use super::kept::KeptConnections;
 use super::{ATTEMPT_DOC, RECORD_DOC_FOR_UPDATE, doc, events, totals};
 use crate::events::WebhookEndpoint;
 use crate::records::command::RecordCommand;
@@ -22,6 +23,8 @@ use crate::store::{IdempotencySave, SavedIdempotent, SavedResponse, StoreError, 
 /// the first of them; a write with none, like report_payment, never sends BEGIN.
 pub(super) struct PgOps<'p> {
     pool: &'p PgPool,
+    /// Where a write with no transaction sends its one statement.
+    kept: &'p KeptConnections,
     tx: Option<Transaction<'static, Postgres>>,
     batch: Batch,
     immediate: bool,
@@ -39,9 +42,10 @@ impl std::fmt::Debug for PgOps<'_> {
 }
 
 impl<'p> PgOps<'p> {
-    pub fn new(pool: &'p PgPool, immediate: bool) -> Self {
+    pub fn new(pool: &'p PgPool, kept: &'p KeptConnections, immediate: bool) -> Self {
         PgOps {
             pool,
+            kept,
             tx: None,
             batch: Batch::default(),
             immediate,
@@ -70,7 +74,14 @@ impl<'p> PgOps<'p> {
     pub async fn finish(mut self) -> Result<u64, BatchError> {
         let ran = match self.tx.as_mut() {
             Some(tx) => self.batch.run(&mut **tx).await,
-            None => self.batch.run(self.pool).await,
+            None => {
+                let mut kept = self.kept.take().await.map_err(BatchError::Store)?;
+                let ran = self.batch.run(kept.conn()).await;
+                if ran.is_ok() {
+                    kept.done();
+                }
+                ran
+            }
         };
         let ran = match ran {
             Ok(ran) => ran,
@@ -109,14 +120,18 @@ fn batch_error(e: BatchError) -> StoreError {
 
 /// One write, in one transaction, its rows in one statement; with how many webhook deliveries
 /// it queued (the worker is woken for them).
-pub(super) async fn write(pool: &PgPool, write: Write) -> Result<(WriteOutcome, u64), StoreError> {
+pub(super) async fn write(
+    pool: &PgPool,
+    kept: &KeptConnections,
+    write: Write,
+) -> Result<(WriteOutcome, u64), StoreError> {
     // An import reads what it wrote a moment before (a refund reference, say).
     let immediate = matches!(write.command, Command::Record(RecordCommand::Import(_)));
     let key = write
         .idempotency
         .as_ref()
         .map(|idem| (write.tenant.clone(), idem.key.clone()));
-    let mut ops = PgOps::new(pool, immediate);
+    let mut ops = PgOps::new(pool, kept, immediate);
     let outcome = apply(&mut ops, write, None).await?;
     assert!(
         matches!(outcome, WriteOutcome::Executed { .. }),

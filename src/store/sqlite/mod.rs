@@ -324,6 +324,10 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn record_exists(&self, tenant: &Tenant, id: &str) -> Result<bool, StoreError> {
+        self.reads.exists("payment_records", tenant, id)
+    }
+
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
         self.reads
             .doc("payment_attempt_records", tenant, id)?

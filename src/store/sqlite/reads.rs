@@ -81,6 +81,15 @@ impl ReadPool {
         })
     }
 
+    /// Whether object `id` is in `table` (a fixed table name): read from its id index alone.
+    pub fn exists(&self, table: &'static str, tenant: &Tenant, id: &str) -> Result<bool, StoreError> {
+        let sql = format!("SELECT 1 FROM {table} WHERE account_id = ?1 AND livemode = ?2 AND id = ?3");
+        self.with(|conn| {
+            conn.prepare_cached(&sql)?
+                .exists(params![tenant.account_id, tenant.livemode, id])
+        })
+    }
+
     /// The newest saved result of `key` among the candidate rows the key index gave.
     pub fn find_idempotent(
         &self,
