@@ -371,6 +371,25 @@ async fn listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_rec
     assert_eq!(r.error("message"), "No such payment_record: 'pr_nope'");
 }
 
+/// The page is read before the record is looked up: an empty page or a refused cursor must
+/// still answer for the record first.
+async fn listing_the_attempts_of_an_unknown_record_is_a_404_even_with_a_cursor_and_a_known_ones_empty_page_is_200(
+    server: TestServer,
+) {
+    for cursor in [("starting_after", "par_nope"), ("ending_before", "par_nope")] {
+        let r = server.list_attempts("pr_nope", &[cursor]).await;
+        assert_eq!(r.status, 404, "{cursor:?}: {}", r.body);
+        assert_eq!(r.error("param"), "payment_record", "{cursor:?}: {}", r.body);
+    }
+    let record = server.pending_payment(1000).await;
+    let record_id = record["id"].as_str().expect("id");
+    let attempt_id = record["latest_payment_attempt_record"].as_str().expect("attempt id");
+    let r = server.list_attempts(record_id, &[("starting_after", attempt_id)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["data"], json!([]), "{}", r.body);
+    assert_eq!(r.json["has_more"], false, "{}", r.body);
+}
+
 async fn reporting_on_an_unknown_record_is_a_404(server: TestServer) {
     let cases: [(Report, &[(&str, &str)]); 6] = [
         (Report::Attempt, &[("initiated_at", "1730211300")]),
@@ -455,6 +474,7 @@ backend_tests!(
     an_unknown_attempt_id_is_resource_missing_for_payment_attempt_record,
     an_unknown_attempt_id_of_any_characters_is_a_404,
     listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_record,
+    listing_the_attempts_of_an_unknown_record_is_a_404_even_with_a_cursor_and_a_known_ones_empty_page_is_200,
     reporting_on_an_unknown_record_is_a_404,
     error_bodies_link_the_doc_url_of_their_code,
     errors_without_a_code_have_no_code_or_doc_url_keys_and_no_null_fields,

@@ -124,21 +124,21 @@ pub async fn list_attempts(
     let p: ListAttemptsParams = request.read()?;
     let record_id = p.payment_record.0;
     let query = list_query(p.limit, p.starting_after, p.ending_before, (None, None))?;
-    // The record's document only when it is expanded into each attempt; else its key.
+    // The record's document only when it is expanded into each attempt. Otherwise the page
+    // is read first: an attempt on it names the record, so only an empty page (or a refused
+    // cursor) needs the record's key looked up, and a missing record is still a 404 first.
     let record = if p.expand.is_empty() {
-        if !app.store.record_exists(&tenant, &record_id).await? {
-            return Err(missing_record(record_id, "payment_record"));
-        }
         None
     } else {
         let record = app.store.get_record(&tenant, &record_id).await?;
         Some(record.ok_or_else(|| missing_record(record_id.clone(), "payment_record"))?)
     };
-    let page = app
-        .store
-        .list_attempts(&tenant, &record_id, &query)
-        .await
-        .map_err(list_error("payment_attempt_record", &query))?;
+    let page = app.store.list_attempts(&tenant, &record_id, &query).await;
+    let record_seen = record.is_some() || page.as_ref().is_ok_and(|p| !p.data.is_empty());
+    if !record_seen && !app.store.record_exists(&tenant, &record_id).await? {
+        return Err(missing_record(record_id, "payment_record"));
+    }
+    let page = page.map_err(list_error("payment_attempt_record", &query))?;
     let parent = record.as_ref();
     let data = page.data.iter().map(|a| render::attempt(a, parent)).collect();
     Ok(ok_json(&ListEnvelope::new(LIST_ATTEMPTS.path, data, page.has_more)))
