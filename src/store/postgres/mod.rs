@@ -6,12 +6,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row};
 
 use super::doc::{decode, decode_page};
 use super::events::{event_filters, events_list, in_order};
-use super::page::{Bind, ListOf, PageRows, can_exist, read_page};
+use super::page::ListOf;
 use super::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
     ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent,
@@ -26,9 +26,12 @@ mod kept;
 mod key_listener;
 mod ledger;
 mod ops;
+mod reads;
 mod sessions;
 mod statistics;
 mod totals;
+
+pub(crate) use reads::doc;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -94,22 +97,6 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-
-    /// `doc` on a kept connection.
-    async fn hot_doc(&self, sql: &'static str, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
-        let mut kept = self.kept.take().await?;
-        let found = doc(kept.conn(), sql, tenant, id).await?;
-        kept.done();
-        Ok(found)
-    }
-
-    /// A page of `list`'s documents on a kept connection.
-    async fn hot_page(&self, list: &ListOf<'_>, query: &ListQuery) -> Result<Page<String>, ListError> {
-        let mut kept = self.kept.take().await?;
-        let page = read_page(&mut Rows(kept.conn()), list, query).await?;
-        kept.done();
-        Ok(page)
-    }
 }
 
 fn key_owner(row: &PgRow) -> KeyOwner {
@@ -125,60 +112,12 @@ fn key_owner(row: &PgRow) -> KeyOwner {
 
 pub(crate) const RECORD_DOC: &str =
     "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
-const RECORD_EXISTS: &str = "SELECT 1 FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
 pub(crate) const RECORD_DOC_FOR_UPDATE: &str =
     "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3 FOR UPDATE";
 pub(crate) const ENDPOINT_DOC: &str =
     "SELECT doc FROM webhook_endpoints WHERE account_id = $1 AND livemode = $2 AND id = $3";
 pub(crate) const ATTEMPT_DOC: &str =
     "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
-
-/// The document `sql` (one of the `*_DOC` statements) selects for `id` in the tenant.
-pub(crate) async fn doc<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    sql: &'static str,
-    tenant: &Tenant,
-    id: &str,
-) -> Result<Option<String>, StoreError> {
-    if !can_exist(id) {
-        return Ok(None);
-    }
-    Ok(sqlx::query_scalar(sql)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(id)
-        .fetch_optional(executor)
-        .await?)
-}
-
-/// `PageRows` on one connection.
-struct Rows<'c>(&'c mut sqlx::PgConnection);
-
-fn bound<'q, O>(
-    mut query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
-    binds: &[Bind<'q>],
-) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
-    for value in binds {
-        query = match *value {
-            Bind::Text(s) => query.bind(s),
-            Bind::Int(n) => query.bind(n),
-            Bind::Bool(b) => query.bind(b),
-        };
-    }
-    query
-}
-
-#[async_trait]
-impl PageRows for Rows<'_> {
-    async fn cursor(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Option<(i64, i64)>, StoreError> {
-        Ok(bound(sqlx::query_as(sql), binds).fetch_optional(&mut *self.0).await?)
-    }
-
-    async fn docs(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = bound(sqlx::query_as(sql), binds).fetch_all(&mut *self.0).await?;
-        Ok(rows.into_iter().map(|(doc,)| doc).collect())
-    }
-}
 
 #[async_trait]
 impl Store for PgStore {
@@ -349,29 +288,18 @@ impl Store for PgStore {
     }
 
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        self.hot_doc(RECORD_DOC, tenant, id)
+        reads::hot_doc(&self.kept, RECORD_DOC, tenant, id)
             .await?
             .map(|d| decode(&d))
             .transpose()
     }
 
     async fn record_exists(&self, tenant: &Tenant, id: &str) -> Result<bool, StoreError> {
-        if !can_exist(id) {
-            return Ok(false);
-        }
-        let mut kept = self.kept.take().await?;
-        let found: Option<i32> = sqlx::query_scalar(RECORD_EXISTS)
-            .bind(&tenant.account_id)
-            .bind(tenant.livemode)
-            .bind(id)
-            .fetch_optional(kept.conn())
-            .await?;
-        kept.done();
-        Ok(found.is_some())
+        reads::record_exists(&self.kept, tenant, id).await
     }
 
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
-        self.hot_doc(ATTEMPT_DOC, tenant, id)
+        reads::hot_doc(&self.kept, ATTEMPT_DOC, tenant, id)
             .await?
             .map(|d| decode(&d))
             .transpose()
@@ -388,7 +316,7 @@ impl Store for PgStore {
             filters: &conditions,
             ..ListOf::table("payment_records", tenant)
         };
-        Ok(decode_page(self.hot_page(&list, query).await?)?)
+        Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)
     }
 
     async fn list_attempts(
@@ -401,7 +329,7 @@ impl Store for PgStore {
             parent: Some(("payment_record", record_id)),
             ..ListOf::table("payment_attempt_records", tenant)
         };
-        Ok(decode_page(self.hot_page(&list, query).await?)?)
+        Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
@@ -435,7 +363,7 @@ impl Store for PgStore {
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
         let filters = event_filters(query);
-        let ids = self.hot_page(&events_list(tenant, &filters), &query.page).await?;
+        let ids = reads::hot_page(&self.kept, &events_list(tenant, &filters), &query.page).await?;
         let bodies = events::events_by_id(&self.pool, tenant, &ids.data).await?;
         Ok(Page {
             data: in_order(&ids.data, bodies)?,
@@ -456,7 +384,7 @@ impl Store for PgStore {
 
     async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
         let list = ListOf::table("webhook_endpoints", tenant);
-        Ok(decode_page(self.hot_page(&list, query).await?)?)
+        Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)
     }
 
     async fn list_deliveries(
