@@ -1,5 +1,5 @@
 //! The one log line per request. In the JSON format (the one for production) the line is
-//! written by hand, straight to stderr, with the keys and shape of tracing's JSON lines:
+//! written by hand to stderr, with the keys and shape of tracing's JSON lines:
 //! through tracing's formatter it cost about a fifth of a SQLite retrieve's CPU (issue 18,
 //! BENCHMARKS.md). The pretty format, and any program embedding the server without choosing,
 //! still log it through tracing. Either way `RUST_LOG` decides whether it is written.
@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The target of the request line, for `RUST_LOG` (`payrec::request=off` silences it).
 pub const REQUEST_LOG_TARGET: &str = "payrec::request";
 
-/// A request line's bytes, reserved up front (a line is about 250 bytes).
+/// Room for one more line (about 250 bytes) beyond `FLUSH_BYTES`, so the buffer reserved
+/// for a batch never grows.
 const LINE_BYTES_RESERVED: usize = 320;
 
 /// The longest a JSON request line waits before it is written.
@@ -26,7 +27,8 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 /// Waiting lines are written at once when they reach this many bytes (about 250 lines).
 const FLUSH_BYTES: usize = 64 * 1024;
 
-static WRITE_JSON_DIRECTLY: AtomicBool = AtomicBool::new(false);
+/// Set by `write_json_to_stderr`: request lines go to `PENDING` as JSON, not through tracing.
+static WRITE_JSON_IN_BATCHES: AtomicBool = AtomicBool::new(false);
 
 /// JSON request lines waiting to be written.
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -34,7 +36,7 @@ static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 /// Request lines are written as JSON to stderr from now on, in batches (the binary calls this
 /// when its logs are JSON). Starts the thread that writes each batch within `FLUSH_INTERVAL`.
 pub fn write_json_to_stderr() {
-    if WRITE_JSON_DIRECTLY.swap(true, Ordering::Relaxed) {
+    if WRITE_JSON_IN_BATCHES.swap(true, Ordering::Relaxed) {
         return;
     }
     std::thread::Builder::new()
@@ -81,7 +83,7 @@ pub struct RequestLine<'a> {
 impl RequestLine<'_> {
     pub fn log(&self) {
         let latency_ms = self.latency.as_secs_f64() * 1000.0;
-        if !WRITE_JSON_DIRECTLY.load(Ordering::Relaxed) {
+        if !WRITE_JSON_IN_BATCHES.load(Ordering::Relaxed) {
             tracing::info!(
                 target: REQUEST_LOG_TARGET,
                 request_id = self.request_id,

@@ -17,6 +17,21 @@ pub(crate) async fn doc<'e>(
     tenant: &Tenant,
     id: &str,
 ) -> Result<Option<String>, StoreError> {
+    by_id(executor, sql, tenant, id).await
+}
+
+/// The one column `sql` selects for object `id` in the tenant (`$1`, `$2`, `$3`: account,
+/// mode, id); None without a query for an id that cannot exist.
+async fn by_id<'e, T>(
+    executor: impl sqlx::PgExecutor<'e>,
+    sql: &'static str,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Option<T>, StoreError>
+where
+    T: Send + Unpin,
+    (T,): for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
     if !can_exist(id) {
         return Ok(None);
     }
@@ -84,16 +99,8 @@ pub(super) async fn hot_page(
 
 /// Whether record `id` exists in the tenant: its key only.
 pub(super) async fn record_exists(kept: &KeptConnections, tenant: &Tenant, id: &str) -> Result<bool, StoreError> {
-    if !can_exist(id) {
-        return Ok(false);
-    }
     let mut conn = kept.take().await?;
-    let found: Option<i32> = sqlx::query_scalar(RECORD_EXISTS)
-        .bind(&tenant.account_id)
-        .bind(tenant.livemode)
-        .bind(id)
-        .fetch_optional(conn.conn())
-        .await?;
+    let found: Option<i32> = by_id(conn.conn(), RECORD_EXISTS, tenant, id).await?;
     conn.done();
     Ok(found.is_some())
 }
