@@ -4,9 +4,10 @@
 use std::future::Future;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::middleware::from_fn;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
@@ -81,6 +82,22 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
+/// Reads every request's body before routing, within the body deadline and the size limit of
+/// whoever reads it (the API's forms, or the dashboard's few KiB).
+async fn bounded_body(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let dashboard = request.uri().path().starts_with(crate::dashboard::PREFIX);
+    let limit_bytes = if dashboard {
+        crate::dashboard::FORM_BYTES_MAX
+    } else {
+        crate::wire::form::REQUEST_BODY_BYTES_MAX
+    };
+    match crate::wire::body::buffer(request, limit_bytes, app.config.limits.body_read_timeout).await {
+        Ok(request) => next.run(request).await,
+        Err(e) if dashboard => crate::dashboard::body_refused(&e),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     crate::telemetry::handle();
@@ -99,6 +116,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(from_fn_with_state(state.clone(), bounded_body))
         .layer(from_fn(stripe_headers))
         .with_state(state)
 }

@@ -122,7 +122,27 @@ fn register_request(route: &str, method: &str, status: u16) -> (metrics::Counter
     )
 }
 
-pub fn record_request(route: &str, method: &str, status: u16, latency: Duration) {
+/// The method as a metric label: the standard ones by name, any other as `other` (a client may
+/// send any token as a method, and each would be a new series).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    STANDARD.iter().find(|m| *m == method).map_or("other", |m| m.as_str())
+}
+
+/// `route` is the matched route's pattern or `unmatched`, `method` a `method_label`: the label
+/// sets are bounded by the routes the server has.
+pub fn record_request(route: &str, method: &'static str, status: u16, latency: Duration) {
     let hash = {
         let mut h = std::hash::DefaultHasher::new();
         (route, method, status).hash(&mut h);

@@ -3,14 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRef;
-
 use crate::events::allow::AllowList;
 use crate::events::schedule::RetrySchedule;
 use crate::server::Limits;
 use crate::store::Store;
 use crate::wire::idempotency::InFlight;
-use crate::wire::request::BodyDeadline;
 
 /// How long idempotent results are replayed (Stripe keeps keys at least 24 hours).
 pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
@@ -97,11 +94,5 @@ impl AppState {
             config: Arc::new(config),
             inflight: InFlight::default(),
         }
-    }
-}
-
-impl FromRef<AppState> for BodyDeadline {
-    fn from_ref(app: &AppState) -> Self {
-        BodyDeadline(app.config.limits.body_read_timeout)
     }
 }

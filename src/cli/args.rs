@@ -12,6 +12,7 @@ use crate::events::allow::AllowList;
 use crate::events::schedule::{RetrySchedule, parse_duration};
 
 pub use crate::server::LISTEN_DEFAULT;
+use crate::server::{BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX, HEADER_READ_TIMEOUT, Limits};
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
 use crate::store::sqlite::{SqliteSync, WAL_BYTES_MAX_DEFAULT};
 
@@ -281,6 +282,18 @@ pub struct ServeArgs {
     /// Webhooks: most attempts in flight to one endpoint (its connections).
     #[arg(long, env = "PAYREC_WEBHOOK_CONNECTIONS_PER_ENDPOINT", default_value_t = WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub webhook_connections_per_endpoint: u64,
+    /// Most connections served at once; when full, the idlest is closed for a new one.
+    #[arg(long, env = "PAYREC_CONNECTIONS_MAX", default_value_t = CONNECTIONS_MAX as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections_max: u64,
+    /// Most connections from one peer address (at most --connections-max).
+    #[arg(long, env = "PAYREC_CONNECTIONS_PER_ADDRESS_MAX", default_value_t = CONNECTIONS_PER_ADDRESS_MAX as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub connections_per_address_max: u64,
+    /// A client must send a request's headers within this (e.g. `10s`).
+    #[arg(long, env = "PAYREC_HEADER_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this once its headers have (e.g. `30s`).
+    #[arg(long, env = "PAYREC_BODY_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    pub body_timeout: Duration,
     /// Do not serve the dashboard (/dashboard/) on the API listener.
     #[arg(long, env = "PAYREC_NO_DASHBOARD")]
     pub no_dashboard: bool,
@@ -299,6 +312,16 @@ fn parse_schedule(text: &str) -> Result<RetryDelays, String> {
 }
 
 impl ServeArgs {
+    /// The connection and request limits these flags give.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            connections_max: self.connections_max as usize,
+            connections_per_address_max: self.connections_per_address_max as usize,
+            header_read_timeout: self.header_timeout,
+            body_read_timeout: self.body_timeout,
+        }
+    }
+
     /// The webhook settings these flags give.
     pub fn webhooks(&self) -> WebhookConfig {
         WebhookConfig {
@@ -332,6 +355,10 @@ impl Default for ServeArgs {
             webhook_connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64,
             no_webhook_delivery: false,
             no_dashboard: false,
+            connections_max: CONNECTIONS_MAX as u64,
+            connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX as u64,
+            header_timeout: HEADER_READ_TIMEOUT,
+            body_timeout: BODY_READ_TIMEOUT,
         }
     }
 }

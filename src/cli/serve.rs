@@ -84,6 +84,7 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         metrics_on_api: args.metrics_listen.is_none(),
         webhooks: args.webhooks(),
         dashboard: !args.no_dashboard,
+        limits: args.limits(),
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config);
@@ -94,7 +95,9 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         println!("payrec metrics on http://{}/metrics", metrics_listener.local_addr()?);
         let metrics_app = crate::app::metrics_app(state.clone());
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(metrics_listener, metrics_app).await {
+            let limits = crate::server::Limits::default();
+            let never = std::future::pending::<()>();
+            if let Err(e) = crate::server::serve(metrics_listener, metrics_app, &limits, never).await {
                 tracing::error!(error = %e, "the metrics listener failed");
             }
         });

@@ -24,6 +24,8 @@ mod webhooks;
 
 /// Where the dashboard lives.
 pub const PREFIX: &str = "/dashboard";
+/// The largest body a dashboard request may send: its forms hold a key, a CSRF token and an id.
+pub const FORM_BYTES_MAX: usize = 8 * 1024;
 /// The stylesheet, compiled in.
 const STYLESHEET: &str = include_str!("assets/dashboard.css");
 /// Nothing but this origin's stylesheet and forms: no scripts, no frames, no other origin.
@@ -55,6 +57,15 @@ pub fn html(status: StatusCode, markup: Markup) -> Response {
     );
     secure_headers(headers);
     response
+}
+
+/// A request whose body was refused (too large, or too slow) before any page ran.
+pub fn body_refused(error: &crate::wire::error::ApiError) -> Response {
+    let markup = layout::bare(
+        "Refused",
+        maud::html! { main { p.problem role="alert" { (error.to_string()) " Nothing was done." } } },
+    );
+    html(error.status(), markup)
 }
 
 fn secure_headers(headers: &mut axum::http::HeaderMap) {

@@ -3,6 +3,7 @@
 //! the parts of idempotency.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod expand;
 pub mod form;

@@ -4,13 +4,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 
 use super::error::ApiError;
 use super::form::{self, ParamTree, QUERY_BYTES_MAX, REQUEST_BODY_BYTES_MAX};
@@ -68,7 +66,7 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     let latency = started.elapsed();
     crate::telemetry::record_request(
         route.as_deref().unwrap_or("unmatched"),
-        method.as_str(),
+        crate::telemetry::method_label(&method),
         status,
         latency,
     );
@@ -90,7 +88,7 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     }
     super::request_log::RequestLine {
         request_id: &context.id,
-        method: method.as_str(),
+        method: bounded_for_log(method.as_str(), METHOD_LOG_CHARS),
         route: route.as_deref().unwrap_or("unmatched"),
         path: path_for_log(&path, route.is_some()),
         status,
@@ -122,15 +120,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
-/// Unmatched paths may be arbitrary client input: log only a bounded prefix.
+/// Characters of an unmatched path, and of a method, that the request line keeps: both may be
+/// arbitrary client input.
+const UNMATCHED_PATH_LOG_CHARS: usize = 200;
+const METHOD_LOG_CHARS: usize = 24;
+
 fn path_for_log(path: &str, matched: bool) -> &str {
-    const UNMATCHED_PATH_LOG_CHARS: usize = 200;
     if matched {
         return path;
     }
-    match path.char_indices().nth(UNMATCHED_PATH_LOG_CHARS) {
-        Some((i, _)) => &path[..i],
-        None => path,
+    bounded_for_log(path, UNMATCHED_PATH_LOG_CHARS)
+}
+
+fn bounded_for_log(text: &str, chars_max: usize) -> &str {
+    match text.char_indices().nth(chars_max) {
+        Some((i, _)) => &text[..i],
+        None => text,
     }
 }
 
@@ -179,35 +184,11 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
-async fn read_body(body: Body, deadline: std::time::Duration) -> Result<axum::body::Bytes, ApiError> {
-    let limited = http_body_util::Limited::new(body, REQUEST_BODY_BYTES_MAX);
-    let collected = tokio::time::timeout(deadline, limited.collect())
-        .await
-        .map_err(|_| ApiError::RequestTimeout {
-            seconds: deadline.as_secs(),
-        })?;
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::BodyTooLarge {
-            limit_bytes: REQUEST_BODY_BYTES_MAX,
-        }),
-        Err(_) => Err(ApiError::MalformedRequest {
-            message: "The request body could not be read.".into(),
-        }),
-    }
-}
-
-/// How long a request body may take to arrive once its headers have (the state provides it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyDeadline(pub std::time::Duration);
-
-impl<S: Send + Sync> FromRequest<S> for ApiRequest
-where
-    BodyDeadline: FromRef<S>,
-{
+impl<S: Send + Sync> FromRequest<S> for ApiRequest {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    /// The body was read whole before routing (`super::body`); its limit is checked again here.
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
         let context = parts
             .extensions
@@ -229,7 +210,7 @@ where
                     limit_bytes: REQUEST_BODY_BYTES_MAX,
                 });
             }
-            let bytes = read_body(body, BodyDeadline::from_ref(state).0).await?;
+            let bytes = super::body::read(body, REQUEST_BODY_BYTES_MAX, crate::server::BODY_READ_TIMEOUT).await?;
             if bytes.is_empty() {
                 ParamTree::default()
             } else if is_form(&parts.headers) {

@@ -16,6 +16,7 @@ mod errors_and_headers;
 mod events;
 mod export_cli;
 mod form_encoding;
+mod hostile_clients;
 mod http_fuzz;
 mod idempotency;
 mod import_cli;
