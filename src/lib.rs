@@ -18,6 +18,7 @@ pub mod export;
 pub mod import;
 pub mod jobs;
 pub mod openapi;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod records;
 pub mod server;

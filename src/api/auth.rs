@@ -36,6 +36,26 @@ pub async fn owner_of_key(app: &AppState, key: &str) -> Result<Option<KeyOwner>,
     app.store.ensure_key_account(&stored).await.map(Some)
 }
 
+/// The address the request came from (the TCP peer: payrec trusts no forwarding header).
+pub fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// The request's peer address, as an extractor (for the dashboard's sign-in).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(peer_address(parts)))
+    }
+}
+
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
@@ -44,9 +64,13 @@ impl FromRequestParts<AppState> for Tenant {
             return Err(ApiError::ConnectNotSupported);
         }
         let key = presented_key(&parts.headers).ok_or(ApiError::NoApiKey)?;
-        let owner = owner_of_key(app, &key)
-            .await?
-            .ok_or_else(|| ApiError::InvalidApiKey { masked: mask_key(&key) })?;
+        let peer = peer_address(parts);
+        app.rate_limiter.authentication_allowed(peer)?;
+        let Some(owner) = owner_of_key(app, &key).await? else {
+            app.rate_limiter.authentication_failed(peer);
+            return Err(ApiError::InvalidApiKey { masked: mask_key(&key) });
+        };
+        app.rate_limiter.request(&owner.key_id, &owner.tenant.account_id)?;
         if let Some(context) = parts.extensions.get::<std::sync::Arc<RequestContext>>() {
             let _ = context.account.set(owner.tenant.account_id.clone());
         }

@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod events;
 pub mod execute;
 pub mod payment_records;
+pub mod rate_limits;
 pub mod state;
 pub mod webhook_endpoints;
 

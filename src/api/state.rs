@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::rate_limits::RateLimiter;
 use crate::events::allow::AllowList;
 use crate::events::schedule::RetrySchedule;
+use crate::ratelimit::RateLimits;
 use crate::server::Limits;
 use crate::store::Store;
 use crate::wire::idempotency::InFlight;
@@ -30,6 +32,8 @@ pub struct ServerConfig {
     pub webhooks: WebhookConfig,
     /// Serve the dashboard at /dashboard/.
     pub dashboard: bool,
+    /// Requests per key and per account, failed authentications per address.
+    pub rate_limits: RateLimits,
 }
 
 /// Most deliveries in flight at once, over all endpoints.
@@ -75,6 +79,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             webhooks: WebhookConfig::default(),
             dashboard: true,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -85,12 +90,14 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
     pub inflight: InFlight,
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         AppState {
             store,
+            rate_limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             config: Arc::new(config),
             inflight: InFlight::default(),
         }

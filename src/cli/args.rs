@@ -11,6 +11,10 @@ use crate::api::state::{
 use crate::events::allow::AllowList;
 use crate::events::schedule::{RetrySchedule, parse_duration};
 
+use crate::ratelimit::{
+    AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT, REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT,
+    REQUESTS_PER_KEY_PER_SECOND_DEFAULT, Rate, RateLimits,
+};
 pub use crate::server::LISTEN_DEFAULT;
 use crate::server::{BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX, HEADER_READ_TIMEOUT, Limits};
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
@@ -294,6 +298,16 @@ pub struct ServeArgs {
     /// A request's body must arrive within this once its headers have (e.g. `30s`).
     #[arg(long, env = "PAYREC_BODY_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
     pub body_timeout: Duration,
+    /// Requests per second one API key may make (a burst of one second's worth); past it, 429.
+    #[arg(long, env = "PAYREC_RATE_LIMIT_PER_KEY", default_value_t = REQUESTS_PER_KEY_PER_SECOND_DEFAULT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_per_key: u32,
+    /// Requests per second one account may make, over all its keys and both modes.
+    #[arg(long, env = "PAYREC_RATE_LIMIT_PER_ACCOUNT", default_value_t = REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_per_account: u32,
+    /// Failed authentications (API or dashboard sign-in) one address may cause per minute;
+    /// past them its keys are not checked (429) until the budget refills.
+    #[arg(long, env = "PAYREC_AUTH_FAILURES_PER_MINUTE", default_value_t = AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_minute: u32,
     /// Do not serve the dashboard (/dashboard/) on the API listener.
     #[arg(long, env = "PAYREC_NO_DASHBOARD")]
     pub no_dashboard: bool,
@@ -312,6 +326,15 @@ fn parse_schedule(text: &str) -> Result<RetryDelays, String> {
 }
 
 impl ServeArgs {
+    /// The rate limits these flags give.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            per_key: Rate::per_second(self.rate_limit_per_key),
+            per_account: Rate::per_second(self.rate_limit_per_account),
+            auth_failures_per_address: Rate::per_minute(self.auth_failures_per_minute),
+        }
+    }
+
     /// The connection and request limits these flags give.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -359,6 +382,9 @@ impl Default for ServeArgs {
             connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX as u64,
             header_timeout: HEADER_READ_TIMEOUT,
             body_timeout: BODY_READ_TIMEOUT,
+            rate_limit_per_key: REQUESTS_PER_KEY_PER_SECOND_DEFAULT,
+            rate_limit_per_account: REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT,
+            auth_failures_per_minute: AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT,
         }
     }
 }

@@ -85,6 +85,7 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         webhooks: args.webhooks(),
         dashboard: !args.no_dashboard,
         limits: args.limits(),
+        rate_limits: args.rate_limits(),
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config);

@@ -13,6 +13,7 @@ use maud::html;
 use sha2::{Digest, Sha256};
 
 use super::layout::bare;
+use crate::api::auth::Peer;
 use crate::api::state::AppState;
 use crate::base62::random_base62;
 use crate::clock::unix_now;
@@ -147,7 +148,7 @@ pub async fn sign_in_form(headers: HeaderMap) -> Response {
 }
 
 /// POST /dashboard/sign-in
-pub async fn sign_in(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_in(State(app): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
     let fields = form_fields(&body);
     let secure_cookie = secure(&headers);
     let fresh = random_base62(TOKEN_CHARS);
@@ -161,9 +162,22 @@ pub async fn sign_in(State(app): State<AppState>, headers: HeaderMap, body: Byte
         );
     }
     let key = field(&fields, "key").unwrap_or_default().trim();
+    if let Err(e) = app.rate_limiter.authentication_allowed(peer) {
+        let wait = match e {
+            crate::wire::error::ApiError::RateLimited {
+                retry_after_seconds, ..
+            } => retry_after_seconds,
+            _ => 1,
+        };
+        let problem = format!("Too many sign-ins with a wrong key came from your address. Try again in {wait} s.");
+        let mut page = sign_in_page(StatusCode::TOO_MANY_REQUESTS, &fresh, Some(&problem), secure_cookie);
+        page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return page;
+    }
     let owner = match crate::api::auth::owner_of_key(&app, key).await {
         Ok(Some(owner)) => owner,
         Ok(None) => {
+            app.rate_limiter.authentication_failed(peer);
             return sign_in_page(
                 StatusCode::UNAUTHORIZED,
                 &fresh,

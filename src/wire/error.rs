@@ -63,6 +63,35 @@ impl ErrorType {
     }
 }
 
+/// What a rate limit counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitScope {
+    /// Requests of one API key, or of one account.
+    Requests,
+    /// Failed authentications from one address: its keys are not looked at for a while.
+    AuthFailures,
+}
+
+impl RateLimitScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimitScope::Requests => "requests",
+            RateLimitScope::AuthFailures => "auth_failures",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            RateLimitScope::Requests => {
+                "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."
+            }
+            RateLimitScope::AuthFailures => {
+                "Too many requests with an invalid API key came from your address: payrec does not check keys from it until its limit refills (see Retry-After)."
+            }
+        }
+    }
+}
+
 /// Stripe's message when no key is sent.
 pub const NO_API_KEY_MESSAGE: &str = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.";
 
@@ -120,6 +149,12 @@ pub enum ApiError {
     IdempotencyKeyInUse { key: String },
     #[error("{message}")]
     IdempotencyKeyInvalid { message: String },
+    /// Too many requests (Stripe's 429 `rate_limit`).
+    #[error("{}", .scope.message())]
+    RateLimited {
+        scope: RateLimitScope,
+        retry_after_seconds: u64,
+    },
     #[error("The request body is larger than the limit of {limit_bytes} bytes.")]
     BodyTooLarge { limit_bytes: usize },
     #[error("The request body did not arrive within {seconds} seconds.")]
@@ -169,6 +204,7 @@ impl ApiError {
             ApiError::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             ApiError::ResourceMissing { .. } | ApiError::UnrecognizedUrl { .. } => StatusCode::NOT_FOUND,
             ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -192,6 +228,7 @@ impl ApiError {
             ApiError::ParametersExclusive { .. } => Some("parameters_exclusive"),
             ApiError::ResourceMissing { .. } => Some("resource_missing"),
             ApiError::IdempotencyKeyInUse { .. } => Some("idempotency_key_in_use"),
+            ApiError::RateLimited { .. } => Some("rate_limit"),
             ApiError::Lifecycle { .. }
             | ApiError::Invalid { .. }
             | ApiError::InvalidExpand { .. }
@@ -283,10 +320,27 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), self.to_body()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let ApiError::Unavailable { .. } = self {
-            // The official SDKs retry on this header, with the same Idempotency-Key.
-            headers.insert("stripe-should-retry", HeaderValue::from_static("true"));
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        match &self {
+            ApiError::Unavailable { .. } => {
+                // The official SDKs retry on this header, with the same Idempotency-Key.
+                headers.insert("stripe-should-retry", HeaderValue::from_static("true"));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            ApiError::RateLimited {
+                scope,
+                retry_after_seconds,
+            } => {
+                // A request's limit passes: the SDKs retry, with backoff. Retrying a key that
+                // failed would only fail again.
+                let retry = if *scope == RateLimitScope::Requests {
+                    "true"
+                } else {
+                    "false"
+                };
+                headers.insert("stripe-should-retry", HeaderValue::from_static(retry));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            _ => {}
         }
         // Lets the request middleware count errors by code without re-parsing the body, and
         // log an internal error's cause once.

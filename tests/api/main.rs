@@ -33,6 +33,7 @@ mod operations;
 mod outages;
 mod planner_statistics;
 mod query_strings;
+mod rate_limits;
 mod reconcile_cli;
 mod replicas;
 mod request_limits;

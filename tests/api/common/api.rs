@@ -376,6 +376,15 @@ impl Client {
         }
     }
 
+    /// Connects from `address` (a loopback address other than 127.0.0.1, for per-address limits).
+    pub fn from_address(mut self, address: std::net::IpAddr) -> Client {
+        self.http = reqwest::Client::builder()
+            .local_address(address)
+            .build()
+            .expect("a client");
+        self
+    }
+
     /// Gives up on an answer after `timeout`: the request fails.
     pub fn with_timeout(mut self, timeout: Duration) -> Client {
         self.timeout = Some(timeout);

@@ -40,6 +40,19 @@ impl Browser {
         }
     }
 
+    /// A browser connecting from `address` (a loopback address other than 127.0.0.1).
+    pub fn from_address(base: &str, address: std::net::IpAddr) -> Browser {
+        Browser {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .local_address(address)
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let request = if cookie.is_empty() {
