@@ -7,6 +7,7 @@ use std::io::Write;
 use futures_util::StreamExt;
 
 use super::args::{ExportArgs, ServeArgs};
+use super::output::{check_output_path, create_output_file};
 use super::progress::Progress;
 use super::{Failure, open_store, tenant_of};
 use crate::export::{Selection, export};
@@ -17,6 +18,9 @@ pub async fn export_command(database_url: &str, args: &ExportArgs) -> Result<(),
         && from >= until
     {
         return Err(Failure("--created-after must be before --created-before".into()));
+    }
+    if let Some(path) = &args.output {
+        check_output_path(path, database_url)?;
     }
     let store = open_store(database_url, &ServeArgs::default()).await?;
     let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
@@ -32,8 +36,7 @@ pub async fn export_command(database_url: &str, args: &ExportArgs) -> Result<(),
             let mut partial = path.as_os_str().to_owned();
             partial.push(".partial");
             let partial = std::path::PathBuf::from(partial);
-            let file = std::fs::File::create(&partial)
-                .map_err(|e| Failure(format!("cannot write {}: {e}", partial.display())))?;
+            let file = create_output_file(&partial, database_url)?;
             (Box::new(std::io::BufWriter::new(file)), Some(partial))
         }
         None => (

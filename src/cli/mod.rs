@@ -9,11 +9,13 @@ use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, Tenant};
 
 pub mod args;
+mod csv_bound;
 pub mod doctor;
 mod events;
 mod export;
 mod import;
 mod keys;
+mod output;
 mod progress;
 mod reconcile;
 mod serve;
@@ -101,15 +103,34 @@ pub async fn open_store_for(database_url: &str, serve: &ServeArgs, bulk: bool) -
     )))
 }
 
-/// A URL without its password, for messages.
+/// Query parameters that carry a secret in a PostgreSQL URL (libpq reads both).
+const SECRET_URL_PARAMS: [&str; 2] = ["password", "sslpassword"];
+
+/// A URL without its passwords, for messages: the user info's and any `password` or
+/// `sslpassword` query parameter's.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
-            Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-            None => url.to_owned(),
-        },
-        _ => url.to_owned(),
+    let Some(scheme) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let at = url.rfind('@').filter(|at| *at > scheme);
+    let mut out = match at.and_then(|at| url[scheme..at].split_once(':').map(|(user, _)| (at, user))) {
+        Some((at, user)) => format!("{}{user}:***", &url[..scheme]) + &url[at..],
+        None => url.to_owned(),
+    };
+    let after_authority = out.find('@').unwrap_or(scheme);
+    if let Some(q) = out[after_authority..].find('?').map(|q| q + after_authority) {
+        let query: Vec<String> = out[q + 1..]
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if SECRET_URL_PARAMS.contains(&name.to_ascii_lowercase().as_str()) => {
+                    format!("{name}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{}?{}", &out[..q], query.join("&"));
     }
+    out
 }
 
 /// A new account's id.
@@ -122,4 +143,27 @@ pub async fn migrate(database_url: &str) -> Result<(), Failure> {
     open_store(database_url, &ServeArgs::default()).await?;
     println!("migrations applied to {}", redact_url(database_url));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_hides_every_password_form() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.internal:5432/payrec"),
+            "postgres://app:***@db.internal:5432/payrec"
+        );
+        assert_eq!(
+            redact_url("postgres://app@h1:5432,h2:5432/payrec?password=s3cret&sslmode=require"),
+            "postgres://app@h1:5432,h2:5432/payrec?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://a:b@h/db?sslmode=verify-full&SSLPassword=k&application_name=x"),
+            "postgres://a:***@h/db?sslmode=verify-full&SSLPassword=***&application_name=x"
+        );
+        assert_eq!(redact_url("sqlite://payrec.db"), "sqlite://payrec.db");
+        assert!(!redact_url("postgres://u:p@ss@h/db").contains("p@ss"));
+    }
 }

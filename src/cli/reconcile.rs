@@ -14,6 +14,7 @@ use super::args::{AmountsArg, ReconcileArgs, ServeArgs};
 use super::progress::Progress;
 use super::{Failure, open_store, tenant_of};
 use crate::clock::parse_time;
+use crate::export::safe_cells;
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Summary, judge};
 use crate::records::currency::{parse_currency, parse_decimal};
 use crate::records::totals::SECONDS_PER_DAY;
@@ -160,7 +161,7 @@ impl Output {
         let Some(report) = &mut self.report else { return Ok(()) };
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         report
-            .write_record([
+            .write_record(safe_cells(&[
                 line.map(|l| l.line.to_string()).unwrap_or_default(),
                 reference.to_owned(),
                 judged.category.as_str().to_owned(),
@@ -171,7 +172,7 @@ impl Output {
                 opt(judged.payrec_amount),
                 judged.payrec_currency.clone(),
                 judged.payrec_state.clone(),
-            ])
+            ]))
             .map_err(|e| Failure(format!("cannot write the report: {e}")))
     }
 }
@@ -226,7 +227,8 @@ pub async fn reconcile_command(database_url: &str, args: &ReconcileArgs) -> Resu
     }
     let file = File::open(&args.file).map_err(|e| Failure(format!("cannot read {}: {e}", args.file.display())))?;
     let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let bounded = super::csv_bound::BoundedRecords::new(file, super::csv_bound::CSV_RECORD_BYTES_MAX);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bounded);
     let header = reader
         .headers()
         .map_err(|e| Failure(format!("{}: cannot read the header: {e}", args.file.display())))?
@@ -248,8 +250,7 @@ pub async fn reconcile_command(database_url: &str, args: &ReconcileArgs) -> Resu
     let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
     let report = match &args.report {
         Some(path) => {
-            let mut w =
-                csv::Writer::from_path(path).map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+            let mut w = csv::Writer::from_writer(super::output::create_output_file(path, database_url)?);
             w.write_record(REPORT_COLUMNS).map_err(|e| Failure(e.to_string()))?;
             Some(w)
         }

@@ -2,9 +2,49 @@
 //! Amounts as integer minor units and as decimals in the currency's exponent; times as Unix
 //! seconds and RFC 3339 UTC; metadata as a JSON object.
 
+use std::borrow::Cow;
+
 use crate::clock::rfc3339;
 use crate::records::currency::decimal;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund, portions};
+
+/// First characters that make a spreadsheet read a cell as a formula (`=`, `+`, `-`, `@`, and
+/// tab or carriage return before one), and the apostrophe that marks a cell as text.
+const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
+
+/// A cell as every CSV payrec writes it: a text that a spreadsheet would run as a formula is
+/// written after an apostrophe (the spreadsheet's text marker, not shown); so is one that
+/// begins with an apostrophe, so that `from_spreadsheet` gives back exactly the value. A plain
+/// number (`-12.5`) is left as it is.
+pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+    let number = cell.strip_prefix('-').unwrap_or(cell).split_once('.').map_or_else(
+        || is_digits(cell.strip_prefix('-').unwrap_or(cell)),
+        |(i, f)| is_digits(i) && is_digits(f),
+    );
+    if cell.starts_with(FORMULA_STARTS) && !number {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A row's cells, each `spreadsheet_safe`, as the CSV writer takes them.
+pub fn safe_cells(cells: &[String]) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    cells.iter().map(|c| match spreadsheet_safe(c) {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    })
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The value of a cell written by `spreadsheet_safe` (or by a spreadsheet, which marks text
+/// the same way): one leading apostrophe removed.
+pub fn from_spreadsheet(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
 
 /// The header of a payment records CSV, in order. Columns are only ever added at the end.
 pub const RECORD_COLUMNS: [&str; 22] = [
@@ -190,4 +230,31 @@ pub fn event_row(e: &serde_json::Value) -> [String; EVENT_COLUMNS.len()] {
         e["pending_webhooks"].as_i64().unwrap_or_default().to_string(),
         e["data"].to_string(),
     ]
+}
+
+#[cfg(test)]
+mod spreadsheet_tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised_and_read_back_exactly() {
+        for formula in [
+            "=1+1",
+            "+1",
+            "-1+2",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "'quoted",
+            "=HYPERLINK(\"x\")",
+        ] {
+            let safe = spreadsheet_safe(formula);
+            assert!(safe.starts_with('\''), "{formula:?} -> {safe:?}");
+            assert_eq!(from_spreadsheet(&safe), formula);
+        }
+        for plain in ["-12", "-12.50", "12", "pr_123", "", "a=b", "{\"k\":\"=1\"}"] {
+            assert_eq!(spreadsheet_safe(plain), plain);
+            assert_eq!(from_spreadsheet(&spreadsheet_safe(plain)), plain);
+        }
+    }
 }

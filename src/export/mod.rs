@@ -13,6 +13,8 @@ use crate::store::{EventQuery, ExportQuery, ListError, ListQuery, RecordFilter, 
 
 mod columns;
 
+pub use columns::{from_spreadsheet, safe_cells};
+
 pub use columns::{ATTEMPT_COLUMNS, EVENT_COLUMNS, RECORD_COLUMNS, REFUND_COLUMNS};
 
 /// Objects read from the store per page (and written per chunk).
@@ -97,10 +99,18 @@ impl Objects {
                     w.write_record(self.header())?;
                 }
                 match self {
-                    Objects::Records(v) => v.iter().try_for_each(|r| w.write_record(columns::record_row(r)))?,
-                    Objects::Attempts(v) => v.iter().try_for_each(|a| w.write_record(columns::attempt_row(a)))?,
-                    Objects::Refunds(v) => v.iter().try_for_each(|r| w.write_record(columns::refund_row(r)))?,
-                    Objects::Events(v) => v.iter().try_for_each(|e| w.write_record(columns::event_row(e)))?,
+                    Objects::Records(v) => v
+                        .iter()
+                        .try_for_each(|r| w.write_record(columns::safe_cells(&columns::record_row(r))))?,
+                    Objects::Attempts(v) => v
+                        .iter()
+                        .try_for_each(|a| w.write_record(columns::safe_cells(&columns::attempt_row(a))))?,
+                    Objects::Refunds(v) => v
+                        .iter()
+                        .try_for_each(|r| w.write_record(columns::safe_cells(&columns::refund_row(r))))?,
+                    Objects::Events(v) => v
+                        .iter()
+                        .try_for_each(|e| w.write_record(columns::safe_cells(&columns::event_row(e))))?,
                 }
                 w.into_inner().map_err(|e| ExportError::Csv(e.into_error().into()))
             }

@@ -11,6 +11,7 @@ use csv::StringRecord;
 
 use super::{LineError, LineInput, RefundInput};
 use crate::clock::parse_time;
+use crate::export::from_spreadsheet;
 use crate::records::currency::parse_decimal;
 use crate::wire::form::{Param, ParamMap, ParamTree};
 
@@ -87,7 +88,11 @@ impl CsvColumns {
 
     /// The row's report calls.
     pub fn line(&self, row: &StringRecord, line: u64) -> Result<LineInput, LineError> {
-        let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(str::trim).filter(|v| !v.is_empty());
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| row.get(i))
+                .map(|v| from_spreadsheet(v.trim()))
+                .filter(|v| !v.is_empty())
+        };
         let error = |column: &str, message: String| LineError::new(line, Some(column), message);
         // A time from the first of its columns (the Unix seconds one, then the `_utc` one) with a
         // value; an error names the column it came from.

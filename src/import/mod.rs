@@ -16,6 +16,7 @@ use crate::records::ids::{OBJECT_ID_CHARS, OBJECT_ID_TIME_CHARS, time_prefix};
 use crate::records::model::{PaymentAttemptRecordId, PaymentRecordId};
 use crate::wire::error::ApiError;
 use crate::wire::form::{Param, ParamTree};
+use crate::wire::params::TIMESTAMP_MAX;
 
 pub mod csv_line;
 pub mod json_line;
@@ -133,6 +134,7 @@ pub fn prepare(input: LineInput, livemode: bool) -> Result<ReadyLine, LineError>
     let report: ReportPaymentParams =
         crate::wire::params::read(&input.report).map_err(|e| LineError::api(line, "", e))?;
     let created = input.created.unwrap_or(report.initiated_at.0);
+    check_time(line, "created", created)?;
     let record_id = match input.record_id {
         Some(id) => PaymentRecordId::new_unchecked(checked_id(line, "id", PaymentRecordId::PREFIX, id)?),
         None => PaymentRecordId::new_unchecked(derived_id(PaymentRecordId::PREFIX, created, &input.identity)),
@@ -178,6 +180,7 @@ pub fn prepare(input: LineInput, livemode: bool) -> Result<ReadyLine, LineError>
             .or(p.refunded.as_ref().map(|r| r.refunded_at.0))
             .or(p.initiated_at.as_ref().map(|t| t.0))
             .unwrap_or(created);
+        check_time(line, &format!("{prefix}[created]"), at)?;
         let report = refund_report(p, at);
         if !references.insert(report.refund_reference.clone()) {
             return Err(LineError::new(
@@ -193,6 +196,21 @@ pub fn prepare(input: LineInput, livemode: bool) -> Result<ReadyLine, LineError>
         LineError::new(line, Some("refunds"), e.to_string())
     })?;
     Ok(ReadyLine { line, created, payment })
+}
+
+/// A time the line sets itself (a record's or a refund's `created`) must be one the API's
+/// timestamps allow, as the times it reads through the API's parameters are.
+fn check_time(line: u64, field: &str, at: i64) -> Result<(), LineError> {
+    if (0..=TIMESTAMP_MAX).contains(&at) {
+        return Ok(());
+    }
+    Err(LineError::new(
+        line,
+        Some(field),
+        format!(
+            "{at} is outside the times the API takes: Unix seconds from 0 to {TIMESTAMP_MAX} (9999-12-31T23:59:59Z)"
+        ),
+    ))
 }
 
 fn set_refund_reference(tree: &mut ParamTree, reference: String) {

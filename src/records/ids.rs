@@ -18,10 +18,15 @@ const _: () = assert!(
     "ids stay unguessable: at least 16 random characters"
 );
 
+/// The latest time a prefix tells apart (62^8 - 1 ms, in the year 8888); later times share it.
+pub const TIME_PREFIX_MILLIS_MAX: u64 = 62u64.pow(OBJECT_ID_TIME_CHARS as u32) - 1;
+
 /// `millis` as fixed-width base62; BASE62 is in ASCII order, so the text sorts as the number.
+/// A time past `TIME_PREFIX_MILLIS_MAX` (an imported payment of the year 9999, which the API's
+/// timestamps allow) takes the last prefix, so ids still sort no earlier than their time.
 pub fn time_prefix(millis: u64) -> String {
     let mut digits = [b'0'; OBJECT_ID_TIME_CHARS];
-    let mut rest = millis;
+    let mut rest = millis.min(TIME_PREFIX_MILLIS_MAX);
     for d in digits.iter_mut().rev() {
         *d = BASE62[(rest % 62) as usize];
         rest /= 62;

@@ -15,6 +15,7 @@ mod dashboard_overview;
 mod errors_and_headers;
 mod events;
 mod export_cli;
+mod file_hardening;
 mod form_encoding;
 mod hostile_clients;
 mod http_fuzz;

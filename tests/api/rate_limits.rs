@@ -24,7 +24,7 @@ async fn failed_api_keys_from_one_address_are_throttled_and_then_so_is_the_right
     let mut statuses = std::collections::BTreeMap::new();
     for i in 0..(burst + 50) {
         let r = Client::new(&server.base, Auth::Basic(wrong_key(i)))
-            .from_address(attacker())
+            .connecting_from(attacker())
             .list_records(&[])
             .await;
         *statuses.entry(r.status).or_insert(0) += 1;
@@ -32,7 +32,7 @@ async fn failed_api_keys_from_one_address_are_throttled_and_then_so_is_the_right
     assert_eq!(statuses.get(&401), Some(&burst), "{statuses:?}");
     assert_eq!(statuses.get(&429), Some(&50), "{statuses:?}");
     let right = Client::new(&server.base, Auth::Basic(server.test_key.clone()))
-        .from_address(attacker())
+        .connecting_from(attacker())
         .list_records(&[])
         .await;
     assert_eq!(right.status, 429, "the right key is not checked either: {}", right.body);

@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Seek};
 
 use super::super::Failure;
 use super::super::args::{FormatArg, ImportArgs};
+use super::super::csv_bound::{BoundedRecords, CSV_RECORD_BYTES_MAX};
 use crate::import::csv_line::CsvColumns;
 use crate::import::{LineError, LineInput, json_line};
 
@@ -16,7 +17,7 @@ pub const JSON_LINE_BYTES_MAX: usize = 1 << 20;
 /// The file, one line at a time.
 pub(super) enum Source {
     Csv {
-        reader: csv::Reader<File>,
+        reader: csv::Reader<BoundedRecords<File>>,
         columns: CsvColumns,
         record: csv::ByteRecord,
     },
@@ -64,7 +65,8 @@ impl Source {
                 read: 0,
             },
             FormatArg::Csv => {
-                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+                let bounded = BoundedRecords::new(file, CSV_RECORD_BYTES_MAX);
+                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bounded);
                 let header = reader
                     .headers()
                     .map_err(|e| Failure(format!("{}: cannot read the header: {e}", path.display())))?

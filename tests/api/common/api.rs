@@ -377,7 +377,7 @@ impl Client {
     }
 
     /// Connects from `address` (a loopback address other than 127.0.0.1, for per-address limits).
-    pub fn from_address(mut self, address: std::net::IpAddr) -> Client {
+    pub fn connecting_from(mut self, address: std::net::IpAddr) -> Client {
         self.http = reqwest::Client::builder()
             .local_address(address)
             .build()
