@@ -98,6 +98,17 @@ async fn bounded_body(State(app): State<AppState>, request: Request, next: Next)
     }
 }
 
+/// HSTS for a server reached over https: a year, as browsers expect of a site that stays https.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+async fn strict_transport_security(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+    );
+    response
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     crate::telemetry::handle();
@@ -110,6 +121,9 @@ pub fn app(state: AppState) -> Router {
     }
     if state.config.dashboard {
         router = router.merge(crate::dashboard::router());
+    }
+    if state.config.serves_https() {
+        router = router.layer(axum::middleware::map_response(strict_transport_security));
     }
     router
         .route_layer(from_fn(remember_route))

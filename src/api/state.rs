@@ -34,6 +34,16 @@ pub struct ServerConfig {
     pub dashboard: bool,
     /// Requests per key and per account, failed authentications per address.
     pub rate_limits: RateLimits,
+    /// Where clients reach this server (`--public-url`): an https one makes the dashboard's
+    /// cookies `__Host-` and `Secure` and every response carry HSTS.
+    pub public_url: Option<url::Url>,
+}
+
+impl ServerConfig {
+    /// Whether clients reach the server over https (its public URL says so).
+    pub fn serves_https(&self) -> bool {
+        self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
 }
 
 /// Most deliveries in flight at once, over all endpoints.
@@ -80,6 +90,7 @@ impl Default for ServerConfig {
             webhooks: WebhookConfig::default(),
             dashboard: true,
             rate_limits: RateLimits::default(),
+            public_url: None,
         }
     }
 }

@@ -308,6 +308,11 @@ pub struct ServeArgs {
     /// past them its keys are not checked (429) until the budget refills.
     #[arg(long, env = "PAYREC_AUTH_FAILURES_PER_MINUTE", default_value_t = AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT, value_parser = clap::value_parser!(u32).range(1..))]
     pub auth_failures_per_minute: u32,
+    /// Where clients reach this server, e.g. `https://payrec.example.com` behind a proxy that
+    /// terminates TLS: an https URL makes the dashboard's cookies `__Host-` and `Secure` and
+    /// adds HSTS to every response.
+    #[arg(long, env = "PAYREC_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<url::Url>,
     /// Do not serve the dashboard (/dashboard/) on the API listener.
     #[arg(long, env = "PAYREC_NO_DASHBOARD")]
     pub no_dashboard: bool,
@@ -315,6 +320,14 @@ pub struct ServeArgs {
     /// delivers them).
     #[arg(long, env = "PAYREC_NO_WEBHOOK_DELIVERY")]
     pub no_webhook_delivery: bool,
+}
+
+fn public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !["http", "https"].contains(&url.scheme()) || url.host_str().is_none() {
+        return Err(format!("{text:?} is not an http:// or https:// URL with a host"));
+    }
+    Ok(url)
 }
 
 /// `--webhook-retry-schedule`: the delays, in order.
@@ -382,6 +395,7 @@ impl Default for ServeArgs {
             connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX as u64,
             header_timeout: HEADER_READ_TIMEOUT,
             body_timeout: BODY_READ_TIMEOUT,
+            public_url: None,
             rate_limit_per_key: REQUESTS_PER_KEY_PER_SECOND_DEFAULT,
             rate_limit_per_account: REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT,
             auth_failures_per_minute: AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT,

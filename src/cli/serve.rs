@@ -86,6 +86,7 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         dashboard: !args.no_dashboard,
         limits: args.limits(),
         rate_limits: args.rate_limits(),
+        public_url: args.public_url.clone(),
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config);

@@ -21,6 +21,7 @@ use crate::store::{NewSession, Session};
 
 /// How long a session lasts from sign-in.
 pub const SESSION_TTL_SECS: i64 = 12 * 60 * 60;
+/// The cookies' names without `__Host-`.
 const SESSION_COOKIE: &str = "payrec_session";
 const SIGN_IN_COOKIE: &str = "payrec_sign_in";
 /// Random base62 characters of a session id and of a CSRF token (~190 bits).
@@ -42,20 +43,47 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|(k, v)| (k == name).then_some(v))
 }
 
-/// Behind a proxy that terminated https, cookies are `Secure`.
-fn secure(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+/// How the dashboard's cookies are named and sent. Served at an https public URL
+/// (`--public-url https://…`, the deployment's word, never a client's header): `__Host-` names,
+/// which a browser takes only with `Secure`, for the whole host and from this host alone, so a
+/// sibling subdomain cannot plant a session (login CSRF). Otherwise (plain http on a
+/// workstation) the bare names, scoped to /dashboard.
+#[derive(Debug, Clone, Copy)]
+struct Cookies {
+    https: bool,
 }
 
-fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie values are ASCII")
+impl Cookies {
+    fn of(app: &AppState) -> Cookies {
+        Cookies {
+            https: app.config.serves_https(),
+        }
+    }
+
+    fn name(self, bare: &'static str) -> String {
+        if self.https {
+            format!("__Host-{bare}")
+        } else {
+            bare.to_owned()
+        }
+    }
+
+    fn set(self, bare: &'static str, value: &str, max_age: i64) -> HeaderValue {
+        let (path, secure) = if self.https {
+            ("/", "; Secure")
+        } else {
+            ("/dashboard", "")
+        };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+            self.name(bare)
+        ))
+        .expect("cookie values are ASCII")
+    }
+
+    fn get<'a>(self, headers: &'a HeaderMap, bare: &'static str) -> Option<&'a str> {
+        cookie(headers, &self.name(bare))
+    }
 }
 
 /// The signed-in user of a dashboard request; without a live session, the request is sent to
@@ -77,7 +105,7 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let to_sign_in = || Redirect::to(SIGN_IN_PATH).into_response();
-        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(id) = Cookies::of(app).get(&parts.headers, SESSION_COOKIE) else {
             return Err(to_sign_in());
         };
         let digest = session_digest(id);
@@ -117,7 +145,7 @@ pub fn csrf_ok(expected: &str, sent: Option<&str>) -> bool {
             == 0
 }
 
-fn sign_in_page(status: StatusCode, token: &str, problem: Option<&str>, secure_cookie: bool) -> Response {
+fn sign_in_page(status: StatusCode, token: &str, problem: Option<&str>, cookies: Cookies) -> Response {
     let markup = bare(
         "Sign in",
         html! {
@@ -135,30 +163,29 @@ fn sign_in_page(status: StatusCode, token: &str, problem: Option<&str>, secure_c
         },
     );
     let mut response = super::html(status, markup);
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(SIGN_IN_COOKIE, token, 3600, secure_cookie),
-    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies.set(SIGN_IN_COOKIE, token, 3600));
     response
 }
 
 /// GET /dashboard/sign-in
-pub async fn sign_in_form(headers: HeaderMap) -> Response {
-    sign_in_page(StatusCode::OK, &random_base62(TOKEN_CHARS), None, secure(&headers))
+pub async fn sign_in_form(State(app): State<AppState>) -> Response {
+    sign_in_page(StatusCode::OK, &random_base62(TOKEN_CHARS), None, Cookies::of(&app))
 }
 
 /// POST /dashboard/sign-in
 pub async fn sign_in(State(app): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
     let fields = form_fields(&body);
-    let secure_cookie = secure(&headers);
+    let cookies = Cookies::of(&app);
     let fresh = random_base62(TOKEN_CHARS);
-    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    let expected = cookies.get(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !csrf_ok(expected, field(&fields, "csrf")) {
         return sign_in_page(
             StatusCode::FORBIDDEN,
             &fresh,
             Some("This form expired or did not come from this page. Sign in again."),
-            secure_cookie,
+            cookies,
         );
     }
     let key = field(&fields, "key").unwrap_or_default().trim();
@@ -170,7 +197,7 @@ pub async fn sign_in(State(app): State<AppState>, Peer(peer): Peer, headers: Hea
             _ => 1,
         };
         let problem = format!("Too many sign-ins with a wrong key came from your address. Try again in {wait} s.");
-        let mut page = sign_in_page(StatusCode::TOO_MANY_REQUESTS, &fresh, Some(&problem), secure_cookie);
+        let mut page = sign_in_page(StatusCode::TOO_MANY_REQUESTS, &fresh, Some(&problem), cookies);
         page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return page;
     }
@@ -182,7 +209,7 @@ pub async fn sign_in(State(app): State<AppState>, Peer(peer): Peer, headers: Hea
                 StatusCode::UNAUTHORIZED,
                 &fresh,
                 Some("That key is not a valid API key of this server."),
-                secure_cookie,
+                cookies,
             );
         }
         Err(e) => return crate::wire::error::ApiError::from(e).into_response(),
@@ -202,16 +229,13 @@ pub async fn sign_in(State(app): State<AppState>, Peer(peer): Peer, headers: Hea
     }
     let mut response = Redirect::to("/dashboard/").into_response();
     let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &id, SESSION_TTL_SECS, secure_cookie),
-    );
-    headers.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", 0, secure_cookie));
+    headers.append(header::SET_COOKIE, cookies.set(SESSION_COOKIE, &id, SESSION_TTL_SECS));
+    headers.append(header::SET_COOKIE, cookies.set(SIGN_IN_COOKIE, "", 0));
     response
 }
 
 /// POST /dashboard/sign-out (with the session's CSRF token).
-pub async fn sign_out(State(app): State<AppState>, user: SignedIn, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_out(State(app): State<AppState>, user: SignedIn, body: Bytes) -> Response {
     let fields = form_fields(&body);
     if !csrf_ok(&user.session.csrf, field(&fields, "csrf")) {
         return super::html(
@@ -228,6 +252,6 @@ pub async fn sign_out(State(app): State<AppState>, user: SignedIn, headers: Head
     let mut response = Redirect::to(SIGN_IN_PATH).into_response();
     response
         .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, secure(&headers)));
+        .append(header::SET_COOKIE, Cookies::of(&app).set(SESSION_COOKIE, "", 0));
     response
 }

@@ -128,6 +128,25 @@ pub struct EndpointView<'a> {
     url: &'a str,
 }
 
+impl EndpointView<'_> {
+    /// The view as it is saved under an idempotency key: never with the secret, which is
+    /// stored once, in the endpoint's row (`with_secret` puts it back into the answer).
+    pub fn without_secret(self) -> Self {
+        EndpointView { secret: None, ..self }
+    }
+}
+
+/// An endpoint's JSON rendered `without_secret`, with `secret` put back where the rendering
+/// places it: before the top-level `status` (the last `,"status":"` in the text: only `url`, a
+/// JSON string whose quotes are escaped, follows it). A secret is `whsec_` and base62.
+pub fn with_secret(body: &str, secret: &str) -> Option<String> {
+    if !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let at = body.rfind(",\"status\":\"")?;
+    Some(format!("{},\"secret\":\"{secret}\"{}", &body[..at], &body[at..]))
+}
+
 /// The wire form; `secret` appears only when the endpoint carries it (the create response).
 pub fn render_endpoint(e: &WebhookEndpoint) -> EndpointView<'_> {
     EndpointView {
@@ -158,5 +177,32 @@ pub fn render_deleted(id: &str) -> DeletedView<'_> {
         id,
         object: "webhook_endpoint",
         deleted: true,
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_put_back_gives_the_bytes_of_the_rendering_with_it() {
+        let mut endpoint = WebhookEndpoint {
+            id: "we_1".into(),
+            livemode: false,
+            created: 1,
+            url: "https://example.com/h?\"status\":\"x".into(),
+            enabled_events: vec!["*".into()],
+            description: Some(",\"status\":\"".into()),
+            metadata: [("status".to_owned(), "x".to_owned())].into(),
+            api_version: None,
+            status: EndpointStatus::Enabled,
+            secret: Some(new_secret()),
+        };
+        let with = serde_json::to_string(&render_endpoint(&endpoint)).unwrap();
+        let without = serde_json::to_string(&render_endpoint(&endpoint).without_secret()).unwrap();
+        assert!(!without.contains("whsec_"));
+        let secret = endpoint.secret.take().unwrap();
+        assert_eq!(with_secret(&without, &secret).unwrap(), with);
+        assert_eq!(with_secret(&without, "bad\"secret"), None);
     }
 }

@@ -271,6 +271,8 @@ pub trait Store: LedgerQueries + Send + Sync + Debug {
     /// The events of one payment record, oldest first.
     async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError>;
     async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError>;
+    /// The signing secret of one endpoint (for a create's answer and its replays).
+    async fn endpoint_secret(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError>;
     async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError>;
     /// The newest deliveries of the tenant (of one endpoint or one event, when given).
     async fn list_deliveries(

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod crash_durability;
 mod dashboard;
+mod dashboard_cookies;
 mod dashboard_overview;
 mod errors_and_headers;
 mod events;

@@ -144,6 +144,22 @@ async fn an_idempotent_create_replays_the_same_endpoint_and_secret(server: TestS
     let second = server.create_webhook_endpoint_keyed("we-key", &form).await;
     assert_eq!(second.header("idempotent-replayed"), Some("true"));
     assert_eq!(first.body, second.body);
+    let secret = first.json["secret"].as_str().expect("a secret").to_owned();
+    let tenant = payrec::store::Tenant {
+        account_id: server.account_id.clone(),
+        livemode: false,
+    };
+    let saved = server
+        .store
+        .find_idempotent(&tenant, "we-key")
+        .await
+        .unwrap()
+        .expect("saved");
+    assert!(
+        !saved.response.body.contains(&secret) && !saved.response.body.contains("whsec_"),
+        "the secret is stored once, in the endpoint's row: {}",
+        saved.response.body
+    );
     assert_eq!(
         server.list_webhook_endpoints(&[]).await.ok()["data"]
             .as_array()

@@ -8,7 +8,7 @@ use super::respond::endpoint_result;
 use crate::api::execute::{Mutation, execute};
 use crate::api::state::AppState;
 use crate::clock::unix_now;
-use crate::events::endpoint::{new_endpoint_id, new_secret};
+use crate::events::endpoint::{new_endpoint_id, new_secret, with_secret};
 use crate::events::{EndpointChange, EndpointCommand, EndpointStatus, WebhookEndpoint};
 use crate::records::lifecycle::apply_metadata;
 use crate::store::{Command, Tenant};
@@ -53,7 +53,8 @@ pub async fn create_endpoint(
 ) -> Result<Response, ApiError> {
     let livemode = tenant.livemode;
     let app_ref = &app;
-    execute(&app, tenant, &request, |p: CreateEndpointParams| {
+    let owner = tenant.clone();
+    let answer = execute(&app, tenant, &request, |p: CreateEndpointParams| {
         allowed(app_ref, &p.url)?;
         let metadata = apply_metadata(&Default::default(), &p.metadata)?;
         let endpoint = WebhookEndpoint {
@@ -70,7 +71,35 @@ pub async fn create_endpoint(
         };
         Ok(mutation(EndpointCommand::Create(endpoint), "webhook_endpoint_created"))
     })
-    .await
+    .await?;
+    reveal_secret(&app, &owner, answer).await
+}
+
+/// A create's answer, first or replayed, with the endpoint's signing secret put back from its
+/// row: the response saved under the idempotency key never holds it. (Replayed after the
+/// endpoint was deleted, it has no secret: nothing is signed with it any more.)
+async fn reveal_secret(app: &AppState, tenant: &Tenant, answer: Response) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Created {
+        id: String,
+    }
+    if answer.status() != axum::http::StatusCode::OK {
+        return Ok(answer);
+    }
+    let (parts, body) = answer.into_parts();
+    let internal = |cause: String| ApiError::Internal { cause };
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| internal(e.to_string()))?;
+    let created: Created = serde_json::from_str(&text).map_err(|e| internal(e.to_string()))?;
+    let body = match app.store.endpoint_secret(tenant, &created.id).await? {
+        Some(secret) => {
+            with_secret(&text, &secret).ok_or_else(|| internal("an endpoint's secret did not fit".into()))?
+        }
+        None => text,
+    };
+    Ok(Response::from_parts(parts, axum::body::Body::from(body)))
 }
 
 /// POST /v1/webhook_endpoints/:id

@@ -10,7 +10,7 @@ use crate::wire::error::ApiError;
 pub fn endpoint_result(result: &WriteResult, _expand: &[&'static str]) -> SavedResponse {
     let ok = |body: String| SavedResponse { status: 200, body };
     match result {
-        WriteResult::Applied(Applied::Endpoint(endpoint)) => ok(json(&render_endpoint(endpoint))),
+        WriteResult::Applied(Applied::Endpoint(endpoint)) => ok(json(&render_endpoint(endpoint).without_secret())),
         WriteResult::Applied(Applied::EndpointDeleted(id)) => ok(json(&render_deleted(id))),
         WriteResult::Missing { object, id } => ApiError::ResourceMissing {
             object,

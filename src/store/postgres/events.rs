@@ -159,6 +159,20 @@ pub(super) async fn get_event(pool: &PgPool, tenant: &Tenant, id: &str) -> Resul
     .transpose()
 }
 
+pub(super) async fn endpoint_secret(pool: &PgPool, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+    if !can_exist(id) {
+        return Ok(None);
+    }
+    Ok(
+        sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE account_id = $1 AND livemode = $2 AND id = $3")
+            .bind(&tenant.account_id)
+            .bind(tenant.livemode)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// The events `ids` of the tenant, as (id, JSON), in no particular order.
 pub(super) async fn events_by_id(
     pool: &PgPool,

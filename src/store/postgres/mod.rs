@@ -382,6 +382,10 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn endpoint_secret(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        events::endpoint_secret(&self.pool, tenant, id).await
+    }
+
     async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
         let list = ListOf::table("webhook_endpoints", tenant);
         Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)

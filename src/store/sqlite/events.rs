@@ -225,6 +225,12 @@ pub(super) fn get_event(conn: &Connection, tenant: &Tenant, id: &str) -> Result<
     .transpose()
 }
 
+pub(super) fn endpoint_secret(conn: &Connection, tenant: &Tenant, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT secret FROM webhook_endpoints WHERE account_id = ?1 AND livemode = ?2 AND id = ?3")?
+        .query_row(params![tenant.account_id, tenant.livemode, id], |r| r.get(0))
+        .optional()
+}
+
 /// The events `ids` of the tenant, as (id, JSON), in no particular order.
 pub(super) fn events_by_id(
     conn: &Connection,

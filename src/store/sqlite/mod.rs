@@ -432,6 +432,10 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn endpoint_secret(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
+        self.reads.with(|conn| events::endpoint_secret(conn, tenant, id))
+    }
+
     async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
         let list = ListOf::table("webhook_endpoints", tenant);
         Ok(decode_page(self.reads.page(&list, query)?)?)
