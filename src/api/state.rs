@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::rate_limits::RateLimiter;
-use crate::events::allow::AllowList;
+use crate::events::destination::Destinations;
 use crate::events::schedule::RetrySchedule;
 use crate::ratelimit::RateLimits;
 use crate::server::Limits;
@@ -58,8 +58,8 @@ pub const WEBHOOK_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 pub struct WebhookConfig {
     /// Run the delivery worker in this process.
     pub deliver: bool,
-    /// Where deliveries may go; `None`: anywhere.
-    pub allow: Option<AllowList>,
+    /// Where deliveries may go: public addresses, test-mode loopback, and the allow list.
+    pub destinations: Destinations,
     pub schedule: RetrySchedule,
     pub timeout: Duration,
     pub concurrency: usize,
@@ -70,7 +70,7 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         WebhookConfig {
             deliver: true,
-            allow: None,
+            destinations: Destinations::default(),
             schedule: RetrySchedule::default(),
             timeout: WEBHOOK_TIMEOUT_DEFAULT,
             concurrency: WEBHOOK_CONCURRENCY_DEFAULT,

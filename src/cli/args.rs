@@ -9,6 +9,7 @@ use crate::api::state::{
     WEBHOOK_CONCURRENCY_DEFAULT, WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT, WEBHOOK_TIMEOUT_DEFAULT, WebhookConfig,
 };
 use crate::events::allow::AllowList;
+use crate::events::destination::Destinations;
 use crate::events::schedule::{RetrySchedule, parse_duration};
 
 use crate::ratelimit::{
@@ -273,10 +274,14 @@ pub struct ServeArgs {
     /// few hours).
     #[arg(long, env = "PAYREC_WEBHOOK_RETRY_SCHEDULE", value_parser = parse_schedule)]
     pub webhook_retry_schedule: Option<RetryDelays>,
-    /// Webhooks: deliver only to these hosts (`hooks.example.com`, `*.example.com`) and networks
-    /// (`10.0.0.0/8`), comma-separated. Default: anywhere.
+    /// Webhooks: besides public addresses, also deliver to these hosts (`hooks.internal`,
+    /// `*.corp.example`) and networks (`10.0.0.0/8`), comma-separated: an internal receiver.
     #[arg(long, env = "PAYREC_WEBHOOK_ALLOW", value_parser = AllowList::parse)]
     pub webhook_allow: Option<AllowList>,
+    /// Webhooks: test mode may not deliver to loopback either (by default it may: a receiver on
+    /// the developer's own machine).
+    #[arg(long, env = "PAYREC_WEBHOOK_DENY_LOOPBACK")]
+    pub webhook_deny_loopback: bool,
     /// Webhooks: an attempt not answered with a 2xx within this is failed (e.g. `10s`).
     #[arg(long, env = "PAYREC_WEBHOOK_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
     pub webhook_timeout: Duration,
@@ -362,7 +367,10 @@ impl ServeArgs {
     pub fn webhooks(&self) -> WebhookConfig {
         WebhookConfig {
             deliver: !self.no_webhook_delivery,
-            allow: self.webhook_allow.clone(),
+            destinations: Destinations {
+                allow: self.webhook_allow.clone(),
+                test_mode_loopback: !self.webhook_deny_loopback,
+            },
             schedule: self
                 .webhook_retry_schedule
                 .clone()
@@ -386,6 +394,7 @@ impl Default for ServeArgs {
             pg_acquire_timeout_secs: ACQUIRE_TIMEOUT_DEFAULT.as_secs(),
             webhook_retry_schedule: None,
             webhook_allow: None,
+            webhook_deny_loopback: false,
             webhook_timeout: WEBHOOK_TIMEOUT_DEFAULT,
             webhook_concurrency: WEBHOOK_CONCURRENCY_DEFAULT as u64,
             webhook_connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64,

@@ -72,7 +72,7 @@ pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
                             td { code { (d.endpoint_id) } }
                             td { span class={ "state " (match d.state.as_str() { "succeeded" => "guaranteed", "failed" => "failed", _ => "pending" }) } { (d.state) } }
                             td { (d.attempts) }
-                            td { @if let Some(status) = d.last_status { "HTTP " (status) } @else { (d.last_error.as_deref().unwrap_or("—")) } }
+                            td { @if let Some(status) = d.last_status { "HTTP " (status) } @else { (d.last_error.as_deref().map_or("—", crate::events::failure::Failure::label)) } }
                             td.optional { @if let Some(at) = d.last_attempt_at_ms { (time(at / 1000)) } @else { "—" } }
                             @if can_resend {
                                 td {

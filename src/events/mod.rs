@@ -7,7 +7,9 @@
 pub mod allow;
 pub mod catalogue;
 pub mod derive;
+pub mod destination;
 pub mod endpoint;
+pub mod failure;
 pub mod render;
 pub mod schedule;
 pub mod signature;

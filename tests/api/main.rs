@@ -46,6 +46,7 @@ mod smoke;
 mod stored_format;
 mod tenant_isolation;
 mod wal;
+mod webhook_destinations;
 mod webhook_durability;
 mod webhook_endpoints;
 mod webhooks;

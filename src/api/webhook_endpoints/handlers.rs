@@ -24,24 +24,18 @@ fn mutation(command: EndpointCommand, label: &'static str) -> Mutation {
     }
 }
 
-/// A URL this deployment may deliver to (`--webhook-allow`).
-fn allowed(app: &AppState, url: &EndpointUrl) -> Result<(), ApiError> {
-    let Some(allow) = &app.config.webhooks.allow else {
-        return Ok(());
+/// A URL this deployment may deliver to in this mode (`events::destination`), as far as can
+/// be told before it is resolved.
+fn allowed(app: &AppState, livemode: bool, url: &EndpointUrl) -> Result<(), ApiError> {
+    let Ok(parsed) = url::Url::parse(&url.0) else {
+        return Ok(()); // EndpointUrl parsed it already
     };
-    let host = url::Url::parse(&url.0)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
-    if allow.may_allow(&host) {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid {
-            message: format!(
-                "Invalid URL: this payrec server does not deliver webhooks to {host} (its operator allows only the hosts and networks of --webhook-allow)."
-            ),
+    match app.config.webhooks.destinations.refuses_url(livemode, &parsed) {
+        None => Ok(()),
+        Some(why) => Err(ApiError::Invalid {
+            message: format!("Invalid URL: {why}."),
             param: Some("url".into()),
-        })
+        }),
     }
 }
 
@@ -55,7 +49,7 @@ pub async fn create_endpoint(
     let app_ref = &app;
     let owner = tenant.clone();
     let answer = execute(&app, tenant, &request, |p: CreateEndpointParams| {
-        allowed(app_ref, &p.url)?;
+        allowed(app_ref, livemode, &p.url)?;
         let metadata = apply_metadata(&Default::default(), &p.metadata)?;
         let endpoint = WebhookEndpoint {
             id: new_endpoint_id(),
@@ -110,9 +104,10 @@ pub async fn update_endpoint(
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
     let app_ref = &app;
+    let livemode = tenant.livemode;
     execute(&app, tenant, &request, |p: UpdateEndpointParams| {
         if let Some(url) = &p.url {
-            allowed(app_ref, url)?;
+            allowed(app_ref, livemode, url)?;
         }
         let change = EndpointChange {
             url: p.url.map(|u| u.0),

@@ -63,7 +63,11 @@ pub fn spawn(app: &AppState) {
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let worker = Worker {
         store: app.store.clone(),
-        sender: Sender::new(config.allow.clone(), config.timeout, config.connections_per_endpoint),
+        sender: Sender::new(
+            config.destinations.clone(),
+            config.timeout,
+            config.connections_per_endpoint,
+        ),
         config,
         owner: format!("payrec-{}", crate::base62::random_base62(16)),
         in_flight: HashMap::new(),
@@ -191,7 +195,7 @@ impl Worker {
                 next,
                 attempted_at_ms,
                 status: attempted.status,
-                error: attempted.error,
+                error: attempted.failure.map(|f| f.as_str().to_owned()),
                 latency_ms: attempted.latency.as_millis() as i64,
             };
             let _ = done.send(Done {
@@ -236,12 +240,12 @@ fn log_attempt(delivery: &ClaimedDelivery, attempted: &Attempted, next: &Deliver
         ),
         DeliveryNext::RetryAt(at) => tracing::warn!(
             event = %delivery.event_id, endpoint = %delivery.endpoint_id, status, latency_ms, attempt, result,
-            retry_in_ms = at - now_ms(), error = attempted.error.as_deref().unwrap_or(""),
+            retry_in_ms = at - now_ms(), error = attempted.detail.as_deref().unwrap_or(""),
             "webhook delivery failed; will retry"
         ),
         DeliveryNext::GaveUp => tracing::warn!(
             event = %delivery.event_id, endpoint = %delivery.endpoint_id, status, latency_ms, attempt, result,
-            error = attempted.error.as_deref().unwrap_or(""),
+            error = attempted.detail.as_deref().unwrap_or(""),
             "webhook delivery failed; retries exhausted"
         ),
     }
