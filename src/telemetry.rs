@@ -89,6 +89,11 @@ pub fn record_delivery(result: &'static str, retry: bool, latency: Duration) {
     metrics::histogram!("payrec_webhook_delivery_duration_seconds").record(latency.as_secs_f64());
 }
 
+/// Deliveries given up because their endpoint's backlog was past its bound.
+pub fn record_backlog_dropped(n: u64) {
+    metrics::counter!("payrec_webhook_deliveries_total", "result" => "dropped").increment(n);
+}
+
 pub fn record_delivery_backlog(pending: u64, oldest_age_seconds: i64) {
     metrics::gauge!("payrec_webhook_queue_depth").set(pending as f64);
     metrics::gauge!("payrec_webhook_oldest_pending_seconds").set(oldest_age_seconds.max(0) as f64);

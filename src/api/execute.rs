@@ -101,7 +101,7 @@ pub async fn execute<P: ParamObject>(
             command,
             idempotency: save,
             request: EventRequest {
-                request_id: request.request_id().to_owned(),
+                request_id: Some(request.request_id().to_owned()),
                 idempotency_key: request.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
             },
             now,

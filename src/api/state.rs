@@ -50,6 +50,11 @@ impl ServerConfig {
 pub const WEBHOOK_CONCURRENCY_DEFAULT: usize = 64;
 /// Most deliveries in flight to one endpoint (so most connections to it) per server.
 pub const WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT: usize = 8;
+/// Most deliveries in flight for one account's endpoints, per server: a quarter of the default
+/// concurrency, so that no account's slow or dead endpoints hold the others' slots.
+pub const WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT: usize = 16;
+/// How often each endpoint's backlog is cut back to its bound (a scan of the pending deliveries).
+pub const BACKLOG_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 /// A delivery not answered with a 2xx within this is a failed attempt (Stripe's timeout).
 pub const WEBHOOK_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 
@@ -64,7 +69,15 @@ pub struct WebhookConfig {
     pub timeout: Duration,
     pub concurrency: usize,
     pub connections_per_endpoint: usize,
+    pub connections_per_account: usize,
+    /// Pending deliveries one endpoint may hold (`events::health::BACKLOG_PER_ENDPOINT_MAX`).
+    pub backlog_per_endpoint: u64,
+    /// How often backlogs are cut back to `backlog_per_endpoint`.
+    pub backlog_check_interval: Duration,
 }
+
+const _: () = assert!(WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT * 2 <= WEBHOOK_CONCURRENCY_DEFAULT);
+const _: () = assert!(WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT <= WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT);
 
 impl Default for WebhookConfig {
     fn default() -> Self {
@@ -75,6 +88,9 @@ impl Default for WebhookConfig {
             timeout: WEBHOOK_TIMEOUT_DEFAULT,
             concurrency: WEBHOOK_CONCURRENCY_DEFAULT,
             connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT,
+            connections_per_account: WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT,
+            backlog_per_endpoint: crate::events::health::BACKLOG_PER_ENDPOINT_MAX as u64,
+            backlog_check_interval: BACKLOG_CHECK_INTERVAL,
         }
     }
 }

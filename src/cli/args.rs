@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::state::{
-    WEBHOOK_CONCURRENCY_DEFAULT, WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT, WEBHOOK_TIMEOUT_DEFAULT, WebhookConfig,
+    WEBHOOK_CONCURRENCY_DEFAULT, WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT, WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT,
+    WEBHOOK_TIMEOUT_DEFAULT, WebhookConfig,
 };
 use crate::events::allow::AllowList;
 use crate::events::destination::Destinations;
@@ -291,6 +292,10 @@ pub struct ServeArgs {
     /// Webhooks: most attempts in flight to one endpoint (its connections).
     #[arg(long, env = "PAYREC_WEBHOOK_CONNECTIONS_PER_ENDPOINT", default_value_t = WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub webhook_connections_per_endpoint: u64,
+    /// Webhooks: most attempts in flight to one account's endpoints: one account's slow or dead
+    /// endpoints never hold the others' slots.
+    #[arg(long, env = "PAYREC_WEBHOOK_CONNECTIONS_PER_ACCOUNT", default_value_t = WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub webhook_connections_per_account: u64,
     /// Most connections served at once; when full, the idlest is closed for a new one.
     #[arg(long, env = "PAYREC_CONNECTIONS_MAX", default_value_t = CONNECTIONS_MAX as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub connections_max: u64,
@@ -378,6 +383,8 @@ impl ServeArgs {
             timeout: self.webhook_timeout,
             concurrency: self.webhook_concurrency as usize,
             connections_per_endpoint: self.webhook_connections_per_endpoint as usize,
+            connections_per_account: self.webhook_connections_per_account as usize,
+            ..WebhookConfig::default()
         }
     }
 }
@@ -398,6 +405,7 @@ impl Default for ServeArgs {
             webhook_timeout: WEBHOOK_TIMEOUT_DEFAULT,
             webhook_concurrency: WEBHOOK_CONCURRENCY_DEFAULT as u64,
             webhook_connections_per_endpoint: WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT as u64,
+            webhook_connections_per_account: WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT as u64,
             no_webhook_delivery: false,
             no_dashboard: false,
             connections_max: CONNECTIONS_MAX as u64,

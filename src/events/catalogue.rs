@@ -11,6 +11,8 @@ pub enum EventType {
     AttemptCanceled,
     AttemptRefunded,
     AttemptUpdated,
+    /// payrec's own: an endpoint disabled after failing for days (Stripe e-mails the owner).
+    EndpointDisabled,
 }
 
 /// `enabled_events[]` entry that subscribes to every type.
@@ -18,7 +20,7 @@ pub const ALL_EVENTS: &str = "*";
 
 impl EventType {
     /// Every type, in the catalogue's order.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::RecordCreated,
         EventType::RecordUpdated,
         EventType::AttemptCreated,
@@ -27,6 +29,7 @@ impl EventType {
         EventType::AttemptCanceled,
         EventType::AttemptRefunded,
         EventType::AttemptUpdated,
+        EventType::EndpointDisabled,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl EventType {
             EventType::AttemptCanceled => "payment_attempt_record.canceled",
             EventType::AttemptRefunded => "payment_attempt_record.refunded",
             EventType::AttemptUpdated => "payment_attempt_record.updated",
+            EventType::EndpointDisabled => "webhook_endpoint.disabled",
         }
     }
 
@@ -46,9 +50,13 @@ impl EventType {
         EventType::ALL.into_iter().find(|t| t.as_str() == name)
     }
 
-    /// Whether `data.previous_attributes` is part of events of this type (all but `*.created`).
+    /// Whether `data.previous_attributes` is part of events of this type (all but `*.created`
+    /// and payrec's own endpoint event).
     pub fn has_previous_attributes(self) -> bool {
-        !matches!(self, EventType::RecordCreated | EventType::AttemptCreated)
+        !matches!(
+            self,
+            EventType::RecordCreated | EventType::AttemptCreated | EventType::EndpointDisabled
+        )
     }
 }
 

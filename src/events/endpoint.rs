@@ -72,8 +72,18 @@ impl WebhookEndpoint {
 #[derive(Debug, Clone)]
 pub enum EndpointCommand {
     Create(WebhookEndpoint),
-    Update { id: String, change: EndpointChange },
-    Delete { id: String },
+    Update {
+        id: String,
+        change: EndpointChange,
+    },
+    Delete {
+        id: String,
+    },
+    /// The delivery worker's: the endpoint has failed for `health::DISABLE_AFTER_MS`; it is
+    /// disabled and a `webhook_endpoint.disabled` event tells the account's other endpoints.
+    DisableFailing {
+        id: String,
+    },
 }
 
 /// An update: each `Some` replaces the field.
@@ -145,6 +155,17 @@ pub fn with_secret(body: &str, secret: &str) -> Option<String> {
     }
     let at = body.rfind(",\"status\":\"")?;
     Some(format!("{},\"secret\":\"{secret}\"{}", &body[..at], &body[at..]))
+}
+
+/// The event that tells an account one of its endpoints was disabled for failing (`data.object`
+/// is the endpoint, without its secret; the event's `record_id` column holds its id).
+pub fn endpoint_disabled(endpoint: &WebhookEndpoint) -> super::EventDraft {
+    super::EventDraft {
+        kind: super::EventType::EndpointDisabled,
+        object: serde_json::to_string(&render_endpoint(endpoint).without_secret()).expect("views serialize"),
+        previous_attributes: None,
+        record_id: endpoint.id.clone(),
+    }
 }
 
 /// The wire form; `secret` appears only when the endpoint carries it (the create response).

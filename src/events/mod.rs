@@ -10,6 +10,7 @@ pub mod derive;
 pub mod destination;
 pub mod endpoint;
 pub mod failure;
+pub mod health;
 pub mod render;
 pub mod schedule;
 pub mod signature;

@@ -13,7 +13,8 @@ pub const EVENT_ID_PREFIX: &str = "evt_";
 /// The request that caused an event (`request` of the event object).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRequest {
-    pub request_id: String,
+    /// None for an event payrec made on its own (an endpoint disabled after failing for days).
+    pub request_id: Option<String>,
     pub idempotency_key: Option<String>,
 }
 
@@ -65,7 +66,10 @@ pub fn new_event(
     head.push_str(",\"pending_webhooks\":");
     let mut tail = String::with_capacity(128);
     tail.push_str(",\"request\":{\"id\":");
-    tail.push_str(&quoted(&request.request_id));
+    match &request.request_id {
+        Some(id) => tail.push_str(&quoted(id)),
+        None => tail.push_str("null"),
+    }
     tail.push_str(",\"idempotency_key\":");
     match &request.idempotency_key {
         Some(key) => tail.push_str(&quoted(key)),
@@ -107,7 +111,7 @@ mod tests {
             record_id: "pr_1".into(),
         };
         let request = EventRequest {
-            request_id: "req_1".into(),
+            request_id: Some("req_1".into()),
             idempotency_key: Some("k\"1".into()),
         };
         let event = new_event("evt_1".into(), &draft, "acct_1", false, 7, &request);

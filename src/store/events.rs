@@ -66,6 +66,7 @@ pub enum DeliveryNext {
 pub struct FinishedDelivery {
     pub seq: i64,
     pub owner: String,
+    pub endpoint_id: String,
     pub next: DeliveryNext,
     pub attempted_at_ms: i64,
     /// The endpoint's HTTP status, if it answered.

@@ -12,6 +12,7 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 use crate::records::totals::Totals;
 
 mod doc;
+mod endpoint_health;
 mod error;
 pub mod events;
 mod health;
@@ -24,6 +25,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod write;
 
+pub use endpoint_health::{DueEndpoint, EndpointOutcome, FailingEndpoint};
 pub use error::StoreError;
 pub use events::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, EventQuery, FinishedDelivery, Resend, Resent,
@@ -294,14 +296,19 @@ pub trait Store: LedgerQueries + Send + Sync + Debug {
     }
     /// Notified when a commit in this process queued deliveries.
     fn deliveries_queued(&self) -> std::sync::Arc<tokio::sync::Notify>;
-    /// Enabled endpoints with a delivery due at `now_ms`.
-    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<String>, StoreError>;
+    /// Enabled endpoints, not paused, with a delivery due at `now_ms`.
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError>;
     /// Leases up to `claim.limit` due deliveries of one endpoint to `claim.owner`, oldest due
     /// first; deliveries another worker holds are skipped.
     async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError>;
     /// Records finished attempts; one whose lease `owner` no longer holds is left alone.
-    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<(), StoreError>;
+    /// Writes the attempts' results and their endpoints' health; answers the enabled endpoints
+    /// now failing for `events::health::DISABLE_AFTER_MS`.
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError>;
     async fn delivery_backlog(&self) -> Result<Backlog, StoreError>;
+    /// Gives up the oldest pending deliveries of each endpoint past its newest `max` (not the
+    /// leased ones); answers how many.
+    async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError>;
     /// Makes the event's deliveries due again (`payrec events resend`).
     async fn resend_event(&self, resend: &Resend) -> Result<Resent, StoreError>;
 }

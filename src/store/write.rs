@@ -12,8 +12,9 @@ pub use super::mutation::{
 };
 use super::{StoreError, Tenant};
 use crate::events::endpoint::ENDPOINTS_PER_TENANT_MAX;
+use crate::events::endpoint::endpoint_disabled;
 use crate::events::render::EventRequest;
-use crate::events::{EndpointCommand, WebhookEndpoint, record_events};
+use crate::events::{EndpointCommand, EndpointStatus, WebhookEndpoint, record_events};
 use crate::records::command::RecordCommand;
 use crate::records::lifecycle::{PaymentState, RowWrite, Transition};
 use crate::records::model::PaymentRecord;
@@ -69,7 +70,7 @@ pub async fn apply(
     }
     let result = match command {
         Command::Record(command) => apply_record(ops, &tenant, command, &request, now, prepared).await?,
-        Command::WebhookEndpoint(command) => apply_endpoint(ops, &tenant, command).await?,
+        Command::WebhookEndpoint(command) => apply_endpoint(ops, &tenant, command, &request, now).await?,
     };
     let mut saved = None;
     if let Some(idem) = &idempotency {
@@ -178,6 +179,8 @@ async fn apply_endpoint(
     ops: &mut impl WriteOps,
     tenant: &Tenant,
     command: EndpointCommand,
+    request: &EventRequest,
+    now: i64,
 ) -> Result<WriteResult, StoreError> {
     let missing = |id: String| WriteResult::Missing {
         object: "webhook_endpoint",
@@ -211,6 +214,20 @@ async fn apply_endpoint(
             }
             ops.delete_endpoint(tenant, &id).await?;
             Ok(WriteResult::Applied(Applied::EndpointDeleted(id)))
+        }
+        EndpointCommand::DisableFailing { id } => {
+            let Some(doc) = ops.lock_endpoint_doc(tenant, &id).await? else {
+                return Ok(missing(id));
+            };
+            let mut endpoint: WebhookEndpoint = decode(&doc)?;
+            if endpoint.status == EndpointStatus::Disabled {
+                return Ok(WriteResult::Applied(Applied::Endpoint(endpoint)));
+            }
+            endpoint.status = EndpointStatus::Disabled;
+            ops.update_endpoint(tenant, &endpoint).await?;
+            let events = render_events(&[endpoint_disabled(&endpoint)], tenant, request, now);
+            ops.insert_events(tenant, &events, now * 1000).await?;
+            Ok(WriteResult::Applied(Applied::Endpoint(endpoint)))
         }
     }
 }

@@ -49,4 +49,5 @@ mod wal;
 mod webhook_destinations;
 mod webhook_durability;
 mod webhook_endpoints;
+mod webhook_fairness;
 mod webhooks;

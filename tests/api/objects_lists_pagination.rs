@@ -40,7 +40,7 @@ async fn seed(server: &TestServer, created: i64) -> String {
         command: Command::Record(RecordCommand::Create(state)),
         idempotency: None,
         request: payrec::events::render::EventRequest {
-            request_id: "req_seeded".into(),
+            request_id: Some("req_seeded".into()),
             idempotency_key: None,
         },
         now: created,

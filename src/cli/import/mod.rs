@@ -176,7 +176,7 @@ async fn write_retrying(
     payments: Vec<ImportedPayment>,
 ) -> Result<WriteOutcome, StoreError> {
     let request = EventRequest {
-        request_id: new_request_id(),
+        request_id: Some(new_request_id()),
         idempotency_key: None,
     };
     let write = |payments: Vec<ImportedPayment>| Write {

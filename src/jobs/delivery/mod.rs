@@ -1,13 +1,14 @@
 //! The webhook delivery worker. Deliveries are rows written with their events (a transactional
 //! outbox); this worker leases the due ones, endpoint by endpoint, attempts them (`sender`),
 //! and writes each result back: acknowledged, due again later (Stripe's schedules, with
-//! jitter), or given up. Bounds: `concurrency` attempts in flight in all, and at most
-//! `connections_per_endpoint` to one endpoint, so a slow or dead endpoint holds its own slots
-//! and never another's. Leases outlive the timeout by `LEASE_MARGIN`: a worker that dies leaves
+//! jitter), or given up. Bounds (`slots`): `concurrency` attempts in flight in all, at most
+//! `connections_per_endpoint` to one endpoint and `connections_per_account` to one account's
+//! endpoints, so a slow or dead endpoint (or an account's many) holds its own slots and never
+//! another account's. An endpoint that keeps failing is paused, one failing for days disabled
+//! (`events::health`). Leases outlive the timeout by `LEASE_MARGIN`: a worker that dies leaves
 //! its deliveries to come due again (PostgreSQL replicas share the queue; SQLite releases them
 //! at start).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +16,15 @@ use rand::Rng;
 use tokio::sync::mpsc;
 
 use crate::api::state::{AppState, WebhookConfig};
-use crate::store::{Claim, ClaimedDelivery, DeliveryNext, FinishedDelivery, Store};
+use crate::events::EndpointCommand;
+use crate::events::render::EventRequest;
+use crate::store::{Claim, ClaimedDelivery, Command, DeliveryNext, FailingEndpoint, FinishedDelivery, Store, Write};
 
 pub mod sender;
+mod slots;
 
 use sender::{Attempted, Sender};
+use slots::Slots;
 
 /// How often the queue is looked at when nothing woke the worker (retries come due, other
 /// replicas queue deliveries).
@@ -37,7 +42,7 @@ fn now_ms() -> i64 {
 
 /// An attempt that has finished, waiting to be written back.
 struct Done {
-    endpoint_id: String,
+    account_id: String,
     finished: FinishedDelivery,
 }
 
@@ -47,9 +52,8 @@ struct Worker {
     sender: Sender,
     /// This process, as the holder of leases.
     owner: String,
-    /// Attempts in flight, by endpoint.
-    in_flight: HashMap<String, usize>,
-    total: usize,
+    /// Attempts in flight.
+    slots: Slots,
     done_tx: mpsc::UnboundedSender<Done>,
 }
 
@@ -68,10 +72,13 @@ pub fn spawn(app: &AppState) {
             config.timeout,
             config.connections_per_endpoint,
         ),
-        config,
         owner: format!("payrec-{}", crate::base62::random_base62(16)),
-        in_flight: HashMap::new(),
-        total: 0,
+        slots: Slots::new(
+            config.concurrency,
+            config.connections_per_endpoint,
+            config.connections_per_account,
+        ),
+        config,
         done_tx,
     };
     tokio::spawn(worker.run(done_rx));
@@ -88,7 +95,12 @@ impl Worker {
         }
         let queued = self.store.deliveries_queued();
         let mut done = Vec::new();
+        let mut backlogs_checked = tokio::time::Instant::now();
         loop {
+            if backlogs_checked.elapsed() >= self.config.backlog_check_interval {
+                backlogs_checked = tokio::time::Instant::now();
+                self.cap_backlogs().await;
+            }
             while let Ok(d) = done_rx.try_recv() {
                 done.push(d);
             }
@@ -96,7 +108,7 @@ impl Worker {
                 tokio::time::sleep(STORE_RETRY_DELAY).await;
                 continue;
             }
-            if self.total < self.config.concurrency && !self.claim_due().await {
+            if !self.slots.full() && !self.claim_due().await {
                 tokio::time::sleep(STORE_RETRY_DELAY).await;
             }
             tokio::select! {
@@ -111,24 +123,66 @@ impl Worker {
     /// are kept and written on the next turn: until then their leases keep them from others).
     async fn write_back(&mut self, done: &mut Vec<Done>) -> bool {
         let finished = done.iter().map(|d| d.finished.clone()).collect();
-        if let Err(e) = self.store.finish_deliveries(finished).await {
-            crate::throttle::warn(
-                "webhook_finish",
-                "could not record webhook delivery results; will retry",
-                &e,
-            );
-            return false;
-        }
-        for d in done.drain(..) {
-            self.total -= 1;
-            if let Some(n) = self.in_flight.get_mut(&d.endpoint_id) {
-                *n -= 1;
-                if *n == 0 {
-                    self.in_flight.remove(&d.endpoint_id);
-                }
+        let failing = match self.store.finish_deliveries(finished).await {
+            Ok(failing) => failing,
+            Err(e) => {
+                crate::throttle::warn(
+                    "webhook_finish",
+                    "could not record webhook delivery results; will retry",
+                    &e,
+                );
+                return false;
             }
+        };
+        for d in done.drain(..) {
+            self.slots.release(&d.finished.endpoint_id, &d.account_id);
+        }
+        for endpoint in failing {
+            self.disable(endpoint).await;
         }
         true
+    }
+
+    /// Gives up each endpoint's oldest pending deliveries past its bound (their events stay
+    /// listable with `delivery_success=false`).
+    async fn cap_backlogs(&self) {
+        match self.store.cap_backlogs(self.config.backlog_per_endpoint).await {
+            Ok(0) => {}
+            Ok(n) => {
+                crate::telemetry::record_backlog_dropped(n);
+                tracing::warn!(
+                    deliveries = n,
+                    max = self.config.backlog_per_endpoint,
+                    "gave up the oldest webhook deliveries of endpoints past their backlog bound"
+                );
+            }
+            Err(e) => crate::throttle::warn("webhook_backlog_cap", "could not cut webhook backlogs back", &e),
+        }
+    }
+
+    /// Disables an endpoint that has failed for days, with the event that says so (a failure
+    /// is logged; the next failed attempt asks again).
+    async fn disable(&self, failing: FailingEndpoint) {
+        let write = Write {
+            tenant: failing.tenant,
+            command: Command::WebhookEndpoint(EndpointCommand::DisableFailing {
+                id: failing.endpoint_id.clone(),
+            }),
+            idempotency: None,
+            request: EventRequest {
+                request_id: None,
+                idempotency_key: None,
+            },
+            now: crate::clock::unix_now(),
+        };
+        match self.store.write(write).await {
+            Ok(_) => tracing::warn!(
+                endpoint = %failing.endpoint_id,
+                "webhook endpoint disabled: its deliveries have failed for {} days",
+                crate::events::health::DISABLE_AFTER_MS / 86_400_000
+            ),
+            Err(e) => crate::throttle::warn("webhook_disable", "could not disable a failing webhook endpoint", &e),
+        }
     }
 
     /// Leases due deliveries of every endpoint with free slots and starts their attempts; false
@@ -143,19 +197,14 @@ impl Worker {
             }
         };
         let lease = self.config.timeout + LEASE_MARGIN;
-        for endpoint_id in due {
-            let busy = self.in_flight.get(&endpoint_id).copied().unwrap_or(0);
-            let free = self
-                .config
-                .connections_per_endpoint
-                .saturating_sub(busy)
-                .min(self.config.concurrency - self.total);
+        for endpoint in due {
+            let free = self.slots.free(&endpoint.id, &endpoint.account_id);
             if free == 0 {
                 continue;
             }
             let claim = Claim {
                 owner: self.owner.clone(),
-                endpoint_id: endpoint_id.clone(),
+                endpoint_id: endpoint.id.clone(),
                 limit: free,
                 now_ms: now,
                 lease_until_ms: now + lease.as_millis() as i64,
@@ -168,11 +217,10 @@ impl Worker {
                 }
             };
             for delivery in claimed {
-                *self.in_flight.entry(endpoint_id.clone()).or_default() += 1;
-                self.total += 1;
+                self.slots.take(&endpoint.id, &endpoint.account_id);
                 self.start(delivery);
             }
-            if self.total >= self.config.concurrency {
+            if self.slots.full() {
                 break;
             }
         }
@@ -192,6 +240,7 @@ impl Worker {
             let finished = FinishedDelivery {
                 seq: delivery.seq,
                 owner,
+                endpoint_id: delivery.endpoint_id,
                 next,
                 attempted_at_ms,
                 status: attempted.status,
@@ -199,7 +248,7 @@ impl Worker {
                 latency_ms: attempted.latency.as_millis() as i64,
             };
             let _ = done.send(Done {
-                endpoint_id: delivery.endpoint_id,
+                account_id: delivery.tenant.account_id,
                 finished,
             });
         });

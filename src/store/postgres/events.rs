@@ -7,14 +7,18 @@ use sqlx::{Connection, Row};
 
 use super::batch::{Batch, Rows};
 use crate::events::WebhookEndpoint;
+use crate::events::health::{
+    DISABLE_AFTER_MS, FAILURES_BEFORE_PAUSE, PAUSE_BASE_MS, PAUSE_DOUBLINGS_MAX, PAUSE_MAX_MS,
+};
 use crate::store::doc::encode;
+use crate::store::endpoint_health::endpoint_outcomes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, FinishedDelivery, PENDING_WEBHOOKS, Resend,
     Resent, event_body,
 };
 use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
-use crate::store::{StoreError, Tenant};
+use crate::store::{DueEndpoint, FailingEndpoint, StoreError, Tenant};
 
 /// Adds `events` and their deliveries, one to each enabled endpoint whose filter takes the
 /// event's type, to a write's batch.
@@ -238,14 +242,19 @@ pub(super) async fn list_deliveries(
         .collect())
 }
 
-pub(super) async fn due_endpoints(pool: &PgPool, now_ms: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT e.id FROM webhook_endpoints e WHERE e.status = 'enabled' AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+pub(super) async fn due_endpoints(pool: &PgPool, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT e.id, e.account_id FROM webhook_endpoints e WHERE e.status = 'enabled' \
+         AND (e.paused_until IS NULL OR e.paused_until <= $1) AND EXISTS (SELECT 1 FROM webhook_deliveries d \
          WHERE d.endpoint_id = e.id AND d.state = 'pending' AND d.next_attempt_at <= $1)",
     )
     .bind(now_ms)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, account_id)| DueEndpoint { id, account_id })
+        .collect())
 }
 
 pub(super) async fn claim(pool: &PgPool, claim: &Claim) -> Result<Vec<ClaimedDelivery>, StoreError> {
@@ -287,7 +296,12 @@ fn claimed_delivery(r: &PgRow) -> Result<ClaimedDelivery, StoreError> {
 }
 
 /// Every finished attempt in one statement.
-pub(super) async fn finish(pool: &PgPool, finished: &[FinishedDelivery]) -> Result<(), StoreError> {
+/// The endpoint's new failure count, written three times below (SET sees the old values).
+const NEW_FAILURES: &str = "(CASE WHEN o.reset THEN o.n ELSE e.failures + o.n END)";
+
+/// The attempts' results and their endpoints' health (`events::health`'s rule, in SQL), in one
+/// statement; answers the enabled endpoints failing for long enough to be disabled.
+pub(super) async fn finish(pool: &PgPool, finished: &[FinishedDelivery]) -> Result<Vec<FailingEndpoint>, StoreError> {
     let seqs: Vec<i64> = finished.iter().map(|f| f.seq).collect();
     let owners: Vec<&str> = finished.iter().map(|f| f.owner.as_str()).collect();
     let states: Vec<&str> = finished.iter().map(|f| f.state()).collect();
@@ -296,14 +310,27 @@ pub(super) async fn finish(pool: &PgPool, finished: &[FinishedDelivery]) -> Resu
     let status: Vec<Option<i32>> = finished.iter().map(|f| f.status.map(i32::from)).collect();
     let errors: Vec<Option<&str>> = finished.iter().map(|f| f.error.as_deref()).collect();
     let latency: Vec<i32> = finished.iter().map(|f| f.latency_ms as i32).collect();
-    sqlx::query(
-        "UPDATE webhook_deliveries d SET state = f.state, attempts = d.attempts + 1, next_attempt_at = f.next, \
-         lease_owner = NULL, last_attempt_at = f.at, last_status = f.status, last_error = f.error, \
-         last_latency_ms = f.latency \
+    let outcomes = endpoint_outcomes(finished);
+    let ids: Vec<&str> = outcomes.iter().map(|o| o.endpoint_id.as_str()).collect();
+    let resets: Vec<bool> = outcomes.iter().map(|o| o.reset).collect();
+    let failures: Vec<i64> = outcomes.iter().map(|o| o.failures).collect();
+    let first: Vec<Option<i64>> = outcomes.iter().map(|o| o.first_failure_ms).collect();
+    let last: Vec<i64> = outcomes.iter().map(|o| o.last_attempt_ms).collect();
+    let rows = sqlx::query(&format!(
+        "WITH attempts AS (UPDATE webhook_deliveries d SET state = f.state, attempts = d.attempts + 1, \
+         next_attempt_at = f.next, lease_owner = NULL, last_attempt_at = f.at, last_status = f.status, \
+         last_error = f.error, last_latency_ms = f.latency \
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::int[]) \
          AS f(seq, owner, state, next, at, status, error, latency) \
-         WHERE d.seq = f.seq AND d.lease_owner = f.owner",
-    )
+         WHERE d.seq = f.seq AND d.lease_owner = f.owner RETURNING 1) \
+         UPDATE webhook_endpoints e SET failures = {NEW_FAILURES}, \
+         failing_since = CASE WHEN o.n = 0 THEN NULL WHEN o.reset THEN o.first ELSE COALESCE(e.failing_since, o.first) END, \
+         paused_until = CASE WHEN {NEW_FAILURES} < {FAILURES_BEFORE_PAUSE} THEN NULL \
+         ELSE o.last + LEAST({PAUSE_MAX_MS}, {PAUSE_BASE_MS}::bigint << LEAST({NEW_FAILURES} - {FAILURES_BEFORE_PAUSE}, {PAUSE_DOUBLINGS_MAX})::int) END \
+         FROM unnest($9::text[], $10::bool[], $11::bigint[], $12::bigint[], $13::bigint[]) AS o(id, reset, n, first, last) \
+         WHERE e.id = o.id \
+         RETURNING e.account_id, e.livemode, e.id, e.status, e.failing_since, o.last"
+    ))
     .bind(&seqs)
     .bind(&owners)
     .bind(&states)
@@ -312,9 +339,43 @@ pub(super) async fn finish(pool: &PgPool, finished: &[FinishedDelivery]) -> Resu
     .bind(&status)
     .bind(&errors)
     .bind(&latency)
-    .execute(pool)
+    .bind(&ids)
+    .bind(&resets)
+    .bind(&failures)
+    .bind(&first)
+    .bind(&last)
+    .fetch_all(pool)
     .await?;
-    Ok(())
+    Ok(rows
+        .iter()
+        .filter(|r| {
+            let since: Option<i64> = r.get(4);
+            let last: i64 = r.get(5);
+            r.get::<&str, _>(3) == "enabled" && since.is_some_and(|s| s <= last - DISABLE_AFTER_MS)
+        })
+        .map(|r| FailingEndpoint {
+            tenant: Tenant {
+                account_id: r.get(0),
+                livemode: r.get(1),
+            },
+            endpoint_id: r.get(2),
+        })
+        .collect())
+}
+
+/// Gives up each endpoint's oldest pending deliveries past its newest `max` (`events::health`).
+pub(super) async fn cap_backlogs(pool: &PgPool, max: u64) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'failed', last_error = 'backlog' WHERE seq IN \
+     (SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY seq DESC) AS newer \
+     FROM webhook_deliveries WHERE state = 'pending' AND lease_owner IS NULL AND endpoint_id IN \
+     (SELECT endpoint_id FROM webhook_deliveries WHERE state = 'pending' GROUP BY endpoint_id HAVING COUNT(*) > $1)) \
+     AS ranked WHERE newer > $1)",
+    )
+    .bind(max as i64)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 pub(super) async fn backlog(pool: &PgPool) -> Result<Backlog, StoreError> {

@@ -13,9 +13,9 @@ use super::doc::{decode, decode_page};
 use super::events::{event_filters, events_list, in_order};
 use super::page::ListOf;
 use super::{
-    Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
-    ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent,
-    Session, Store, StoreError, Tenant, Write, WriteOutcome,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DueEndpoint, EventQuery, FailingEndpoint, FinishedDelivery, Health,
+    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, RecordFilter,
+    Resend, Resent, SavedIdempotent, Session, Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
@@ -413,7 +413,7 @@ impl Store for PgStore {
         self.delivery_signal.clone()
     }
 
-    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError> {
         events::due_endpoints(&self.pool, now_ms).await
     }
 
@@ -421,8 +421,12 @@ impl Store for PgStore {
         events::claim(&self.pool, &claim).await
     }
 
-    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<(), StoreError> {
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError> {
         events::finish(&self.pool, &finished).await
+    }
+
+    async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError> {
+        events::cap_backlogs(&self.pool, max).await
     }
 
     async fn delivery_backlog(&self) -> Result<Backlog, StoreError> {

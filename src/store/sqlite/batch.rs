@@ -209,7 +209,8 @@ fn deliveries(
 fn run_deliveries(conn: &rusqlite::Connection, job: &DeliveryJob) -> Result<DeliveryAnswer, StoreError> {
     match job {
         DeliveryJob::Claim(claim) => events::claim(conn, claim).map(DeliveryAnswer::Claimed),
-        DeliveryJob::Finish(finished) => events::finish(conn, finished).map(|()| DeliveryAnswer::Finished),
+        DeliveryJob::Finish(finished) => events::finish(conn, finished).map(DeliveryAnswer::Finished),
+        DeliveryJob::CapBacklogs(max) => events::cap_backlogs(conn, *max).map(DeliveryAnswer::Capped),
     }
 }
 

@@ -8,13 +8,17 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::events::WebhookEndpoint;
+use crate::events::health::{
+    DISABLE_AFTER_MS, FAILURES_BEFORE_PAUSE, PAUSE_BASE_MS, PAUSE_DOUBLINGS_MAX, PAUSE_MAX_MS,
+};
 use crate::store::doc::encode;
+use crate::store::endpoint_health::endpoint_outcomes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, FinishedDelivery, PENDING_WEBHOOKS, Resend,
     Resent, event_body,
 };
 use crate::store::write::PackedEvent;
-use crate::store::{StoreError, Tenant};
+use crate::store::{DueEndpoint, EndpointOutcome, FailingEndpoint, StoreError, Tenant};
 
 /// Tenants whose enabled endpoints the writer remembers; past this the memory starts over.
 pub const SUBSCRIPTIONS_CACHED_MAX: usize = 10_000;
@@ -292,12 +296,18 @@ pub(super) fn list_deliveries(
     .collect()
 }
 
-pub(super) fn due_endpoints(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<String>> {
+pub(super) fn due_endpoints(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<DueEndpoint>> {
     conn.prepare_cached(
-        "SELECT e.id FROM webhook_endpoints e WHERE e.status = 'enabled' AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+        "SELECT e.id, e.account_id FROM webhook_endpoints e WHERE e.status = 'enabled' \
+         AND (e.paused_until IS NULL OR e.paused_until <= ?1) AND EXISTS (SELECT 1 FROM webhook_deliveries d \
          WHERE d.endpoint_id = e.id AND d.state = 'pending' AND d.next_attempt_at <= ?1)",
     )?
-    .query_map([now_ms], |r| r.get(0))?
+    .query_map([now_ms], |r| {
+        Ok(DueEndpoint {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+        })
+    })?
     .collect()
 }
 
@@ -357,7 +367,7 @@ fn claimed_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClaimedDel
     }))
 }
 
-pub(super) fn finish(conn: &Connection, finished: &[FinishedDelivery]) -> Result<(), StoreError> {
+pub(super) fn finish(conn: &Connection, finished: &[FinishedDelivery]) -> Result<Vec<FailingEndpoint>, StoreError> {
     let mut update = conn.prepare_cached(
         "UPDATE webhook_deliveries SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, lease_owner = NULL, \
          last_attempt_at = ?3, last_status = ?4, last_error = ?5, last_latency_ms = ?6 \
@@ -375,7 +385,53 @@ pub(super) fn finish(conn: &Connection, finished: &[FinishedDelivery]) -> Result
             f.owner
         ])?;
     }
-    Ok(())
+    let mut failing = Vec::new();
+    for outcome in endpoint_outcomes(finished) {
+        failing.extend(endpoint_health(conn, &outcome)?);
+    }
+    Ok(failing)
+}
+
+/// The endpoint's new failure count, written twice below (SET sees the old values).
+const NEW_FAILURES: &str = "(CASE WHEN ?2 THEN ?3 ELSE failures + ?3 END)";
+
+/// Applies one endpoint's outcome (`events::health`'s rule, in SQL); the endpoint, when it is
+/// enabled and has been failing for long enough to be disabled.
+fn endpoint_health(conn: &Connection, o: &EndpointOutcome) -> Result<Option<FailingEndpoint>, StoreError> {
+    let sql = format!(
+        "UPDATE webhook_endpoints SET failures = {NEW_FAILURES}, \
+         failing_since = CASE WHEN ?3 = 0 THEN NULL WHEN ?2 THEN ?4 ELSE COALESCE(failing_since, ?4) END, \
+         paused_until = CASE WHEN {NEW_FAILURES} < {FAILURES_BEFORE_PAUSE} THEN NULL \
+         ELSE ?5 + MIN({PAUSE_MAX_MS}, {PAUSE_BASE_MS} << MIN({NEW_FAILURES} - {FAILURES_BEFORE_PAUSE}, {PAUSE_DOUBLINGS_MAX})) END \
+         WHERE id = ?1 RETURNING account_id, livemode, status, failing_since"
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row(
+            params![
+                o.endpoint_id,
+                o.reset,
+                o.failures,
+                o.first_failure_ms,
+                o.last_attempt_ms
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(row.and_then(|(account_id, livemode, status, since)| {
+        let long = since.is_some_and(|s| s <= o.last_attempt_ms - DISABLE_AFTER_MS);
+        (status == "enabled" && long).then(|| FailingEndpoint {
+            tenant: Tenant { account_id, livemode },
+            endpoint_id: o.endpoint_id.clone(),
+        })
+    }))
 }
 
 /// When delivery starts: no other process serves this file (`serve` holds its lock), so every
@@ -397,6 +453,17 @@ pub(super) fn backlog(conn: &Connection) -> rusqlite::Result<Backlog> {
             })
         })
 }
+
+/// Gives up each endpoint's oldest pending deliveries past its newest `max` (`events::health`).
+pub(super) fn cap_backlogs(conn: &Connection, max: u64) -> Result<u64, StoreError> {
+    Ok(conn.prepare_cached(CAP_BACKLOGS)?.execute([max as i64])? as u64)
+}
+
+const CAP_BACKLOGS: &str = "UPDATE webhook_deliveries SET state = 'failed', last_error = 'backlog' WHERE seq IN \
+     (SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY seq DESC) AS newer \
+     FROM webhook_deliveries WHERE state = 'pending' AND lease_owner IS NULL AND endpoint_id IN \
+     (SELECT endpoint_id FROM webhook_deliveries WHERE state = 'pending' GROUP BY endpoint_id HAVING COUNT(*) > ?1)) \
+     AS ranked WHERE newer > ?1)";
 
 pub(super) fn resend(conn: &Connection, resend: &Resend) -> Result<Resent, StoreError> {
     // IMMEDIATE: it reads, then writes; a deferred transaction would fail (not wait) if the

@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "dashboard totals and filters",
         sql: include_str!("../../../migrations/sqlite/0009_dashboard_totals_and_filters.sql"),
     },
+    Migration {
+        version: 10,
+        description: "endpoint health",
+        sql: include_str!("../../../migrations/sqlite/0010_endpoint_health.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -16,9 +16,9 @@ use super::events::{event_filters, events_list, in_order};
 use super::key_cache::{KEY_CACHE_TTL, KeyCache};
 use super::page::ListOf;
 use super::{
-    Backlog, Claim, ClaimedDelivery, DeliveryInfo, EventQuery, FinishedDelivery, Health, KeyInfo, KeyOwner, ListError,
-    ListQuery, NewKey, NewSession, Outage, Page, PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent, Session,
-    Store, StoreError, Tenant, Write, WriteOutcome,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DueEndpoint, EventQuery, FailingEndpoint, FinishedDelivery, Health,
+    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, NewSession, Outage, Page, PoolUsage, RecordFilter, Resend, Resent,
+    SavedIdempotent, Session, Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
@@ -465,19 +465,29 @@ impl Store for SqliteStore {
         self.delivery_signal.clone()
     }
 
-    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError> {
         self.reads.with(|conn| events::due_endpoints(conn, now_ms))
     }
 
     async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError> {
         match self.deliveries(DeliveryJob::Claim(claim)).await? {
             DeliveryAnswer::Claimed(claimed) => Ok(claimed),
-            DeliveryAnswer::Finished => unreachable!("a claim is answered with deliveries"),
+            _ => unreachable!("a claim is answered with deliveries"),
         }
     }
 
-    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<(), StoreError> {
-        self.deliveries(DeliveryJob::Finish(finished)).await.map(drop)
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError> {
+        match self.deliveries(DeliveryJob::Finish(finished)).await? {
+            DeliveryAnswer::Finished(failing) => Ok(failing),
+            _ => unreachable!("a finish is answered Finished"),
+        }
+    }
+
+    async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError> {
+        match self.deliveries(DeliveryJob::CapBacklogs(max)).await? {
+            DeliveryAnswer::Capped(n) => Ok(n),
+            _ => unreachable!("a cap is answered Capped"),
+        }
     }
 
     async fn delivery_backlog(&self) -> Result<Backlog, StoreError> {

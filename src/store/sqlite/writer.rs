@@ -26,7 +26,9 @@ use super::key_index::{KeyEntry, KeyHasher};
 use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
 use crate::store::write::PreparedEvents;
-use crate::store::{Claim, ClaimedDelivery, FinishedDelivery, Health, StoreError, Write, WriteOutcome};
+use crate::store::{
+    Claim, ClaimedDelivery, FailingEndpoint, FinishedDelivery, Health, StoreError, Write, WriteOutcome,
+};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
@@ -56,12 +58,14 @@ pub(super) enum WriteRequest {
 pub(super) enum DeliveryJob {
     Claim(Claim),
     Finish(Vec<FinishedDelivery>),
+    CapBacklogs(u64),
 }
 
 #[derive(Debug)]
 pub(super) enum DeliveryAnswer {
     Claimed(Vec<ClaimedDelivery>),
-    Finished,
+    Finished(Vec<FailingEndpoint>),
+    Capped(u64),
 }
 
 /// A started writer: where to send writes, and the key index it keeps up to date.
