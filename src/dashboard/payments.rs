@@ -120,14 +120,17 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty())
     {
-        let found = match search(&app, &user.session.tenant, &q).await {
-            Ok(found) => found,
+        let (found, narrow) = match search(&app, &user.session.tenant, &q).await {
+            Ok(found) => (found, false),
+            Err(crate::store::StoreError::ScanTooLong) => (Vec::new(), true),
             Err(e) => return failure(e),
         };
         let body = html! {
             h1 { "Payments" }
             (search_form(&q))
-            @if found.is_empty() {
+            @if narrow {
+                p.problem role="alert" { (crate::wire::error::NARROW_YOUR_SEARCH) }
+            } @else if found.is_empty() {
                 p.muted { "No payment matches “" (q) "”." }
             } @else {
                 p.muted { (found.len()) " payment(s) match “" (q) "”" @if found.len() == SEARCH_RESULTS_MAX { " (the newest " (SEARCH_RESULTS_MAX) ")" } "." }
@@ -151,9 +154,10 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
         created_before: selected.created_until,
     };
     let tenant = &user.session.tenant;
-    let page_of = match app.store.list_records_where(tenant, &query, &selected.filter).await {
-        Ok(p) => p,
+    let (page_of, narrow) = match app.store.list_records_where(tenant, &query, &selected.filter).await {
+        Ok(p) => (p, false),
         Err(ListError::UnknownCursor) => return Redirect::to("/dashboard/payments").into_response(),
+        Err(ListError::Store(crate::store::StoreError::ScanTooLong)) => (crate::store::Page::empty(), true),
         Err(ListError::Store(e)) => return failure(e),
     };
     let backwards = query.ending_before.is_some();
@@ -178,6 +182,7 @@ pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Resp
         (search_form(""))
         (filters.form())
         @for problem in &selected.problems { p.problem { (problem) } }
+        @if narrow { p.problem role="alert" { (crate::wire::error::NARROW_YOUR_SEARCH) } }
         @if page_of.data.is_empty() {
             @if filters.is_empty() {
                 p.muted { "No payments yet. Report one through the API: POST /v1/payment_records/report_payment." }

@@ -21,6 +21,10 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is shutting down")]
     Closed,
+    /// A search or filtered list that would scan past its deadline (`store::scan`): the client
+    /// narrows it.
+    #[error("the search took longer than its deadline")]
+    ScanTooLong,
     /// A migration could not be applied.
     #[error("migration failed: {0}")]
     Migrate(String),
@@ -37,6 +41,8 @@ impl From<rusqlite::Error> for StoreError {
             Some(ErrorCode::DiskFull) => StoreError::DiskFull(message),
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(message),
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(message),
+            // Only a scan's deadline interrupts a statement (`sqlite::reads`).
+            Some(ErrorCode::OperationInterrupted) => StoreError::ScanTooLong,
             Some(
                 ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::SystemIoFailure,
             ) => StoreError::Unavailable(message),
@@ -63,6 +69,8 @@ impl From<sqlx::Error> for StoreError {
                 code if code.starts_with("08") => StoreError::Unavailable(message),
                 // serialization_failure, deadlock_detected, lock_not_available
                 "40001" | "40P01" | "55P03" => StoreError::Busy(message),
+                // query_canceled: payrec sets a statement_timeout on scans alone (`store::scan`).
+                "57014" => StoreError::ScanTooLong,
                 // data_corrupted, index_corrupted
                 "XX001" | "XX002" => StoreError::Corrupt(message),
                 _ => StoreError::Database(message),

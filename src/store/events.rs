@@ -18,6 +18,21 @@ pub struct EventQuery {
     pub delivery_success: Option<bool>,
 }
 
+impl EventQuery {
+    /// Whether any event could match: a type filter that names no type of the catalogue
+    /// matches nothing, and is answered without reading anything.
+    pub fn can_match(&self) -> bool {
+        use crate::events::catalogue::EventType;
+        let typed = !self.types.is_empty() || self.type_prefix.is_some();
+        !typed
+            || self.types.iter().any(|t| EventType::parse(t).is_some())
+            || self
+                .type_prefix
+                .as_deref()
+                .is_some_and(|prefix| EventType::ALL.iter().any(|t| t.as_str().starts_with(prefix)))
+    }
+}
+
 /// A delivery's states.
 pub const DELIVERY_PENDING: &str = "pending";
 pub const DELIVERY_SUCCEEDED: &str = "succeeded";

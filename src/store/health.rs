@@ -40,7 +40,7 @@ impl StoreError {
         match self {
             StoreError::DiskFull(_) => Some(Outage::DiskFull),
             StoreError::Unavailable(_) | StoreError::Busy(_) | StoreError::Closed => Some(Outage::DatabaseUnavailable),
-            StoreError::Corrupt(_) | StoreError::Migrate(_) | StoreError::Database(_) => None,
+            StoreError::Corrupt(_) | StoreError::Migrate(_) | StoreError::Database(_) | StoreError::ScanTooLong => None,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod ledger;
 mod mutation;
 mod page;
 pub mod postgres;
+pub mod scan;
 pub mod sqlite;
 pub mod write;
 
@@ -150,6 +151,15 @@ pub struct DayTotals {
 pub struct Page<T> {
     pub data: Vec<T>,
     pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    pub fn empty() -> Self {
+        Page {
+            data: Vec::new(),
+            has_more: false,
+        }
+    }
 }
 
 /// Why a page could not be read.

@@ -303,8 +303,17 @@ struct ErrorFields<'a> {
     kind: &'static str,
 }
 
+/// The answer to a search or filtered list stopped at its deadline.
+pub const NARROW_YOUR_SEARCH: &str = "This search or filtered list would read too much of the account's data to answer at once: narrow it (a created range, an id or a reference, fewer filters).";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e == StoreError::ScanTooLong {
+            return ApiError::Invalid {
+                message: NARROW_YOUR_SEARCH.into(),
+                param: None,
+            };
+        }
         match e.outage() {
             Some(outage) => ApiError::Unavailable {
                 outage,

@@ -1,6 +1,7 @@
 //! PostgreSQL's SQL for the ledger-wide reads (`store::ledger`): the dashboard's searches and
 //! overview, the export's keyset pages.
 
+use crate::store::scan::Scans;
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
@@ -42,7 +43,7 @@ impl LedgerQueries for PgStore {
         text: &str,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = containing(&self.pool, tenant, text, limit).await?;
+        let docs = containing(&self.pool, &self.scans, tenant, text, limit).await?;
         docs.iter().map(|d| decode(d)).collect()
     }
 
@@ -225,11 +226,20 @@ async fn record_of_refund(pool: &PgPool, tenant: &Tenant, reference: &str) -> Re
     .await?)
 }
 
-async fn containing(pool: &PgPool, tenant: &Tenant, text: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+/// A scan of the tenant's records, in its turn and deadline (`store::scan`).
+async fn containing(
+    pool: &PgPool,
+    scans: &Scans,
+    tenant: &Tenant,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
     if !can_exist(text) {
         return Ok(Vec::new());
     }
-    Ok(sqlx::query_scalar(
+    let _turn = scans.turn().await?;
+    let mut tx = super::reads::scan_transaction(pool).await?;
+    let docs = sqlx::query_scalar(
         "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND strpos(lower(doc), lower($3)) > 0 \
          ORDER BY created DESC, seq DESC LIMIT $4",
     )
@@ -237,6 +247,8 @@ async fn containing(pool: &PgPool, tenant: &Tenant, text: &str, limit: usize) ->
     .bind(tenant.livemode)
     .bind(text)
     .bind(limit as i64)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(docs)
 }

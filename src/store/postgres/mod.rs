@@ -69,6 +69,8 @@ pub struct PgStore {
     keys: std::sync::Arc<crate::store::key_cache::KeyCache>,
     /// Connections for the hot statements, handed back without sqlx's round trip.
     kept: std::sync::Arc<kept::KeptConnections>,
+    /// The turns of reads that scan (`store::scan`).
+    scans: crate::store::scan::Scans,
 }
 
 impl PgStore {
@@ -91,6 +93,7 @@ impl PgStore {
             health: Default::default(),
             delivery_signal: Default::default(),
             keys: Default::default(),
+            scans: Default::default(),
         })
     }
 
@@ -316,7 +319,11 @@ impl Store for PgStore {
             filters: &conditions,
             ..ListOf::table("payment_records", tenant)
         };
-        Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)
+        let page = match conditions.is_empty() {
+            true => reads::hot_page(&self.kept, &list, query).await?,
+            false => reads::scan_page(&self.pool, &self.scans, &list, query).await?,
+        };
+        Ok(decode_page(page)?)
     }
 
     async fn list_attempts(
@@ -362,8 +369,15 @@ impl Store for PgStore {
     }
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
+        if !query.can_match() {
+            return Ok(Page::empty());
+        }
         let filters = event_filters(query);
-        let ids = reads::hot_page(&self.kept, &events_list(tenant, &filters), &query.page).await?;
+        let list = events_list(tenant, &filters);
+        let ids = match filters.is_empty() {
+            true => reads::hot_page(&self.kept, &list, &query.page).await?,
+            false => reads::scan_page(&self.pool, &self.scans, &list, &query.page).await?,
+        };
         let bodies = events::events_by_id(&self.pool, tenant, &ids.data).await?;
         Ok(Page {
             data: in_order(&ids.data, bodies)?,

@@ -6,6 +6,7 @@ use sqlx::Postgres;
 
 use super::kept::KeptConnections;
 use crate::store::page::{Bind, ListOf, PageRows, can_exist, read_page};
+use crate::store::scan::Scans;
 use crate::store::{ListError, ListQuery, Page, StoreError, Tenant};
 
 const RECORD_EXISTS: &str = "SELECT 1 FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id = $3";
@@ -70,6 +71,31 @@ impl PageRows for Rows<'_> {
         let rows: Vec<(String,)> = bound(sqlx::query_as(sql), binds).fetch_all(&mut *self.0).await?;
         Ok(rows.into_iter().map(|(doc,)| doc).collect())
     }
+}
+
+/// A transaction whose statements stop at the scan deadline (`store::scan`): the only place
+/// payrec sets a statement_timeout, so its error means a scan too long.
+pub(super) async fn scan_transaction(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let millis = crate::store::scan::SCAN_DEADLINE.as_millis();
+    sqlx::query(&format!("SET LOCAL statement_timeout = {millis}"))
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// A page of a list filtered on columns no index serves: a scan, in its turn and deadline.
+pub(super) async fn scan_page(
+    pool: &sqlx::PgPool,
+    scans: &Scans,
+    list: &ListOf<'_>,
+    query: &ListQuery,
+) -> Result<Page<String>, ListError> {
+    let _turn = scans.turn().await?;
+    let mut tx = scan_transaction(pool).await?;
+    let page = read_page(&mut Rows(&mut tx), list, query).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(page)
 }
 
 /// `doc` on a kept connection.

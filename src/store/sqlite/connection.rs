@@ -101,7 +101,10 @@ pub fn open(path: &Path, role: Role, synchronous: SqliteSync) -> Result<Connecti
         Role::Admin => conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
         ))?,
-        Role::Reader => conn.execute_batch(&format!("PRAGMA cache_size = -{READER_CACHE_KIB};"))?,
+        Role::Reader => {
+            conn.execute_batch(&format!("PRAGMA cache_size = -{READER_CACHE_KIB};"))?;
+            super::reads::stop_scans_at_their_deadline(&conn);
+        }
         Role::Checkpointer => {}
     }
     Ok(conn)

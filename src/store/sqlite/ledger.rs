@@ -43,7 +43,10 @@ impl LedgerQueries for SqliteStore {
         text: &str,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = self.reads.with(|conn| containing(conn, tenant, text, limit))?;
+        let docs = self
+            .reads
+            .scan(|reads| reads.with(|conn| containing(conn, tenant, text, limit)))
+            .await?;
         docs.iter().map(|d| decode(d)).collect()
     }
 

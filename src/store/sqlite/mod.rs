@@ -346,7 +346,11 @@ impl Store for SqliteStore {
             filters: &conditions,
             ..ListOf::table("payment_records", tenant)
         };
-        Ok(decode_page(self.reads.page(&list, query)?)?)
+        let page = match conditions.is_empty() {
+            true => self.reads.page(&list, query)?,
+            false => self.reads.scan(|reads| reads.page(&list, query)).await?,
+        };
+        Ok(decode_page(page)?)
     }
 
     async fn list_attempts(
@@ -409,8 +413,15 @@ impl Store for SqliteStore {
     }
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
+        if !query.can_match() {
+            return Ok(Page::empty());
+        }
         let filters = event_filters(query);
-        let ids = self.reads.page(&events_list(tenant, &filters), &query.page)?;
+        let list = events_list(tenant, &filters);
+        let ids = match filters.is_empty() {
+            true => self.reads.page(&list, &query.page)?,
+            false => self.reads.scan(|reads| reads.page(&list, &query.page)).await?,
+        };
         let bodies = self
             .reads
             .with(|conn| Ok(events::events_by_id(conn, tenant, &ids.data)))??;

@@ -3,8 +3,10 @@
 //! SQLite's page cache takes microseconds, so it runs in place on the calling task rather than
 //! through an extra thread hop (docs/decisions.md).
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -13,15 +15,33 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::SqliteSync;
 use super::connection::{self, Role};
 use crate::store::page::{Bind, ListOf, PageRows, read_page};
+use crate::store::scan::{self, Scans};
 use crate::store::{KeyOwner, ListError, ListQuery, Page, SavedIdempotent, StoreError, Tenant};
 
 /// Idle read connections kept open; more are opened under load and closed when returned.
 pub const READ_CONNECTIONS_IDLE_MAX: usize = 8;
+/// SQLite virtual-machine steps between two looks at a scan's deadline (each a few µs).
+const SCAN_CHECK_STEPS: i32 = 1_000;
+
+thread_local! {
+    /// The deadline of the scan this thread runs, if it runs one (`ReadPool::scan`).
+    static SCAN_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Every reader connection stops a statement once the scan it serves is past its deadline;
+/// a point read sets none and is never stopped.
+pub(super) fn stop_scans_at_their_deadline(conn: &Connection) {
+    conn.progress_handler(
+        SCAN_CHECK_STEPS,
+        Some(|| SCAN_DEADLINE.with(|d| d.get().is_some_and(|deadline| Instant::now() > deadline))),
+    );
+}
 
 #[derive(Debug)]
 pub(super) struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    scans: Scans,
 }
 
 impl ReadPool {
@@ -29,12 +49,31 @@ impl ReadPool {
         ReadPool {
             path,
             idle: Mutex::new(Vec::new()),
+            scans: Scans::default(),
         }
     }
 
     /// Read connections open and not in use.
     pub fn idle(&self) -> usize {
         self.idle.lock().expect("read pool lock").len()
+    }
+
+    /// Runs `f`, reads that can scan, once it is this store's turn (`Scans`), within
+    /// `SCAN_DEADLINE` (a statement past it fails as `ScanTooLong`), and on a thread the
+    /// runtime has let go of, so that the async workers go on serving other requests.
+    pub async fn scan<T, E: From<StoreError>>(&self, f: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E> {
+        let _turn = self.scans.turn().await?;
+        let run = || {
+            SCAN_DEADLINE.with(|d| d.set(Some(Instant::now() + scan::SCAN_DEADLINE)));
+            let result = f(self);
+            SCAN_DEADLINE.with(|d| d.set(None));
+            result
+        };
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(run),
+            // A single-threaded runtime (some tests) has no other worker to hand over to.
+            _ => run(),
+        }
     }
 
     /// Runs `f` on a pooled read-only connection.

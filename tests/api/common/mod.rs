@@ -294,7 +294,7 @@ impl TestServer {
             Backend::Postgres => {
                 use sqlx::Connection;
                 let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
-                sqlx::query(sql).execute(&mut conn).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
             }
         }
     }
