@@ -36,12 +36,13 @@ pub async fn owner_of_key(app: &AppState, key: &str) -> Result<Option<KeyOwner>,
     app.store.ensure_key_account(&stored).await.map(Some)
 }
 
-/// The address the request came from (the TCP peer: payrec trusts no forwarding header).
+/// The address the request came from: the TCP peer, or the client a trusted proxy names
+/// (`server::client`).
 pub fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
     parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
+        .get::<crate::server::client::ClientAddress>()
+        .map(|client| client.0)
 }
 
 /// The request's peer address, as an extractor (for the dashboard's sign-in).

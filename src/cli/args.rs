@@ -18,6 +18,7 @@ use crate::ratelimit::{
     REQUESTS_PER_KEY_PER_SECOND_DEFAULT, Rate, RateLimits,
 };
 pub use crate::server::LISTEN_DEFAULT;
+use crate::server::client::TrustedProxies;
 use crate::server::{BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX, HEADER_READ_TIMEOUT, Limits};
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
 use crate::store::sqlite::{SqliteSync, WAL_BYTES_MAX_DEFAULT};
@@ -323,6 +324,11 @@ pub struct ServeArgs {
     /// adds HSTS to every response.
     #[arg(long, env = "PAYREC_PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<url::Url>,
+    /// Proxies in front of payrec (addresses or networks, comma-separated): their connections
+    /// are not limited per address, and the client is the last address of X-Forwarded-For
+    /// that is not one of them (for the per-address limits). Default: none, the TCP peer.
+    #[arg(long, env = "PAYREC_TRUSTED_PROXY", value_parser = TrustedProxies::parse)]
+    pub trusted_proxy: Option<TrustedProxies>,
     /// Do not serve the dashboard (/dashboard/) on the API listener.
     #[arg(long, env = "PAYREC_NO_DASHBOARD")]
     pub no_dashboard: bool,
@@ -365,6 +371,7 @@ impl ServeArgs {
             connections_per_address_max: self.connections_per_address_max as usize,
             header_read_timeout: self.header_timeout,
             body_read_timeout: self.body_timeout,
+            trusted_proxies: self.trusted_proxy.clone().unwrap_or_default(),
         }
     }
 
@@ -413,6 +420,7 @@ impl Default for ServeArgs {
             header_timeout: HEADER_READ_TIMEOUT,
             body_timeout: BODY_READ_TIMEOUT,
             public_url: None,
+            trusted_proxy: None,
             rate_limit_per_key: REQUESTS_PER_KEY_PER_SECOND_DEFAULT,
             rate_limit_per_account: REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT,
             auth_failures_per_minute: AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT,

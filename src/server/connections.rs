@@ -152,9 +152,10 @@ impl Connections {
     /// Admits a connection from `address`. Past its address's share, that address's idlest
     /// connection is closed to make room, or, when all of them are busy, the new one is refused.
     /// Past the cap in all, the idlest connection is closed, or, when every one is busy, this
-    /// waits for one to finish. (A connection closed to make room leaves the table at once.)
-    pub async fn admit(self: &Arc<Self>, address: IpAddr) -> Admission {
-        {
+    /// waits for one to finish. (A connection closed to make room leaves the table at once.) A
+    /// trusted proxy's connections carry many clients: only the cap in all applies to them.
+    pub async fn admit(self: &Arc<Self>, address: IpAddr, trusted_proxy: bool) -> Admission {
+        if !trusted_proxy {
             let mut table = self.lock();
             let from_address = table.per_address.get(&address).copied().unwrap_or(0);
             if from_address >= self.per_address_max {
@@ -198,7 +199,6 @@ impl Connections {
         });
         table.open.insert(connection.id, connection.clone());
         *table.per_address.entry(address).or_default() += 1;
-        debug_assert!(table.per_address[&address] <= self.per_address_max);
         debug_assert!(table.open.len() <= self.max);
         Ticket {
             connection,
@@ -240,7 +240,7 @@ mod tests {
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 3));
 
     async fn admitted(table: &Arc<Connections>, address: IpAddr) -> Ticket {
-        match table.admit(address).await {
+        match table.admit(address, false).await {
             Admission::Admitted(ticket) => ticket,
             Admission::AddressFull => panic!("refused"),
         }
@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(table.open(), 2, "the idle first connection made room");
         assert!(!table.lock().open.contains_key(&first.connection.id));
         let _busy_too = Busy::begin(&third.connection, table.epoch);
-        assert!(matches!(table.admit(A).await, Admission::AddressFull));
+        assert!(matches!(table.admit(A, false).await, Admission::AddressFull));
         let _other = admitted(&table, B).await;
         assert_eq!(table.open(), 3, "another address is not limited by A's share");
         drop(first);
@@ -273,10 +273,10 @@ mod tests {
         assert_eq!(table.open(), 2, "the idle connection of B was closed for the third");
         assert!(!table.lock().open.contains_key(&second.connection.id));
         let _busy = Busy::begin(&third.connection, table.epoch);
-        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), table.admit(B)).await;
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), table.admit(B, false)).await;
         assert!(waiting.is_err(), "both connections are busy: the fourth waits");
         drop(busy);
-        let fourth = tokio::time::timeout(std::time::Duration::from_secs(1), table.admit(A)).await;
+        let fourth = tokio::time::timeout(std::time::Duration::from_secs(1), table.admit(A, false)).await;
         assert!(
             matches!(fourth, Ok(Admission::Admitted(_))),
             "admitted once a request finished"

@@ -18,8 +18,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
+pub mod client;
 pub mod connections;
 
+use client::{ClientAddress, TrustedProxies};
 use connections::{Admission, Busy, Connection, Connections};
 
 /// Where `payrec serve` listens unless told otherwise.
@@ -53,6 +55,9 @@ pub struct Limits {
     pub connections_per_address_max: usize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// Proxies whose connections are not limited per address, and whose `X-Forwarded-For`
+    /// names the client (`client`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Limits {
@@ -62,6 +67,7 @@ impl Default for Limits {
             connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX,
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -99,7 +105,7 @@ pub async fn serve(
         };
         let admission = tokio::select! {
             () = &mut shutdown => break,
-            admission = connections.admit(peer.ip()) => admission,
+            admission = connections.admit(peer.ip(), limits.trusted_proxies.trusts(peer.ip())) => admission,
         };
         let Admission::Admitted(ticket) = admission else {
             continue; // dropping the stream closes it
@@ -110,6 +116,7 @@ pub async fn serve(
             connection: ticket.connection.clone(),
             peer,
             epoch: connections.epoch,
+            proxies: limits.trusted_proxies.clone(),
         };
         let builder = builder.clone();
         tokio::spawn(async move {
@@ -155,6 +162,7 @@ struct ConnectionService {
     connection: Arc<Connection>,
     peer: SocketAddr,
     epoch: std::time::Instant,
+    proxies: TrustedProxies,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
@@ -164,7 +172,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         let busy = Busy::begin(&self.connection, self.epoch);
+        let client = self.proxies.client(self.peer, request.headers());
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        request.extensions_mut().insert(ClientAddress(client));
         let response = self.router.clone().call(request.map(Body::new));
         Box::pin(async move {
             let response = response.await?;

@@ -40,7 +40,6 @@ mod reconcile_cli;
 mod replicas;
 mod request_limits;
 mod restricted_keys;
-mod scans;
 mod sdk_conformance;
 mod slow_clients;
 mod smoke;

@@ -159,3 +159,51 @@ mod per_key {
         an_accounts_keys_share_the_accounts_rate,
     );
 }
+
+/// 127.0.0.2 is a trusted proxy, with a small per-address cap that its connections ignore.
+fn behind_a_proxy() -> ServerConfig {
+    let mut config = default_auth_budget();
+    config.limits.trusted_proxies = payrec::server::client::TrustedProxies::parse("127.0.0.2").unwrap();
+    config.limits.connections_per_address_max = 2;
+    config
+}
+
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(server: TestServer) {
+    let through_proxy = |key: String, client: &'static str| {
+        let http = reqwest::Client::builder().local_address(attacker()).build().unwrap();
+        let url = format!("{}/v1/events", server.base);
+        async move {
+            http.get(url)
+                .basic_auth(key, Some(""))
+                .header("x-forwarded-for", client)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let burst = AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT as usize;
+    for i in 0..burst {
+        assert_eq!(through_proxy(wrong_key(i), "203.0.113.7").await, 401);
+    }
+    assert_eq!(
+        through_proxy(wrong_key(0), "203.0.113.7").await,
+        429,
+        "that client is throttled"
+    );
+    assert_eq!(
+        through_proxy(server.test_key.clone(), "198.51.100.9").await,
+        200,
+        "another client is not"
+    );
+    // The proxy's connections are not limited to its address's share.
+    let statuses =
+        futures_util::future::join_all((0..6).map(|_| through_proxy(server.test_key.clone(), "198.51.100.9"))).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+mod proxied {
+    use super::*;
+    backend_tests!(config = behind_a_proxy; behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget);
+}

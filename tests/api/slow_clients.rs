@@ -17,6 +17,7 @@ fn short_limits(connections_max: usize) -> ServerConfig {
             connections_per_address_max: connections_max,
             header_read_timeout: Duration::from_millis(500),
             body_read_timeout: Duration::from_millis(500),
+            ..Limits::default()
         },
         ..ServerConfig::default()
     }

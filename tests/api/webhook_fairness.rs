@@ -94,9 +94,16 @@ async fn an_endpoint_that_keeps_failing_is_paused_with_a_growing_backoff(server:
     let (failures, since, paused_until) = health(&server, &endpoint).await;
     assert!(failures >= 5, "{failures}");
     assert!(since.is_some() && paused_until.is_some(), "{since:?} {paused_until:?}");
-    // It answers again: the next attempt after the pause succeeds and the count starts again.
+    // It answers again: the first attempt once the pause ends (ended here, not waited for)
+    // succeeds, and the count starts again.
     failing.answer_from_now(Answer::Status(200));
-    for _ in 0..300 {
+    server
+        .execute_sql(&format!(
+            "UPDATE webhook_endpoints SET paused_until = NULL WHERE id = '{endpoint}'"
+        ))
+        .await;
+    server.pending_payment(100).await;
+    for _ in 0..600 {
         let (failures, since, paused_until) = health(&server, &endpoint).await;
         if failures == 0 {
             assert!(since.is_none() && paused_until.is_none());

@@ -106,6 +106,7 @@ async fn under_worst_case_searches(server: &TestServer) -> Vec<(u16, Duration)> 
 }
 
 async fn worst_case_searches_of_one_tenant_never_stall_the_server_or_another_tenant(server: TestServer) {
+    let _alone = crate::alone().await;
     seeded(&server).await;
     let answers = under_worst_case_searches(&server).await;
     assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 400), "{answers:?}");
