@@ -91,10 +91,30 @@ async fn bounded_body(State(app): State<AppState>, request: Request, next: Next)
     } else {
         crate::wire::form::REQUEST_BODY_BYTES_MAX
     };
-    match crate::wire::body::buffer(request, limit_bytes, app.config.limits.body_read_timeout).await {
-        Ok(request) => next.run(request).await,
+    let refused = match crate::wire::body::buffer(request, limit_bytes, app.config.limits.body_read_timeout).await {
+        Ok(request) => return next.run(request).await,
         Err(e) if dashboard => crate::dashboard::body_refused(&e),
         Err(e) => e.into_response(),
+    };
+    // The rest of the body was not read: the connection cannot serve another request, and
+    // the client is told so before it tries.
+    let mut refused = refused;
+    refused
+        .headers_mut()
+        .insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    refused
+}
+
+/// Answers 503 for a request not answered within the request deadline (its database did not
+/// answer: a hung primary), instead of leaving the client waiting past its own timeout.
+async fn deadline(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = app.config.limits.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::DeadlineExceeded {
+            seconds: limit.as_secs(),
+        }
+        .into_response(),
     }
 }
 
@@ -130,6 +150,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(from_fn_with_state(state.clone(), deadline))
         .layer(from_fn_with_state(state.clone(), bounded_body))
         .layer(from_fn(stripe_headers))
         .with_state(state)

@@ -89,6 +89,24 @@ pub fn record_delivery(result: &'static str, retry: bool, latency: Duration) {
     metrics::histogram!("payrec_webhook_delivery_duration_seconds").record(latency.as_secs_f64());
 }
 
+/// A PostgreSQL primary serves `host` (after `previous`; a failover when another host than
+/// before), after `without` with no writable primary.
+pub fn record_primary(host: &str, previous: Option<&str>, failover: bool, without: Duration) {
+    if let Some(previous) = previous {
+        metrics::gauge!("payrec_db_primary", "host" => previous.to_owned()).set(0.0);
+    }
+    metrics::gauge!("payrec_db_primary", "host" => host.to_owned()).set(1.0);
+    if failover {
+        metrics::counter!("payrec_db_failovers_total").increment(1);
+    }
+    metrics::histogram!("payrec_db_without_primary_duration_seconds").record(without.as_secs_f64());
+}
+
+/// No host of the PostgreSQL URL is writable any more (`host` was).
+pub fn record_primary_lost(host: &str) {
+    metrics::gauge!("payrec_db_primary", "host" => host.to_owned()).set(0.0);
+}
+
 /// Deliveries given up because their endpoint's backlog was past its bound.
 pub fn record_backlog_dropped(n: u64) {
     metrics::counter!("payrec_webhook_deliveries_total", "result" => "dropped").increment(n);

@@ -19,7 +19,9 @@ use crate::ratelimit::{
 };
 pub use crate::server::LISTEN_DEFAULT;
 use crate::server::client::TrustedProxies;
-use crate::server::{BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX, HEADER_READ_TIMEOUT, Limits};
+use crate::server::{
+    BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX, HEADER_READ_TIMEOUT, Limits, REQUEST_TIMEOUT,
+};
 use crate::store::postgres::{ACQUIRE_TIMEOUT_DEFAULT, POOL_CONNECTIONS_DEFAULT};
 use crate::store::sqlite::{SqliteSync, WAL_BYTES_MAX_DEFAULT};
 
@@ -306,6 +308,10 @@ pub struct ServeArgs {
     /// A client must send a request's headers within this (e.g. `10s`).
     #[arg(long, env = "PAYREC_HEADER_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
     pub header_timeout: Duration,
+    /// A request must be answered within this once its body has arrived, else 503 with
+    /// `Stripe-Should-Retry` (a database that does not answer, e.g. a hung primary).
+    #[arg(long, env = "PAYREC_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub request_timeout: Duration,
     /// A request's body must arrive within this once its headers have (e.g. `30s`).
     #[arg(long, env = "PAYREC_BODY_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
     pub body_timeout: Duration,
@@ -371,6 +377,7 @@ impl ServeArgs {
             connections_per_address_max: self.connections_per_address_max as usize,
             header_read_timeout: self.header_timeout,
             body_read_timeout: self.body_timeout,
+            request_timeout: self.request_timeout,
             trusted_proxies: self.trusted_proxy.clone().unwrap_or_default(),
         }
     }
@@ -419,6 +426,7 @@ impl Default for ServeArgs {
             connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX as u64,
             header_timeout: HEADER_READ_TIMEOUT,
             body_timeout: BODY_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
             public_url: None,
             trusted_proxy: None,
             rate_limit_per_key: REQUESTS_PER_KEY_PER_SECOND_DEFAULT,

@@ -67,6 +67,8 @@ pub(super) fn lock_sqlite_for_serving(database_url: &str) -> Result<Option<std::
 
 /// `payrec serve`.
 pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> {
+    // The recorder first: opening the store already records (the PostgreSQL primary found).
+    crate::telemetry::handle();
     let _serving = lock_sqlite_for_serving(database_url)?;
     let store = open_store(database_url, args).await?;
     bootstrap(store.as_ref()).await?;

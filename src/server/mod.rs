@@ -41,6 +41,10 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEAD_BYTES_MAX: usize = 64 * 1024;
 /// A request body must arrive within this long once its headers have.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request not answered within this gets a 503 (its database did not answer).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a stop signal, requests in flight are given this long; the process then exits.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection asked to close (to make room, or at shutdown) that has not started a request
 /// within this is dropped; one with a request in flight finishes it first.
 pub const CLOSE_GRACE: Duration = Duration::from_millis(200);
@@ -55,6 +59,8 @@ pub struct Limits {
     pub connections_per_address_max: usize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// A request (its body read) must be answered within this, else 503.
+    pub request_timeout: Duration,
     /// Proxies whose connections are not limited per address, and whose `X-Forwarded-For`
     /// names the client (`client`).
     pub trusted_proxies: TrustedProxies,
@@ -67,6 +73,7 @@ impl Default for Limits {
             connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX,
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
             trusted_proxies: TrustedProxies::default(),
         }
     }
@@ -126,7 +133,16 @@ pub async fn serve(
     }
     drop(listener);
     connections.close_all();
-    connections.drained().await;
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, connections.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.open(),
+            "stopping with requests still in flight after {} s",
+            SHUTDOWN_TIMEOUT.as_secs()
+        );
+    }
     Ok(())
 }
 

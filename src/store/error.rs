@@ -66,6 +66,9 @@ impl From<sqlx::Error> for StoreError {
                 // too_many_connections, admin_shutdown, crash_shutdown, cannot_connect_now, and
                 // class 08: connection exceptions.
                 "53300" | "57P01" | "57P02" | "57P03" => StoreError::Unavailable(message),
+                // read_only_sql_transaction: a standby (or a demoted primary) was written to;
+                // the watcher finds the writable host (`postgres::primary`).
+                "25006" => StoreError::Unavailable(message),
                 code if code.starts_with("08") => StoreError::Unavailable(message),
                 // serialization_failure, deadlock_detected, lock_not_available
                 "40001" | "40P01" | "55P03" => StoreError::Busy(message),

@@ -173,6 +173,12 @@ pub enum ApiError {
         .outage.describe()
     )]
     Unavailable { outage: Outage, cause: String },
+    /// A request not answered within the request deadline (its database did not answer): it
+    /// may have been applied, so the client retries with its Idempotency-Key.
+    #[error(
+        "payrec could not answer within {seconds} s: its database did not. The request may have been applied; retry it with the same Idempotency-Key."
+    )]
+    DeadlineExceeded { seconds: u64 },
     /// Anything payrec did not expect. `cause` is for the log, never the client.
     #[error("An unexpected error occurred on payrec's side. The request id identifies it in the server log.")]
     Internal { cause: String },
@@ -207,7 +213,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::DeadlineExceeded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -215,7 +221,9 @@ impl ApiError {
     pub fn error_type(&self) -> ErrorType {
         match self {
             ApiError::IdempotencyMismatch { .. } => ErrorType::Idempotency,
-            ApiError::Internal { .. } | ApiError::Unavailable { .. } => ErrorType::Api,
+            ApiError::Internal { .. } | ApiError::Unavailable { .. } | ApiError::DeadlineExceeded { .. } => {
+                ErrorType::Api
+            }
             _ => ErrorType::InvalidRequest,
         }
     }
@@ -243,6 +251,7 @@ impl ApiError {
             | ApiError::MalformedRequest { .. }
             | ApiError::ConnectNotSupported
             | ApiError::Unavailable { .. }
+            | ApiError::DeadlineExceeded { .. }
             | ApiError::Internal { .. } => None,
         }
     }
@@ -330,7 +339,7 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         match &self {
-            ApiError::Unavailable { .. } => {
+            ApiError::Unavailable { .. } | ApiError::DeadlineExceeded { .. } => {
                 // The official SDKs retry on this header, with the same Idempotency-Key.
                 headers.insert("stripe-should-retry", HeaderValue::from_static("true"));
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

@@ -81,6 +81,11 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
                 "payrec cannot store requests: the database failed",
                 cause,
             ),
+            ApiError::DeadlineExceeded { seconds } => crate::throttle::error(
+                "request_deadline",
+                "a request was not answered within its deadline: the database did not answer",
+                &format!("{seconds} s"),
+            ),
             _ => {}
         }
     } else if let Some(saved) = response.extensions().get::<super::idempotency::SavedErrorCode>() {

@@ -240,3 +240,20 @@ async fn thousands_of_distinct_methods_and_paths_leave_the_metrics_the_same_size
     let after = server.metrics().await.body.len();
     assert!(after < before + 256, "/metrics grew from {before} to {after} bytes");
 }
+
+/// A body refused unread (too large, or too slow) leaves the connection unable to serve
+/// another request: the answer says `Connection: close`, and the server closes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_body_is_answered_with_connection_close_and_the_connection_closed() {
+    let server = TestServer::start().await;
+    let mut stream = connect_from(ATTACKER, &server).await.unwrap();
+    let too_large = payrec::wire::form::REQUEST_BODY_BYTES_MAX + 1;
+    let head = format!(
+        "POST /v1/payment_records/report_payment HTTP/1.1\r\nHost: payrec\r\nContent-Type: {FORM}\r\n\
+         Content-Length: {too_large}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let answer = answer(&mut stream, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+}

@@ -21,6 +21,15 @@ fn assert_retryable_503(r: &Resp) {
     assert!(!message.to_lowercase().contains("corrupt"), "{message}");
 }
 
+/// Asserts a 503 past the request deadline: retry advised, and said to have maybe applied.
+fn assert_deadline_503(r: &Resp) {
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.error("type"), "api_error", "{}", r.body);
+    assert_eq!(r.header("stripe-should-retry"), Some("true"), "{:?}", r.headers);
+    let message = r.error("message").as_str().unwrap_or_default();
+    assert!(message.contains("same Idempotency-Key"), "{message}");
+}
+
 /// A tmpfs of `mebibytes`, unmounted when dropped.
 struct SmallDisk {
     path: PathBuf,
@@ -250,4 +259,150 @@ async fn the_python_sdk_rides_through_a_short_outage_without_an_error_or_a_dupli
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [line["id"].as_str().unwrap()], "one record, the one the SDK got");
+}
+
+/// A write a PostgreSQL server refuses as read-only (SQLSTATE 25006: a standby, or a primary
+/// demoted to one) is a 503 with `Stripe-Should-Retry`, never a 500. The session is made
+/// read-only here; the failover tests (`tests/failover`) see the same from a real standby.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_write_refused_as_read_only_is_a_retryable_503_never_a_500() {
+    use axum::response::IntoResponse;
+    use sqlx::Connection;
+    let schema = postgres_schema().await;
+    let mut conn = sqlx::PgConnection::connect(schema.url()).await.unwrap();
+    sqlx::query("CREATE TABLE read_only_probe (n INT)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("SET default_transaction_read_only = on")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let refused = sqlx::query("INSERT INTO read_only_probe VALUES (1)")
+        .execute(&mut conn)
+        .await
+        .expect_err("a read-only session refuses the write");
+    let code = refused
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("25006"));
+    let stored = payrec::store::StoreError::from(refused);
+    assert!(
+        matches!(stored, payrec::store::StoreError::Unavailable(_)),
+        "{stored:?}"
+    );
+    let answer = payrec::wire::error::ApiError::from(stored).into_response();
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.headers()["stripe-should-retry"], "true");
+}
+
+/// A PostgreSQL that stops answering without closing anything (a hung primary): requests get a
+/// 503 with `Stripe-Should-Retry` within the request deadline (not the client's own timeout),
+/// /readyz says so, new requests fail at once, and writes resume when it answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_hung_postgresql_answers_503s_within_the_request_deadline_and_writes_resume() {
+    let schema = postgres_schema().await;
+    let (relay, relayed) = CuttableRelay::before(schema.url()).await;
+    let server = ChildServer::spawn_with(&relayed, &["--request-timeout", "2s"], &[]).await;
+    let client = server
+        .with_key(&server.test_key.clone().unwrap())
+        .with_timeout(Duration::from_secs(30));
+    client.pending_payment(100).await;
+    relay.hang();
+    let started = std::time::Instant::now();
+    let stuck = client.report_payment(&crate::common::form::VALID_PAYMENT).await;
+    assert_deadline_503(&stuck);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    // Once the watcher has lost the primary (its probe unanswered), a new request fails at once.
+    for _ in 0..50 {
+        if server.readyz().await.status == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let started = std::time::Instant::now();
+    let fast = client.report_payment(&crate::common::form::VALID_PAYMENT).await;
+    assert_retryable_503(&fast);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.readyz().await.status, 503);
+    relay.restore();
+    let mut resumed = None;
+    for _ in 0..100 {
+        let r = client.report_payment(&crate::common::form::VALID_PAYMENT).await;
+        if r.status == 200 {
+            resumed = Some(r);
+            break;
+        }
+        assert_retryable_503(&r);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(resumed.is_some(), "writes resumed");
+    assert_eq!(server.readyz().await.status, 200);
+}
+
+/// A stop signal while requests wait on a hung database: the process exits within the
+/// shutdown bound, not when the database answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_stop_signal_while_the_database_hangs_stops_within_the_shutdown_bound() {
+    let schema = postgres_schema().await;
+    let (relay, relayed) = CuttableRelay::before(schema.url()).await;
+    let mut server = ChildServer::spawn_with(&relayed, &["--request-timeout", "60s"], &[]).await;
+    let client = server
+        .with_key(&server.test_key.clone().unwrap())
+        .with_timeout(Duration::from_secs(60));
+    client.pending_payment(100).await;
+    relay.hang();
+    let in_flight = tokio::spawn(async move {
+        client
+            .try_report_payment_raw(crate::common::form::FORM, b"amount_requested[value]=1".to_vec())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    server.terminate();
+    let exited = tokio::time::timeout(Duration::from_secs(20), server.child.wait()).await;
+    let took = started.elapsed();
+    assert!(exited.is_ok(), "still running after 20 s");
+    assert!(
+        took < payrec::server::SHUTDOWN_TIMEOUT + Duration::from_secs(4),
+        "stopped after {took:?}"
+    );
+    in_flight.abort();
+    relay.restore();
+}
+
+/// A multi-host URL, as libpq and `pg_autoctl show uri` write it (sqlx takes one host): payrec
+/// serves the host that answers writable, whatever the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_multi_host_url_serves_the_writable_host_when_the_first_does_not_answer() {
+    let schema = postgres_schema().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let (prefix, rest) = schema.url().split_once('@').unwrap();
+    let (host_port, path) = rest.split_once('/').unwrap();
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let url = format!("{prefix}@127.0.0.1:{dead_port},{host_port}/{path}{separator}target_session_attrs=read-write");
+    let server = ChildServer::spawn_with(&url, &[], &[]).await;
+    let client = server.with_key(&server.test_key.clone().unwrap());
+    client.pending_payment(100).await;
+    assert_eq!(server.readyz().await.status, 200);
+    let metrics = server.metrics().await.body;
+    assert!(
+        metrics.contains(&format!("payrec_db_primary{{host=\"{host_port}\"}} 1")),
+        "{metrics}"
+    );
 }

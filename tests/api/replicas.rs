@@ -297,7 +297,7 @@ async fn replicas_on_one_database_never_double_count_and_replay_retries() {
         sqlx::query_scalar("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = $1 AND livemode = $2")
             .bind(&tenant.account_id)
             .bind(tenant.livemode)
-            .fetch_one(store.pool())
+            .fetch_one(&store.pool().expect("a primary"))
             .await
             .expect("count keys");
     let expected = calls.len() + RECORDS;
@@ -306,7 +306,7 @@ async fn replicas_on_one_database_never_double_count_and_replay_retries() {
     });
     Figures::count(&calls).print(calls.len(), elapsed, &checks);
 
-    store.pool().close().await;
+    store.close().await.expect("closed");
     for child in &mut children {
         child.kill9().await;
     }

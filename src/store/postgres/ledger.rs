@@ -19,7 +19,7 @@ use crate::store::{DayTotals, ExportQuery, LedgerQueries, StoreError, Tenant};
 impl LedgerQueries for PgStore {
     async fn list_accounts(&self) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT id FROM accounts ORDER BY created, id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.pool()?)
             .await?)
     }
 
@@ -29,12 +29,12 @@ impl LedgerQueries for PgStore {
         reference: &str,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = by_reference(&self.pool, tenant, reference, limit).await?;
+        let docs = by_reference(&self.pool()?, tenant, reference, limit).await?;
         docs.iter().map(|d| decode(d)).collect()
     }
 
     async fn record_of_refund(&self, tenant: &Tenant, refund_reference: &str) -> Result<Option<String>, StoreError> {
-        record_of_refund(&self.pool, tenant, refund_reference).await
+        record_of_refund(&self.pool()?, tenant, refund_reference).await
     }
 
     async fn records_containing(
@@ -43,16 +43,16 @@ impl LedgerQueries for PgStore {
         text: &str,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let docs = containing(&self.pool, &self.scans, tenant, text, limit).await?;
+        let docs = containing(&self.pool()?, &self.scans, tenant, text, limit).await?;
         docs.iter().map(|d| decode(d)).collect()
     }
 
     async fn daily_totals(&self, tenant: &Tenant, first_day: i64, last_day: i64) -> Result<Vec<DayTotals>, StoreError> {
-        totals::daily(&self.pool, tenant, first_day, last_day).await
+        totals::daily(&self.pool()?, tenant, first_day, last_day).await
     }
 
     async fn list_refunds(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<Refund>, StoreError> {
-        refunds(&self.pool, tenant, record_id).await
+        refunds(&self.pool()?, tenant, record_id).await
     }
 
     async fn records_by_references(
@@ -71,7 +71,7 @@ impl LedgerQueries for PgStore {
         .bind(&tenant.account_id)
         .bind(tenant.livemode)
         .bind(&references)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool()?)
         .await?;
         docs.iter().map(|d| decode(d)).collect()
     }
@@ -88,7 +88,7 @@ impl LedgerQueries for PgStore {
         .bind(&tenant.account_id)
         .bind(tenant.livemode)
         .bind(&references)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool()?)
         .await?;
         Ok(rows.iter().map(refund_of_row).collect())
     }
@@ -101,7 +101,7 @@ impl LedgerQueries for PgStore {
         let sql = "SELECT id, payment_reference, currency, amount FROM payment_records \
              WHERE account_id = $1 AND livemode = $2 AND id > $3 AND created >= $4 AND created < $5 \
              AND state = 'guaranteed' ORDER BY id LIMIT $6";
-        let rows = export_page(&self.pool, sql, tenant, query).await?;
+        let rows = export_page(&self.pool()?, sql, tenant, query).await?;
         rows.iter()
             .map(|r| {
                 Ok(GuaranteedPayment {
@@ -121,7 +121,7 @@ impl LedgerQueries for PgStore {
     ) -> Result<Vec<PaymentAttemptRecord>, StoreError> {
         let sql = "SELECT doc FROM payment_attempt_records WHERE account_id = $1 AND livemode = $2 AND id > $3 \
              AND created >= $4 AND created < $5 ORDER BY id LIMIT $6";
-        let rows = export_page(&self.pool, sql, tenant, query).await?;
+        let rows = export_page(&self.pool()?, sql, tenant, query).await?;
         rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?)).collect()
     }
 
@@ -130,7 +130,7 @@ impl LedgerQueries for PgStore {
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE account_id = $1 AND livemode = $2 AND refund_reference > $3 \
              AND created >= $4 AND created < $5 ORDER BY refund_reference LIMIT $6"
         );
-        let rows = export_page(&self.pool, &sql, tenant, query).await?;
+        let rows = export_page(&self.pool()?, &sql, tenant, query).await?;
         Ok(rows.iter().map(refund_of_row).collect())
     }
 }

@@ -2,12 +2,11 @@
 //! write is one transaction; `SELECT … FOR UPDATE` on the record serialises reports on one
 //! record, and reports on different records never wait for each other.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgRow};
 
 use super::doc::{decode, decode_page};
 use super::events::{event_filters, events_list, in_order};
@@ -22,10 +21,12 @@ use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 
 mod batch;
 mod events;
+mod hosts;
 mod kept;
 mod key_listener;
 mod ledger;
 mod ops;
+mod primary;
 mod reads;
 mod sessions;
 mod statistics;
@@ -63,33 +64,35 @@ impl Default for PgOptions {
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    /// The writable host among the URL's, and the pool and kept connections to it: a pool per
+    /// primary, replaced when another host is promoted (`primary`).
+    primary: std::sync::Arc<primary::Primary>,
     health: std::sync::Arc<Health>,
     delivery_signal: std::sync::Arc<tokio::sync::Notify>,
     keys: std::sync::Arc<crate::store::key_cache::KeyCache>,
-    /// Connections for the hot statements, handed back without sqlx's round trip.
-    kept: std::sync::Arc<kept::KeptConnections>,
     /// The turns of reads that scan (`store::scan`).
     scans: crate::store::scan::Scans,
 }
 
 impl PgStore {
     /// Connects to `url` (which may set `options=-c search_path=…`) and applies migrations.
+    /// `url` may name several hosts (`postgres://h1:5432,h2:5433/db`): the store serves the
+    /// writable one and follows a promotion (`primary`).
     pub async fn open(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
-        let mut connect = PgConnectOptions::from_str(url)?;
+        let mut hosts = hosts::hosts(url)?;
         if options.custom_plans {
-            connect = connect.options([("plan_cache_mode", "force_custom_plan")]);
+            for host in &mut hosts {
+                host.options = host.options.clone().options([("plan_cache_mode", "force_custom_plan")]);
+            }
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .test_before_acquire(false)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await?;
-        MIGRATOR.run(&pool).await?;
+        let settings = primary::PoolSettings {
+            max_connections: options.max_connections,
+            acquire_timeout: options.acquire_timeout,
+        };
+        let primary = primary::Primary::connect(hosts, settings).await?;
+        MIGRATOR.run(&primary.serving()?.pool).await?;
         Ok(PgStore {
-            kept: std::sync::Arc::new(kept::KeptConnections::new(pool.clone())),
-            pool,
+            primary,
             health: Default::default(),
             delivery_signal: Default::default(),
             keys: Default::default(),
@@ -97,8 +100,18 @@ impl PgStore {
         })
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// The pool to the current primary; an error at once while no host is writable.
+    pub fn pool(&self) -> Result<PgPool, StoreError> {
+        Ok(self.primary.serving()?.pool.clone())
+    }
+
+    fn kept(&self) -> Result<std::sync::Arc<kept::KeptConnections>, StoreError> {
+        Ok(self.primary.serving()?.kept.clone())
+    }
+
+    /// The current primary's `host:port`, if one is writable.
+    pub fn primary_host(&self) -> Option<String> {
+        self.primary.host().map(str::to_owned)
     }
 }
 
@@ -125,14 +138,14 @@ pub(crate) const ATTEMPT_DOC: &str =
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.pool()?).await?;
         Ok(())
     }
 
     async fn migrations_current(&self) -> Result<bool, StoreError> {
         let applied: Result<i64, sqlx::Error> =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.pool()?)
                 .await;
         match applied {
             Ok(n) => Ok(n as usize >= MIGRATOR.iter().count()),
@@ -153,7 +166,7 @@ impl Store for PgStore {
         )
         .bind(crate::clock::unix_now())
         .bind(vec![0u8; PROBE_BYTES])
-        .execute(&self.pool)
+        .execute(&self.pool()?)
         .await
         .map(|_| ())
         .map_err(StoreError::from);
@@ -161,16 +174,27 @@ impl Store for PgStore {
         probed
     }
 
+    async fn close(&self) -> Result<(), StoreError> {
+        self.primary.close().await;
+        Ok(())
+    }
+
     fn pool_usage(&self) -> PoolUsage {
-        PoolUsage {
-            connections: self.pool.size(),
-            idle: self.pool.num_idle() as u32,
+        match self.primary.serving() {
+            Ok(serving) => PoolUsage {
+                connections: serving.pool.size(),
+                idle: serving.pool.num_idle() as u32,
+            },
+            Err(_) => PoolUsage {
+                connections: 0,
+                idle: 0,
+            },
         }
     }
 
     async fn count_accounts(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.pool()?)
             .await?;
         Ok(n as u64)
     }
@@ -179,7 +203,7 @@ impl Store for PgStore {
         sqlx::query("INSERT INTO accounts (id, created) VALUES ($1, $2)")
             .bind(account_id)
             .bind(created)
-            .execute(&self.pool)
+            .execute(&self.pool()?)
             .await?;
         Ok(())
     }
@@ -187,7 +211,7 @@ impl Store for PgStore {
     async fn create_first_account(&self, account_id: &str, created: i64) -> Result<bool, StoreError> {
         // Replicas starting together on an empty database: the advisory lock lets one of them
         // check and create while the others wait, then see the account.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool()?.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(FIRST_ACCOUNT_LOCK)
             .execute(&mut *tx)
@@ -205,36 +229,38 @@ impl Store for PgStore {
     async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {
         let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1")
             .bind(account_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pool()?)
             .await?;
         Ok(found.is_some())
     }
 
     async fn create_key(&self, key: &NewKey) -> Result<(), StoreError> {
-        insert_key(&self.pool, key, "").await
+        insert_key(&self.pool()?, key, "").await
     }
 
     async fn ensure_key_account(&self, key: &NewKey) -> Result<KeyOwner, StoreError> {
         sqlx::query("INSERT INTO accounts (id, created) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
             .bind(&key.tenant.account_id)
             .bind(key.created)
-            .execute(&self.pool)
+            .execute(&self.pool()?)
             .await?;
-        insert_key(&self.pool, key, " ON CONFLICT DO NOTHING").await?;
+        insert_key(&self.pool()?, key, " ON CONFLICT DO NOTHING").await?;
         self.find_key(&key.digest)
             .await?
             .ok_or_else(|| StoreError::Database("a key vanished right after its insert".into()))
     }
 
     async fn find_key(&self, digest: &[u8; 32]) -> Result<Option<KeyOwner>, StoreError> {
-        key_listener::start_listening(&self.keys, &self.pool);
+        key_listener::start_listening(&self.keys, &self.primary);
         let lookup = async {
             let row = sqlx::query(
                 "SELECT id, account_id, livemode, prefix FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
             )
-            .bind(&digest[..])
-            .fetch_optional(&self.pool)
-            .await?;
+            .bind(&digest[..]);
+            let serving = self.primary.serving()?;
+            let row = serving
+                .run(async { Ok(row.fetch_optional(&serving.pool).await?) })
+                .await?;
             Ok::<_, StoreError>(row.as_ref().map(key_owner))
         };
         self.keys.find(digest, lookup).await
@@ -244,7 +270,7 @@ impl Store for PgStore {
         let rows = sqlx::query(
             "SELECT id, account_id, livemode, prefix, last4, created, revoked_at FROM api_keys ORDER BY account_id, created, id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool()?)
         .await?;
         Ok(rows
             .iter()
@@ -262,7 +288,7 @@ impl Store for PgStore {
 
     /// Every replica's key cache forgets its keys when this commits (`key_listener`).
     async fn revoke_key(&self, key_id: &str, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool()?.begin().await?;
         let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(key_id)
@@ -279,30 +305,35 @@ impl Store for PgStore {
     }
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        sessions::create(&self.pool, session).await
+        sessions::create(&self.pool()?, session).await
     }
 
     async fn find_session(&self, digest: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
-        sessions::find(&self.pool, digest, now).await
+        sessions::find(&self.pool()?, digest, now).await
     }
 
     async fn delete_session(&self, digest: &[u8; 32], now: i64) -> Result<(), StoreError> {
-        sessions::delete(&self.pool, digest, now).await
+        sessions::delete(&self.pool()?, digest, now).await
     }
 
     async fn get_record(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        reads::hot_doc(&self.kept, RECORD_DOC, tenant, id)
+        let serving = self.primary.serving()?;
+        serving
+            .run(reads::hot_doc(&serving.kept, RECORD_DOC, tenant, id))
             .await?
             .map(|d| decode(&d))
             .transpose()
     }
 
     async fn record_exists(&self, tenant: &Tenant, id: &str) -> Result<bool, StoreError> {
-        reads::record_exists(&self.kept, tenant, id).await
+        let serving = self.primary.serving()?;
+        serving.run(reads::record_exists(&serving.kept, tenant, id)).await
     }
 
     async fn get_attempt(&self, tenant: &Tenant, id: &str) -> Result<Option<PaymentAttemptRecord>, StoreError> {
-        reads::hot_doc(&self.kept, ATTEMPT_DOC, tenant, id)
+        let serving = self.primary.serving()?;
+        serving
+            .run(reads::hot_doc(&serving.kept, ATTEMPT_DOC, tenant, id))
             .await?
             .map(|d| decode(&d))
             .transpose()
@@ -320,8 +351,8 @@ impl Store for PgStore {
             ..ListOf::table("payment_records", tenant)
         };
         let page = match conditions.is_empty() {
-            true => reads::hot_page(&self.kept, &list, query).await?,
-            false => reads::scan_page(&self.pool, &self.scans, &list, query).await?,
+            true => reads::hot_page(&*self.kept()?, &list, query).await?,
+            false => reads::scan_page(&self.pool()?, &self.scans, &list, query).await?,
         };
         Ok(decode_page(page)?)
     }
@@ -336,11 +367,13 @@ impl Store for PgStore {
             parent: Some(("payment_record", record_id)),
             ..ListOf::table("payment_attempt_records", tenant)
         };
-        Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)
+        Ok(decode_page(reads::hot_page(&*self.kept()?, &list, query).await?)?)
     }
 
     async fn write(&self, write: Write) -> Result<WriteOutcome, StoreError> {
-        let written = ops::write(&self.pool, &self.kept, write)
+        let serving = self.primary.serving()?;
+        let written = serving
+            .run(ops::write(&serving.pool, &serving.kept, write))
             .await
             .map(|(outcome, queued)| {
                 if queued > 0 {
@@ -353,19 +386,19 @@ impl Store for PgStore {
     }
 
     async fn find_idempotent(&self, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
-        ops::saved(&self.pool, tenant, key).await
+        ops::saved(&self.pool()?, tenant, key).await
     }
 
     async fn prune_idempotent(&self, cutoff: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created < $1")
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&self.pool()?)
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
-        events::get_event(&self.pool, tenant, id).await
+        events::get_event(&self.pool()?, tenant, id).await
     }
 
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError> {
@@ -375,10 +408,10 @@ impl Store for PgStore {
         let filters = event_filters(query);
         let list = events_list(tenant, &filters);
         let ids = match filters.is_empty() {
-            true => reads::hot_page(&self.kept, &list, &query.page).await?,
-            false => reads::scan_page(&self.pool, &self.scans, &list, &query.page).await?,
+            true => reads::hot_page(&*self.kept()?, &list, &query.page).await?,
+            false => reads::scan_page(&self.pool()?, &self.scans, &list, &query.page).await?,
         };
-        let bodies = events::events_by_id(&self.pool, tenant, &ids.data).await?;
+        let bodies = events::events_by_id(&self.pool()?, tenant, &ids.data).await?;
         Ok(Page {
             data: in_order(&ids.data, bodies)?,
             has_more: ids.has_more,
@@ -386,23 +419,23 @@ impl Store for PgStore {
     }
 
     async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
-        events::record_events(&self.pool, tenant, record_id).await
+        events::record_events(&self.pool()?, tenant, record_id).await
     }
 
     async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
-        doc(&self.pool, ENDPOINT_DOC, tenant, id)
+        doc(&self.pool()?, ENDPOINT_DOC, tenant, id)
             .await?
             .map(|d| decode(&d))
             .transpose()
     }
 
     async fn endpoint_secret(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
-        events::endpoint_secret(&self.pool, tenant, id).await
+        events::endpoint_secret(&self.pool()?, tenant, id).await
     }
 
     async fn list_endpoints(&self, tenant: &Tenant, query: &ListQuery) -> Result<Page<WebhookEndpoint>, ListError> {
         let list = ListOf::table("webhook_endpoints", tenant);
-        Ok(decode_page(reads::hot_page(&self.kept, &list, query).await?)?)
+        Ok(decode_page(reads::hot_page(&*self.kept()?, &list, query).await?)?)
     }
 
     async fn list_deliveries(
@@ -412,15 +445,15 @@ impl Store for PgStore {
         event_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DeliveryInfo>, StoreError> {
-        events::list_deliveries(&self.pool, tenant, endpoint_id, event_id, limit).await
+        events::list_deliveries(&self.pool()?, tenant, endpoint_id, event_id, limit).await
     }
 
     async fn prune_events(&self, cutoff: i64) -> Result<u64, StoreError> {
-        events::prune(&self.pool, cutoff).await
+        events::prune(&self.pool()?, cutoff).await
     }
 
     async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
-        statistics::refresh(&self.pool).await
+        statistics::refresh(&self.pool()?).await
     }
 
     fn deliveries_queued(&self) -> std::sync::Arc<tokio::sync::Notify> {
@@ -428,27 +461,27 @@ impl Store for PgStore {
     }
 
     async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError> {
-        events::due_endpoints(&self.pool, now_ms).await
+        events::due_endpoints(&self.pool()?, now_ms).await
     }
 
     async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        events::claim(&self.pool, &claim).await
+        events::claim(&self.pool()?, &claim).await
     }
 
     async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError> {
-        events::finish(&self.pool, &finished).await
+        events::finish(&self.pool()?, &finished).await
     }
 
     async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError> {
-        events::cap_backlogs(&self.pool, max).await
+        events::cap_backlogs(&self.pool()?, max).await
     }
 
     async fn delivery_backlog(&self) -> Result<Backlog, StoreError> {
-        events::backlog(&self.pool).await
+        events::backlog(&self.pool()?).await
     }
 
     async fn resend_event(&self, resend: &Resend) -> Result<Resent, StoreError> {
-        events::resend(&self.pool, resend).await
+        events::resend(&self.pool()?, resend).await
     }
 }
 

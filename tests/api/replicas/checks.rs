@@ -69,7 +69,7 @@ pub(crate) async fn refund_rows(store: &PgStore, tenant: &Tenant) -> HashMap<Str
     )
     .bind(&tenant.account_id)
     .bind(tenant.livemode)
-    .fetch_all(store.pool())
+    .fetch_all(&store.pool().expect("a primary"))
     .await
     .expect("read refunds");
     let mut by_record: HashMap<String, Vec<RefundRow>> = HashMap::new();
