@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::api::state::AppState;
+use crate::state::AppState;
 use crate::store::Outage;
 use crate::wire::error::ApiError;
 use crate::wire::request::{remember_route, stripe_headers, unrecognized};
@@ -22,9 +22,20 @@ async fn healthz() -> Response {
     json_status(StatusCode::OK, r#"{"status":"ok"}"#)
 }
 
-/// GET /readyz: 200 when the database answers, every migration is applied and, after a write
-/// failed for want of disk or database, a probe write commits again; 503 with the reason otherwise.
+/// GET /readyz: 200 when the database answers, every migration is applied, no background job
+/// keeps failing and, after a write failed for want of disk or database, a probe write commits
+/// again; 503 with the reason otherwise.
 async fn readyz(State(app): State<AppState>) -> Response {
+    let failing = app.jobs.failing();
+    if !failing.is_empty() {
+        let body = serde_json::json!({"status": "job_failing", "jobs": failing}).to_string();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
     if app.store.outage().is_some()
         && let Err(e) = app.store.probe().await
     {

@@ -22,10 +22,11 @@ pub mod ratelimit;
 pub mod reconcile;
 pub mod records;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod wire;
 
-pub use api::state::{AppState, ServerConfig};
 pub use app::{app, serve};
+pub use state::{AppState, ServerConfig};

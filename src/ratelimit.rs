@@ -1,5 +1,5 @@
-//! Token buckets: how many requests an API key and an account may make, and how many failed
-//! authentications an address may cause, per second. The tables are bounded: past
+//! Token buckets, and the `RateLimiter` built on them: how many requests an API key and an
+//! account may make, and how many failed authentications an address may cause, per second. The tables are bounded: past
 //! `BUCKETS_PER_SHARD_MAX` entries a shard forgets its refilled buckets (a full bucket is the
 //! same as none), or else one arbitrary bucket.
 
@@ -8,6 +8,8 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::wire::error::{ApiError, RateLimitScope};
 
 /// Shards per table: a request locks one.
 const SHARDS: usize = 16;
@@ -163,6 +165,58 @@ pub fn address_key(address: IpAddr) -> u64 {
             Some(v4) => key_of(("v4", v4.octets())),
             None => key_of(("v6", &v6.octets()[..8])),
         },
+    }
+}
+
+fn limited(scope: RateLimitScope, wait: Duration) -> ApiError {
+    metrics::counter!("payrec_rate_limited_total", "scope" => scope.as_str()).increment(1);
+    ApiError::RateLimited {
+        scope,
+        retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
+    }
+}
+
+/// The limits every API request passes, applied: failed authentications per address before a
+/// key is looked at, then requests per API key and per account once it is known.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_key: Buckets,
+    per_account: Buckets,
+    auth_failures: Buckets,
+}
+
+impl RateLimiter {
+    pub fn new(limits: &RateLimits) -> RateLimiter {
+        RateLimiter {
+            per_key: Buckets::new(limits.per_key),
+            per_account: Buckets::new(limits.per_account),
+            auth_failures: Buckets::new(limits.auth_failures_per_address),
+        }
+    }
+
+    /// Whether a key from `peer` may be checked: not while its failures are over their limit
+    /// (the right key too, or guessing would go on at full speed).
+    pub fn authentication_allowed(&self, peer: Option<IpAddr>) -> Result<(), ApiError> {
+        let Some(peer) = peer else { return Ok(()) };
+        self.auth_failures
+            .check(address_key(peer), Instant::now())
+            .map_err(|wait| limited(RateLimitScope::AuthFailures, wait))
+    }
+
+    /// A key from `peer` was not valid.
+    pub fn authentication_failed(&self, peer: Option<IpAddr>) {
+        metrics::counter!("payrec_auth_failures_total").increment(1);
+        if let Some(peer) = peer {
+            let _ = self.auth_failures.take(address_key(peer), Instant::now());
+        }
+    }
+
+    /// One request of `key_id`, a key of `account_id`.
+    pub fn request(&self, key_id: &str, account_id: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let limit = |wait| limited(RateLimitScope::Requests, wait);
+        self.per_key.take(key_of(key_id), now).map_err(limit)?;
+        self.per_account.take(key_of(account_id), now).map_err(limit)
     }
 }
 

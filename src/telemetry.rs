@@ -107,6 +107,11 @@ pub fn record_primary_lost(host: &str) {
     metrics::gauge!("payrec_db_primary", "host" => host.to_owned()).set(0.0);
 }
 
+/// A background job failed and is started again.
+pub fn record_job_restart(job: &'static str) {
+    metrics::counter!("payrec_job_restarts_total", "job" => job).increment(1);
+}
+
 /// Deliveries given up because their endpoint's backlog was past its bound.
 pub fn record_backlog_dropped(n: u64) {
     metrics::counter!("payrec_webhook_deliveries_total", "result" => "dropped").increment(n);

@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::state::AppState;
+use crate::state::AppState;
 use crate::store::{KeyOwner, StoreError, Tenant};
 use crate::wire::auth::{KEY_CHARS_MAX, KeyKind, key_digest, key_livemode, mask_key, new_key_record, presented_key};
 use crate::wire::error::ApiError;

@@ -4,7 +4,7 @@
 
 use axum::routing::{MethodFilter, MethodRouter};
 
-use super::state::AppState;
+use crate::state::AppState;
 use crate::wire::params::Field;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 
 use axum::response::Response;
 
-use super::state::AppState;
 use crate::events::render::EventRequest;
+use crate::state::AppState;
 use crate::store::{Command, IdempotencySave, RenderSaved, Tenant, Write, WriteOutcome, WriteResult};
 use crate::wire::error::ApiError;
 use crate::wire::idempotency::{IdempotencyKey, fingerprint, replay_or_mismatch, saved_response};

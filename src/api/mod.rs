@@ -9,12 +9,10 @@ pub mod endpoint;
 pub mod events;
 pub mod execute;
 pub mod payment_records;
-pub mod rate_limits;
-pub mod state;
 pub mod webhook_endpoints;
 
+use crate::state::AppState;
 use endpoint::Endpoint;
-use state::AppState;
 
 /// Every resource's endpoint table: the router serves them and the API description lists them.
 pub const RESOURCES: &[&[&Endpoint]] = &[

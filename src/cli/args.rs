@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::api::state::{
-    WEBHOOK_CONCURRENCY_DEFAULT, WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT, WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT,
-    WEBHOOK_TIMEOUT_DEFAULT, WebhookConfig,
-};
 use crate::events::allow::AllowList;
 use crate::events::destination::Destinations;
 use crate::events::schedule::{RetrySchedule, parse_duration};
+use crate::state::{
+    WEBHOOK_CONCURRENCY_DEFAULT, WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT, WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT,
+    WEBHOOK_TIMEOUT_DEFAULT, WebhookConfig,
+};
 
 use crate::ratelimit::{
     AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT, REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT,

@@ -3,8 +3,8 @@
 
 use super::args::ServeArgs;
 use super::{Failure, new_account_id, open_store, redact_url};
-use crate::api::state::{AppState, ServerConfig};
 use crate::clock::unix_now;
+use crate::state::{AppState, ServerConfig};
 use crate::store::{Store, Tenant};
 use crate::wire::auth::generate_key;
 

@@ -11,8 +11,8 @@ use maud::html;
 use super::filters::PaymentFilters;
 use super::layout::page;
 use super::session::SignedIn;
-use crate::api::state::AppState;
 use crate::export::{ExportObject, Format, Selection, export};
+use crate::state::AppState;
 
 pub async fn payments_csv(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Response {
     let selected = PaymentFilters::from_uri(&uri).select();

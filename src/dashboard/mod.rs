@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::Markup;
 
-use crate::api::state::AppState;
+use crate::state::AppState;
 
 mod export;
 mod filters;

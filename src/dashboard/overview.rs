@@ -13,9 +13,9 @@ use super::format::money;
 use super::layout::page;
 use super::payments::{failure, query_value, rows};
 use super::session::SignedIn;
-use crate::api::state::AppState;
 use crate::clock::{parse_date, unix_now};
 use crate::records::totals::{Tally, Totals, day_of};
+use crate::state::AppState;
 use crate::store::{DayTotals, ListError, ListQuery};
 
 /// Days the overview shows unless asked otherwise.

@@ -10,9 +10,9 @@ use super::filters::PaymentFilters;
 use super::format::{money, time};
 use super::layout::page;
 use super::session::SignedIn;
-use crate::api::state::AppState;
 use crate::records::model::{AttemptState, PaymentAttemptRecord, PaymentRecord, Refund};
 use crate::records::render;
+use crate::state::AppState;
 use crate::store::{ListError, ListQuery};
 use crate::wire::error::ApiError;
 

@@ -14,9 +14,9 @@ use sha2::{Digest, Sha256};
 
 use super::layout::bare;
 use crate::api::auth::Peer;
-use crate::api::state::AppState;
 use crate::base62::random_base62;
 use crate::clock::unix_now;
+use crate::state::AppState;
 use crate::store::{NewSession, Session};
 
 /// How long a session lasts from sign-in.

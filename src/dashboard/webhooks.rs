@@ -10,7 +10,7 @@ use maud::html;
 use super::format::time;
 use super::layout::page;
 use super::session::{SignedIn, csrf_ok, field, form_fields};
-use crate::api::state::AppState;
+use crate::state::AppState;
 use crate::store::{ListQuery, Resend, Resent};
 use crate::wire::error::ApiError;
 

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use payrec::ServerConfig;
-use payrec::api::state::{WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT, WebhookConfig};
 use payrec::events::schedule::RetrySchedule;
+use payrec::state::{WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT, WebhookConfig};
 
 use crate::common::receiver::{Answer, Receiver};
 use crate::common::{Api, TestServer, id_of};
@@ -181,7 +181,7 @@ async fn a_dead_endpoints_backlog_is_cut_back_to_its_bound_keeping_the_newest(se
             .filter(|d| d.last_error.as_deref() == Some("backlog"))
             .count();
         let pending = deliveries.iter().filter(|d| d.state == "pending").count();
-        if dropped > 0 && pending <= 6 + payrec::api::state::WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT {
+        if dropped > 0 && pending <= 6 + payrec::state::WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT {
             let kept = deliveries
                 .iter()
                 .find(|d| d.event_id == newest.as_str().unwrap())

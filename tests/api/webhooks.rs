@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use payrec::ServerConfig;
-use payrec::api::state::WebhookConfig;
 use payrec::events::schedule::RetrySchedule;
+use payrec::state::WebhookConfig;
 use payrec::store::Tenant;
 use serde_json::{Value, json};
 
@@ -355,4 +355,46 @@ pub fn counts(deliveries: &[Delivery]) -> BTreeMap<String, usize> {
         *counts.entry(d.event_id()).or_insert(0) += 1;
     }
     counts
+}
+
+/// The delivery worker runs under the supervisor: made to panic, it is started again and
+/// deliveries go on; made unable to run, the server says so on /readyz, naming it.
+async fn a_panicking_delivery_worker_is_restarted_and_deliveries_continue(server: TestServer) {
+    let receiver = Receiver::start(None).await;
+    server.webhook_endpoint(&receiver.url).await;
+    server.pending_payment(100).await;
+    receiver.wait_for(2).await;
+    server.jobs.inject_panics(payrec::jobs::delivery::JOB, 1);
+    server.pending_payment(100).await;
+    receiver.wait_for(4).await;
+    assert!(server.jobs.failing().is_empty(), "one failure is not a failing job");
+    assert_eq!(server.readyz().await.status, 200);
+    let metrics = server.metrics().await.body;
+    assert!(
+        metrics.contains("payrec_job_restarts_total{job=\"webhook_delivery\"}"),
+        "{metrics}"
+    );
+}
+
+async fn a_delivery_worker_that_cannot_run_makes_the_server_not_ready_naming_it(server: TestServer) {
+    server.jobs.inject_panics(payrec::jobs::delivery::JOB, u32::MAX);
+    for _ in 0..100 {
+        let ready = server.readyz().await;
+        if ready.status == 503 {
+            assert_eq!(ready.json["status"], "job_failing", "{}", ready.body);
+            assert_eq!(ready.json["jobs"][0], payrec::jobs::delivery::JOB);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("/readyz stayed 200 while the delivery worker could not run");
+}
+
+mod supervised {
+    use super::*;
+    backend_tests!(
+        config = fast_webhooks;
+        a_panicking_delivery_worker_is_restarted_and_deliveries_continue,
+        a_delivery_worker_that_cannot_run_makes_the_server_not_ready_naming_it,
+    );
 }

@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::params::{ListEventsParams, RetrieveEventParams};
-use crate::api::state::AppState;
 use crate::events::catalogue::type_prefix;
+use crate::state::AppState;
 use crate::store::{EventQuery, Tenant};
 use crate::wire::error::ApiError;
 use crate::wire::list::{list_error, list_query};

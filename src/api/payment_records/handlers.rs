@@ -9,13 +9,13 @@ use super::params::{
 };
 use super::respond::record_result;
 use crate::api::execute::{Mutation, execute};
-use crate::api::state::AppState;
 use crate::clock::unix_now;
 use crate::records::command::{RecordChange, RecordCommand};
 use crate::records::ids::{new_attempt_id, new_record_id};
 use crate::records::lifecycle::PaymentState;
 use crate::records::lifecycle::{self, Informational, NewAttempt, NewPayment, RefundReport};
 use crate::records::model::{Outcome, PaymentAttemptRecordId, PaymentDetails, PaymentRecordId};
+use crate::state::AppState;
 use crate::store::{Command, Tenant};
 use crate::wire::error::ApiError;
 use crate::wire::params::{Expand, Unsettable};

@@ -5,8 +5,8 @@ use axum::response::Response;
 
 use super::params::{ListEndpointsParams, RetrieveEndpointParams};
 use crate::api::payment_records::respond::ok_json;
-use crate::api::state::AppState;
 use crate::events::endpoint::render_endpoint;
+use crate::state::AppState;
 use crate::store::Tenant;
 use crate::wire::error::ApiError;
 use crate::wire::list::{ListEnvelope, list_error, list_query};

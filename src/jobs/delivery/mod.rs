@@ -15,9 +15,9 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::mpsc;
 
-use crate::api::state::{AppState, WebhookConfig};
 use crate::events::EndpointCommand;
 use crate::events::render::EventRequest;
+use crate::state::{AppState, WebhookConfig};
 use crate::store::{Claim, ClaimedDelivery, Command, DeliveryNext, FailingEndpoint, FinishedDelivery, Store, Write};
 
 pub mod sender;
@@ -57,12 +57,11 @@ struct Worker {
     done_tx: mpsc::UnboundedSender<Done>,
 }
 
-/// Starts the worker (unless `--no-webhook-delivery`) and the backlog metrics.
-pub fn spawn(app: &AppState) {
-    spawn_backlog_metrics(app.store.clone());
-    if !app.config.webhooks.deliver {
-        return;
-    }
+/// The delivery worker's name as a job.
+pub const JOB: &str = "webhook_delivery";
+
+/// The delivery worker, until it fails (its supervisor starts it again).
+pub async fn run(app: AppState) {
     let config = app.config.webhooks.clone();
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let worker = Worker {
@@ -81,7 +80,7 @@ pub fn spawn(app: &AppState) {
         config,
         done_tx,
     };
-    tokio::spawn(worker.run(done_rx));
+    worker.run(done_rx).await
 }
 
 impl Worker {
@@ -301,18 +300,16 @@ fn log_attempt(delivery: &ClaimedDelivery, attempted: &Attempted, next: &Deliver
 }
 
 /// Refreshes the queue-depth and oldest-pending gauges.
-fn spawn_backlog_metrics(store: Arc<dyn Store>) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(BACKLOG_INTERVAL);
-        loop {
-            ticks.tick().await;
-            match store.delivery_backlog().await {
-                Ok(backlog) => {
-                    let age = backlog.oldest_created.map_or(0, |c| crate::clock::unix_now() - c);
-                    crate::telemetry::record_delivery_backlog(backlog.pending, age);
-                }
-                Err(e) => crate::throttle::warn("webhook_backlog", "could not read the webhook backlog", &e),
+pub async fn backlog_metrics(store: Arc<dyn Store>) {
+    let mut ticks = tokio::time::interval(BACKLOG_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match store.delivery_backlog().await {
+            Ok(backlog) => {
+                let age = backlog.oldest_created.map_or(0, |c| crate::clock::unix_now() - c);
+                crate::telemetry::record_delivery_backlog(backlog.pending, age);
             }
+            Err(e) => crate::throttle::warn("webhook_backlog", "could not read the webhook backlog", &e),
         }
-    });
+    }
 }

@@ -171,6 +171,8 @@ pub struct TestServer {
     pub test_key: String,
     pub live_key: String,
     pub store: Arc<dyn Store>,
+    /// The server's supervised background jobs (tests inject faults into them).
+    pub jobs: Arc<payrec::jobs::supervisor::Jobs>,
     http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -259,9 +261,10 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config);
+        let jobs = state.jobs.clone();
         // The webhook delivery worker, as `payrec serve` runs it (not the pruners: tests that
         // age rows call them themselves, and an hourly pruner's first run would race them).
-        payrec::jobs::delivery::spawn(&state);
+        payrec::jobs::spawn_delivery(&state);
         tokio::spawn(payrec::serve(listener, state, async move {
             let _ = stopped.await;
         }));
@@ -274,6 +277,7 @@ impl TestServer {
             test_key: test.secret,
             live_key: live.secret,
             store,
+            jobs,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown),
             _dir: database.dir,

@@ -1,11 +1,12 @@
-//! What every handler shares: the store, the server's settings and the in-flight keys.
+//! The process's state, below the faces that use it (the API, the dashboard, the jobs, the
+//! CLI): the store, the server's settings, the in-flight idempotency keys, the rate limiters.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::rate_limits::RateLimiter;
 use crate::events::destination::Destinations;
 use crate::events::schedule::RetrySchedule;
+use crate::ratelimit::RateLimiter;
 use crate::ratelimit::RateLimits;
 use crate::server::Limits;
 use crate::store::Store;
@@ -118,6 +119,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub inflight: InFlight,
     pub rate_limiter: Arc<RateLimiter>,
+    /// The background jobs, supervised.
+    pub jobs: Arc<crate::jobs::supervisor::Jobs>,
 }
 
 impl AppState {
@@ -127,6 +130,7 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             config: Arc::new(config),
             inflight: InFlight::default(),
+            jobs: Default::default(),
         }
     }
 }
