@@ -3,24 +3,30 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use maud::html;
 
+use super::extract::PageQuery;
 use super::filters::PaymentFilters;
 use super::layout::page;
+use super::paths;
 use super::session::SignedIn;
 use crate::export::{ExportObject, Format, Selection, export};
 use crate::state::AppState;
 
-pub async fn payments_csv(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Response {
-    let selected = PaymentFilters::from_uri(&uri).select();
+pub async fn payments_csv(
+    State(app): State<AppState>,
+    user: SignedIn,
+    PageQuery(filters): PageQuery<PaymentFilters>,
+) -> Response {
+    let selected = filters.select();
     if !selected.problems.is_empty() {
         let body = html! {
             h1 { "Export" }
             @for problem in &selected.problems { p.problem { (problem) } }
-            p { a href="/dashboard/payments" { "Payments" } }
+            p { a href=(paths::PAYMENTS) { "Payments" } }
         };
         return super::html(
             StatusCode::BAD_REQUEST,

@@ -3,8 +3,8 @@
 //! (the latest attempt's), `currency`, `min` / `max` (the requested amount in the currency's
 //! units, so only with a currency: 10 USD and 10 JPY are not the same amount).
 
-use axum::http::Uri;
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use crate::clock::{civil, parse_date};
 use crate::records::currency::{parse_currency, parse_decimal};
@@ -16,10 +16,16 @@ pub const STATES: [&str; 4] = ["pending", "guaranteed", "failed", "canceled"];
 /// The query parameters of the filters, in the order links write them.
 const PARAMS: [&str; 6] = ["from", "to", "state", "currency", "min", "max"];
 
-/// The filters as typed (kept to show them again), by `PARAMS` index.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The filters as typed (kept to show them again): the page's query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct PaymentFilters {
-    values: [String; PARAMS.len()],
+    from: String,
+    to: String,
+    state: String,
+    currency: String,
+    min: String,
+    max: String,
 }
 
 /// What the filters select, and what in them could not be understood.
@@ -40,29 +46,29 @@ pub fn date(day: i64) -> String {
 }
 
 impl PaymentFilters {
-    pub fn from_uri(uri: &Uri) -> Self {
-        let mut filters = PaymentFilters::default();
-        for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-            if let Some(i) = PARAMS.iter().position(|p| *p == k) {
-                filters.values[i] = v.trim().to_owned();
-            }
-        }
-        filters
-    }
-
+    /// The filter `name` as typed, without surrounding spaces.
     fn get(&self, name: &str) -> &str {
-        let i = PARAMS.iter().position(|p| *p == name).expect("a known parameter");
-        &self.values[i]
+        let value = match name {
+            "from" => &self.from,
+            "to" => &self.to,
+            "state" => &self.state,
+            "currency" => &self.currency,
+            "min" => &self.min,
+            "max" => &self.max,
+            _ => unreachable!("a known parameter: {name}"),
+        };
+        value.trim()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.iter().all(String::is_empty)
+        PARAMS.iter().all(|name| self.get(name).is_empty())
     }
 
     /// `from=…&state=…` of the filters set, to carry into links ("" when none is).
     pub fn query_string(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in PARAMS.iter().zip(&self.values) {
+        for name in PARAMS {
+            let value = self.get(name);
             if !value.is_empty() {
                 query.append_pair(name, value);
             }
@@ -124,7 +130,7 @@ impl PaymentFilters {
     /// The filters' form (a GET: the page it leads to is a link).
     pub fn form(&self) -> Markup {
         html! {
-            form.filters method="get" action="/dashboard/payments" {
+            form.filters method="get" action=(super::paths::PAYMENTS) {
                 label { "Created from " input type="date" name="from" value=(self.get("from")); }
                 label { "to " input type="date" name="to" value=(self.get("to")); }
                 label { "State "
@@ -139,7 +145,7 @@ impl PaymentFilters {
                 label { "Amount from " input type="text" name="min" size="8" inputmode="decimal" value=(self.get("min")); }
                 label { "to " input type="text" name="max" size="8" inputmode="decimal" value=(self.get("max")); }
                 button type="submit" { "Filter" }
-                @if !self.is_empty() { a href="/dashboard/payments" { "Clear" } }
+                @if !self.is_empty() { a href=(super::paths::PAYMENTS) { "Clear" } }
             }
         }
     }
@@ -149,8 +155,13 @@ impl PaymentFilters {
 mod tests {
     use super::*;
 
+    fn filters(query: &str) -> PaymentFilters {
+        let uri: axum::http::Uri = format!("/dashboard/payments?{query}").parse().unwrap();
+        axum::extract::Query::<PaymentFilters>::try_from_uri(&uri).unwrap().0
+    }
+
     fn select(query: &str) -> Selected {
-        PaymentFilters::from_uri(&format!("/dashboard/payments?{query}").parse().unwrap()).select()
+        filters(query).select()
     }
 
     #[test]
@@ -183,7 +194,7 @@ mod tests {
 
     #[test]
     fn links_carry_only_the_filters_set() {
-        let f = PaymentFilters::from_uri(&"/x?state=failed&q=abc&currency=usd&min=".parse().unwrap());
+        let f = filters("state=failed&q=abc&currency=usd&min=");
         assert_eq!(f.query_string(), "state=failed&currency=usd");
         assert!(PaymentFilters::default().query_string().is_empty());
     }

@@ -2,6 +2,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
+use super::paths;
 use crate::store::Session;
 
 /// A page outside the signed-in frame (sign in, refusals).
@@ -13,7 +14,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · payrec" }
-                link rel="stylesheet" href="/dashboard/assets/dashboard.css";
+                link rel="stylesheet" href=(paths::STYLESHEET);
             }
             body { (body) }
         }
@@ -30,15 +31,15 @@ pub fn page(session: &Session, restricted: bool, title: &str, current: &str, bod
         ("test", "badge test")
     };
     let nav = [
-        ("Overview", "/dashboard/"),
-        ("Payments", "/dashboard/payments"),
-        ("Webhooks", "/dashboard/webhooks"),
+        ("Overview", paths::HOME),
+        ("Payments", paths::PAYMENTS),
+        ("Webhooks", paths::WEBHOOKS),
     ];
     bare(
         title,
         html! {
             header.top {
-                a.brand href="/dashboard/" { "payrec" }
+                a.brand href=(paths::HOME) { "payrec" }
                 span class=(badge) title="The mode of the key you signed in with" { (mode) " mode" }
                 span.account { (tenant.account_id) }
                 @if restricted { span.badge.restricted { "read only" } }
@@ -47,7 +48,7 @@ pub fn page(session: &Session, restricted: bool, title: &str, current: &str, bod
                         a href=(href) aria-current=[(name == current).then_some("page")] { (name) }
                     }
                 }
-                form.sign-out method="post" action="/dashboard/sign-out" {
+                form.sign-out method="post" action=(paths::SIGN_OUT) {
                     input type="hidden" name="csrf" value=(session.csrf);
                     button type="submit" { "Sign out" }
                 }

@@ -13,17 +13,21 @@ use maud::Markup;
 
 use crate::state::AppState;
 
+mod error;
 mod export;
+mod extract;
 mod filters;
 mod format;
 mod layout;
 mod overview;
+pub mod paths;
+mod payment;
 mod payments;
 mod session;
 mod webhooks;
 
 /// Where the dashboard lives.
-pub const PREFIX: &str = "/dashboard";
+pub use paths::PREFIX;
 /// The largest body a dashboard request may send: its forms hold a key, a CSRF token and an id.
 pub const FORM_BYTES_MAX: usize = 8 * 1024;
 /// The stylesheet, compiled in.
@@ -34,17 +38,18 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 /// The dashboard's routes.
 pub fn router() -> Router<AppState> {
+    use axum::routing::post;
     Router::new()
-        .route("/dashboard", get(|| async { Redirect::to("/dashboard/") }))
-        .route("/dashboard/", get(overview::overview))
-        .route("/dashboard/sign-in", get(session::sign_in_form).post(session::sign_in))
-        .route("/dashboard/sign-out", axum::routing::post(session::sign_out))
-        .route("/dashboard/payments", get(payments::list))
-        .route("/dashboard/payments/export.csv", get(export::payments_csv))
-        .route("/dashboard/payments/{id}", get(payments::detail))
-        .route("/dashboard/webhooks", get(webhooks::webhooks))
-        .route("/dashboard/webhooks/resend", axum::routing::post(webhooks::resend))
-        .route("/dashboard/assets/dashboard.css", get(stylesheet))
+        .route(paths::PREFIX, get(|| async { Redirect::to(paths::HOME) }))
+        .route(paths::HOME, get(overview::overview))
+        .route(paths::SIGN_IN, get(session::sign_in_form).post(session::sign_in))
+        .route(paths::SIGN_OUT, post(session::sign_out))
+        .route(paths::PAYMENTS, get(payments::list))
+        .route(paths::PAYMENTS_CSV, get(export::payments_csv))
+        .route(paths::PAYMENT_ROUTE, get(payment::detail))
+        .route(paths::WEBHOOKS, get(webhooks::webhooks))
+        .route(paths::RESEND, post(webhooks::resend))
+        .route(paths::STYLESHEET, get(stylesheet))
 }
 
 /// An HTML page with the dashboard's headers.

@@ -4,19 +4,24 @@
 //! (`records::totals`), so it costs a few rows per day however many records there are.
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
+use serde::Deserialize;
 
+use super::error::PageError;
+use super::extract::PageQuery;
 use super::filters::date;
 use super::format::money;
 use super::layout::page;
-use super::payments::{failure, query_value, rows};
+use super::paths;
+use super::payments::rows;
 use super::session::SignedIn;
 use crate::clock::{parse_date, unix_now};
+use crate::records::model::PaymentRecord;
 use crate::records::totals::{Tally, Totals, day_of};
 use crate::state::AppState;
-use crate::store::{DayTotals, ListError, ListQuery};
+use crate::store::{DayTotals, ListError, ListQuery, Tenant};
 
 /// Days the overview shows unless asked otherwise.
 pub const PERIOD_DAYS_DEFAULT: i64 = 30;
@@ -31,18 +36,30 @@ const CHART_HEIGHT: f64 = 200.0;
 const CHART_LEFT: f64 = 8.0;
 const CHART_BOTTOM: f64 = 22.0;
 
+/// The overview's query parameters (empty ones are as if not given).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OverviewQuery {
+    from: String,
+    to: String,
+    currency: String,
+}
+
 /// The period asked for, as inclusive day numbers, and what was wrong with the request.
-fn period(uri: &Uri, today: i64) -> (i64, i64, Vec<String>) {
+fn period(query: &OverviewQuery, today: i64) -> (i64, i64, Vec<String>) {
     let mut problems = Vec::new();
-    let mut day = |name: &str| {
-        let text = query_value(uri, name)?;
-        let parsed = parse_date(&text);
+    let mut day = |text: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let parsed = parse_date(text);
         if parsed.is_none() {
             problems.push(format!("“{text}” is not a date (YYYY-MM-DD)."));
         }
         parsed
     };
-    let (from, to) = (day("from"), day("to"));
+    let (from, to) = (day(&query.from), day(&query.to));
     let last = to.unwrap_or(today);
     let mut first = from.unwrap_or(last - (PERIOD_DAYS_DEFAULT - 1));
     if first > last {
@@ -125,56 +142,91 @@ fn chart(first: i64, last: i64, by_day: &[(i64, Totals)], currency: &str) -> Mar
     }
 }
 
+/// What the overview shows.
+struct Overview {
+    first: i64,
+    last: i64,
+    problems: Vec<String>,
+    /// The currency shown (None: no payment in the period), and every currency the period has.
+    currency: Option<String>,
+    currencies: Vec<String>,
+    by_day: Vec<(i64, Totals)>,
+    latest: Vec<PaymentRecord>,
+}
+
+impl Overview {
+    async fn load(app: &AppState, tenant: &Tenant, query: &OverviewQuery) -> Result<Overview, PageError> {
+        let (first, last, problems) = period(query, day_of(unix_now()));
+        let days = app.store.daily_totals(tenant, first, last).await?;
+        let asked = Some(query.currency.trim()).filter(|c| !c.is_empty());
+        let currency = currency_of(&days, asked);
+        let mut currencies: Vec<String> = days.iter().map(|d| d.currency.clone()).collect();
+        currencies.sort_unstable();
+        currencies.dedup();
+        let by_day = days
+            .iter()
+            .filter(|d| Some(&d.currency) == currency.as_ref())
+            .map(|d| (d.day, d.totals))
+            .collect();
+        let newest = ListQuery {
+            limit: LATEST_SHOWN,
+            ..ListQuery::default()
+        };
+        let latest = match app.store.list_records(tenant, &newest).await {
+            Ok(page) => page.data,
+            Err(ListError::UnknownCursor) => Vec::new(),
+            Err(ListError::Store(e)) => return Err(e.into()),
+        };
+        Ok(Overview {
+            first,
+            last,
+            problems,
+            currency,
+            currencies,
+            by_day,
+            latest,
+        })
+    }
+}
+
 /// GET /dashboard/
-pub async fn overview(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Response {
-    let tenant = &user.session.tenant;
-    let (first, last, problems) = period(&uri, day_of(unix_now()));
-    let days = match app.store.daily_totals(tenant, first, last).await {
-        Ok(days) => days,
-        Err(e) => return failure(e),
-    };
-    let asked = query_value(&uri, "currency");
-    let currency = currency_of(&days, asked.as_deref());
-    let mut currencies: Vec<&str> = days.iter().map(|d| d.currency.as_str()).collect();
-    currencies.sort_unstable();
-    currencies.dedup();
-    let by_day: Vec<(i64, Totals)> = days
-        .iter()
-        .filter(|d| Some(&d.currency) == currency.as_ref())
-        .map(|d| (d.day, d.totals))
-        .collect();
-    let sum = by_day.iter().fold(Totals::default(), |acc, (_, t)| acc.plus(t));
-    let latest = match app
-        .store
-        .list_records(
-            tenant,
-            &ListQuery {
-                limit: LATEST_SHOWN,
-                ..ListQuery::default()
-            },
-        )
-        .await
-    {
-        Ok(page) => page.data,
-        Err(ListError::UnknownCursor) => Vec::new(),
-        Err(ListError::Store(e)) => return failure(e),
-    };
-    let body = html! {
+pub async fn overview(
+    State(app): State<AppState>,
+    user: SignedIn,
+    PageQuery(query): PageQuery<OverviewQuery>,
+) -> Result<Response, PageError> {
+    let overview = Overview::load(&app, &user.session.tenant, &query).await?;
+    Ok(super::html(
+        StatusCode::OK,
+        page(
+            &user.session,
+            user.restricted(),
+            "Overview",
+            "Overview",
+            markup(&overview),
+        ),
+    ))
+}
+
+fn markup(o: &Overview) -> Markup {
+    let (first, last) = (o.first, o.last);
+    let sum = o.by_day.iter().fold(Totals::default(), |acc, (_, t)| acc.plus(t));
+    html! {
         h1 { "Overview" }
-        form.filters method="get" action="/dashboard/" {
+        form.filters method="get" action=(paths::HOME) {
             label { "From " input type="date" name="from" value=(date(first)); }
             label { "to " input type="date" name="to" value=(date(last)); }
             label { "Currency "
                 select name="currency" {
-                    @for c in &currencies {
-                        option value=(c) selected[Some(*c) == currency.as_deref()] { (c.to_ascii_uppercase()) }
+                    @for c in &o.currencies {
+                        option value=(c) selected[Some(c) == o.currency.as_ref()] { (c.to_ascii_uppercase()) }
                     }
                 }
             }
             button type="submit" { "Show" }
         }
-        @for problem in &problems { p.problem { (problem) } }
-        @match &currency {
+        @for problem in &o.problems { p.problem { (problem) } }
+        @match &o.currency {
             None => p.muted { "No payments were created from " (date(first)) " to " (date(last)) " (UTC)." },
             Some(currency) => {
                 p.muted { "Payments created from " (date(first)) " to " (date(last)) " (UTC), in " (currency.to_ascii_uppercase()) ", by the state of their latest attempt." }
@@ -187,15 +239,11 @@ pub async fn overview(State(app): State<AppState>, user: SignedIn, uri: Uri) -> 
                     (card("All requested", sum.requested, currency))
                 }
                 h2 { "Guaranteed and refunded per day" }
-                (chart(first, last, &by_day, currency))
+                (chart(first, last, &o.by_day, currency))
             }
         }
         h2 { "Latest payments" }
-        @if latest.is_empty() { p.muted { "No payments yet." } } @else { (rows(&latest)) }
-        p { a href="/dashboard/payments" { "All payments →" } }
-    };
-    super::html(
-        StatusCode::OK,
-        page(&user.session, user.restricted(), "Overview", "Overview", body),
-    )
+        @if o.latest.is_empty() { p.muted { "No payments yet." } } @else { (rows(&o.latest)) }
+        p { a href=(paths::PAYMENTS) { "All payments →" } }
+    }
 }

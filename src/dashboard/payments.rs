@@ -1,41 +1,41 @@
-//! The payments pages: the list (newest first, cursor pages) and one payment's detail (amounts,
-//! the timeline of its attempts and refunds, its details, its events, its raw JSON).
+//! The payments list: newest first, cursor pages, the filters (`filters`) and the search. One
+//! payment's page is `payment`. Loading is apart from the markup.
 
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use serde::Deserialize;
 
+use super::error::PageError;
+use super::extract::PageQuery;
 use super::filters::PaymentFilters;
 use super::format::{money, time};
 use super::layout::page;
+use super::paths;
 use super::session::SignedIn;
-use crate::records::model::{AttemptState, PaymentAttemptRecord, PaymentRecord, Refund};
-use crate::records::render;
+use crate::records::model::{AttemptState, PaymentRecord};
 use crate::state::AppState;
-use crate::store::{ListError, ListQuery};
-use crate::wire::error::ApiError;
+use crate::store::{ListError, ListQuery, Page, StoreError, Tenant};
+use crate::wire::error::NARROW_YOUR_SEARCH;
 
 /// Payments on one page of the list.
 pub const PAYMENTS_PER_PAGE: usize = 25;
 /// Most payments a search shows.
 pub const SEARCH_RESULTS_MAX: usize = 25;
-/// Attempts shown on a payment's page.
-const ATTEMPTS_SHOWN_MAX: usize = 100;
 
-pub(super) fn failure(e: impl Into<ApiError>) -> Response {
-    e.into().into_response()
+/// The list's query parameters: a search, or the filters and a cursor.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PaymentsQuery {
+    q: String,
+    starting_after: Option<String>,
+    ending_before: Option<String>,
+    #[serde(flatten)]
+    filters: PaymentFilters,
 }
 
-/// The value of `name` in the query string.
-pub fn query_value(uri: &Uri, name: &str) -> Option<String> {
-    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty())
-}
-
-fn state_badge(state: AttemptState) -> Markup {
+pub(super) fn state_badge(state: AttemptState) -> Markup {
     html! { span class={ "state " (state.as_str()) } { (state.as_str()) } }
 }
 
@@ -51,11 +51,7 @@ fn customer(record: &PaymentRecord) -> String {
 /// The payments a search names: a record id or an attempt id; else a processor
 /// `payment_reference` or a `refund_reference` (index searches); else the newest records whose
 /// customer, description or metadata holds the text.
-async fn search(
-    app: &AppState,
-    tenant: &crate::store::Tenant,
-    q: &str,
-) -> Result<Vec<PaymentRecord>, crate::store::StoreError> {
+async fn search(app: &AppState, tenant: &Tenant, q: &str) -> Result<Vec<PaymentRecord>, StoreError> {
     let store = &app.store;
     if q.starts_with("pr_") {
         return Ok(store.get_record(tenant, q).await?.into_iter().collect());
@@ -90,7 +86,7 @@ pub(super) fn rows(records: &[PaymentRecord]) -> Markup {
             tbody {
                 @for r in records {
                     tr {
-                        td { a href={ "/dashboard/payments/" (r.id.as_str()) } { (time(r.created)) } }
+                        td { a href=(paths::payment(r.id.as_str())) { (time(r.created)) } }
                         td.amount { (money(r.amount_requested.value, r.amount_requested.currency.as_str())) }
                         td { (state_badge(r.latest_attempt_state)) }
                         td { (r.details.processor_details.payment_reference.as_deref().unwrap_or("")) }
@@ -105,7 +101,7 @@ pub(super) fn rows(records: &[PaymentRecord]) -> Markup {
 
 fn search_form(q: &str) -> Markup {
     html! {
-        form.search method="get" action="/dashboard/payments" role="search" {
+        form.search method="get" action=(paths::PAYMENTS) role="search" {
             label for="q" { "Search" }
             input #q type="search" name="q" value=(q)
                 placeholder="pr_… / par_… id, payment or refund reference, customer email or name, description, metadata";
@@ -115,224 +111,127 @@ fn search_form(q: &str) -> Markup {
 }
 
 /// GET /dashboard/payments
-pub async fn list(State(app): State<AppState>, user: SignedIn, uri: Uri) -> Response {
-    if let Some(q) = query_value(&uri, "q")
-        .map(|q| q.trim().to_owned())
-        .filter(|q| !q.is_empty())
-    {
-        let (found, narrow) = match search(&app, &user.session.tenant, &q).await {
-            Ok(found) => (found, false),
-            Err(crate::store::StoreError::ScanTooLong) => (Vec::new(), true),
-            Err(e) => return failure(e),
-        };
-        let body = html! {
-            h1 { "Payments" }
-            (search_form(&q))
-            @if narrow {
-                p.problem role="alert" { (crate::wire::error::NARROW_YOUR_SEARCH) }
-            } @else if found.is_empty() {
-                p.muted { "No payment matches “" (q) "”." }
-            } @else {
+pub async fn list(
+    State(app): State<AppState>,
+    user: SignedIn,
+    PageQuery(query): PageQuery<PaymentsQuery>,
+) -> Result<Response, PageError> {
+    let tenant = &user.session.tenant;
+    let (title, body) = match query.q.trim() {
+        "" => match listed(&app, tenant, &query).await? {
+            Some(listed) => ("Payments", listed_markup(&query.filters, &listed)),
+            None => return Ok(Redirect::to(paths::PAYMENTS).into_response()),
+        },
+        q => {
+            let found = match search(&app, tenant, q).await {
+                Ok(found) => Some(found),
+                Err(StoreError::ScanTooLong) => None,
+                Err(e) => return Err(e.into()),
+            };
+            ("Search", found_markup(q, found.as_deref()))
+        }
+    };
+    Ok(super::html(
+        StatusCode::OK,
+        page(&user.session, user.restricted(), title, "Payments", body),
+    ))
+}
+
+fn found_markup(q: &str, found: Option<&[PaymentRecord]>) -> Markup {
+    html! {
+        h1 { "Payments" }
+        (search_form(q))
+        @match found {
+            None => p.problem role="alert" { (NARROW_YOUR_SEARCH) },
+            Some([]) => p.muted { "No payment matches “" (q) "”." },
+            Some(found) => {
                 p.muted { (found.len()) " payment(s) match “" (q) "”" @if found.len() == SEARCH_RESULTS_MAX { " (the newest " (SEARCH_RESULTS_MAX) ")" } "." }
-                (rows(&found))
+                (rows(found))
             }
-            p { a href="/dashboard/payments" { "All payments" } }
-        };
-        return super::html(
-            StatusCode::OK,
-            page(&user.session, user.restricted(), "Search", "Payments", body),
-        );
+        }
+        p { a href=(paths::PAYMENTS) { "All payments" } }
     }
-    let filters = PaymentFilters::from_uri(&uri);
-    let selected = filters.select();
-    let starting_after = query_value(&uri, "starting_after");
-    let query = ListQuery {
+}
+
+/// One page of the filtered list, and what the filters could not understand.
+struct Listed {
+    page: Page<PaymentRecord>,
+    problems: Vec<String>,
+    /// The filters would read too much: the page is empty, and says to narrow them.
+    narrow: bool,
+    /// The cursors of the pages before and after this one.
+    newer: Option<String>,
+    older: Option<String>,
+}
+
+/// The page the query asks for; None when its cursor names no payment (the list starts over).
+async fn listed(app: &AppState, tenant: &Tenant, query: &PaymentsQuery) -> Result<Option<Listed>, PageError> {
+    let selected = query.filters.select();
+    let starting_after = query.starting_after.clone().filter(|c| !c.is_empty());
+    let list = ListQuery {
         limit: PAYMENTS_PER_PAGE,
-        ending_before: query_value(&uri, "ending_before").filter(|_| starting_after.is_none()),
+        ending_before: query
+            .ending_before
+            .clone()
+            .filter(|c| !c.is_empty() && starting_after.is_none()),
         starting_after,
         created_after: selected.created_from.map(|t| t - 1),
         created_before: selected.created_until,
     };
-    let tenant = &user.session.tenant;
-    let (page_of, narrow) = match app.store.list_records_where(tenant, &query, &selected.filter).await {
-        Ok(p) => (p, false),
-        Err(ListError::UnknownCursor) => return Redirect::to("/dashboard/payments").into_response(),
-        Err(ListError::Store(crate::store::StoreError::ScanTooLong)) => (crate::store::Page::empty(), true),
-        Err(ListError::Store(e)) => return failure(e),
+    let (page, narrow) = match app.store.list_records_where(tenant, &list, &selected.filter).await {
+        Ok(page) => (page, false),
+        Err(ListError::UnknownCursor) => return Ok(None),
+        Err(ListError::Store(StoreError::ScanTooLong)) => (Page::empty(), true),
+        Err(ListError::Store(e)) => return Err(e.into()),
     };
-    let backwards = query.ending_before.is_some();
-    let newer = match (backwards, page_of.data.first()) {
-        (true, Some(first)) if page_of.has_more => Some(first.id.as_str().to_owned()),
-        (false, Some(first)) if query.starting_after.is_some() => Some(first.id.as_str().to_owned()),
+    let backwards = list.ending_before.is_some();
+    let id = |r: &PaymentRecord| r.id.as_str().to_owned();
+    let newer = match (backwards, page.data.first()) {
+        (true, Some(first)) if page.has_more => Some(id(first)),
+        (false, Some(first)) if list.starting_after.is_some() => Some(id(first)),
         _ => None,
     };
-    let older = match (backwards, page_of.data.last()) {
-        (false, Some(last)) if page_of.has_more => Some(last.id.as_str().to_owned()),
-        (true, Some(last)) => Some(last.id.as_str().to_owned()),
+    let older = match (backwards, page.data.last()) {
+        (false, Some(last)) if page.has_more => Some(id(last)),
+        (true, Some(last)) => Some(id(last)),
         _ => None,
     };
+    Ok(Some(Listed {
+        page,
+        problems: selected.problems,
+        narrow,
+        newer,
+        older,
+    }))
+}
+
+fn listed_markup(filters: &PaymentFilters, listed: &Listed) -> Markup {
     let carried = filters.query_string();
     let link = |cursor: &str, id: &str| {
         let and = if carried.is_empty() { "" } else { "&" };
-        format!("/dashboard/payments?{carried}{and}{cursor}={id}")
+        format!("{}?{carried}{and}{cursor}={id}", paths::PAYMENTS)
     };
-    let export = format!("/dashboard/payments/export.csv?{carried}");
-    let body = html! {
+    let export = format!("{}?{carried}", paths::PAYMENTS_CSV);
+    html! {
         h1 { "Payments" }
         (search_form(""))
         (filters.form())
-        @for problem in &selected.problems { p.problem { (problem) } }
-        @if narrow { p.problem role="alert" { (crate::wire::error::NARROW_YOUR_SEARCH) } }
-        @if page_of.data.is_empty() {
+        @for problem in &listed.problems { p.problem { (problem) } }
+        @if listed.narrow {
+            p.problem role="alert" { (NARROW_YOUR_SEARCH) }
+        } @else if listed.page.data.is_empty() {
             @if filters.is_empty() {
                 p.muted { "No payments yet. Report one through the API: POST /v1/payment_records/report_payment." }
             } @else {
                 p.muted { "No payment matches these filters." }
             }
         } @else {
-            (rows(&page_of.data))
+            (rows(&listed.page.data))
         }
         div.pager {
-            @if let Some(id) = &newer { a href=(link("ending_before", id)) { "← Newer" } }
-            @if let Some(id) = &older { a href=(link("starting_after", id)) { "Older →" } }
+            @if let Some(id) = &listed.newer { a href=(link("ending_before", id)) { "← Newer" } }
+            @if let Some(id) = &listed.older { a href=(link("starting_after", id)) { "Older →" } }
             a.export href=(export) download { "Download CSV" }
         }
-    };
-    super::html(
-        StatusCode::OK,
-        page(&user.session, user.restricted(), "Payments", "Payments", body),
-    )
-}
-
-fn timeline(attempts: &[PaymentAttemptRecord], refunds: &[Refund]) -> Markup {
-    // (time, what): attempts oldest first, each with its outcome, then refunds, by time.
-    let mut entries: Vec<(i64, Markup)> = Vec::new();
-    for a in attempts.iter().rev() {
-        entries.push((
-            a.initiated_at,
-            html! { "Attempt " code { (a.id.as_str()) } " initiated · " (time(a.initiated_at)) },
-        ));
-        if let Some(at) = a.state.outcome_at() {
-            entries.push((at, html! { "Attempt " (state_badge(a.state)) " · " (time(at)) }));
-        }
     }
-    for r in refunds {
-        let at = r.refunded_at.unwrap_or(r.created);
-        entries.push((
-            at,
-            html! {
-                "Refund of " (money(r.amount.value, r.amount.currency.as_str()))
-                " · reference " code { (r.refund_reference) } " · " (time(at))
-            },
-        ));
-    }
-    entries.sort_by_key(|(at, _)| *at);
-    html! { ol.timeline { @for (_, entry) in entries { li { (entry) } } } }
-}
-
-fn pretty(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| json.to_owned())
-}
-
-/// GET /dashboard/payments/:id
-pub async fn detail(State(app): State<AppState>, user: SignedIn, Path(id): Path<String>) -> Response {
-    let tenant = &user.session.tenant;
-    let record = match app.store.get_record(tenant, &id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => {
-            let body = html! { h1 { "No such payment" } p { "There is no payment " code { (id) } " in this account and mode." } };
-            return super::html(
-                StatusCode::NOT_FOUND,
-                page(&user.session, user.restricted(), "No such payment", "Payments", body),
-            );
-        }
-        Err(e) => return failure(e),
-    };
-    let query = ListQuery {
-        limit: ATTEMPTS_SHOWN_MAX,
-        ..ListQuery::default()
-    };
-    let attempts = match app.store.list_attempts(tenant, &id, &query).await {
-        Ok(page) => page.data,
-        Err(ListError::UnknownCursor) => Vec::new(),
-        Err(ListError::Store(e)) => return failure(e),
-    };
-    let refunds = match app.store.list_refunds(tenant, &id).await {
-        Ok(refunds) => refunds,
-        Err(e) => return failure(e),
-    };
-    let events = match app.store.record_events(tenant, &id).await {
-        Ok(events) => events,
-        Err(e) => return failure(e),
-    };
-    let currency = record.amount_requested.currency.as_str();
-    let (guaranteed, failed, canceled) =
-        crate::records::model::portions(record.latest_attempt_state, record.amount_requested.value);
-    let d = &record.details;
-    let raw = serde_json::to_string(&render::record(&record, None)).expect("views serialize");
-    let body = html! {
-        h1 { (money(record.amount_requested.value, currency)) " " (state_badge(record.latest_attempt_state)) }
-        p.muted { code { (record.id.as_str()) } " · created " (time(record.created)) }
-        h2 { "Amounts" }
-        dl.facts {
-            dt { "Requested" } dd { (money(record.amount_requested.value, currency)) }
-            dt { "Guaranteed" } dd { (money(guaranteed, currency)) }
-            dt { "Refunded" } dd { (money(record.amount_refunded, currency)) }
-            dt { "Failed" } dd { (money(failed, currency)) }
-            dt { "Canceled" } dd { (money(canceled, currency)) }
-        }
-        h2 { "Timeline" }
-        (timeline(&attempts, &refunds))
-        h2 { "Details" }
-        dl.facts {
-            dt { "Processor reference" } dd { (d.processor_details.payment_reference.as_deref().unwrap_or("—")) }
-            dt { "Description" } dd { (d.description.as_deref().unwrap_or("—")) }
-            @if let Some(c) = &d.customer_details {
-                dt { "Customer" } dd {
-                    (c.name.as_deref().unwrap_or("")) " " (c.email.as_deref().unwrap_or(""))
-                    " " (c.phone.as_deref().unwrap_or("")) " " (c.customer.as_deref().unwrap_or(""))
-                }
-            }
-            @if let Some(p) = &d.payment_method_details {
-                dt { "Payment method" } dd {
-                    @if let Some(custom) = &p.custom { (custom.display_name.as_deref().unwrap_or("custom")) } @else { "custom" }
-                    @if let Some(pm) = &p.payment_method { " · " code { (pm) } }
-                }
-            }
-            @if let Some(s) = &d.shipping_details {
-                dt { "Shipping" } dd {
-                    (s.name.as_deref().unwrap_or("")) " "
-                    (s.address.line1.as_deref().unwrap_or("")) " " (s.address.city.as_deref().unwrap_or(""))
-                    " " (s.address.postal_code.as_deref().unwrap_or("")) " " (s.address.country.as_deref().unwrap_or(""))
-                }
-            }
-            @for (k, v) in &d.metadata { dt { "metadata[" (k) "]" } dd { (v) } }
-        }
-        h2 { "Events" }
-        @if events.is_empty() { p.muted { "No events." } } @else {
-            table {
-                thead { tr { th { "Created" } th { "Type" } th { "Event" } th.optional { "Pending webhooks" } } }
-                tbody {
-                    @for e in &events {
-                        @let v: serde_json::Value = serde_json::from_str(e).unwrap_or_default();
-                        tr {
-                            td { (time(v["created"].as_i64().unwrap_or(0))) }
-                            td { code { (v["type"].as_str().unwrap_or("")) } }
-                            td { code { (v["id"].as_str().unwrap_or("")) } }
-                            td.optional { (v["pending_webhooks"].as_i64().unwrap_or(0)) }
-                        }
-                    }
-                }
-            }
-        }
-        h2 { "Raw JSON" }
-        p.muted { "As GET /v1/payment_records/" (record.id.as_str()) " returns it." }
-        pre.raw { (pretty(&raw)) }
-    };
-    super::html(
-        StatusCode::OK,
-        page(&user.session, user.restricted(), "Payment", "Payments", body),
-    )
 }

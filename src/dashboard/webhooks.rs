@@ -1,44 +1,47 @@
 //! The webhooks page: the account's endpoints, their recent deliveries with the endpoint's
 //! answers, and (with a secret key, not a restricted one) sending a delivery again.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
+use serde::Deserialize;
 
+use super::error::PageError;
+use super::extract::PageForm;
 use super::format::time;
 use super::layout::page;
-use super::session::{SignedIn, csrf_ok, field, form_fields};
+use super::paths;
+use super::session::{SignedIn, forged};
+use crate::events::WebhookEndpoint;
 use crate::state::AppState;
-use crate::store::{ListQuery, Resend, Resent};
-use crate::wire::error::ApiError;
+use crate::store::{DeliveryInfo, ListQuery, Resend, Resent};
 
 /// Recent deliveries shown.
 pub const DELIVERIES_SHOWN_MAX: usize = 50;
 
 /// GET /dashboard/webhooks
-pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
+pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
     let tenant = &user.session.tenant;
     let query = ListQuery {
         limit: crate::wire::list::LIST_LIMIT_MAX,
         ..ListQuery::default()
     };
-    let endpoints = match app.store.list_endpoints(tenant, &query).await {
-        Ok(page) => page.data,
-        Err(crate::store::ListError::Store(e)) => return ApiError::from(e).into_response(),
-        Err(crate::store::ListError::UnknownCursor) => Vec::new(),
-    };
-    let deliveries = match app
+    let endpoints = app.store.list_endpoints(tenant, &query).await?.data;
+    let deliveries = app
         .store
         .list_deliveries(tenant, None, None, DELIVERIES_SHOWN_MAX)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
+        .await?;
+    let body = markup(&user, &endpoints, &deliveries);
+    Ok(super::html(
+        StatusCode::OK,
+        page(&user.session, user.restricted(), "Webhooks", "Webhooks", body),
+    ))
+}
+
+fn markup(user: &SignedIn, endpoints: &[WebhookEndpoint], deliveries: &[DeliveryInfo]) -> Markup {
     let can_resend = !user.restricted();
-    let body = html! {
+    html! {
         h1 { "Webhooks" }
         @if endpoints.is_empty() {
             p.muted { "No webhook endpoints. Create one through the API: POST /v1/webhook_endpoints." }
@@ -46,7 +49,7 @@ pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
             table {
                 thead { tr { th { "Endpoint" } th { "URL" } th { "Status" } th.optional { "Events" } th.optional { "Created" } } }
                 tbody {
-                    @for e in &endpoints {
+                    @for e in endpoints {
                         tr {
                             td { code { (e.id) } }
                             td { (e.url) }
@@ -66,7 +69,7 @@ pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
                     th.optional { "Last attempt" } @if can_resend { th { "" } }
                 } }
                 tbody {
-                    @for d in &deliveries {
+                    @for d in deliveries {
                         tr {
                             td { code { (d.event_id) } }
                             td { code { (d.endpoint_id) } }
@@ -76,7 +79,7 @@ pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
                             td.optional { @if let Some(at) = d.last_attempt_at_ms { (time(at / 1000)) } @else { "—" } }
                             @if can_resend {
                                 td {
-                                    form method="post" action="/dashboard/webhooks/resend" {
+                                    form method="post" action=(paths::RESEND) {
                                         input type="hidden" name="csrf" value=(user.session.csrf);
                                         input type="hidden" name="event" value=(d.event_id);
                                         input type="hidden" name="endpoint" value=(d.endpoint_id);
@@ -90,75 +93,65 @@ pub async fn webhooks(State(app): State<AppState>, user: SignedIn) -> Response {
             }
         }
         @if !can_resend { p.muted { "Resending needs a secret key: this session's key is read only." } }
-    };
-    super::html(
-        StatusCode::OK,
-        page(&user.session, user.restricted(), "Webhooks", "Webhooks", body),
-    )
+    }
 }
 
 fn refused(user: &SignedIn, status: StatusCode, why: &str) -> Response {
-    let body = html! { h1 { "Refused" } p.problem { (why) } p { a href="/dashboard/webhooks" { "Back to webhooks" } } };
+    let body = html! { h1 { "Refused" } p.problem { (why) } p { a href=(paths::WEBHOOKS) { "Back to webhooks" } } };
     super::html(
         status,
         page(&user.session, user.restricted(), "Refused", "Webhooks", body),
     )
 }
 
+/// The resend form: the session's token, the event and the endpoint.
+#[derive(Debug, Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    endpoint: String,
+}
+
 /// POST /dashboard/webhooks/resend: a secret key's session only, with its CSRF token; the
 /// event and the endpoint must be the session's account's and mode's.
-pub async fn resend(State(app): State<AppState>, user: SignedIn, body: Bytes) -> Response {
-    let fields = form_fields(&body);
-    if !csrf_ok(&user.session.csrf, field(&fields, "csrf")) {
-        return refused(
-            &user,
-            StatusCode::FORBIDDEN,
-            "This form did not come from this dashboard; nothing was sent.",
-        );
+pub async fn resend(
+    State(app): State<AppState>,
+    user: SignedIn,
+    PageForm(form): PageForm<ResendForm>,
+) -> Result<Response, PageError> {
+    if !user.sent_the_form(&form.csrf) {
+        return Ok(forged("nothing was sent."));
     }
     if user.restricted() {
-        return refused(
-            &user,
-            StatusCode::FORBIDDEN,
-            "Resending needs a secret key: this session's key is read only.",
-        );
+        let why = "Resending needs a secret key: this session's key is read only.";
+        return Ok(refused(&user, StatusCode::FORBIDDEN, why));
     }
     let tenant = &user.session.tenant;
-    let (event, endpoint) = (
-        field(&fields, "event").unwrap_or_default(),
-        field(&fields, "endpoint").unwrap_or_default(),
-    );
-    let owned = async {
-        let event_ok = app.store.get_event(tenant, event).await?.is_some();
-        let endpoint_ok = app.store.get_endpoint(tenant, endpoint).await?.is_some();
-        Ok::<_, crate::store::StoreError>(event_ok && endpoint_ok)
-    };
-    match owned.await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refused(
-                &user,
-                StatusCode::NOT_FOUND,
-                "No such event or endpoint in this account and mode.",
-            );
-        }
-        Err(e) => return ApiError::from(e).into_response(),
-    }
-    let resend = Resend {
-        event_id: event.to_owned(),
-        endpoint_id: Some(endpoint.to_owned()),
-        now_ms: crate::clock::unix_now_millis() as i64,
-    };
-    match app.store.resend_event(&resend).await {
-        Ok(Resent::Queued(_)) => {
-            app.store.deliveries_queued().notify_one();
-            Redirect::to("/dashboard/webhooks").into_response()
-        }
-        Ok(_) => refused(
+    let missing = || {
+        refused(
             &user,
             StatusCode::NOT_FOUND,
             "No such event or endpoint in this account and mode.",
-        ),
-        Err(e) => ApiError::from(e).into_response(),
+        )
+    };
+    let event_ok = app.store.get_event(tenant, &form.event).await?.is_some();
+    let endpoint_ok = app.store.get_endpoint(tenant, &form.endpoint).await?.is_some();
+    if !(event_ok && endpoint_ok) {
+        return Ok(missing());
     }
+    let resend = Resend {
+        event_id: form.event,
+        endpoint_id: Some(form.endpoint),
+        now_ms: crate::clock::unix_now_millis() as i64,
+    };
+    Ok(match app.store.resend_event(&resend).await? {
+        Resent::Queued(_) => {
+            app.store.deliveries_queued().notify_one();
+            Redirect::to(paths::WEBHOOKS).into_response()
+        }
+        _ => missing(),
+    })
 }

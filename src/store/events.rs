@@ -135,6 +135,17 @@ pub enum Resent {
     EndpointMissing,
 }
 
+/// One event of a record, as its page lists it: read from the event's columns, never parsed
+/// back from its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSummary {
+    pub id: String,
+    /// The event type (`payment_record.created`, …).
+    pub kind: String,
+    pub created: i64,
+    pub pending_webhooks: u64,
+}
+
 /// One delivery, for the dashboard and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryInfo {

@@ -29,7 +29,8 @@ pub mod write;
 pub use endpoint_health::{DueEndpoint, EndpointOutcome, FailingEndpoint};
 pub use error::StoreError;
 pub use events::{
-    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, EventQuery, FinishedDelivery, Resend, Resent,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, EventQuery, EventSummary, FinishedDelivery, Resend,
+    Resent,
 };
 pub use health::{Health, Outage, PROBE_BYTES};
 pub use ledger::{ExportQuery, LedgerQueries};
@@ -281,7 +282,7 @@ pub trait Store: LedgerQueries + Send + Sync + Debug {
     async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError>;
     async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError>;
     /// The events of one payment record, oldest first.
-    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError>;
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<EventSummary>, StoreError>;
     async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError>;
     /// The signing secret of one endpoint (for a create's answer and its replays).
     async fn endpoint_secret(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError>;

@@ -28,6 +28,17 @@ pub struct RequestContext {
     pub account: OnceLock<String>,
 }
 
+tokio::task_local! {
+    /// The id of the request the current task serves (set by `stripe_headers`), for answers
+    /// made far from the request, such as a page's error.
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(String::clone).ok()
+}
+
 pub fn new_request_id() -> String {
     format!("req_{}", random_base62(REQUEST_ID_CHARS))
 }
@@ -48,7 +59,7 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(context.clone());
-    let mut response = next.run(request).await;
+    let mut response = REQUEST_ID.scope(context.id.clone(), next.run(request)).await;
     let route = response
         .extensions()
         .get::<MatchedPath>()

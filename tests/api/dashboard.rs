@@ -302,3 +302,55 @@ backend_tests!(
     one_account_s_session_never_shows_another_s_data,
     signing_out_or_revoking_the_key_ends_the_session,
 );
+
+/// The dashboard's own error path: a request a page cannot serve is answered with a page (never
+/// the API's JSON) naming its request id, the one in the `Request-Id` header.
+async fn a_request_a_page_cannot_serve_gets_an_html_page_naming_its_request_id(server: TestServer) {
+    let mut browser = Browser::new(&server.base);
+    browser.sign_in(&server.test_key).await;
+    let http = reqwest::Client::new();
+    let cookie: Vec<String> = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sent = http
+        .post(format!("{}/dashboard/sign-out", server.base))
+        .header("cookie", cookie.join("; "))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 400);
+    let request_id = sent.headers()["request-id"].to_str().unwrap().to_owned();
+    assert!(
+        sent.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = sent.text().await.unwrap();
+    assert!(page.contains(&request_id), "{page}");
+    assert!(!page.contains("\"error\""), "not the API's JSON: {page}");
+}
+
+/// The database gone while a page loads: a 503 page with the request id (retry), not JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_page_while_the_database_is_gone_is_a_503_page_naming_its_request_id() {
+    let schema = crate::common::postgres_schema().await;
+    let (relay, relayed) = crate::common::relay::CuttableRelay::before(schema.url()).await;
+    let server = crate::common::child::ChildServer::spawn(&relayed, &[]).await;
+    let mut browser = Browser::new(&server.base);
+    assert_eq!(browser.sign_in(&server.test_key.clone().unwrap()).await.status, 303);
+    relay.cut();
+    let page = browser.get("/dashboard/payments").await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    let request_id = page.header("request-id").unwrap().to_owned();
+    assert!(page.body.contains(&request_id), "{}", page.body);
+    assert!(page.header("retry-after").is_some());
+    relay.restore();
+}
+
+mod error_pages {
+    use super::*;
+    backend_tests!(a_request_a_page_cannot_serve_gets_an_html_page_naming_its_request_id);
+}

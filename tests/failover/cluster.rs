@@ -191,7 +191,10 @@ impl Pair {
         let _ = std::fs::remove_dir_all(&node.data);
         // A killed postmaster left its socket's lock file; its process may linger as a zombie
         // (nothing reaps it here), which PostgreSQL would take for a server still running.
-        for stale in [format!(".s.PGSQL.{}.lock", node.port), format!(".s.PGSQL.{}", node.port)] {
+        for stale in [
+            format!(".s.PGSQL.{}.lock", node.port),
+            format!(".s.PGSQL.{}", node.port),
+        ] {
             let _ = std::fs::remove_file(self.dir.path().join(stale));
         }
         let port = of.port.to_string();

@@ -18,7 +18,7 @@ use crate::store::events::{
 };
 use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
-use crate::store::{DueEndpoint, FailingEndpoint, StoreError, Tenant};
+use crate::store::{DueEndpoint, EventSummary, FailingEndpoint, StoreError, Tenant};
 
 /// Adds `events` and their deliveries, one to each enabled endpoint whose filter takes the
 /// event's type, to a write's batch.
@@ -194,19 +194,32 @@ pub(super) async fn events_by_id(
     rows.iter().map(|r| Ok((r.get(0), body(r, 1)?))).collect()
 }
 
-pub(super) async fn record_events(pool: &PgPool, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
+pub(super) async fn record_events(
+    pool: &PgPool,
+    tenant: &Tenant,
+    record_id: &str,
+) -> Result<Vec<EventSummary>, StoreError> {
     if !can_exist(record_id) {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&format!(
-        "SELECT head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = $1 AND livemode = $2 AND record_id = $3 ORDER BY seq"
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT id, type, created, {PENDING_WEBHOOKS} FROM events \
+         WHERE account_id = $1 AND livemode = $2 AND record_id = $3 ORDER BY seq"
     ))
     .bind(&tenant.account_id)
     .bind(tenant.livemode)
     .bind(record_id)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(|r| body(r, 0)).collect()
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, created, pending)| EventSummary {
+            id,
+            kind,
+            created,
+            pending_webhooks: pending as u64,
+        })
+        .collect())
 }
 
 pub(super) async fn list_deliveries(

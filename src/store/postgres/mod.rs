@@ -12,9 +12,9 @@ use super::doc::{decode, decode_page};
 use super::events::{event_filters, events_list, in_order};
 use super::page::ListOf;
 use super::{
-    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DueEndpoint, EventQuery, FailingEndpoint, FinishedDelivery, Health,
-    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page, PoolUsage, RecordFilter,
-    Resend, Resent, SavedIdempotent, Session, Store, StoreError, Tenant, Write, WriteOutcome,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DueEndpoint, EventQuery, EventSummary, FailingEndpoint,
+    FinishedDelivery, Health, KeyInfo, KeyOwner, ListError, ListQuery, NewKey, NewSession, Outage, PROBE_BYTES, Page,
+    PoolUsage, RecordFilter, Resend, Resent, SavedIdempotent, Session, Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
@@ -418,7 +418,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<EventSummary>, StoreError> {
         events::record_events(&self.pool()?, tenant, record_id).await
     }
 

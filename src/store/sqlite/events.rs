@@ -18,7 +18,7 @@ use crate::store::events::{
     Resent, event_body,
 };
 use crate::store::write::PackedEvent;
-use crate::store::{DueEndpoint, EndpointOutcome, FailingEndpoint, StoreError, Tenant};
+use crate::store::{DueEndpoint, EndpointOutcome, EventSummary, FailingEndpoint, StoreError, Tenant};
 
 /// Tenants whose enabled endpoints the writer remembers; past this the memory starts over.
 pub const SUBSCRIPTIONS_CACHED_MAX: usize = 10_000;
@@ -258,12 +258,23 @@ pub(super) fn events_by_id(
     Ok(found)
 }
 
-pub(super) fn record_events(conn: &Connection, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
+pub(super) fn record_events(
+    conn: &Connection,
+    tenant: &Tenant,
+    record_id: &str,
+) -> rusqlite::Result<Vec<EventSummary>> {
     conn.prepare_cached(&format!(
-        "SELECT head, {PENDING_WEBHOOKS}, tail FROM events WHERE account_id = ?1 AND livemode = ?2 AND record_id = ?3 ORDER BY seq"
+        "SELECT id, type, created, {PENDING_WEBHOOKS} FROM events \
+         WHERE account_id = ?1 AND livemode = ?2 AND record_id = ?3 ORDER BY seq"
     ))?
-    .query_map(params![tenant.account_id, tenant.livemode, record_id], |r| body(r, 0))?
-    .map(|r| r.map_err(StoreError::from).and_then(|b| b))
+    .query_map(params![tenant.account_id, tenant.livemode, record_id], |r| {
+        Ok(EventSummary {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            created: r.get(2)?,
+            pending_webhooks: r.get::<_, i64>(3)? as u64,
+        })
+    })?
     .collect()
 }
 

@@ -16,9 +16,9 @@ use super::events::{event_filters, events_list, in_order};
 use super::key_cache::{KEY_CACHE_TTL, KeyCache};
 use super::page::ListOf;
 use super::{
-    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DueEndpoint, EventQuery, FailingEndpoint, FinishedDelivery, Health,
-    KeyInfo, KeyOwner, ListError, ListQuery, NewKey, NewSession, Outage, Page, PoolUsage, RecordFilter, Resend, Resent,
-    SavedIdempotent, Session, Store, StoreError, Tenant, Write, WriteOutcome,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DueEndpoint, EventQuery, EventSummary, FailingEndpoint,
+    FinishedDelivery, Health, KeyInfo, KeyOwner, ListError, ListQuery, NewKey, NewSession, Outage, Page, PoolUsage,
+    RecordFilter, Resend, Resent, SavedIdempotent, Session, Store, StoreError, Tenant, Write, WriteOutcome,
 };
 use crate::events::WebhookEndpoint;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
@@ -431,9 +431,8 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<String>, StoreError> {
-        self.reads
-            .with(|conn| Ok(events::record_events(conn, tenant, record_id)))?
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<EventSummary>, StoreError> {
+        self.reads.with(|conn| events::record_events(conn, tenant, record_id))
     }
 
     async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
