@@ -1,10 +1,18 @@
 //! payrec: a self-hostable, Stripe-compatible Payment Records server.
 //!
-//! Layers, each importing only those below it: `app` and `cli` (the process) → `api` (HTTP
-//! surface, one folder per resource), `dashboard` (the same data as pages) and `openapi` (the
-//! API's description) → `export` (the ledger streamed out) → `wire` (Stripe's protocol) →
-//! `store` (persistence) → `events`, `reconcile` and `records` (the domain). `jobs` (pruning,
-//! webhook delivery) run in the background.
+//! Layers, each importing only those below it:
+//! - the process: `main`, `cli` (the commands) and `app` with `server` (the HTTP application and
+//!   its accept loop);
+//! - the faces: `api` (the HTTP surface, one folder per resource), `dashboard` (the same data as
+//!   pages), `openapi` (the API's description), and `jobs` (the background work, supervised);
+//! - the data tools: `import` and `export` (the ledger in and out);
+//! - `state` (what the faces share: the store, the settings, the rate limiters);
+//! - `wire` (Stripe's protocol) and `ratelimit`;
+//! - `store` (persistence, by backend);
+//! - the domain: `records` (payment records and their lifecycle), `events` (events and webhook
+//!   endpoints), `reconcile`.
+//!
+//! `telemetry`, `throttle`, `clock` and `base62` are used at every layer.
 
 pub mod api;
 pub mod api_version;

@@ -5,21 +5,17 @@
 use axum::Router;
 
 pub mod auth;
-pub mod endpoint;
 pub mod events;
 pub mod execute;
 pub mod payment_records;
+pub mod route;
 pub mod webhook_endpoints;
 
 use crate::state::AppState;
-use endpoint::Endpoint;
+use route::Route;
 
 /// Every resource's endpoint table: the router serves them and the API description lists them.
-pub const RESOURCES: &[&[&Endpoint]] = &[
-    payment_records::ENDPOINTS,
-    events::ENDPOINTS,
-    webhook_endpoints::ENDPOINTS,
-];
+pub const RESOURCES: &[&[&Route]] = &[payment_records::ROUTES, events::ROUTES, webhook_endpoints::ROUTES];
 
 /// Every endpoint of every resource, routed.
 pub fn router() -> Router<AppState> {

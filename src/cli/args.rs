@@ -154,7 +154,7 @@ pub struct ExportArgs {
     /// What to export.
     #[arg(long, value_enum, default_value_t = ObjectArg::PaymentRecords)]
     pub object: ObjectArg,
-    /// `csv` (the columns in the README) or `jsonl` (one API object per line).
+    /// `csv` (the columns in docs/data-tools.md) or `jsonl` (one API object per line).
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
     /// Only objects created at or after this: Unix seconds or an RFC 3339 date or date-time.

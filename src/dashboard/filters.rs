@@ -8,11 +8,10 @@ use serde::Deserialize;
 
 use crate::clock::{civil, parse_date};
 use crate::records::currency::{parse_currency, parse_decimal};
+use crate::records::model::StateName;
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::RecordFilter;
 
-/// The latest attempt states a filter can choose.
-pub const STATES: [&str; 4] = ["pending", "guaranteed", "failed", "canceled"];
 /// The query parameters of the filters, in the order links write them.
 const PARAMS: [&str; 6] = ["from", "to", "state", "currency", "min", "max"];
 
@@ -92,13 +91,15 @@ impl PaymentFilters {
         s.created_until = day("to", &mut s.problems).map(|d| (d + 1) * SECONDS_PER_DAY);
         match self.get("state") {
             "" => {}
-            state if STATES.contains(&state) => s.filter.state = Some(state.to_owned()),
-            state => s.problems.push(format!("“{state}” is not a state.")),
+            state => match StateName::parse(state) {
+                Some(name) => s.filter.state = Some(name),
+                None => s.problems.push(format!("“{state}” is not a state.")),
+            },
         }
         let currency = self.get("currency").to_ascii_lowercase();
         if !currency.is_empty() {
             match parse_currency(&currency) {
-                Some(_) => s.filter.currency = Some(currency.clone()),
+                Some(code) => s.filter.currency = Some(code),
                 None => s
                     .problems
                     .push(format!("“{currency}” is not an ISO 4217 currency code.")),
@@ -112,7 +113,7 @@ impl PaymentFilters {
             if text.is_empty() {
                 continue;
             }
-            let Some(code) = s.filter.currency.as_deref() else {
+            let Some(code) = s.filter.currency.as_ref().map(|c| c.as_str()) else {
                 s.problems.push("Choose a currency to filter by amount.".to_owned());
                 continue;
             };
@@ -136,7 +137,7 @@ impl PaymentFilters {
                 label { "State "
                     select name="state" {
                         option value="" { "any" }
-                        @for state in STATES {
+                        @for state in StateName::ALL.map(StateName::as_str) {
                             option value=(state) selected[self.get("state") == state] { (state) }
                         }
                     }
@@ -175,7 +176,7 @@ mod tests {
     #[test]
     fn amounts_are_in_the_chosen_currency_s_units() {
         let s = select("currency=USD&min=10&max=12.5");
-        assert_eq!(s.filter.currency.as_deref(), Some("usd"));
+        assert_eq!(s.filter.currency.as_ref().map(|c| c.as_str()), Some("usd"));
         assert_eq!(
             (s.filter.amount_at_least, s.filter.amount_at_most),
             (Some(1000), Some(1250))

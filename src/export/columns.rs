@@ -1,4 +1,4 @@
-//! The CSV columns of exported objects: stable, named, documented in the README.
+//! The CSV columns of exported objects: stable, named, documented in docs/data-tools.md.
 //! Amounts as integer minor units and as decimals in the currency's exponent; times as Unix
 //! seconds and RFC 3339 UTC; metadata as a JSON object.
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::schema::{id_pattern, list, nullable_string, object};
-use crate::api::endpoint::Endpoint;
+use crate::api::route::Route;
 use crate::events::EventType;
 use crate::events::catalogue::ALL_EVENTS;
 use crate::events::endpoint::{ENDPOINT_ID_PREFIX, SECRET_PREFIX};
@@ -110,7 +110,7 @@ pub fn schemas() -> Value {
 }
 
 /// No links between these operations.
-pub fn links(_: &Endpoint) -> Map<String, Value> {
+pub fn links(_: &Route) -> Map<String, Value> {
     Map::new()
 }
 

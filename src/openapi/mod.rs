@@ -15,42 +15,42 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::api::endpoint::{Endpoint, Method};
+use crate::api::route::{Method, Route};
 use crate::server::LISTEN_DEFAULT;
 use crate::wire::idempotency::IDEMPOTENCY_KEY_CHARS_MAX;
 use crate::wire::request::STRIPE_VERSION;
 use schema::schema_ref;
 
-/// A resource as the document describes it: its endpoints (the table the router serves), its
+/// A resource as the document describes it: its routes (the table the router serves), its
 /// objects' schemas, and the links between its operations.
 struct Described {
-    endpoints: &'static [&'static Endpoint],
+    routes: &'static [&'static Route],
     schemas: fn() -> Value,
-    links: fn(&Endpoint) -> Map<String, Value>,
+    links: fn(&Route) -> Map<String, Value>,
 }
 
 const DESCRIBED: &[Described] = &[
     Described {
-        endpoints: crate::api::payment_records::ENDPOINTS,
+        routes: crate::api::payment_records::ROUTES,
         schemas: payment_records::schemas,
         links: payment_records::links,
     },
     Described {
-        endpoints: crate::api::events::ENDPOINTS,
+        routes: crate::api::events::ROUTES,
         schemas: events::schemas,
         links: events::links,
     },
     Described {
-        endpoints: crate::api::webhook_endpoints::ENDPOINTS,
+        routes: crate::api::webhook_endpoints::ROUTES,
         schemas: events::schemas_none,
         links: events::links,
     },
 ];
 
-fn endpoints() -> impl Iterator<Item = (&'static Described, &'static Endpoint)> {
+fn endpoints() -> impl Iterator<Item = (&'static Described, &'static Route)> {
     DESCRIBED
         .iter()
-        .flat_map(|d| d.endpoints.iter().map(move |endpoint| (d, *endpoint)))
+        .flat_map(|d| d.routes.iter().map(move |endpoint| (d, *endpoint)))
 }
 
 /// `components.schemas`: every resource's objects and Stripe's error.
@@ -172,7 +172,7 @@ fn method_key(method: Method) -> &'static str {
 
 /// Stripe's operation ids: the method and the path's words, `{id}` as `Id`
 /// (`POST /v1/payment_records/{id}/report_refund` → `PostPaymentRecordsIdReportRefund`).
-pub fn operation_id(endpoint: &Endpoint) -> String {
+pub fn operation_id(endpoint: &Route) -> String {
     let words = endpoint
         .path
         .trim_start_matches("/v1/")
@@ -194,7 +194,7 @@ pub fn operation_id(endpoint: &Endpoint) -> String {
         .collect()
 }
 
-fn operation(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
+fn operation(endpoint: &Route, links: Map<String, Value>) -> Value {
     let mut parameters = Vec::new();
     if endpoint.path.contains("{id}") {
         parameters.push(json!({
@@ -228,7 +228,7 @@ fn operation(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
     operation
 }
 
-fn responses(endpoint: &Endpoint, links: Map<String, Value>) -> Value {
+fn responses(endpoint: &Route, links: Map<String, Value>) -> Value {
     let mut responses = Map::new();
     let mut ok = response(endpoint.returns.description, endpoint.returns.schema);
     if !links.is_empty() {
@@ -274,13 +274,13 @@ mod tests {
     #[test]
     fn every_routed_resource_is_described() {
         use crate::api::RESOURCES;
-        let routes = |tables: Vec<&[&Endpoint]>| -> Vec<(&str, &str)> {
+        let routes = |tables: Vec<&[&Route]>| -> Vec<(&str, &str)> {
             tables
                 .iter()
                 .flat_map(|t| t.iter().map(|e| (e.method.as_str(), e.path)))
                 .collect()
         };
-        let described = routes(DESCRIBED.iter().map(|d| d.endpoints).collect());
+        let described = routes(DESCRIBED.iter().map(|d| d.routes).collect());
         assert_eq!(described, routes(RESOURCES.to_vec()));
     }
 

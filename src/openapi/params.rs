@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::api::endpoint::{Endpoint, Method};
+use crate::api::route::{Method, Route};
 use crate::records::model::{METADATA_KEY_CHARS_MAX, METADATA_VALUE_CHARS_MAX};
 use crate::wire::expand::EXPAND_PATHS_MAX;
 use crate::wire::params::{Field, STRING_CHARS_MAX, Shape, TIMESTAMP_MAX, join_path};
@@ -18,7 +18,7 @@ pub struct Flat {
 }
 
 impl Flat {
-    pub fn of(endpoint: &Endpoint) -> Self {
+    pub fn of(endpoint: &Route) -> Self {
         let mut flat = Flat::default();
         flat.walk(endpoint.params, "");
         flat
@@ -102,7 +102,7 @@ pub fn scalar_schema(shape: Shape) -> Value {
 }
 
 /// `application/x-www-form-urlencoded` body of a POST.
-pub fn request_body(endpoint: &Endpoint) -> Value {
+pub fn request_body(endpoint: &Route) -> Value {
     debug_assert_eq!(endpoint.method, Method::Post);
     let flat = Flat::of(endpoint);
     let mut schema = json!({
@@ -124,7 +124,7 @@ pub fn request_body(endpoint: &Endpoint) -> Value {
 }
 
 /// Query parameters of a GET.
-pub fn query_parameters(endpoint: &Endpoint) -> Vec<Value> {
+pub fn query_parameters(endpoint: &Route) -> Vec<Value> {
     debug_assert_eq!(endpoint.method, Method::Get);
     let flat = Flat::of(endpoint);
     let required = endpoint.required();

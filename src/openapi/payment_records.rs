@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::operation_id;
 use super::schema::{id_pattern, list, nullable, nullable_string, object, schema_ref, strings};
-use crate::api::endpoint::Endpoint;
-use crate::api::payment_records::{ENDPOINTS, LIST_ATTEMPTS, LIST_RECORDS};
+use crate::api::payment_records::{LIST_ATTEMPTS, LIST_RECORDS, ROUTES};
+use crate::api::route::Route;
 use crate::records::model::{
     AMOUNT_VALUE_MAX, CustomerPresence, METADATA_VALUE_CHARS_MAX, PaymentAttemptRecordId, PaymentRecordId,
 };
@@ -133,14 +133,14 @@ pub fn schemas() -> Value {
 /// OpenAPI links from a call that answers with a record or an attempt to the calls that take
 /// its id: they document how the endpoints chain, and let schemathesis's stateful phase walk
 /// real lifecycles instead of guessing ids.
-pub fn links(endpoint: &Endpoint) -> Map<String, Value> {
+pub fn links(endpoint: &Route) -> Map<String, Value> {
     let (record, attempt) = match endpoint.returns.schema {
         "payment_record" => ("$response.body#/id", "$response.body#/latest_payment_attempt_record"),
         "payment_attempt_record" => ("$response.body#/payment_record", "$response.body#/id"),
         _ => return Map::new(),
     };
     let mut links = Map::new();
-    for target in ENDPOINTS {
+    for target in ROUTES {
         let parameters = if target.path.starts_with("/v1/payment_records/{id}") {
             json!({ "path.id": record })
         } else if target.returns == LIST_ATTEMPTS.returns {

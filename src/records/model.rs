@@ -17,7 +17,7 @@ pub const METADATA_KEYS_MAX: usize = 50;
 pub const METADATA_KEY_CHARS_MAX: usize = 40;
 pub const METADATA_VALUE_CHARS_MAX: usize = 500;
 
-/// A lowercase ISO 4217 currency code, validated at the edge (`wire`/`records::params`).
+/// A lowercase ISO 4217 currency code, validated at the edge (`wire::params`, declared per endpoint in `api::payment_records::params`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Currency(String);
@@ -193,6 +193,49 @@ impl AttemptState {
             AttemptState::Guaranteed { .. } => "guaranteed",
             AttemptState::Failed { .. } => "failed",
             AttemptState::Canceled { .. } => "canceled",
+        }
+    }
+}
+
+/// An attempt's state without its time: what the dashboard filters on and the stores keep in
+/// a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateName {
+    Pending,
+    Guaranteed,
+    Failed,
+    Canceled,
+}
+
+impl StateName {
+    pub const ALL: [StateName; 4] = [
+        StateName::Pending,
+        StateName::Guaranteed,
+        StateName::Failed,
+        StateName::Canceled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StateName::Pending => "pending",
+            StateName::Guaranteed => "guaranteed",
+            StateName::Failed => "failed",
+            StateName::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<StateName> {
+        StateName::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl AttemptState {
+    pub fn name(self) -> StateName {
+        match self {
+            AttemptState::Pending => StateName::Pending,
+            AttemptState::Guaranteed { .. } => StateName::Guaranteed,
+            AttemptState::Failed { .. } => StateName::Failed,
+            AttemptState::Canceled { .. } => StateName::Canceled,
         }
     }
 }

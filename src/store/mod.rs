@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use crate::events::WebhookEndpoint;
-use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
+use crate::records::model::{Currency, PaymentAttemptRecord, PaymentRecord, StateName};
 use crate::records::totals::Totals;
 
 mod doc;
@@ -111,10 +111,9 @@ pub struct ListQuery {
 /// Which payment records a list shows (the dashboard's filters); the default is all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordFilter {
-    /// The latest attempt's state (`pending`, `guaranteed`, …).
-    pub state: Option<String>,
-    /// A lowercase ISO code.
-    pub currency: Option<String>,
+    /// The latest attempt's state.
+    pub state: Option<StateName>,
+    pub currency: Option<Currency>,
     /// Bounds on the requested amount, in minor units, inclusive.
     pub amount_at_least: Option<i64>,
     pub amount_at_most: Option<i64>,
@@ -124,11 +123,11 @@ impl RecordFilter {
     /// The conditions on `payment_records` rows.
     pub(crate) fn conditions(&self) -> Vec<page::Filter<'_>> {
         let mut conditions = Vec::new();
-        if let Some(state) = &self.state {
-            conditions.push(page::Filter::In("state", std::slice::from_ref(state)));
+        if let Some(state) = self.state {
+            conditions.push(page::Filter::Equals("state", state.as_str()));
         }
         if let Some(currency) = &self.currency {
-            conditions.push(page::Filter::In("currency", std::slice::from_ref(currency)));
+            conditions.push(page::Filter::Equals("currency", currency.as_str()));
         }
         if let Some(n) = self.amount_at_least {
             conditions.push(page::Filter::AtLeast("amount", n));

@@ -50,6 +50,8 @@ impl<'a> ListOf<'a> {
 pub(crate) enum Filter<'a> {
     /// `column` is one of these values.
     In(&'static str, &'a [String]),
+    /// `column` is this value.
+    Equals(&'static str, &'a str),
     /// `column` starts with this text.
     Prefix(&'static str, &'a str),
     /// `column` is at least this number.
@@ -128,6 +130,9 @@ impl<'a> Sql<'a> {
                         sql.bind(Bind::Text(value));
                     }
                     sql.push(")");
+                }
+                Filter::Equals(column, value) => {
+                    sql.push(column).push(" = ").bind(Bind::Text(value));
                 }
                 Filter::Prefix(column, prefix) => {
                     // CAST: PostgreSQL's substr takes an integer, not the bigint a bind is.

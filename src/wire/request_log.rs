@@ -1,7 +1,7 @@
 //! The one log line per request. In the JSON format (the one for production) the line is
 //! written by hand to stderr, with the keys and shape of tracing's JSON lines:
-//! through tracing's formatter it cost about a fifth of a SQLite retrieve's CPU (issue 18,
-//! BENCHMARKS.md). The pretty format, and any program embedding the server without choosing,
+//! through tracing's formatter it cost about a fifth of a SQLite retrieve's CPU (issue 18;
+//! docs/decisions.md). The pretty format, and any program embedding the server without choosing,
 //! still log it through tracing. Either way `RUST_LOG` decides whether it is written.
 //!
 //! JSON request lines are written in batches, as a web server's buffered access log: a line

@@ -1,5 +1,5 @@
-//! What a client may send, per API.md's parameter lists and conventions and the README's payrec
-//! rules: required report_payment params, `payment_method_details` and `processor_details`
+//! What a client may send, per API.md's parameter lists and conventions and the payrec rules
+//! (docs/api.md): required report_payment params, `payment_method_details` and `processor_details`
 //! types, `customer_presence`, lengths of emails and strings, countries, and metadata limits.
 
 use crate::common::form::{WITHOUT_AMOUNT_VALUE, assert_examples_case_9, payment_with};

@@ -3,7 +3,7 @@
 
 use axum::routing::on;
 
-use super::endpoint::{Endpoint, Returns};
+use super::route::{Returns, Route};
 use crate::wire::params::ParamObject;
 
 mod params;
@@ -11,7 +11,7 @@ mod reads;
 
 use params::{ListEventsParams, RetrieveEventParams};
 
-pub const LIST_EVENTS: Endpoint = Endpoint::get(
+pub const LIST_EVENTS: Route = Route::get(
     "/v1/events",
     "List events, newest first.",
     ListEventsParams::FIELDS,
@@ -22,7 +22,7 @@ pub const LIST_EVENTS: Endpoint = Endpoint::get(
     |m| on(m, reads::list_events),
 );
 
-pub const RETRIEVE_EVENT: Endpoint = Endpoint::get(
+pub const RETRIEVE_EVENT: Route = Route::get(
     "/v1/events/{id}",
     "Retrieve an event.",
     RetrieveEventParams::FIELDS,
@@ -33,4 +33,4 @@ pub const RETRIEVE_EVENT: Endpoint = Endpoint::get(
     |m| on(m, reads::retrieve_event),
 );
 
-pub const ENDPOINTS: &[&Endpoint] = &[&LIST_EVENTS, &RETRIEVE_EVENT];
+pub const ROUTES: &[&Route] = &[&LIST_EVENTS, &RETRIEVE_EVENT];

@@ -1,10 +1,10 @@
-//! The Payment Records resource's HTTP surface: its eleven endpoints as data (`ENDPOINTS`), the
+//! The Payment Records resource's HTTP surface: its eleven endpoints as data (`ROUTES`), the
 //! parameters each declares (`params`), the report calls (`handlers`), the reads (`reads`) and
 //! the rendering of answers (`respond`). The domain is `crate::records`.
 
 use axum::routing::on;
 
-use super::endpoint::{Endpoint, Returns};
+use super::route::{Returns, Route};
 use crate::wire::params::ParamObject;
 
 mod handlers;
@@ -26,7 +26,7 @@ const RECORD: Returns = Returns {
     description: "The Payment Record.",
 };
 
-pub const REPORT_PAYMENT: Endpoint = Endpoint::post(
+pub const REPORT_PAYMENT: Route = Route::post(
     "/v1/payment_records/report_payment",
     "Report a payment: creates a Payment Record and its first attempt.",
     ReportPaymentParams::FIELDS,
@@ -34,7 +34,7 @@ pub const REPORT_PAYMENT: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_payment),
 );
 
-pub const RETRIEVE_RECORD: Endpoint = Endpoint::get(
+pub const RETRIEVE_RECORD: Route = Route::get(
     "/v1/payment_records/{id}",
     "Retrieve a Payment Record.",
     RetrieveRecordParams::FIELDS,
@@ -42,7 +42,7 @@ pub const RETRIEVE_RECORD: Endpoint = Endpoint::get(
     |m| on(m, reads::retrieve_record),
 );
 
-pub const LIST_RECORDS: Endpoint = Endpoint::get(
+pub const LIST_RECORDS: Route = Route::get(
     "/v1/payment_records",
     "List Payment Records, newest first.",
     ListRecordsParams::FIELDS,
@@ -53,7 +53,7 @@ pub const LIST_RECORDS: Endpoint = Endpoint::get(
     |m| on(m, reads::list_records),
 );
 
-pub const REPORT_PAYMENT_ATTEMPT: Endpoint = Endpoint::post(
+pub const REPORT_PAYMENT_ATTEMPT: Route = Route::post(
     "/v1/payment_records/{id}/report_payment_attempt",
     "Report a new attempt; allowed when every earlier attempt failed or was canceled.",
     ReportPaymentAttemptParams::FIELDS,
@@ -61,7 +61,7 @@ pub const REPORT_PAYMENT_ATTEMPT: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_payment_attempt),
 );
 
-pub const REPORT_GUARANTEED: Endpoint = Endpoint::post(
+pub const REPORT_GUARANTEED: Route = Route::post(
     "/v1/payment_records/{id}/report_payment_attempt_guaranteed",
     "Report that the latest (pending) attempt was guaranteed.",
     ReportGuaranteedParams::FIELDS,
@@ -69,7 +69,7 @@ pub const REPORT_GUARANTEED: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_outcome::<ReportGuaranteedParams>),
 );
 
-pub const REPORT_FAILED: Endpoint = Endpoint::post(
+pub const REPORT_FAILED: Route = Route::post(
     "/v1/payment_records/{id}/report_payment_attempt_failed",
     "Report that the latest (pending) attempt failed.",
     ReportFailedParams::FIELDS,
@@ -77,7 +77,7 @@ pub const REPORT_FAILED: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_outcome::<ReportFailedParams>),
 );
 
-pub const REPORT_CANCELED: Endpoint = Endpoint::post(
+pub const REPORT_CANCELED: Route = Route::post(
     "/v1/payment_records/{id}/report_payment_attempt_canceled",
     "Report that the latest (pending) attempt was canceled.",
     ReportCanceledParams::FIELDS,
@@ -85,7 +85,7 @@ pub const REPORT_CANCELED: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_outcome::<ReportCanceledParams>),
 );
 
-pub const REPORT_INFORMATIONAL: Endpoint = Endpoint::post(
+pub const REPORT_INFORMATIONAL: Route = Route::post(
     "/v1/payment_records/{id}/report_payment_attempt_informational",
     "Update customer_details, description, metadata and shipping_details of the record and its latest attempt.",
     ReportInformationalParams::FIELDS,
@@ -93,7 +93,7 @@ pub const REPORT_INFORMATIONAL: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_informational),
 );
 
-pub const REPORT_REFUND: Endpoint = Endpoint::post(
+pub const REPORT_REFUND: Route = Route::post(
     "/v1/payment_records/{id}/report_refund",
     "Report a refund of the guaranteed attempt; without amount, refunds the remainder.",
     ReportRefundParams::FIELDS,
@@ -101,7 +101,7 @@ pub const REPORT_REFUND: Endpoint = Endpoint::post(
     |m| on(m, handlers::report_refund),
 );
 
-pub const RETRIEVE_ATTEMPT: Endpoint = Endpoint::get(
+pub const RETRIEVE_ATTEMPT: Route = Route::get(
     "/v1/payment_attempt_records/{id}",
     "Retrieve a Payment Attempt Record.",
     RetrieveAttemptParams::FIELDS,
@@ -112,7 +112,7 @@ pub const RETRIEVE_ATTEMPT: Endpoint = Endpoint::get(
     |m| on(m, reads::retrieve_attempt),
 );
 
-pub const LIST_ATTEMPTS: Endpoint = Endpoint::get(
+pub const LIST_ATTEMPTS: Route = Route::get(
     "/v1/payment_attempt_records",
     "List the attempts of one Payment Record, newest first.",
     ListAttemptsParams::FIELDS,
@@ -124,7 +124,7 @@ pub const LIST_ATTEMPTS: Endpoint = Endpoint::get(
 );
 
 /// Every endpoint of the resource, in the order the API reference lists them.
-pub const ENDPOINTS: &[&Endpoint] = &[
+pub const ROUTES: &[&Route] = &[
     &REPORT_PAYMENT,
     &RETRIEVE_RECORD,
     &LIST_RECORDS,

@@ -4,7 +4,7 @@
 
 use axum::routing::on;
 
-use super::endpoint::{Endpoint, Returns};
+use super::route::{Returns, Route};
 use crate::wire::params::ParamObject;
 
 mod handlers;
@@ -21,7 +21,7 @@ const ENDPOINT: Returns = Returns {
     description: "The webhook endpoint.",
 };
 
-pub const CREATE_ENDPOINT: Endpoint = Endpoint::post(
+pub const CREATE_ENDPOINT: Route = Route::post(
     "/v1/webhook_endpoints",
     "Create a webhook endpoint; the response alone carries its signing secret.",
     CreateEndpointParams::FIELDS,
@@ -29,7 +29,7 @@ pub const CREATE_ENDPOINT: Endpoint = Endpoint::post(
     |m| on(m, handlers::create_endpoint),
 );
 
-pub const RETRIEVE_ENDPOINT: Endpoint = Endpoint::get(
+pub const RETRIEVE_ENDPOINT: Route = Route::get(
     "/v1/webhook_endpoints/{id}",
     "Retrieve a webhook endpoint.",
     RetrieveEndpointParams::FIELDS,
@@ -37,7 +37,7 @@ pub const RETRIEVE_ENDPOINT: Endpoint = Endpoint::get(
     |m| on(m, reads::retrieve_endpoint),
 );
 
-pub const UPDATE_ENDPOINT: Endpoint = Endpoint::post(
+pub const UPDATE_ENDPOINT: Route = Route::post(
     "/v1/webhook_endpoints/{id}",
     "Update a webhook endpoint.",
     UpdateEndpointParams::FIELDS,
@@ -45,7 +45,7 @@ pub const UPDATE_ENDPOINT: Endpoint = Endpoint::post(
     |m| on(m, handlers::update_endpoint),
 );
 
-pub const LIST_ENDPOINTS: Endpoint = Endpoint::get(
+pub const LIST_ENDPOINTS: Route = Route::get(
     "/v1/webhook_endpoints",
     "List webhook endpoints, newest first.",
     ListEndpointsParams::FIELDS,
@@ -56,7 +56,7 @@ pub const LIST_ENDPOINTS: Endpoint = Endpoint::get(
     |m| on(m, reads::list_endpoints),
 );
 
-pub const DELETE_ENDPOINT: Endpoint = Endpoint::delete(
+pub const DELETE_ENDPOINT: Route = Route::delete(
     "/v1/webhook_endpoints/{id}",
     "Delete a webhook endpoint; its pending deliveries stop.",
     DeleteEndpointParams::FIELDS,
@@ -67,7 +67,7 @@ pub const DELETE_ENDPOINT: Endpoint = Endpoint::delete(
     |m| on(m, handlers::delete_endpoint),
 );
 
-pub const ENDPOINTS: &[&Endpoint] = &[
+pub const ROUTES: &[&Route] = &[
     &CREATE_ENDPOINT,
     &RETRIEVE_ENDPOINT,
     &UPDATE_ENDPOINT,

@@ -87,7 +87,7 @@ impl LifecycleError {
                     "The refund's refunded_at ({refunded_at}) must not be earlier than the time the payment attempt was guaranteed ({guaranteed_at})."
                 );
             }
-            // Same sentence as the edge's per-request check (`records::params`), so a client sees
+            // Same sentence as the edge's per-request check (`api::payment_records::params`), so a client sees
             // one wording whether its patch alone or the merge went over the limit.
             Self::TooManyMetadataKeys => {
                 return format!("Invalid metadata: an object can have at most {METADATA_KEYS_MAX} metadata keys.");

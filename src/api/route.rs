@@ -42,7 +42,7 @@ pub struct Returns {
 }
 
 #[derive(Debug)]
-pub struct Endpoint {
+pub struct Route {
     pub method: Method,
     /// In axum's route syntax, which is also OpenAPI's: `/v1/payment_records/{id}`.
     pub path: &'static str,
@@ -54,7 +54,7 @@ pub struct Endpoint {
     pub route: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
-impl Endpoint {
+impl Route {
     pub const fn get(
         path: &'static str,
         summary: &'static str,
@@ -62,7 +62,7 @@ impl Endpoint {
         returns: Returns,
         route: fn(MethodFilter) -> MethodRouter<AppState>,
     ) -> Self {
-        Endpoint {
+        Route {
             method: Method::Get,
             path,
             summary,
@@ -79,9 +79,9 @@ impl Endpoint {
         returns: Returns,
         route: fn(MethodFilter) -> MethodRouter<AppState>,
     ) -> Self {
-        Endpoint {
+        Route {
             method: Method::Post,
-            ..Endpoint::get(path, summary, params, returns, route)
+            ..Route::get(path, summary, params, returns, route)
         }
     }
 
@@ -92,9 +92,9 @@ impl Endpoint {
         returns: Returns,
         route: fn(MethodFilter) -> MethodRouter<AppState>,
     ) -> Self {
-        Endpoint {
+        Route {
             method: Method::Delete,
-            ..Endpoint::get(path, summary, params, returns, route)
+            ..Route::get(path, summary, params, returns, route)
         }
     }
 
