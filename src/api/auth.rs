@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for Tenant {
             let _ = context.account.set(owner.tenant.account_id.clone());
         }
         // A restricted key reads: every GET, and nothing that changes anything.
-        if KeyKind::of_prefix(&owner.prefix) == KeyKind::RestrictedRead && parts.method != axum::http::Method::GET {
+        if owner.kind == KeyKind::RestrictedRead && parts.method != axum::http::Method::GET {
             return Err(ApiError::PermissionDenied {
                 masked: mask_key(&key),
                 account: owner.tenant.account_id,

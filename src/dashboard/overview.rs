@@ -80,9 +80,9 @@ fn period(query: &OverviewQuery, today: i64) -> (i64, i64, Vec<String>) {
 fn currency_of(days: &[DayTotals], asked: Option<&str>) -> Option<String> {
     let mut counts: Vec<(String, i64)> = Vec::new();
     for d in days {
-        match counts.iter_mut().find(|(c, _)| *c == d.currency) {
+        match counts.iter_mut().find(|(c, _)| c == d.currency.as_str()) {
             Some((_, n)) => *n += d.totals.requested.count,
-            None => counts.push((d.currency.clone(), d.totals.requested.count)),
+            None => counts.push((d.currency.as_str().to_owned(), d.totals.requested.count)),
         }
     }
     if let Some(asked) = asked.map(str::to_ascii_lowercase)
@@ -160,12 +160,12 @@ impl Overview {
         let days = app.store.daily_totals(tenant, first, last).await?;
         let asked = Some(query.currency.trim()).filter(|c| !c.is_empty());
         let currency = currency_of(&days, asked);
-        let mut currencies: Vec<String> = days.iter().map(|d| d.currency.clone()).collect();
+        let mut currencies: Vec<String> = days.iter().map(|d| d.currency.as_str().to_owned()).collect();
         currencies.sort_unstable();
         currencies.dedup();
         let by_day = days
             .iter()
-            .filter(|d| Some(&d.currency) == currency.as_ref())
+            .filter(|d| Some(d.currency.as_str()) == currency.as_deref())
             .map(|d| (d.day, d.totals))
             .collect();
         let newest = ListQuery {

@@ -88,7 +88,7 @@ pub struct SignedIn {
 
 impl SignedIn {
     pub fn restricted(&self) -> bool {
-        crate::wire::auth::KeyKind::of_prefix(&self.session.prefix) == crate::wire::auth::KeyKind::RestrictedRead
+        self.session.kind == crate::store::KeyKind::RestrictedRead
     }
 
     /// Whether a posted form's CSRF token is this session's.

@@ -15,7 +15,7 @@ use super::paths;
 use super::session::{SignedIn, forged};
 use crate::events::WebhookEndpoint;
 use crate::state::AppState;
-use crate::store::{DeliveryInfo, ListQuery, Resend, Resent};
+use crate::store::{DeliveryInfo, DeliveryState, ListQuery, Resend, Resent};
 
 /// Recent deliveries shown.
 pub const DELIVERIES_SHOWN_MAX: usize = 50;
@@ -73,7 +73,7 @@ fn markup(user: &SignedIn, endpoints: &[WebhookEndpoint], deliveries: &[Delivery
                         tr {
                             td { code { (d.event_id) } }
                             td { code { (d.endpoint_id) } }
-                            td { span class={ "state " (match d.state.as_str() { "succeeded" => "guaranteed", "failed" => "failed", _ => "pending" }) } { (d.state) } }
+                            td { span class={ "state " (match d.state { DeliveryState::Succeeded => "guaranteed", DeliveryState::Failed => "failed", DeliveryState::Pending => "pending" }) } { (d.state.as_str()) } }
                             td { (d.attempts) }
                             td { @if let Some(status) = d.last_status { "HTTP " (status) } @else { (d.last_error.as_deref().map_or("—", crate::events::failure::Failure::label)) } }
                             td.optional { @if let Some(at) = d.last_attempt_at_ms { (time(at / 1000)) } @else { "—" } }

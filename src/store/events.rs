@@ -33,10 +33,36 @@ impl EventQuery {
     }
 }
 
-/// A delivery's states.
+/// A delivery's states, as stored.
 pub const DELIVERY_PENDING: &str = "pending";
 pub const DELIVERY_SUCCEEDED: &str = "succeeded";
 pub const DELIVERY_FAILED: &str = "failed";
+
+/// A delivery's state: due or waiting for a retry, acknowledged, or given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl DeliveryState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => DELIVERY_PENDING,
+            DeliveryState::Succeeded => DELIVERY_SUCCEEDED,
+            DeliveryState::Failed => DELIVERY_FAILED,
+        }
+    }
+
+    /// The state a row stores; an unknown word is stored data this build cannot read.
+    pub fn parse(stored: &str) -> Result<DeliveryState, StoreError> {
+        [DeliveryState::Pending, DeliveryState::Succeeded, DeliveryState::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == stored)
+            .ok_or_else(|| StoreError::Corrupt(format!("a delivery's state is {stored:?}")))
+    }
+}
 
 /// A worker's request for due deliveries of one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +177,7 @@ pub struct EventSummary {
 pub struct DeliveryInfo {
     pub event_id: String,
     pub endpoint_id: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,

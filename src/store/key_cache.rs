@@ -115,7 +115,7 @@ pub(crate) mod tests {
                 account_id: "acct_1".into(),
                 livemode: false,
             },
-            prefix: "sk_test_".into(),
+            kind: crate::store::KeyKind::Secret,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod events;
 mod health;
 mod import;
 pub mod key_cache;
+pub mod keys;
 pub mod ledger;
 mod mutation;
 mod page;
@@ -29,10 +30,11 @@ pub mod write;
 pub use endpoint_health::{DueEndpoint, EndpointOutcome, FailingEndpoint};
 pub use error::StoreError;
 pub use events::{
-    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, EventQuery, EventSummary, FinishedDelivery, Resend,
-    Resent,
+    Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, DeliveryState, EventQuery, EventSummary,
+    FinishedDelivery, Resend, Resent,
 };
 pub use health::{Health, Outage, PROBE_BYTES};
+pub use keys::KeyKind;
 pub use ledger::{ExportQuery, LedgerQueries};
 pub use write::{Applied, Command, IdempotencySave, ImportOutcome, RenderSaved, Write, WriteOutcome, WriteResult};
 
@@ -48,8 +50,8 @@ pub struct Tenant {
 pub struct KeyOwner {
     pub key_id: String,
     pub tenant: Tenant,
-    /// `sk_test_`, `rk_live_`, …: what the key may do (`wire::auth::KeyKind::of_prefix`).
-    pub prefix: String,
+    /// What the key may do.
+    pub kind: KeyKind,
 }
 
 /// An API key as listed by `payrec keys list`: never the key itself.
@@ -91,8 +93,8 @@ pub struct NewSession {
 pub struct Session {
     pub key_id: String,
     pub tenant: Tenant,
-    /// The key's prefix (`sk_test_`, `rk_live_`, …): what it may do.
-    pub prefix: String,
+    /// What the session's key may do.
+    pub kind: KeyKind,
     pub csrf: String,
     pub expires: i64,
 }
@@ -143,7 +145,7 @@ impl RecordFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayTotals {
     pub day: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub totals: Totals,
 }
 

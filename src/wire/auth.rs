@@ -10,41 +10,10 @@ use sha2::{Digest, Sha256};
 use crate::base62::random_base62;
 use crate::store::{NewKey, Tenant};
 
-pub const TEST_KEY_PREFIX: &str = "sk_test_";
-pub const LIVE_KEY_PREFIX: &str = "sk_live_";
-/// Restricted keys (Stripe's convention): every GET of the API, nothing else.
-pub const RESTRICTED_TEST_KEY_PREFIX: &str = "rk_test_";
-pub const RESTRICTED_LIVE_KEY_PREFIX: &str = "rk_live_";
+pub use crate::store::keys::{
+    KeyKind, LIVE_KEY_PREFIX, RESTRICTED_LIVE_KEY_PREFIX, RESTRICTED_TEST_KEY_PREFIX, TEST_KEY_PREFIX,
+};
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    /// `sk_…`: everything.
-    Secret,
-    /// `rk_…` with the `read` permission: every GET, nothing else.
-    RestrictedRead,
-}
-
-impl KeyKind {
-    /// The prefix of a key of this kind in that mode (also stored, to list and to tell the kind).
-    pub fn prefix(self, livemode: bool) -> &'static str {
-        match (self, livemode) {
-            (KeyKind::Secret, false) => TEST_KEY_PREFIX,
-            (KeyKind::Secret, true) => LIVE_KEY_PREFIX,
-            (KeyKind::RestrictedRead, false) => RESTRICTED_TEST_KEY_PREFIX,
-            (KeyKind::RestrictedRead, true) => RESTRICTED_LIVE_KEY_PREFIX,
-        }
-    }
-
-    /// The kind of a key with this stored prefix.
-    pub fn of_prefix(prefix: &str) -> KeyKind {
-        if prefix.starts_with("rk_") {
-            KeyKind::RestrictedRead
-        } else {
-            KeyKind::Secret
-        }
-    }
-}
 /// Random base62 characters in a generated key.
 pub const KEY_RANDOM_CHARS: usize = 32;
 /// Longest key accepted for lookup; longer ones are rejected without hashing.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use payrec::ServerConfig;
 use payrec::events::schedule::RetrySchedule;
 use payrec::state::{WEBHOOK_CONNECTIONS_PER_ACCOUNT_DEFAULT, WebhookConfig};
+use payrec::store::events::DeliveryState;
 
 use crate::common::receiver::{Answer, Receiver};
 use crate::common::{Api, TestServer, id_of};
@@ -180,13 +181,13 @@ async fn a_dead_endpoints_backlog_is_cut_back_to_its_bound_keeping_the_newest(se
             .iter()
             .filter(|d| d.last_error.as_deref() == Some("backlog"))
             .count();
-        let pending = deliveries.iter().filter(|d| d.state == "pending").count();
+        let pending = deliveries.iter().filter(|d| d.state == DeliveryState::Pending).count();
         if dropped > 0 && pending <= 6 + payrec::state::WEBHOOK_CONNECTIONS_PER_ENDPOINT_DEFAULT {
             let kept = deliveries
                 .iter()
                 .find(|d| d.event_id == newest.as_str().unwrap())
                 .unwrap();
-            assert_eq!(kept.state, "pending", "the newest is kept");
+            assert_eq!(kept.state, DeliveryState::Pending, "the newest is kept");
             // Its events stay listable for a receiver that catches up.
             let undelivered = server
                 .list_events(&[("delivery_success", "false"), ("limit", "100")])

@@ -171,7 +171,7 @@ async fn retries_stop_when_the_schedule_runs_out(server: TestServer) {
             .list_deliveries(&tenant, None, Some(&event_id), 1)
             .await
             .unwrap();
-        if stored[0].state == "failed" {
+        if stored[0].state.as_str() == "failed" {
             assert_eq!(stored[0].attempts as usize, RETRIES + 1);
             assert_eq!(stored[0].last_status, Some(500));
             break;

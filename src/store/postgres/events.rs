@@ -13,8 +13,8 @@ use crate::events::health::{
 use crate::store::doc::encode;
 use crate::store::endpoint_health::endpoint_outcomes;
 use crate::store::events::{
-    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, FinishedDelivery, PENDING_WEBHOOKS, Resend,
-    Resent, event_body,
+    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
+    Resend, Resent, event_body,
 };
 use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
@@ -241,18 +241,19 @@ pub(super) async fn list_deliveries(
     .bind(limit as i64)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| DeliveryInfo {
-            event_id: r.get(0),
-            endpoint_id: r.get(1),
-            state: r.get(2),
-            attempts: r.get::<i32, _>(3) as u32,
-            last_status: r.get::<Option<i32>, _>(4).map(|s| s as u16),
-            last_error: r.get(5),
-            last_attempt_at_ms: r.get(6),
+    rows.iter()
+        .map(|r| {
+            Ok(DeliveryInfo {
+                event_id: r.get(0),
+                endpoint_id: r.get(1),
+                state: DeliveryState::parse(r.get(2))?,
+                attempts: r.get::<i32, _>(3) as u32,
+                last_status: r.get::<Option<i32>, _>(4).map(|s| s as u16),
+                last_error: r.get(5),
+                last_attempt_at_ms: r.get(6),
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn due_endpoints(pool: &PgPool, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError> {

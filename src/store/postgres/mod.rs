@@ -122,7 +122,7 @@ fn key_owner(row: &PgRow) -> KeyOwner {
             account_id: row.get("account_id"),
             livemode: row.get("livemode"),
         },
-        prefix: row.get("prefix"),
+        kind: crate::store::KeyKind::of_prefix(row.get("prefix")),
     }
 }
 

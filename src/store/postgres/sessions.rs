@@ -38,7 +38,7 @@ pub(super) async fn find(pool: &PgPool, digest: &[u8; 32], now: i64) -> Result<O
             account_id: r.get(1),
             livemode: r.get(2),
         },
-        prefix: r.get(3),
+        kind: crate::store::KeyKind::of_prefix(r.get(3)),
         csrf: r.get(4),
         expires: r.get(5),
     }))

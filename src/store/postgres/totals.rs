@@ -2,6 +2,7 @@
 //! `SHARDS` rows, picked by record id: every write holds its row's lock until it commits, and
 //! on one row every concurrent report would wait for the one before it to reach the disk.
 
+use crate::records::model::Currency;
 use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 
@@ -86,7 +87,7 @@ pub(super) async fn daily(
             }
             Ok(DayTotals {
                 day: r.try_get(0)?,
-                currency: r.try_get(1)?,
+                currency: Currency::new_unchecked(r.try_get::<String, _>(1)?),
                 totals: Totals::from_values(values),
             })
         })

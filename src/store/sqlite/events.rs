@@ -14,8 +14,8 @@ use crate::events::health::{
 use crate::store::doc::encode;
 use crate::store::endpoint_health::endpoint_outcomes;
 use crate::store::events::{
-    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, FinishedDelivery, PENDING_WEBHOOKS, Resend,
-    Resent, event_body,
+    Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
+    Resend, Resent, event_body,
 };
 use crate::store::write::PackedEvent;
 use crate::store::{DueEndpoint, EndpointOutcome, EventSummary, FailingEndpoint, StoreError, Tenant};
@@ -293,10 +293,13 @@ pub(super) fn list_deliveries(
     .query_map(
         params![tenant.account_id, tenant.livemode, endpoint_id, event_id, limit as i64],
         |r| {
+            let state: String = r.get(2)?;
             Ok(DeliveryInfo {
                 event_id: r.get(0)?,
                 endpoint_id: r.get(1)?,
-                state: r.get(2)?,
+                state: DeliveryState::parse(&state).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+                })?,
                 attempts: r.get(3)?,
                 last_status: r.get::<_, Option<i64>>(4)?.map(|s| s as u16),
                 last_error: r.get(5)?,

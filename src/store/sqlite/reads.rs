@@ -103,7 +103,7 @@ impl ReadPool {
                         account_id: r.get(1)?,
                         livemode: r.get(2)?,
                     },
-                    prefix: r.get(3)?,
+                    kind: crate::store::KeyKind::of_prefix(&r.get::<_, String>(3)?),
                 })
             })
             .optional()

@@ -34,7 +34,7 @@ pub(super) fn find(conn: &Connection, digest: &[u8; 32], now: i64) -> rusqlite::
                 account_id: r.get(1)?,
                 livemode: r.get(2)?,
             },
-            prefix: r.get(3)?,
+            kind: crate::store::KeyKind::of_prefix(&r.get::<_, String>(3)?),
             csrf: r.get(4)?,
             expires: r.get(5)?,
         })

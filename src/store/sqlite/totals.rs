@@ -1,6 +1,7 @@
 //! SQLite's SQL for the daily totals (`records::totals`): one row per tenant, day and
 //! currency, added to by the single writer in each write's transaction.
 
+use crate::records::model::Currency;
 use std::sync::LazyLock;
 
 use rusqlite::{Connection, params};
@@ -46,7 +47,7 @@ pub(super) fn daily(
             }
             Ok(DayTotals {
                 day: r.get(0)?,
-                currency: r.get(1)?,
+                currency: Currency::new_unchecked(r.get::<_, String>(1)?),
                 totals: Totals::from_values(values),
             })
         })?
