@@ -1,6 +1,9 @@
 //! The wall clock, read in one place. The domain never reads it: times are inputs there.
+//! Calendar arithmetic (days and dates) is the `time` crate's.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::{Date, Month};
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
@@ -16,39 +19,33 @@ pub fn unix_now_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Days since 1970-01-01 as (year, month, day), proleptic Gregorian.
-pub fn civil(days: i64) -> (i64, u32, u32) {
-    // Shift the epoch to 0000-03-01 so leap days end each 400-year era's years.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// The date `days` after 1970-01-01, clamped to the calendar's range (years -9999 to 9999).
+fn date_of(days: i64) -> Date {
+    let julian = (days + UNIX_EPOCH_JULIAN_DAY).clamp(
+        i64::from(Date::MIN.to_julian_day()),
+        i64::from(Date::MAX.to_julian_day()),
+    );
+    Date::from_julian_day(julian as i32).expect("clamped to the calendar's range")
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date; None if it is no date.
+/// Days since 1970-01-01 as (year, month, day), proleptic Gregorian.
+pub fn civil(days: i64) -> (i64, u32, u32) {
+    let date = date_of(days);
+    (
+        i64::from(date.year()),
+        u32::from(u8::from(date.month())),
+        u32::from(date.day()),
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date; None if it is no date (2026-02-30).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
-    if !(1..=12).contains(&month) || day == 0 || day > 31 {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y.rem_euclid(400);
-    let m = i64::from(month);
-    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    // 2026-02-30 is no date: it would come back as March.
-    (civil(days) == (year, month, day)).then_some(days)
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    Some(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
 }
 
 /// A time's UTC date and time of day: ((year, month, day), (hour, minute, second)).

@@ -58,7 +58,7 @@ pub async fn run(args: &Args, target: &Target, key: &str, ids: &RecordIds) -> Re
     let mut conn = Conn::new(target.clone());
     sign_in(&mut conn, key).await?;
     let mut rng = SmallRng::from_os_rng();
-    let pages: [(&'static str, PathOf); 8] = [
+    let pages: [(&'static str, PathOf<'_>); 8] = [
         ("overview (30 days)", Box::new(|_| "/dashboard/".to_owned())),
         ("payments list", Box::new(|_| "/dashboard/payments".to_owned())),
         (

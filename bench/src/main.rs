@@ -42,7 +42,7 @@ use stats::{ScenarioResult, print_table, rss_mb};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let args = args::Args::parse();
+    let args = Args::parse();
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {

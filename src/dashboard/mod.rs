@@ -40,7 +40,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 pub fn router() -> Router<AppState> {
     use axum::routing::post;
     Router::new()
-        .route(paths::PREFIX, get(|| async { Redirect::to(paths::HOME) }))
+        .route(PREFIX, get(|| async { Redirect::to(paths::HOME) }))
         .route(paths::HOME, get(overview::overview))
         .route(paths::SIGN_IN, get(session::sign_in_form).post(session::sign_in))
         .route(paths::SIGN_OUT, post(session::sign_out))

@@ -128,7 +128,7 @@ fn top_level_fields(json: &str) -> Vec<(String, Box<RawValue>)> {
     struct Fields;
     impl<'de> Visitor<'de> for Fields {
         type Value = Vec<(String, Box<RawValue>)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {

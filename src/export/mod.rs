@@ -75,9 +75,9 @@ impl Objects {
     fn header(&self) -> &'static [&'static str] {
         match self {
             Objects::Records(_) => &RECORD_COLUMNS,
-            Objects::Attempts(_) => &columns::ATTEMPT_COLUMNS,
-            Objects::Refunds(_) => &columns::REFUND_COLUMNS,
-            Objects::Events(_) => &columns::EVENT_COLUMNS,
+            Objects::Attempts(_) => &ATTEMPT_COLUMNS,
+            Objects::Refunds(_) => &REFUND_COLUMNS,
+            Objects::Events(_) => &EVENT_COLUMNS,
         }
     }
 
@@ -101,16 +101,16 @@ impl Objects {
                 match self {
                     Objects::Records(v) => v
                         .iter()
-                        .try_for_each(|r| w.write_record(columns::safe_cells(&columns::record_row(r))))?,
+                        .try_for_each(|r| w.write_record(safe_cells(&columns::record_row(r))))?,
                     Objects::Attempts(v) => v
                         .iter()
-                        .try_for_each(|a| w.write_record(columns::safe_cells(&columns::attempt_row(a))))?,
+                        .try_for_each(|a| w.write_record(safe_cells(&columns::attempt_row(a))))?,
                     Objects::Refunds(v) => v
                         .iter()
-                        .try_for_each(|r| w.write_record(columns::safe_cells(&columns::refund_row(r))))?,
+                        .try_for_each(|r| w.write_record(safe_cells(&columns::refund_row(r))))?,
                     Objects::Events(v) => v
                         .iter()
-                        .try_for_each(|e| w.write_record(columns::safe_cells(&columns::event_row(e))))?,
+                        .try_for_each(|e| w.write_record(safe_cells(&columns::event_row(e))))?,
                 }
                 w.into_inner().map_err(|e| ExportError::Csv(e.into_error().into()))
             }

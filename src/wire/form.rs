@@ -167,7 +167,7 @@ fn insert(map: &mut ParamMap, path: &[Segment<'_>], value: String, name: &str) -
         [] => {
             // A later scalar replaces an earlier scalar; it may not replace a hash or array.
             match map.get(key) {
-                Some(Param::Map(_)) | Some(Param::List(_)) => return Err(conflict()),
+                Some(Param::Map(_) | Param::List(_)) => return Err(conflict()),
                 _ => {
                     map.insert(key.to_owned(), Param::Str(value));
                 }

@@ -22,7 +22,7 @@ impl<'de> Deserialize<'de> for Ordered {
         struct OrderedVisitor;
         impl<'de> Visitor<'de> for OrderedVisitor {
             type Value = Ordered;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
             fn visit_bool<E>(self, _: bool) -> Result<Ordered, E> {
@@ -334,7 +334,7 @@ async fn any_other_expand_path_is_rejected_naming_it(server: TestServer) {
         record["latest_payment_attempt_record"].as_str().unwrap(),
     );
     let record = || Endpoint::RetrieveRecord(id.clone());
-    let cases: Vec<ExpandCase> = vec![
+    let cases: Vec<ExpandCase<'_>> = vec![
         (record(), vec![], "x"),
         (record(), vec![], "payment_record"),
         (record(), vec![], "data.latest_payment_attempt_record"),

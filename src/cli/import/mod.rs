@@ -188,7 +188,7 @@ async fn write_retrying(
     };
     for _ in 0..IMPORT_BUSY_RETRIES {
         match store.write(write(payments.clone())).await {
-            Err(StoreError::Busy(_)) => continue,
+            Err(StoreError::Busy(_)) => {}
             written => return written,
         }
     }

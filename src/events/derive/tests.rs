@@ -181,7 +181,7 @@ fn informational_changes_update_both_and_no_change_emits_nothing() {
 fn data_object_is_the_api_rendering_of_the_object_after_the_call() {
     let state = payment(Some(Outcome::Guaranteed));
     let events = record_events(None, &state, true, false);
-    let record = serde_json::to_string(&crate::records::render::record(&state.record, None)).expect("JSON");
+    let record = serde_json::to_string(&render::record(&state.record, None)).expect("JSON");
     assert_eq!(events[0].object, record);
     assert!(events[1].object.starts_with("{\"id\":\"par_"));
 }

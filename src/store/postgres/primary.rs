@@ -62,10 +62,7 @@ impl Serving {
     }
 
     /// `work` on this primary, or a 503's error as soon as it serves no more.
-    pub async fn run<T>(
-        &self,
-        work: impl std::future::Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
+    pub async fn run<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         tokio::select! {
             done = work => done,
             () = self.retired() => Err(StoreError::Unavailable("the PostgreSQL primary changed during the request".into())),

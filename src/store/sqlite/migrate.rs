@@ -96,7 +96,7 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             )
             .optional()?;
         match applied {
-            Some((true, sum)) if sum == checksum(migration.sql) => continue,
+            Some((true, sum)) if sum == checksum(migration.sql) => {}
             Some((true, _)) => {
                 return Err(StoreError::Migrate(format!(
                     "migration {} was applied with other SQL than this build's",

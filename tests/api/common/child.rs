@@ -166,7 +166,7 @@ pub async fn wait_for_records(db: &Path, n: i64) -> bool {
             }
             assert!(count < n, "more records than expected: {count}");
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
 }

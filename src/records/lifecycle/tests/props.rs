@@ -16,6 +16,8 @@ enum Command {
     Outcome(Outcome, i64, MetadataPatch),
     Informational {
         email: Option<String>,
+        /// None: left alone; Some(None): unset (`description=''`); the API's own three cases.
+        #[allow(clippy::option_option)]
         description: Option<Option<String>>,
         metadata: MetadataPatch,
     },

@@ -103,7 +103,7 @@ fn full_generations_are_sealed_and_pruning_drops_whole_old_ones() {
 #[test]
 fn a_generation_costs_six_bytes_a_slot() {
     let generation = Generation::new(1);
-    let bytes = std::mem::size_of_val(&*generation.slots);
+    let bytes = size_of_val(&*generation.slots);
     assert_eq!(bytes, GENERATION_SLOTS * 6);
 }
 
