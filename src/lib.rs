@@ -10,7 +10,7 @@
 //! - `wire` (Stripe's protocol) and `ratelimit`;
 //! - `store` (persistence, by backend);
 //! - the domain: `records` (payment records and their lifecycle), `events` (events and webhook
-//!   endpoints), `reconcile`.
+//!   endpoints), `reconcile`, and `metadata` (the rule every object's metadata follows).
 //!
 //! `telemetry`, `throttle`, `clock` and `base62` are used at every layer.
 
@@ -25,6 +25,7 @@ pub mod events;
 pub mod export;
 pub mod import;
 pub mod jobs;
+pub mod metadata;
 pub mod openapi;
 pub mod ratelimit;
 pub mod reconcile;

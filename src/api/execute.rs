@@ -7,18 +7,19 @@ use axum::response::Response;
 
 use crate::events::render::EventRequest;
 use crate::state::AppState;
-use crate::store::{Command, IdempotencySave, RenderSaved, Tenant, Write, WriteOutcome, WriteResult};
+use crate::store::idempotency::IdempotencyRow;
+use crate::store::{IdempotencySave, Mutation, RenderSaved, Tenant, TypedWrites, Write, WriteOutcome};
 use crate::wire::error::ApiError;
 use crate::wire::idempotency::{IdempotencyKey, fingerprint, replay_or_mismatch, saved_response};
 use crate::wire::params::ParamObject;
 use crate::wire::request::ApiRequest;
 
-/// A validated mutation, ready for the store.
+/// A validated call of one resource, ready for the store.
 #[derive(Debug)]
-pub struct Mutation {
-    pub command: Command,
+pub struct Call<M: Mutation> {
+    pub mutation: M,
     /// Renders the result (saved under the key when there is one).
-    pub render: RenderSaved,
+    pub render: RenderSaved<M::Done>,
     /// The `expand[]` paths asked for.
     pub expand: Vec<&'static str>,
     /// Labels the lifecycle-transition counter when the call succeeds.
@@ -32,7 +33,7 @@ pub struct Mutation {
 async fn invalid_or_saved(
     app: &AppState,
     tenant: &Tenant,
-    keyed: Option<(&IdempotencyKey, &str)>,
+    keyed: Option<&(&IdempotencyKey, String)>,
     expired_before: i64,
     invalid: ApiError,
 ) -> Result<Response, ApiError> {
@@ -45,14 +46,14 @@ async fn invalid_or_saved(
     }
 }
 
-/// Runs one mutation. `build` turns the declared parameters `P` into a `Mutation`; errors from
-/// reading or building are returned as they are and never saved. Everything after that
-/// (success, lifecycle error, missing object) is committed together with the idempotency key.
-pub async fn execute<P: ParamObject>(
+/// Runs one call. `build` turns the declared parameters `P` into a `Call`; errors from reading
+/// or building are returned as they are and never saved. Everything after that (success, a
+/// broken rule, a missing object) is committed together with the idempotency key.
+pub async fn execute<P: ParamObject, M: Mutation>(
     app: &AppState,
     tenant: Tenant,
     request: &ApiRequest,
-    build: impl FnOnce(P) -> Result<Mutation, ApiError>,
+    build: impl FnOnce(P) -> Result<Call<M>, ApiError>,
 ) -> Result<Response, ApiError> {
     let now = crate::clock::unix_now();
     let expired_before = now - app.config.idempotency_retention.as_secs() as i64;
@@ -71,35 +72,54 @@ pub async fn execute<P: ParamObject>(
             fingerprint(request.method.as_str(), &request.path, &request.params),
         ));
     }
-    let mutation = match request.read::<P>().and_then(build) {
-        Ok(mutation) => mutation,
-        Err(invalid) => {
-            let keyed = keyed.as_ref().map(|(key, fingerprint)| (*key, fingerprint.as_str()));
-            return invalid_or_saved(app, &tenant, keyed, expired_before, invalid).await;
-        }
+    let call = match request.read::<P>().and_then(build) {
+        Ok(call) => call,
+        Err(invalid) => return invalid_or_saved(app, &tenant, keyed.as_ref(), expired_before, invalid).await,
     };
-    let Mutation {
-        command,
-        render,
-        expand,
-        label,
-    } = mutation;
     let save = keyed.as_ref().map(|(key, fingerprint)| IdempotencySave {
-        key: key.as_str().to_owned(),
-        fingerprint: fingerprint.clone(),
-        request_id: request.request_id().to_owned(),
-        created: now,
-        expired_before,
-        render,
-        expand: expand.clone(),
+        row: IdempotencyRow {
+            key: key.as_str().to_owned(),
+            fingerprint: fingerprint.clone(),
+            request_id: request.request_id().to_owned(),
+            created: now,
+            expired_before,
+        },
+        render: call.render,
+        expand: call.expand.clone(),
     });
+    let written = write(app, tenant, request, call.mutation, save, now).await;
+    drop(guard);
+    match written? {
+        WriteOutcome::Executed { result, saved } => {
+            let response = saved.unwrap_or_else(|| (call.render)(&result, &call.expand));
+            if response.status == 200 {
+                crate::telemetry::record_transition(call.label);
+            }
+            Ok(saved_response(&response))
+        }
+        WriteOutcome::AlreadySaved(saved) => {
+            let (key, fingerprint) = keyed.expect("only keyed writes find a saved result");
+            Ok(replay_or_mismatch(&saved, &fingerprint, key))
+        }
+    }
+}
+
+/// Hands the store one write, timed (and held after its commit when a test asks).
+async fn write<M: Mutation>(
+    app: &AppState,
+    tenant: Tenant,
+    request: &ApiRequest,
+    mutation: M,
+    idempotency: Option<IdempotencySave<M::Done>>,
+    now: i64,
+) -> Result<WriteOutcome<M::Done>, crate::store::StoreError> {
     let started = std::time::Instant::now();
     let written = app
         .store
         .write(Write {
             tenant,
-            command,
-            idempotency: save,
+            mutation,
+            idempotency,
             request: EventRequest {
                 request_id: Some(request.request_id().to_owned()),
                 idempotency_key: request.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
@@ -111,18 +131,5 @@ pub async fn execute<P: ParamObject>(
     if let Some(delay) = app.config.delay_after_commit {
         tokio::time::sleep(delay).await;
     }
-    drop(guard);
-    match written? {
-        WriteOutcome::Executed { result, saved } => {
-            if matches!(result, WriteResult::Applied(_)) {
-                crate::telemetry::record_transition(label);
-            }
-            let response = saved.unwrap_or_else(|| render(&result, &expand));
-            Ok(saved_response(&response))
-        }
-        WriteOutcome::AlreadySaved(saved) => {
-            let (key, fingerprint) = keyed.expect("only keyed writes find a saved result");
-            Ok(replay_or_mismatch(&saved, &fingerprint, key))
-        }
-    }
+    written
 }

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metadata::{MetadataPatch, TooManyMetadataKeys, apply_metadata};
 use crate::records::ids::new_object_id;
-use crate::records::lifecycle::{LifecycleError, apply_metadata};
-use crate::records::model::MetadataPatch;
 
 pub const ENDPOINT_ID_PREFIX: &str = "we_";
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -86,6 +85,35 @@ pub enum EndpointCommand {
     },
 }
 
+/// Why a change to a webhook endpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointError {
+    /// The merged metadata would hold more than `METADATA_KEYS_MAX` keys.
+    TooManyMetadataKeys,
+}
+
+impl From<TooManyMetadataKeys> for EndpointError {
+    fn from(_: TooManyMetadataKeys) -> Self {
+        Self::TooManyMetadataKeys
+    }
+}
+
+impl EndpointError {
+    /// The sentence a client reads.
+    pub fn message(&self) -> String {
+        match self {
+            Self::TooManyMetadataKeys => TooManyMetadataKeys::message(),
+        }
+    }
+
+    /// The request parameter at fault.
+    pub fn param(&self) -> &'static str {
+        match self {
+            Self::TooManyMetadataKeys => TooManyMetadataKeys::PARAM,
+        }
+    }
+}
+
 /// An update: each `Some` replaces the field.
 #[derive(Debug, Clone, Default)]
 pub struct EndpointChange {
@@ -98,7 +126,7 @@ pub struct EndpointChange {
 }
 
 impl EndpointChange {
-    pub fn apply(self, endpoint: &WebhookEndpoint) -> Result<WebhookEndpoint, LifecycleError> {
+    pub fn apply(self, endpoint: &WebhookEndpoint) -> Result<WebhookEndpoint, EndpointError> {
         let mut next = endpoint.clone();
         if let Some(url) = self.url {
             next.url = url;

@@ -13,9 +13,6 @@ pub enum RecordCommand {
     /// Any other report call, on the record the client named (a plain string: an id that names
     /// nothing in the tenant is a `Missing` result).
     Change { record_id: String, change: RecordChange },
-    /// `payrec import`: payments from another system's history, each written whole, in order,
-    /// or not at all (its record id exists already, or a reference is taken).
-    Import(Vec<ImportedPayment>),
 }
 
 /// One imported payment: report_payment, then its refunds, run through the lifecycle in memory

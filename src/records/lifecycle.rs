@@ -6,10 +6,11 @@
 //! (`api::payment_records::params`); the rules here are about the record's state, and each one broken maps to
 //! exactly one `LifecycleError` variant.
 
+use crate::metadata::apply_metadata;
 use crate::records::model::{
-    AMOUNT_VALUE_MIN, Amount, AttemptState, CustomerDetails, METADATA_KEYS_MAX, Metadata, MetadataPatch, Outcome,
-    PaymentAttemptRecord, PaymentAttemptRecordId, PaymentDetails, PaymentMethodDetails, PaymentRecord, PaymentRecordId,
-    Refund, ShippingDetails,
+    AMOUNT_VALUE_MIN, Amount, AttemptState, CustomerDetails, MetadataPatch, Outcome, PaymentAttemptRecord,
+    PaymentAttemptRecordId, PaymentDetails, PaymentMethodDetails, PaymentRecord, PaymentRecordId, Refund,
+    ShippingDetails,
 };
 
 /// A record with its latest attempt: everything a report call needs. Older attempts are all
@@ -118,26 +119,6 @@ pub struct RefundReport {
     pub initiated_at: Option<i64>,
     pub metadata: MetadataPatch,
     pub now: i64,
-}
-
-/// Applies a metadata patch: clear first if asked, then set or remove in order. The limit is
-/// checked on the result, since a patch within the limit can still push a full object past it.
-pub fn apply_metadata(current: &Metadata, patch: &MetadataPatch) -> Result<Metadata, LifecycleError> {
-    let mut merged = if patch.clear_all {
-        Metadata::new()
-    } else {
-        current.clone()
-    };
-    for (key, value) in &patch.entries {
-        match value {
-            Some(v) => merged.insert(key.clone(), v.clone()),
-            None => merged.remove(key),
-        };
-    }
-    if merged.len() > METADATA_KEYS_MAX {
-        return Err(LifecycleError::TooManyMetadataKeys);
-    }
-    Ok(merged)
 }
 
 /// The state a new attempt starts in: pending, or the reported outcome checked against its

@@ -3,7 +3,6 @@
 //! These types derive serde so the store can keep the non-indexed part of each object as one JSON
 //! document; the wire rendering (field order, nulls) lives in `records::render`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -12,10 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const AMOUNT_VALUE_MAX: i64 = 999_999_999_999;
 /// Smallest amount value payrec accepts, in minor units.
 pub const AMOUNT_VALUE_MIN: i64 = 1;
-/// Metadata limits (Stripe's).
-pub const METADATA_KEYS_MAX: usize = 50;
-pub const METADATA_KEY_CHARS_MAX: usize = 40;
-pub const METADATA_VALUE_CHARS_MAX: usize = 500;
+pub use crate::metadata::{
+    METADATA_KEY_CHARS_MAX, METADATA_KEYS_MAX, METADATA_VALUE_CHARS_MAX, Metadata, MetadataPatch,
+};
 
 /// A lowercase ISO 4217 currency code, validated at the edge (`wire::params`, declared per endpoint in `api::payment_records::params`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -143,22 +141,6 @@ pub struct PaymentMethodDetails {
 pub struct ProcessorDetails {
     /// `processor_details.custom.payment_reference`; `custom` renders null when absent.
     pub payment_reference: Option<String>,
-}
-
-pub type Metadata = BTreeMap<String, String>;
-
-/// A metadata update as sent by a client: optionally clear everything (`metadata=`), then set
-/// (`metadata[k]=v`) or remove (`metadata[k]=`) keys in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetadataPatch {
-    pub clear_all: bool,
-    pub entries: Vec<(String, Option<String>)>,
-}
-
-impl MetadataPatch {
-    pub fn is_empty(&self) -> bool {
-        !self.clear_all && self.entries.is_empty()
-    }
 }
 
 /// A reported payment attempt's state. Only `Pending` may change; the others are terminal

@@ -24,8 +24,8 @@ pub struct Connection {
     id: u64,
     address: IpAddr,
     state: AtomicU8,
-    /// Milliseconds since the table's epoch at which the connection last became idle.
-    idle_since_ms: AtomicU64,
+    /// Microseconds since the table's epoch at which the connection last became idle.
+    idle_since_us: AtomicU64,
     /// Told when the connection should close (to make room, or at shutdown).
     pub close: Notify,
 }
@@ -55,8 +55,8 @@ impl Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let now = self.epoch.elapsed().as_millis() as u64;
-        self.connection.idle_since_ms.store(now, Ordering::Relaxed);
+        let now = self.epoch.elapsed().as_micros() as u64;
+        self.connection.idle_since_us.store(now, Ordering::Relaxed);
         self.connection.state.store(IDLE, Ordering::Release);
     }
 }
@@ -84,12 +84,14 @@ impl Table {
         true
     }
 
-    /// The connection idle for longest, among those `from` `address` (or all).
+    /// The connection idle for longest, among those `from` `address` (or all); of two idle
+    /// since the same instant, the older connection (the table is a hash map, so without the
+    /// tie-break the choice would be arbitrary).
     fn idlest(&self, address: Option<IpAddr>) -> Option<Arc<Connection>> {
         self.open
             .values()
             .filter(|c| address.is_none_or(|a| c.address == a) && c.is_idle())
-            .min_by_key(|c| c.idle_since_ms.load(Ordering::Relaxed))
+            .min_by_key(|c| (c.idle_since_us.load(Ordering::Relaxed), c.id))
             .cloned()
     }
 }
@@ -194,7 +196,7 @@ impl Connections {
             id: table.next_id,
             address,
             state: AtomicU8::new(IDLE),
-            idle_since_ms: AtomicU64::new(self.epoch.elapsed().as_millis() as u64),
+            idle_since_us: AtomicU64::new(self.epoch.elapsed().as_micros() as u64),
             close: Notify::new(),
         });
         table.open.insert(connection.id, connection.clone());
@@ -261,6 +263,26 @@ mod tests {
         assert_eq!(table.open(), 3, "another address is not limited by A's share");
         drop(first);
         assert_eq!(table.open(), 3, "a connection closed to make room is forgotten once");
+    }
+
+    #[tokio::test]
+    async fn of_connections_idle_since_the_same_instant_the_oldest_is_closed_first() {
+        let table = Connections::new(4, 4);
+        let mut tickets = Vec::new();
+        for _ in 0..4 {
+            tickets.push(admitted(&table, A).await);
+        }
+        let same_instant = tickets[0].connection.idle_since_us.load(Ordering::Relaxed);
+        for ticket in &tickets {
+            ticket.connection.idle_since_us.store(same_instant, Ordering::Relaxed);
+        }
+        let _fifth = admitted(&table, B).await;
+        let lock = table.lock();
+        assert!(
+            !lock.open.contains_key(&tickets[0].connection.id),
+            "the oldest made room"
+        );
+        assert!(tickets[1..].iter().all(|t| lock.open.contains_key(&t.connection.id)));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ pub struct DueEndpoint {
 /// one succeeded (the count starts again), the failures after the last success, when the first
 /// of those was made, and when the last attempt was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointOutcome {
+pub struct HealthChange {
     pub endpoint_id: String,
     pub reset: bool,
     pub failures: i64,
@@ -26,14 +26,14 @@ pub struct EndpointOutcome {
 }
 
 /// The outcome of each endpoint with an attempt in `finished` (in the order given).
-pub fn endpoint_outcomes(finished: &[FinishedDelivery]) -> Vec<EndpointOutcome> {
-    let mut outcomes: Vec<EndpointOutcome> = Vec::new();
+pub fn health_changes(finished: &[FinishedDelivery]) -> Vec<HealthChange> {
+    let mut outcomes: Vec<HealthChange> = Vec::new();
     for f in finished {
         let at = outcomes.iter().position(|o| o.endpoint_id == f.endpoint_id);
         let outcome = match at {
             Some(i) => &mut outcomes[i],
             None => {
-                outcomes.push(EndpointOutcome {
+                outcomes.push(HealthChange {
                     endpoint_id: f.endpoint_id.clone(),
                     reset: false,
                     failures: 0,
@@ -93,7 +93,7 @@ mod tests {
             finished("we_a", 5, false),
             finished("we_b", 6, false),
         ];
-        let outcomes = endpoint_outcomes(&batch);
+        let outcomes = health_changes(&batch);
         assert_eq!(outcomes.len(), 2);
         let a = &outcomes[0];
         assert!(a.reset && a.failures == 2 && a.first_failure_ms == Some(4) && a.last_attempt_ms == 5);

@@ -2,8 +2,11 @@
 //! operations (claim with a lease, finish, backlog, resend). The worker that drives them is
 //! `jobs::delivery`.
 
+use async_trait::async_trait;
+
 use super::page::{Filter, ListOf};
-use super::{ListQuery, StoreError, Tenant};
+use super::write::PackedEvent;
+use super::{DueEndpoint, FailingEndpoint, ListError, ListQuery, Page, StoreError, Tenant};
 
 /// `GET /v1/events` filters beyond the page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -251,4 +254,55 @@ pub(crate) fn in_order(ids: &[String], mut bodies: Vec<(String, String)>) -> Res
             Ok(bodies.swap_remove(at).1)
         })
         .collect()
+}
+
+/// The outbox's rows inside a write's open transaction.
+#[async_trait]
+pub trait EventRows: Send {
+    /// Inserts the events, in order, and a pending delivery of each to every enabled endpoint
+    /// of the tenant that subscribes to its type, due at `now_ms`.
+    async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError>;
+}
+
+/// Events and their webhook deliveries: the outbox the delivery worker drains.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// An event's JSON, with `pending_webhooks` as it is now.
+    async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError>;
+    async fn list_events(&self, tenant: &Tenant, query: &EventQuery) -> Result<Page<String>, ListError>;
+    /// The events of one payment record, oldest first.
+    async fn record_events(&self, tenant: &Tenant, record_id: &str) -> Result<Vec<EventSummary>, StoreError>;
+    /// The newest deliveries of the tenant (of one endpoint or one event, when given).
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: Option<&str>,
+        event_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryInfo>, StoreError>;
+    /// Deletes events created before `cutoff`, and their deliveries; returns how many events.
+    async fn prune_events(&self, cutoff: i64) -> Result<u64, StoreError>;
+    /// Called when this process starts delivering: leases only a dead process can hold are
+    /// released (SQLite: `serve` holds the file's lock, so every lease is a dead process's;
+    /// PostgreSQL: other replicas may be alive, so leases run out by themselves).
+    async fn release_dead_leases(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    /// Notified when a commit in this process queued deliveries.
+    fn deliveries_queued(&self) -> std::sync::Arc<tokio::sync::Notify>;
+    /// Enabled endpoints, not paused, with a delivery due at `now_ms`.
+    async fn due_endpoints(&self, now_ms: i64) -> Result<Vec<DueEndpoint>, StoreError>;
+    /// Leases up to `claim.limit` due deliveries of one endpoint to `claim.owner`, oldest due
+    /// first; deliveries another worker holds are skipped.
+    async fn claim_deliveries(&self, claim: Claim) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Records finished attempts; one whose lease `owner` no longer holds is left alone.
+    /// Writes the attempts' results and their endpoints' health; answers the enabled endpoints
+    /// now failing for `events::health::DISABLE_AFTER_MS`.
+    async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError>;
+    async fn delivery_backlog(&self) -> Result<Backlog, StoreError>;
+    /// Gives up the oldest pending deliveries of each endpoint past its newest `max` (not the
+    /// leased ones); answers how many.
+    async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError>;
+    /// Makes the event's deliveries due again (`payrec events resend`).
+    async fn resend_event(&self, resend: &Resend) -> Result<Resent, StoreError>;
 }

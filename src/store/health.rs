@@ -4,6 +4,8 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use async_trait::async_trait;
+
 use super::StoreError;
 
 /// Why the store cannot serve writes right now: a condition the operator fixes and the client
@@ -95,5 +97,36 @@ mod tests {
         assert_eq!(health.outage(), Some(Outage::DatabaseUnavailable));
         health.observe(&Ok(()));
         assert_eq!(health.outage(), None);
+    }
+}
+
+/// Connections in a backend's pool, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub connections: u32,
+    pub idle: u32,
+}
+
+/// Health and upkeep: whether the database answers and is current, and tidying it.
+#[async_trait]
+pub trait Upkeep: Send + Sync {
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether every migration this build knows has been applied.
+    async fn migrations_current(&self) -> Result<bool, StoreError>;
+    /// The outage the last write ran into, until a write commits again.
+    fn outage(&self) -> Option<Outage>;
+    /// A small durable write, to find out whether writes work again (clears `outage` if so).
+    async fn probe(&self) -> Result<(), StoreError>;
+    /// Called once the server has stopped: leaves the database tidy (SQLite: the WAL copied
+    /// back and emptied).
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn pool_usage(&self) -> PoolUsage;
+    /// Brings the query planner's statistics up to date where the database does not do so
+    /// itself; returns the tables analyzed (PostgreSQL with autovacuum off; SQLite: none).
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
     }
 }

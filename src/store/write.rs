@@ -1,81 +1,196 @@
-//! The one write path every backend shares. A `Write` is data: a domain command, the tenant,
-//! and optionally the idempotency key to save with it. In one transaction the path claims the
-//! key, applies the command through the pure lifecycle (loading and locking what it changes),
-//! writes the transition's rows, and saves the key with its rendered response. Backends supply
-//! the SQL (`WriteOps`) and the transaction around it.
+//! The one write path every backend shares. A `Write` is data: one resource's mutation, the
+//! tenant, and optionally the idempotency key to save with it. In one transaction the path
+//! claims the key, applies the mutation (each resource's own code, loading and locking what it
+//! changes through its rows role), and saves the key with its rendered response. Backends
+//! supply the SQL (`WriteOps`, composed of each resource's rows role) and the transaction.
+//!
+//! A backend queues writes of every resource together (SQLite's single writer), so it sees them
+//! as `AnyWrite`; `TypedWrites::write` hands each caller its own resource's result back.
 
-use super::doc::decode;
-use super::mutation::render_events;
-pub use super::mutation::{
-    Applied, Command, IdempotencySave, ImportOutcome, PackedEvent, RenderSaved, Write, WriteOps, WriteOutcome,
-    WriteResult,
-};
+use std::any::Any;
+use std::fmt::Debug;
+use std::future::Future;
+
+use async_trait::async_trait;
+
+use super::endpoints::EndpointRows;
+use super::events::EventRows;
+use super::idempotency::{IdempotencyRow, IdempotencyRows, SavedIdempotent, SavedResponse};
+use super::records::RecordRows;
 use super::{StoreError, Tenant};
-use crate::events::endpoint::ENDPOINTS_PER_TENANT_MAX;
-use crate::events::endpoint::endpoint_disabled;
-use crate::events::render::EventRequest;
-use crate::events::{EndpointCommand, EndpointStatus, WebhookEndpoint, record_events};
-use crate::records::command::RecordCommand;
-use crate::records::lifecycle::{PaymentState, RowWrite, Transition};
-use crate::records::model::PaymentRecord;
-use crate::records::totals::totals_change;
+use crate::events::EventDraft;
+use crate::events::render::{EventRequest, NewEvent, new_event, new_event_id};
 
-/// The events of a write whose events need no stored state, rendered before the write runs: a
-/// backend with a serial write path (the SQLite writer) calls this on the request's own task
-/// and hands the result to `apply`.
-#[derive(Debug, Clone)]
-pub enum PreparedEvents {
-    /// report_payment creates what its events describe.
-    Create(Vec<PackedEvent>),
-    /// An import: each payment's events (dropped with a payment that is not written).
-    Import(Vec<Vec<PackedEvent>>),
+/// Row-level operations inside one open transaction: every resource's rows role. A new
+/// resource adds its role here, the one line that composes them.
+pub trait WriteOps: IdempotencyRows + RecordRows + EventRows + EndpointRows + Send {}
+
+impl<T: IdempotencyRows + RecordRows + EventRows + EndpointRows + Send> WriteOps for T {}
+
+/// Where and when a write happens: what its events are stamped with.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteContext<'a> {
+    pub tenant: &'a Tenant,
+    /// The request, named by the events the write emits.
+    pub request: &'a EventRequest,
+    /// The time of the request (seconds): when its events were created.
+    pub now: i64,
 }
 
-pub fn prepare_events(write: &Write) -> Option<PreparedEvents> {
-    let Command::Record(command) = &write.command else {
-        return None;
-    };
-    let render = |drafts: &[crate::events::EventDraft]| render_events(drafts, &write.tenant, &write.request, write.now);
-    match command {
-        RecordCommand::Create(state) => Some(PreparedEvents::Create(render(&record_events(None, state, true, false)))),
-        RecordCommand::Import(payments) => Some(PreparedEvents::Import(
-            payments
-                .iter()
-                .map(|p| render(&super::import::payment_events(p)))
-                .collect(),
-        )),
-        RecordCommand::Change { .. } => None,
+impl WriteContext<'_> {
+    /// The events of `drafts`, rendered and packed.
+    pub fn render_events(&self, drafts: &[EventDraft]) -> Vec<PackedEvent> {
+        drafts
+            .iter()
+            .map(|draft| {
+                let tenant = self.tenant;
+                new_event(
+                    new_event_id(),
+                    draft,
+                    &tenant.account_id,
+                    tenant.livemode,
+                    self.now,
+                    self.request,
+                )
+                .into()
+            })
+            .collect()
     }
 }
 
-/// Applies one write inside the caller's open transaction. An `AlreadySaved` outcome must be
-/// rolled back by the caller (a lazy claim may have found the key taken after writing).
-/// `prepared`: the write's events from `prepare_events`, if the caller rendered them already.
-pub async fn apply(
-    ops: &mut impl WriteOps,
-    write: Write,
-    prepared: Option<PreparedEvents>,
-) -> Result<WriteOutcome, StoreError> {
-    let Write {
-        tenant,
-        command,
-        idempotency,
-        request,
-        now,
-    } = write;
-    if let Some(idem) = &idempotency
-        && let Some(saved) = ops.claim_key(&tenant, idem).await?
+/// One resource's mutation, as the write path applies it.
+#[async_trait]
+pub trait Mutation: Clone + Debug + Send + Sync + 'static {
+    /// What the mutation did, in the resource's own terms. Everything the path returns as `Ok`
+    /// is committed (with its idempotency key, if any): a missing object and a broken rule are
+    /// answers, saved like successes.
+    type Done: Clone + Debug + PartialEq + Send + Sync + 'static;
+
+    /// Work that needs no stored state, done on the caller's task before the write is queued,
+    /// so that a backend with a serial write path (the SQLite writer) does not.
+    fn prepare(&mut self, _at: &WriteContext<'_>) {}
+
+    /// Whether the mutation reads rows it wrote earlier in the same write (a backend that
+    /// sends a write's rows together must then send each at once).
+    fn reads_its_own_rows(&self) -> bool {
+        false
+    }
+
+    /// Applies the mutation inside the open transaction.
+    async fn apply(self, rows: &mut dyn WriteOps, at: &WriteContext<'_>) -> Result<Self::Done, StoreError>;
+}
+
+/// Renders the response saved under an idempotency key, inside the write's transaction, so a
+/// replay answers the same bytes. A plain function of the result and the `expand[]` paths the
+/// request asked for; the HTTP layer renders unkeyed responses with the same function.
+pub type RenderSaved<D> = fn(&D, &[&'static str]) -> SavedResponse;
+
+/// The idempotency key to save in the same transaction as the mutation it guards.
+#[derive(Debug, Clone)]
+pub struct IdempotencySave<D> {
+    pub row: IdempotencyRow,
+    pub render: RenderSaved<D>,
+    pub expand: Vec<&'static str>,
+}
+
+/// One mutation, applied in one transaction.
+#[derive(Debug, Clone)]
+pub struct Write<M: Mutation> {
+    pub tenant: Tenant,
+    pub mutation: M,
+    /// The key to save the response under, when the request carried one.
+    pub idempotency: Option<IdempotencySave<M::Done>>,
+    pub request: EventRequest,
+    pub now: i64,
+}
+
+/// What a write produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome<D> {
+    /// Executed and committed; `saved` is the response saved under the idempotency key, if any.
+    Executed { result: D, saved: Option<SavedResponse> },
+    /// The idempotency key was saved by another request first; this is its result.
+    AlreadySaved(SavedIdempotent),
+}
+
+impl<D> WriteOutcome<D> {
+    fn map<E>(self, f: impl FnOnce(D) -> E) -> WriteOutcome<E> {
+        match self {
+            WriteOutcome::Executed { result, saved } => WriteOutcome::Executed {
+                result: f(result),
+                saved,
+            },
+            WriteOutcome::AlreadySaved(saved) => WriteOutcome::AlreadySaved(saved),
+        }
+    }
+}
+
+/// A result of any resource, as a backend holds it until its commit.
+pub type AnyDone = Box<dyn Any + Send>;
+
+/// A write of any resource, as a backend queues and applies it.
+#[async_trait]
+pub trait AnyWrite: Debug + Send + Sync {
+    fn tenant(&self) -> &Tenant;
+    /// The idempotency key it saves, if any.
+    fn idempotency_key(&self) -> Option<&str>;
+    /// `Mutation::prepare`.
+    fn prepare(&mut self);
+    /// `Mutation::reads_its_own_rows`.
+    fn reads_its_own_rows(&self) -> bool;
+    /// Applies the write inside the caller's open transaction. An `AlreadySaved` outcome must
+    /// be rolled back by the caller (a lazy claim may have found the key taken after writing).
+    /// Takes `&self`: a backend may run a write again (in a savepoint, after another failed).
+    async fn apply(&self, rows: &mut dyn WriteOps) -> Result<WriteOutcome<AnyDone>, StoreError>;
+}
+
+#[async_trait]
+impl<M: Mutation> AnyWrite for Write<M> {
+    fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency.as_ref().map(|idem| idem.row.key.as_str())
+    }
+
+    fn prepare(&mut self) {
+        let at = WriteContext {
+            tenant: &self.tenant,
+            request: &self.request,
+            now: self.now,
+        };
+        self.mutation.prepare(&at);
+    }
+
+    fn reads_its_own_rows(&self) -> bool {
+        self.mutation.reads_its_own_rows()
+    }
+
+    async fn apply(&self, rows: &mut dyn WriteOps) -> Result<WriteOutcome<AnyDone>, StoreError> {
+        let outcome = apply(rows, self).await?;
+        Ok(outcome.map(|done| Box::new(done) as AnyDone))
+    }
+}
+
+/// The typed write path: claim the key, apply, render and save the key's response.
+async fn apply<M: Mutation>(rows: &mut dyn WriteOps, write: &Write<M>) -> Result<WriteOutcome<M::Done>, StoreError> {
+    let tenant = &write.tenant;
+    if let Some(idem) = &write.idempotency
+        && let Some(saved) = rows.claim_key(tenant, &idem.row).await?
     {
         return Ok(WriteOutcome::AlreadySaved(saved));
     }
-    let result = match command {
-        Command::Record(command) => apply_record(ops, &tenant, command, &request, now, prepared).await?,
-        Command::WebhookEndpoint(command) => apply_endpoint(ops, &tenant, command, &request, now).await?,
+    let at = WriteContext {
+        tenant,
+        request: &write.request,
+        now: write.now,
     };
+    let result = write.mutation.clone().apply(rows, &at).await?;
     let mut saved = None;
-    if let Some(idem) = &idempotency {
+    if let Some(idem) = &write.idempotency {
         let response = (idem.render)(&result, &idem.expand);
-        if let Some(taken) = ops.finish_key(&tenant, idem, &response).await? {
+        if let Some(taken) = rows.finish_key(tenant, &idem.row, &response).await? {
             return Ok(WriteOutcome::AlreadySaved(taken));
         }
         saved = Some(response);
@@ -83,151 +198,52 @@ pub async fn apply(
     Ok(WriteOutcome::Executed { result, saved })
 }
 
-/// Loads a record and its latest attempt, locking the record until commit.
-async fn lock_state(
-    ops: &mut impl WriteOps,
-    tenant: &Tenant,
-    record_id: &str,
-) -> Result<Option<PaymentState>, StoreError> {
-    let Some(doc) = ops.lock_record_doc(tenant, record_id).await? else {
-        return Ok(None);
-    };
-    let record: PaymentRecord = decode(&doc)?;
-    let latest = ops
-        .attempt_doc(tenant, record.latest_attempt.as_str())
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("record {} has no latest attempt", record.id)))?;
-    Ok(Some(PaymentState {
-        record,
-        latest: decode(&latest)?,
-    }))
+/// The writes role: what a backend does with a write of any resource.
+#[async_trait]
+pub trait Writes: Send + Sync {
+    /// Applies one write and saves its idempotency key, in one transaction.
+    async fn write_any(&self, write: Box<dyn AnyWrite>) -> Result<WriteOutcome<AnyDone>, StoreError>;
 }
 
-async fn apply_record(
-    ops: &mut impl WriteOps,
-    tenant: &Tenant,
-    command: RecordCommand,
-    request: &EventRequest,
-    now: i64,
-    prepared: Option<PreparedEvents>,
-) -> Result<WriteResult, StoreError> {
-    let (before, transition) = match command {
-        RecordCommand::Import(payments) => {
-            let prepared = match prepared {
-                Some(PreparedEvents::Import(events)) => Some(events),
-                _ => None,
-            };
-            return super::import::apply_import(ops, tenant, payments, prepared, request, now).await;
-        }
-        RecordCommand::Create(state) => (None, Transition::created(state)),
-        RecordCommand::Change { record_id, change } => {
-            let Some(state) = lock_state(ops, tenant, &record_id).await? else {
-                return Ok(WriteResult::Missing {
-                    object: "payment_record",
-                    id: record_id,
-                });
-            };
-            match change.apply(&state) {
-                Ok(transition) => (Some(state), transition),
-                Err(rule) => return Ok(WriteResult::Rejected(rule)),
-            }
-        }
-    };
-    let state = &transition.state;
-    for (i, row) in transition.writes.iter().enumerate() {
-        match row {
-            RowWrite::InsertRefund(refund) => {
-                if !ops.insert_refund(tenant, refund).await? {
-                    assert_eq!(i, 0, "a refund is its transition's first write");
-                    return Ok(WriteResult::RefundReferenceTaken {
-                        reference: refund.refund_reference.clone(),
-                    });
-                }
-            }
-            RowWrite::InsertRecord => ops.insert_record(tenant, &state.record).await?,
-            RowWrite::UpdateRecord => ops.update_record(tenant, &state.record).await?,
-            RowWrite::InsertLatestAttempt => ops.insert_attempt(tenant, &state.latest).await?,
-            RowWrite::UpdateLatestAttempt => ops.update_attempt(tenant, &state.latest).await?,
-        }
-    }
-    if let Some(change) = totals_change(before.as_ref().map(|b| &b.record), &state.record) {
-        ops.add_totals(tenant, &change).await?;
-    }
-    let events = match prepared {
-        Some(PreparedEvents::Create(events)) => {
-            debug_assert!(before.is_none(), "only a create's events are prepared");
-            events
-        }
-        Some(PreparedEvents::Import(_)) => unreachable!("an import's events go with the import"),
-        None => {
-            let drafts = record_events(
-                before.as_ref(),
-                state,
-                transition.new_attempt(),
-                transition.refund().is_some(),
-            );
-            render_events(&drafts, tenant, request, now)
-        }
-    };
-    if !events.is_empty() {
-        ops.insert_events(tenant, &events, now * 1000).await?;
-    }
-    Ok(WriteResult::Applied(Applied::Record(transition.state)))
+/// Writes of one resource, with that resource's result back.
+pub trait TypedWrites {
+    fn write<M: Mutation>(
+        &self,
+        write: Write<M>,
+    ) -> impl Future<Output = Result<WriteOutcome<M::Done>, StoreError>> + Send;
 }
 
-async fn apply_endpoint(
-    ops: &mut impl WriteOps,
-    tenant: &Tenant,
-    command: EndpointCommand,
-    request: &EventRequest,
-    now: i64,
-) -> Result<WriteResult, StoreError> {
-    let missing = |id: String| WriteResult::Missing {
-        object: "webhook_endpoint",
-        id,
-    };
-    match command {
-        EndpointCommand::Create(endpoint) => {
-            if ops.count_endpoints(tenant).await? >= ENDPOINTS_PER_TENANT_MAX {
-                return Ok(WriteResult::EndpointLimitReached);
-            }
-            let secret = endpoint.secret.as_deref().expect("a new endpoint carries its secret");
-            ops.insert_endpoint(tenant, &endpoint, secret).await?;
-            Ok(WriteResult::Applied(Applied::Endpoint(endpoint)))
-        }
-        EndpointCommand::Update { id, change } => {
-            let Some(doc) = ops.lock_endpoint_doc(tenant, &id).await? else {
-                return Ok(missing(id));
-            };
-            let endpoint: WebhookEndpoint = decode(&doc)?;
-            match change.apply(&endpoint) {
-                Ok(next) => {
-                    ops.update_endpoint(tenant, &next).await?;
-                    Ok(WriteResult::Applied(Applied::Endpoint(next)))
-                }
-                Err(rule) => Ok(WriteResult::Rejected(rule)),
-            }
-        }
-        EndpointCommand::Delete { id } => {
-            if ops.lock_endpoint_doc(tenant, &id).await?.is_none() {
-                return Ok(missing(id));
-            }
-            ops.delete_endpoint(tenant, &id).await?;
-            Ok(WriteResult::Applied(Applied::EndpointDeleted(id)))
-        }
-        EndpointCommand::DisableFailing { id } => {
-            let Some(doc) = ops.lock_endpoint_doc(tenant, &id).await? else {
-                return Ok(missing(id));
-            };
-            let mut endpoint: WebhookEndpoint = decode(&doc)?;
-            if endpoint.status == EndpointStatus::Disabled {
-                return Ok(WriteResult::Applied(Applied::Endpoint(endpoint)));
-            }
-            endpoint.status = EndpointStatus::Disabled;
-            ops.update_endpoint(tenant, &endpoint).await?;
-            let events = render_events(&[endpoint_disabled(&endpoint)], tenant, request, now);
-            ops.insert_events(tenant, &events, now * 1000).await?;
-            Ok(WriteResult::Applied(Applied::Endpoint(endpoint)))
+impl<S: Writes + ?Sized> TypedWrites for S {
+    async fn write<M: Mutation>(&self, write: Write<M>) -> Result<WriteOutcome<M::Done>, StoreError> {
+        let outcome = self.write_any(Box::new(write)).await?;
+        Ok(outcome.map(|done| {
+            *done
+                .downcast::<M::Done>()
+                .expect("a backend answers each write with its own mutation's result")
+        }))
+    }
+}
+
+/// An event as stored: its head packed (`store::events::pack_head`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedEvent {
+    pub id: String,
+    pub kind: crate::events::EventType,
+    pub created: i64,
+    pub record_id: String,
+    pub head: Vec<u8>,
+    pub tail: String,
+}
+
+impl From<NewEvent> for PackedEvent {
+    fn from(e: NewEvent) -> Self {
+        PackedEvent {
+            head: super::events::pack_head(&e.head),
+            id: e.id,
+            kind: e.kind,
+            created: e.created,
+            record_id: e.record_id,
+            tail: e.tail,
         }
     }
 }

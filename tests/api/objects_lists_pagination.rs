@@ -8,7 +8,7 @@ use payrec::base62::random_base62;
 use payrec::records::command::RecordCommand;
 use payrec::records::lifecycle::{self, NewPayment};
 use payrec::records::model::{Amount, Currency, PaymentAttemptRecordId, PaymentDetails, PaymentRecordId};
-use payrec::store::{Command, Tenant, Write};
+use payrec::store::{RecordWrite, Tenant, TypedWrites, Write};
 use serde_json::json;
 
 /// A pending test-mode record created at `created`, written through the store; returns its id.
@@ -37,7 +37,7 @@ async fn seed(server: &TestServer, created: i64) -> String {
             account_id: server.account_id.clone(),
             livemode: false,
         },
-        command: Command::Record(RecordCommand::Create(state)),
+        mutation: RecordWrite::from(RecordCommand::Create(state)),
         idempotency: None,
         request: payrec::events::render::EventRequest {
             request_id: Some("req_seeded".into()),

@@ -16,7 +16,7 @@ use crate::common::form::payment_with;
 use crate::common::{Api, Client, Endpoint, Resp, postgres_schema};
 use checks::{Checks, Figures, check_call, check_record, refund_rows};
 use payrec::store::postgres::{PgOptions, PgStore};
-use payrec::store::{Store, Tenant};
+use payrec::store::{Accounts, Tenant, Upkeep};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;

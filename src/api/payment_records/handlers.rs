@@ -8,7 +8,7 @@ use super::params::{
     outcome_of,
 };
 use super::respond::record_result;
-use crate::api::execute::{Mutation, execute};
+use crate::api::execute::{Call, execute};
 use crate::clock::unix_now;
 use crate::records::command::{RecordChange, RecordCommand};
 use crate::records::ids::{new_attempt_id, new_record_id};
@@ -16,7 +16,7 @@ use crate::records::lifecycle::PaymentState;
 use crate::records::lifecycle::{self, Informational, NewAttempt, NewPayment, RefundReport};
 use crate::records::model::{Outcome, PaymentAttemptRecordId, PaymentDetails, PaymentRecordId};
 use crate::state::AppState;
-use crate::store::{Command, Tenant};
+use crate::store::{RecordWrite, Tenant};
 use crate::wire::error::ApiError;
 use crate::wire::params::{Expand, Unsettable};
 use crate::wire::request::{ApiRequest, PathId};
@@ -26,9 +26,9 @@ fn label(outcome: Option<(Outcome, i64)>, pending: &'static str) -> &'static str
     outcome.map_or(pending, |(o, _)| o.as_str())
 }
 
-fn on_record<P>(record_id: String, change: RecordChange, expand: Expand<P>, label: &'static str) -> Mutation {
-    Mutation {
-        command: Command::Record(RecordCommand::Change { record_id, change }),
+fn on_record<P>(record_id: String, change: RecordChange, expand: Expand<P>, label: &'static str) -> Call<RecordWrite> {
+    Call {
+        mutation: RecordWrite::from(RecordCommand::Change { record_id, change }),
         render: record_result,
         expand: expand.paths,
         label,
@@ -108,8 +108,8 @@ pub async fn report_payment(
             now: unix_now(),
         };
         let (state, outcome) = new_payment(p, ids)?;
-        Ok(Mutation {
-            command: Command::Record(RecordCommand::Create(state)),
+        Ok(Call {
+            mutation: RecordWrite::from(RecordCommand::Create(state)),
             render: record_result,
             expand,
             label: label(outcome, "reported"),

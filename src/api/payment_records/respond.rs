@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::records::lifecycle::LifecycleError;
 use crate::records::render;
-use crate::store::{Applied, SavedResponse, WriteResult};
+use crate::store::{RecordOutcome, SavedResponse};
 use crate::wire::error::ApiError;
 
 impl From<LifecycleError> for ApiError {
@@ -44,27 +44,22 @@ pub fn ok_json<T: Serialize>(value: &T) -> Response {
 
 /// A report call's answer: the record (its latest attempt expanded when asked), or the error
 /// the call produced. A `store::RenderSaved`.
-pub fn record_result(result: &WriteResult, expand: &[&'static str]) -> SavedResponse {
+pub fn record_result(result: &RecordOutcome, expand: &[&'static str]) -> SavedResponse {
     match result {
-        WriteResult::Applied(Applied::Record(state)) => SavedResponse {
+        RecordOutcome::Applied(state) => SavedResponse {
             status: 200,
             body: json(&render::record(
                 &state.record,
                 (!expand.is_empty()).then_some(&state.latest),
             )),
         },
-        WriteResult::Missing { object, id } => ApiError::ResourceMissing {
-            object,
+        RecordOutcome::Missing(id) => ApiError::ResourceMissing {
+            object: "payment_record",
             id: id.clone(),
             param: "id",
         }
         .saved(),
-        WriteResult::Rejected(rule) => ApiError::from(rule.clone()).saved(),
-        WriteResult::RefundReferenceTaken { reference } => refund_reference_taken(reference).saved(),
-        WriteResult::Applied(Applied::Endpoint(_) | Applied::EndpointDeleted(_))
-        | WriteResult::EndpointLimitReached => {
-            unreachable!("record writes never touch webhook endpoints")
-        }
-        WriteResult::Imported(_) => unreachable!("imports are written by `payrec import`, never over HTTP"),
+        RecordOutcome::Rejected(rule) => ApiError::from(rule.clone()).saved(),
+        RecordOutcome::RefundReferenceTaken(reference) => refund_reference_taken(reference).saved(),
     }
 }

@@ -173,7 +173,7 @@ impl FromParam for MetadataPatch {
             return Err(ApiError::invalid(
                 ParamErrorCode::InvalidMetadata,
                 key.to_owned(),
-                format!("Invalid metadata: an object can have at most {METADATA_KEYS_MAX} metadata keys."),
+                crate::metadata::TooManyMetadataKeys::message(),
             ));
         }
         Ok(MetadataPatch {

@@ -5,19 +5,20 @@ use axum::response::Response;
 
 use super::params::{CreateEndpointParams, DeleteEndpointParams, EndpointUrl, UpdateEndpointParams};
 use super::respond::endpoint_result;
-use crate::api::execute::{Mutation, execute};
+use crate::api::execute::{Call, execute};
 use crate::clock::unix_now;
+use crate::events::endpoint::EndpointError;
 use crate::events::endpoint::{new_endpoint_id, new_secret, with_secret};
 use crate::events::{EndpointChange, EndpointCommand, EndpointStatus, WebhookEndpoint};
-use crate::records::lifecycle::apply_metadata;
+use crate::metadata::apply_metadata;
 use crate::state::AppState;
-use crate::store::{Command, Tenant};
+use crate::store::Tenant;
 use crate::wire::error::ApiError;
 use crate::wire::request::{ApiRequest, PathId};
 
-fn mutation(command: EndpointCommand, label: &'static str) -> Mutation {
-    Mutation {
-        command: Command::WebhookEndpoint(command),
+fn call(command: EndpointCommand, label: &'static str) -> Call<EndpointCommand> {
+    Call {
+        mutation: command,
         render: endpoint_result,
         expand: Vec::new(),
         label,
@@ -50,7 +51,7 @@ pub async fn create_endpoint(
     let owner = tenant.clone();
     let answer = execute(&app, tenant, &request, |p: CreateEndpointParams| {
         allowed(app_ref, livemode, &p.url)?;
-        let metadata = apply_metadata(&Default::default(), &p.metadata)?;
+        let metadata = apply_metadata(&Default::default(), &p.metadata).map_err(EndpointError::from)?;
         let endpoint = WebhookEndpoint {
             id: new_endpoint_id(),
             livemode,
@@ -63,7 +64,7 @@ pub async fn create_endpoint(
             status: EndpointStatus::Enabled,
             secret: Some(new_secret()),
         };
-        Ok(mutation(EndpointCommand::Create(endpoint), "webhook_endpoint_created"))
+        Ok(call(EndpointCommand::Create(endpoint), "webhook_endpoint_created"))
     })
     .await?;
     reveal_secret(&app, &owner, answer).await
@@ -116,10 +117,7 @@ pub async fn update_endpoint(
             metadata: p.metadata,
             disabled: p.disabled.map(|d| d.0),
         };
-        Ok(mutation(
-            EndpointCommand::Update { id, change },
-            "webhook_endpoint_updated",
-        ))
+        Ok(call(EndpointCommand::Update { id, change }, "webhook_endpoint_updated"))
     })
     .await
 }
@@ -132,7 +130,7 @@ pub async fn delete_endpoint(
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
     execute(&app, tenant, &request, |_: DeleteEndpointParams| {
-        Ok(mutation(EndpointCommand::Delete { id }, "webhook_endpoint_deleted"))
+        Ok(call(EndpointCommand::Delete { id }, "webhook_endpoint_deleted"))
     })
     .await
 }

@@ -18,8 +18,8 @@ use super::{Failure, bootstrap, open_store_for, tenant_of};
 use crate::clock::unix_now;
 use crate::events::render::EventRequest;
 use crate::import::{LineError, ReadyLine, Sequencer, prepare};
-use crate::records::command::{ImportedPayment, RecordCommand};
-use crate::store::{Command, ImportOutcome, Store, StoreError, Tenant, Write, WriteOutcome, WriteResult};
+use crate::records::command::ImportedPayment;
+use crate::store::{ImportOutcome, ImportWrite, Store, StoreError, Tenant, TypedWrites, Write, WriteOutcome};
 use crate::wire::request::new_request_id;
 
 /// Payments per write, at least (a batch ends where a second does).
@@ -56,7 +56,7 @@ enum Stop {
 }
 
 /// One batch's lines (number, refunds) and what the store made of them.
-type Written = (Vec<(u64, usize)>, Result<WriteOutcome, StoreError>);
+type Written = (Vec<(u64, usize)>, Result<WriteOutcome<Vec<ImportOutcome>>, StoreError>);
 
 /// The writes: batches of ready lines, several in flight, in the order the lines are applied.
 struct Writes {
@@ -121,11 +121,8 @@ impl Writes {
             };
             let (lines, written) = done.expect("an import write does not panic");
             let outcomes = match written {
-                Ok(WriteOutcome::Executed {
-                    result: WriteResult::Imported(outcomes),
-                    ..
-                }) => outcomes,
-                Ok(other) => unreachable!("an import writes imports: {other:?}"),
+                Ok(WriteOutcome::Executed { result: outcomes, .. }) => outcomes,
+                Ok(WriteOutcome::AlreadySaved(_)) => unreachable!("an import carries no idempotency key"),
                 Err(e) => {
                     self.stopped
                         .get_or_insert(Stop::Failed(format!("cannot write to the database: {e}")));
@@ -174,14 +171,14 @@ async fn write_retrying(
     store: &dyn Store,
     tenant: Tenant,
     payments: Vec<ImportedPayment>,
-) -> Result<WriteOutcome, StoreError> {
+) -> Result<WriteOutcome<Vec<ImportOutcome>>, StoreError> {
     let request = EventRequest {
         request_id: Some(new_request_id()),
         idempotency_key: None,
     };
     let write = |payments: Vec<ImportedPayment>| Write {
         tenant: tenant.clone(),
-        command: Command::Record(RecordCommand::Import(payments)),
+        mutation: ImportWrite::from(payments),
         idempotency: None,
         request: request.clone(),
         now: unix_now(),

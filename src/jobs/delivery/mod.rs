@@ -18,7 +18,9 @@ use tokio::sync::mpsc;
 use crate::events::EndpointCommand;
 use crate::events::render::EventRequest;
 use crate::state::{AppState, WebhookConfig};
-use crate::store::{Claim, ClaimedDelivery, Command, DeliveryNext, FailingEndpoint, FinishedDelivery, Store, Write};
+use crate::store::{
+    Claim, ClaimedDelivery, DeliveryNext, FailingEndpoint, FinishedDelivery, Store, TypedWrites, Write,
+};
 
 pub mod sender;
 mod slots;
@@ -164,9 +166,9 @@ impl Worker {
     async fn disable(&self, failing: FailingEndpoint) {
         let write = Write {
             tenant: failing.tenant,
-            command: Command::WebhookEndpoint(EndpointCommand::DisableFailing {
+            mutation: EndpointCommand::DisableFailing {
                 id: failing.endpoint_id.clone(),
-            }),
+            },
             idempotency: None,
             request: EventRequest {
                 request_id: None,

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use crate::records::model::{Currency, METADATA_KEYS_MAX};
+use crate::metadata::TooManyMetadataKeys;
+use crate::records::model::Currency;
 
 /// A broken lifecycle rule. Each renders as a 400 with a sentence naming the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,12 @@ pub enum LifecycleError {
     },
     /// The merged metadata would hold more than `METADATA_KEYS_MAX` keys.
     TooManyMetadataKeys,
+}
+
+impl From<TooManyMetadataKeys> for LifecycleError {
+    fn from(_: TooManyMetadataKeys) -> Self {
+        Self::TooManyMetadataKeys
+    }
 }
 
 impl LifecycleError {
@@ -87,11 +94,7 @@ impl LifecycleError {
                     "The refund's refunded_at ({refunded_at}) must not be earlier than the time the payment attempt was guaranteed ({guaranteed_at})."
                 );
             }
-            // Same sentence as the edge's per-request check (`api::payment_records::params`), so a client sees
-            // one wording whether its patch alone or the merge went over the limit.
-            Self::TooManyMetadataKeys => {
-                return format!("Invalid metadata: an object can have at most {METADATA_KEYS_MAX} metadata keys.");
-            }
+            Self::TooManyMetadataKeys => return TooManyMetadataKeys::message(),
         };
         fixed.to_owned()
     }
@@ -103,7 +106,7 @@ impl LifecycleError {
             Self::RefundCurrencyMismatch { .. } => Some("amount[currency]"),
             Self::RefundExceedsRemaining { .. } => Some("amount[value]"),
             Self::RefundBeforeGuarantee { .. } => Some("refunded[refunded_at]"),
-            Self::TooManyMetadataKeys => Some("metadata"),
+            Self::TooManyMetadataKeys => Some(TooManyMetadataKeys::PARAM),
             Self::NewAttemptNotAllowed
             | Self::AttemptAlreadyGuaranteed
             | Self::AttemptAlreadyFailed

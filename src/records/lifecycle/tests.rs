@@ -3,6 +3,7 @@
 //! keeps them and check the invariants after every step.
 
 use super::*;
+use crate::metadata::{METADATA_KEYS_MAX, Metadata};
 use crate::records::model::{AMOUNT_VALUE_MAX, Currency, portions};
 use crate::records::model::{CustomerPresence, ProcessorDetails};
 use Outcome::{Canceled, Failed, Guaranteed};

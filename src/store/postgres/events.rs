@@ -11,7 +11,7 @@ use crate::events::health::{
     DISABLE_AFTER_MS, FAILURES_BEFORE_PAUSE, PAUSE_BASE_MS, PAUSE_DOUBLINGS_MAX, PAUSE_MAX_MS,
 };
 use crate::store::doc::encode;
-use crate::store::endpoint_health::endpoint_outcomes;
+use crate::store::endpoint_health::health_changes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
     Resend, Resent, event_body,
@@ -324,7 +324,7 @@ pub(super) async fn finish(pool: &PgPool, finished: &[FinishedDelivery]) -> Resu
     let status: Vec<Option<i32>> = finished.iter().map(|f| f.status.map(i32::from)).collect();
     let errors: Vec<Option<&str>> = finished.iter().map(|f| f.error.as_deref()).collect();
     let latency: Vec<i32> = finished.iter().map(|f| f.latency_ms as i32).collect();
-    let outcomes = endpoint_outcomes(finished);
+    let outcomes = health_changes(finished);
     let ids: Vec<&str> = outcomes.iter().map(|o| o.endpoint_id.as_str()).collect();
     let resets: Vec<bool> = outcomes.iter().map(|o| o.reset).collect();
     let failures: Vec<i64> = outcomes.iter().map(|o| o.failures).collect();

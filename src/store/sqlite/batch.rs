@@ -5,12 +5,12 @@
 use super::events;
 use super::ops::SqliteOps;
 use super::writer::{DeliveryAnswer, DeliveryJob, WriteRequest, Writer};
-use crate::store::write::{PreparedEvents, apply};
-use crate::store::{PROBE_BYTES, StoreError, Write, WriteOutcome};
+use crate::store::write::{AnyDone, AnyWrite};
+use crate::store::{PROBE_BYTES, StoreError, WriteOutcome};
 
 /// What one queued request came to, before its batch commits.
 enum Answer {
-    Write(Result<WriteOutcome, StoreError>),
+    Write(Result<WriteOutcome<AnyDone>, StoreError>),
     Probe(Result<(), StoreError>),
     Deliveries(Result<DeliveryAnswer, StoreError>),
 }
@@ -28,7 +28,7 @@ impl Answer {
 /// Sends `answer` to the request that asked (its batch committed).
 fn send(request: WriteRequest, answer: Answer) {
     match (request, answer) {
-        (WriteRequest::Write(_, _, to), Answer::Write(result)) => drop(to.send(result)),
+        (WriteRequest::Write(_, to), Answer::Write(result)) => drop(to.send(result)),
         (WriteRequest::Probe(to), Answer::Probe(result)) => drop(to.send(result)),
         (WriteRequest::Deliveries(_, to), Answer::Deliveries(result)) => drop(to.send(result)),
         _ => unreachable!("each request gets the answer of its own kind"),
@@ -38,7 +38,7 @@ fn send(request: WriteRequest, answer: Answer) {
 /// Answers `request` with `error`: its batch did not begin or did not commit.
 fn fail(request: WriteRequest, error: &StoreError) {
     match request {
-        WriteRequest::Write(_, _, to) => drop(to.send(Err(error.clone()))),
+        WriteRequest::Write(_, to) => drop(to.send(Err(error.clone()))),
         WriteRequest::Probe(to) => drop(to.send(Err(error.clone()))),
         WriteRequest::Deliveries(_, to) => drop(to.send(Err(error.clone()))),
     }
@@ -131,9 +131,7 @@ impl Writer {
         let mut answers = Vec::with_capacity(queued.len());
         for request in queued {
             let answer = match request {
-                WriteRequest::Write(write, prepared, _) => {
-                    Answer::Write(self.apply(write.clone(), prepared.clone(), savepoints))
-                }
+                WriteRequest::Write(write, _) => Answer::Write(self.apply(&**write, savepoints)),
                 WriteRequest::Probe(_) => Answer::Probe(probe(&self.conn)),
                 WriteRequest::Deliveries(job, _) => Answer::Deliveries(deliveries(&self.conn, job, savepoints)),
             };
@@ -146,12 +144,7 @@ impl Writer {
         answers
     }
 
-    fn apply(
-        &mut self,
-        write: Write,
-        prepared: Option<PreparedEvents>,
-        savepoints: Savepoints,
-    ) -> Result<WriteOutcome, StoreError> {
+    fn apply(&mut self, write: &dyn AnyWrite, savepoints: Savepoints) -> Result<WriteOutcome<AnyDone>, StoreError> {
         if savepoints == Savepoints::On {
             run(&self.conn, "SAVEPOINT command")?;
         }
@@ -159,19 +152,15 @@ impl Writer {
         let queued_before = self.deliveries_queued;
         // The ops never suspend (rusqlite is synchronous), so the shared async write path runs
         // to completion in one poll on this thread.
-        let result = futures_executor::block_on(apply(
-            &mut SqliteOps {
-                conn: &mut self.conn,
-                next_seq: &mut self.next_seq,
-                keys: &self.keys,
-                hasher: self.hasher,
-                new_keys: &mut self.new_keys,
-                deliveries_queued: &mut self.deliveries_queued,
-                subscriptions: &mut self.subscriptions,
-            },
-            write,
-            prepared,
-        ));
+        let result = futures_executor::block_on(write.apply(&mut SqliteOps {
+            conn: &mut self.conn,
+            next_seq: &mut self.next_seq,
+            keys: &self.keys,
+            hasher: self.hasher,
+            new_keys: &mut self.new_keys,
+            deliveries_queued: &mut self.deliveries_queued,
+            subscriptions: &mut self.subscriptions,
+        }));
         if let Ok(WriteOutcome::AlreadySaved(_)) = result {
             // A replay is found before anything is written (the key is read first).
             debug_assert_eq!(self.new_keys.len(), saved_before, "a replay saves no key");

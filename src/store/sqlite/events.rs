@@ -12,13 +12,13 @@ use crate::events::health::{
     DISABLE_AFTER_MS, FAILURES_BEFORE_PAUSE, PAUSE_BASE_MS, PAUSE_DOUBLINGS_MAX, PAUSE_MAX_MS,
 };
 use crate::store::doc::encode;
-use crate::store::endpoint_health::endpoint_outcomes;
+use crate::store::endpoint_health::health_changes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
     Resend, Resent, event_body,
 };
 use crate::store::write::PackedEvent;
-use crate::store::{DueEndpoint, EndpointOutcome, EventSummary, FailingEndpoint, StoreError, Tenant};
+use crate::store::{DueEndpoint, EventSummary, FailingEndpoint, HealthChange, StoreError, Tenant};
 
 /// Tenants whose enabled endpoints the writer remembers; past this the memory starts over.
 pub const SUBSCRIPTIONS_CACHED_MAX: usize = 10_000;
@@ -400,7 +400,7 @@ pub(super) fn finish(conn: &Connection, finished: &[FinishedDelivery]) -> Result
         ])?;
     }
     let mut failing = Vec::new();
-    for outcome in endpoint_outcomes(finished) {
+    for outcome in health_changes(finished) {
         failing.extend(endpoint_health(conn, &outcome)?);
     }
     Ok(failing)
@@ -411,7 +411,7 @@ const NEW_FAILURES: &str = "(CASE WHEN ?2 THEN ?3 ELSE failures + ?3 END)";
 
 /// Applies one endpoint's outcome (`events::health`'s rule, in SQL); the endpoint, when it is
 /// enabled and has been failing for long enough to be disabled.
-fn endpoint_health(conn: &Connection, o: &EndpointOutcome) -> Result<Option<FailingEndpoint>, StoreError> {
+fn endpoint_health(conn: &Connection, o: &HealthChange) -> Result<Option<FailingEndpoint>, StoreError> {
     let sql = format!(
         "UPDATE webhook_endpoints SET failures = {NEW_FAILURES}, \
          failing_since = CASE WHEN ?3 = 0 THEN NULL WHEN ?2 THEN ?4 ELSE COALESCE(failing_since, ?4) END, \

@@ -25,10 +25,8 @@ use super::essential::spawn_essential;
 use super::key_index::{KeyEntry, KeyHasher};
 use super::key_log::KeyLog;
 use super::{SharedKeyIndex, SqliteOptions};
-use crate::store::write::PreparedEvents;
-use crate::store::{
-    Claim, ClaimedDelivery, FailingEndpoint, FinishedDelivery, Health, StoreError, Write, WriteOutcome,
-};
+use crate::store::write::{AnyDone, AnyWrite};
+use crate::store::{Claim, ClaimedDelivery, FailingEndpoint, FinishedDelivery, Health, StoreError, WriteOutcome};
 
 /// Most writes committed together; bounds the time one batch holds the write lock.
 pub const GROUP_COMMIT_BATCH_MAX: usize = 256;
@@ -43,9 +41,8 @@ pub(super) enum WriteRequest {
     /// A mutation (with its events, when they were rendered before), answered once its batch
     /// has committed.
     Write(
-        Write,
-        Option<PreparedEvents>,
-        oneshot::Sender<Result<WriteOutcome, StoreError>>,
+        Box<dyn AnyWrite>,
+        oneshot::Sender<Result<WriteOutcome<AnyDone>, StoreError>>,
     ),
     /// Rewrite the probe row (`/readyz` after an outage), answered once its batch has committed.
     Probe(oneshot::Sender<Result<(), StoreError>>),

@@ -197,7 +197,7 @@ fn metadata_beyond_the_key_limit_after_merging_is_rejected() {
         .map(|i| (format!("k{i}"), "v".to_string()))
         .collect();
     let one_more = patch(&[("extra", Some("v"))]);
-    let err = apply_metadata(&full, &one_more).unwrap_err();
+    let err = LifecycleError::from(apply_metadata(&full, &one_more).unwrap_err());
     assert_eq!(
         (&err, err.param()),
         (&LifecycleError::TooManyMetadataKeys, Some("metadata"))

@@ -1,0 +1,24 @@
+//! PostgreSQL's writes: every resource's, on one path.
+
+use crate::store::postgres::{PgStore, ops};
+use crate::store::write::{AnyDone, AnyWrite};
+use crate::store::{StoreError, WriteOutcome, Writes};
+use async_trait::async_trait;
+
+#[async_trait]
+impl Writes for PgStore {
+    async fn write_any(&self, write: Box<dyn AnyWrite>) -> Result<WriteOutcome<AnyDone>, StoreError> {
+        let serving = self.primary.serving()?;
+        let written = serving
+            .run(ops::write(&serving.pool, &serving.kept, &*write))
+            .await
+            .map(|(outcome, queued)| {
+                if queued > 0 {
+                    self.delivery_signal.notify_one();
+                }
+                outcome
+            });
+        self.health.observe(&written);
+        written
+    }
+}

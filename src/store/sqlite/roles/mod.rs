@@ -1,0 +1,10 @@
+//! Each role of the store (`store::Store`), as this backend plays it: one file per role.
+
+mod accounts;
+mod endpoints;
+mod idempotency;
+mod outbox;
+mod records;
+mod sessions;
+mod upkeep;
+mod writes;
