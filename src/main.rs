@@ -7,8 +7,18 @@ use payrec::cli;
 use payrec::cli::args::{Cli, Command, LogFormat, ServeArgs};
 use tracing_subscriber::EnvFilter;
 
-fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+/// The log level unless `RUST_LOG` says otherwise: a server's (and `migrate`'s) INFO lines,
+/// such as each migration applied, are for its operator's log; a one-off command shows its own
+/// progress and summary, and only warnings and errors besides.
+fn default_log_filter(command: Option<&Command>) -> &'static str {
+    match command {
+        None | Some(Command::Serve(_) | Command::Migrate) => "info,sqlx=warn",
+        Some(_) => "warn",
+    }
+}
+
+fn init_tracing(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Colour only on a terminal: a log file or journald gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -43,7 +53,7 @@ fn judged(result: Result<bool, cli::Failure>) -> std::process::ExitCode {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Cli::parse();
-    init_tracing(args.log_format);
+    init_tracing(args.log_format, default_log_filter(args.command.as_ref()));
     match &args.command {
         // 0: everything matched; 1: something did not; 2: the file or the command is wrong.
         Some(Command::Reconcile(reconcile)) => {

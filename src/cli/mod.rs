@@ -18,6 +18,7 @@ mod keys;
 mod output;
 mod progress;
 mod reconcile;
+mod run;
 mod serve;
 
 use args::ServeArgs;

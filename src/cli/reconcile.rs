@@ -8,10 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::args::{AmountsArg, ReconcileArgs, ServeArgs};
+use super::csv_bound::{BoundedRecords, CSV_RECORD_BYTES_MAX};
 use super::progress::Progress;
+use super::run::{Counting, DataCommand, Interrupt, run};
 use super::{Failure, open_store, tenant_of};
 use crate::clock::parse_time;
 use crate::export::safe_cells;
@@ -41,6 +43,17 @@ struct Columns {
     amount: usize,
     currency: Option<usize>,
     date: Option<usize>,
+}
+
+impl Columns {
+    fn of(header: &csv::StringRecord, args: &ReconcileArgs) -> Result<Columns, Failure> {
+        Ok(Columns {
+            reference: column(header, &args.reference_column)?,
+            amount: column(header, &args.amount_column)?,
+            currency: args.currency_column.as_deref().map(|c| column(header, c)).transpose()?,
+            date: args.date_column.as_deref().map(|c| column(header, c)).transpose()?,
+        })
+    }
 }
 
 fn column(header: &csv::StringRecord, name: &str) -> Result<usize, Failure> {
@@ -220,107 +233,162 @@ async fn missing_in_file(
 
 /// Reconciles; Ok(true) when everything matched.
 pub async fn reconcile_command(database_url: &str, args: &ReconcileArgs) -> Result<bool, Failure> {
-    if args.currency_column.is_none() && args.currency.is_none() {
-        return Err(Failure(
-            "name the file's currency column (--currency-column) or its one currency (--currency)".into(),
-        ));
+    run(&ReconcileCommand { args }, database_url).await
+}
+
+struct ReconcileCommand<'a> {
+    args: &'a ReconcileArgs,
+}
+
+/// The file, where its columns are, the ledger it is judged against and the output.
+struct ReconcileJob {
+    reader: csv::Reader<BoundedRecords<File>>,
+    columns: Columns,
+    store: Arc<dyn Store>,
+    tenant: Tenant,
+    out: Output,
+}
+
+/// The earliest and latest date of the file's lines.
+#[derive(Debug, Default, Clone, Copy)]
+struct Dates {
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Dates {
+    fn add(&mut self, date: i64) {
+        self.first = Some(self.first.map_or(date, |f| f.min(date)));
+        self.last = Some(self.last.map_or(date, |l| l.max(date)));
     }
-    let file = File::open(&args.file).map_err(|e| Failure(format!("cannot read {}: {e}", args.file.display())))?;
-    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bounded = super::csv_bound::BoundedRecords::new(file, super::csv_bound::CSV_RECORD_BYTES_MAX);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bounded);
-    let header = reader
-        .headers()
-        .map_err(|e| Failure(format!("{}: cannot read the header: {e}", args.file.display())))?
-        .clone();
-    if header.is_empty() || header.iter().all(str::is_empty) {
-        return Err(Failure(format!("{} is empty: it has no header", args.file.display())));
+
+    /// The window of `missing_in_file`: the flags, else the whole UTC days of the file's
+    /// dates, else all time.
+    fn window(self, args: &ReconcileArgs) -> (Option<i64>, Option<i64>) {
+        let day = |d: i64| d.div_euclid(SECONDS_PER_DAY) * SECONDS_PER_DAY;
+        (
+            args.since.or(self.first.map(day)),
+            args.until.or(self.last.map(|d| day(d) + SECONDS_PER_DAY)),
+        )
     }
-    let columns = Columns {
-        reference: column(&header, &args.reference_column)?,
-        amount: column(&header, &args.amount_column)?,
-        currency: args
-            .currency_column
-            .as_deref()
-            .map(|c| column(&header, c))
-            .transpose()?,
-        date: args.date_column.as_deref().map(|c| column(&header, c)).transpose()?,
-    };
-    let store = open_store(database_url, &ServeArgs::default()).await?;
-    let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
-    let report = match &args.report {
-        Some(path) => {
-            let mut w = csv::Writer::from_writer(super::output::create_output_file(path, database_url)?);
-            w.write_record(REPORT_COLUMNS).map_err(|e| Failure(e.to_string()))?;
-            Some(w)
+}
+
+impl DataCommand for ReconcileCommand<'_> {
+    type Job = ReconcileJob;
+    type Outcome = Result<Output, Failure>;
+
+    async fn open(&self, database_url: &str) -> Result<(ReconcileJob, Option<u64>), Failure> {
+        let args = self.args;
+        if args.currency_column.is_none() && args.currency.is_none() {
+            return Err(Failure(
+                "name the file's currency column (--currency-column) or its one currency (--currency)".into(),
+            ));
         }
-        None => None,
-    };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
+        let file = File::open(&args.file).map_err(|e| Failure(format!("cannot read {}: {e}", args.file.display())))?;
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bounded = BoundedRecords::new(file, CSV_RECORD_BYTES_MAX);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bounded);
+        let header = reader
+            .headers()
+            .map_err(|e| Failure(format!("{}: cannot read the header: {e}", args.file.display())))?
+            .clone();
+        if header.is_empty() || header.iter().all(str::is_empty) {
+            return Err(Failure(format!("{} is empty: it has no header", args.file.display())));
         }
-    });
-    let mut out = Output {
-        summary: Summary::default(),
-        report,
-    };
-    let mut progress = Progress::new("reconciling (bytes)", Some(bytes));
-    let mut seen: HashSet<String> = HashSet::new();
-    let (mut first_date, mut last_date) = (None::<i64>, None::<i64>);
-    let mut batch: Vec<FileLine> = Vec::with_capacity(REFERENCES_PER_LOOKUP_MAX);
-    let mut record = csv::StringRecord::new();
-    let mut read = 0u64;
-    loop {
-        let more = reader.read_record(&mut record).map_err(|e| match e.position() {
-            Some(p) => Failure(format!("line {}: {e}", p.line())),
-            None => Failure(format!("{}: {e}", args.file.display())),
-        })?;
-        if more {
-            let line = record.position().map_or(0, |p| p.line());
-            let parsed = parse_line(&record, line, &columns, args)?;
-            if let Some(d) = parsed.date {
-                first_date = Some(first_date.map_or(d, |f| f.min(d)));
-                last_date = Some(last_date.map_or(d, |l| l.max(d)));
+        let columns = Columns::of(&header, args)?;
+        let store = open_store(database_url, &ServeArgs::default()).await?;
+        let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
+        let report = match &args.report {
+            Some(path) => {
+                let mut w = csv::Writer::from_writer(super::output::create_output_file(path, database_url)?);
+                w.write_record(REPORT_COLUMNS).map_err(|e| Failure(e.to_string()))?;
+                Some(w)
             }
-            batch.push(parsed);
-        }
-        if batch.len() == REFERENCES_PER_LOOKUP_MAX || (!more && !batch.is_empty()) {
-            judge_batch(store.as_ref(), &tenant, &batch, &mut seen, &mut out).await?;
-            batch.clear();
-            let position = reader.position().byte();
-            progress.advance(position - read);
-            read = position;
-        }
-        if interrupted.load(Ordering::SeqCst) {
-            return Err(Failure("interrupted: nothing was judged".into()));
-        }
-        if !more {
-            break;
+            None => None,
+        };
+        let out = Output {
+            summary: Summary::default(),
+            report,
+        };
+        let job = ReconcileJob {
+            reader,
+            columns,
+            store,
+            tenant,
+            out,
+        };
+        Ok((job, Some(bytes)))
+    }
+
+    fn counting(&self) -> Counting {
+        Counting {
+            verb: "reconciling",
+            noun: "lines",
         }
     }
-    // The window: the flags, else the whole UTC days of the file's dates, else all time.
-    let window = (
-        args.since
-            .or(first_date.map(|d| d.div_euclid(SECONDS_PER_DAY) * SECONDS_PER_DAY)),
-        args.until
-            .or(last_date.map(|d| (d.div_euclid(SECONDS_PER_DAY) + 1) * SECONDS_PER_DAY)),
-    );
-    missing_in_file(store.as_ref(), &tenant, window, &seen, &mut out).await?;
-    if let Some(report) = &mut out.report {
-        report
-            .flush()
-            .map_err(|e| Failure(format!("cannot write the report: {e}")))?;
+
+    async fn run(&self, job: ReconcileJob, progress: &mut Progress, interrupt: &Interrupt) -> Result<Output, Failure> {
+        let ReconcileJob {
+            mut reader,
+            columns,
+            store,
+            tenant,
+            mut out,
+        } = job;
+        let args = self.args;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut dates = Dates::default();
+        let mut batch: Vec<FileLine> = Vec::with_capacity(REFERENCES_PER_LOOKUP_MAX);
+        let mut record = csv::StringRecord::new();
+        let mut read = 0u64;
+        loop {
+            let more = reader.read_record(&mut record).map_err(|e| match e.position() {
+                Some(p) => Failure(format!("line {}: {e}", p.line())),
+                None => Failure(format!("{}: {e}", args.file.display())),
+            })?;
+            if more {
+                let line = record.position().map_or(0, |p| p.line());
+                let parsed = parse_line(&record, line, &columns, args)?;
+                if let Some(d) = parsed.date {
+                    dates.add(d);
+                }
+                batch.push(parsed);
+            }
+            if batch.len() == REFERENCES_PER_LOOKUP_MAX || (!more && !batch.is_empty()) {
+                judge_batch(store.as_ref(), &tenant, &batch, &mut seen, &mut out).await?;
+                let position = reader.position().byte();
+                progress.advance(batch.len() as u64, position - read);
+                batch.clear();
+                read = position;
+            }
+            if interrupt.requested() {
+                return Err(Failure("interrupted: nothing was judged".into()));
+            }
+            if !more {
+                break;
+            }
+        }
+        missing_in_file(store.as_ref(), &tenant, dates.window(args), &seen, &mut out).await?;
+        if let Some(report) = &mut out.report {
+            report
+                .flush()
+                .map_err(|e| Failure(format!("cannot write the report: {e}")))?;
+        }
+        Ok(out)
     }
-    let seconds = progress.elapsed().as_secs_f64();
-    progress.finish();
-    println!("| category | count |");
-    println!("|---|---|");
-    for category in CATEGORIES {
-        println!("| {} | {} |", category.as_str(), out.summary.count(category));
+
+    fn summary(&self, outcome: Result<Output, Failure>, elapsed: Duration) -> Result<bool, Failure> {
+        let out = outcome?;
+        println!("| category | count |");
+        println!("|---|---|");
+        for category in CATEGORIES {
+            println!("| {} | {} |", category.as_str(), out.summary.count(category));
+        }
+        eprintln!(
+            "payrec: reconciled {} in {:.1} s",
+            self.args.file.display(),
+            elapsed.as_secs_f64()
+        );
+        Ok(out.summary.all_matched())
     }
-    eprintln!("payrec: reconciled {} in {seconds:.1} s", args.file.display());
-    Ok(out.summary.all_matched())
 }

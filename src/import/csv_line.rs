@@ -88,80 +88,16 @@ impl CsvColumns {
 
     /// The row's report calls.
     pub fn line(&self, row: &StringRecord, line: u64) -> Result<LineInput, LineError> {
-        let cell = |i: Option<usize>| {
-            i.and_then(|i| row.get(i))
-                .map(|v| from_spreadsheet(v.trim()))
-                .filter(|v| !v.is_empty())
+        let row = Row {
+            columns: self,
+            row,
+            line,
         };
-        let error = |column: &str, message: String| LineError::new(line, Some(column), message);
-        // A time from the first of its columns (the Unix seconds one, then the `_utc` one) with a
-        // value; an error names the column it came from.
-        let time = |columns: &[(&str, Option<usize>)]| -> Result<Option<i64>, LineError> {
-            let Some((name, text)) = columns.iter().find_map(|(name, i)| cell(*i).map(|text| (*name, text))) else {
-                return Ok(None);
-            };
-            parse_time(text)
-                .map(Some)
-                .ok_or_else(|| error(name, format!("{text:?} is neither Unix seconds nor an RFC 3339 time")))
-        };
-        let created = time(&[("created", self.created), ("created_utc", self.created_utc)])?;
-        let initiated_at = time(&[("initiated_at", self.initiated_at)])?;
-        let currency = cell(Some(self.currency)).unwrap_or_default().to_ascii_lowercase();
-        let mut report = ParamMap::new();
-        set(&mut report, &["amount_requested", "currency"], &currency);
-        let requested = amount(
-            cell(self.amount_requested),
-            cell(self.amount_requested_decimal),
-            &currency,
-        )
-        .map_err(|text| error("amount_requested_decimal", not_decimal(text, &currency)))?;
-        if let Some(value) = requested {
-            set(&mut report, &["amount_requested", "value"], &value);
-        }
-        set(&mut report, &["payment_method_details", "type"], "custom");
-        let reference = cell(self.payment_reference);
-        if let Some(reference) = reference {
-            set_custom_reference(&mut report, "payment_reference", reference);
-        }
-        if let Some(email) = cell(self.customer_email) {
-            set(&mut report, &["customer_details", "email"], email);
-        }
-        if let Some(name) = cell(self.customer_name) {
-            set(&mut report, &["customer_details", "name"], name);
-        }
-        if let Some(description) = cell(self.description) {
-            set(&mut report, &["description"], description);
-        }
-        if let Some(metadata) = cell(self.metadata) {
-            let entries = metadata_entries(metadata).map_err(|m| error("metadata", m))?;
-            for (key, value) in entries {
-                set(&mut report, &["metadata", &key], &value);
-            }
-        }
-        let state = cell(self.latest_attempt_state).unwrap_or("pending");
-        let outcome_at = time(&[
-            ("latest_attempt_outcome_at", self.latest_attempt_outcome_at),
-            ("latest_attempt_outcome_utc", self.latest_attempt_outcome_utc),
-        ])?;
-        match state {
-            "pending" => {}
-            "guaranteed" | "failed" | "canceled" => {
-                let at = outcome_at.ok_or_else(|| {
-                    error(
-                        "latest_attempt_outcome_at",
-                        format!("a {state} payment needs the time of its outcome"),
-                    )
-                })?;
-                set(&mut report, &["outcome"], state);
-                set(&mut report, &[state, &format!("{state}_at")], &at.to_string());
-            }
-            other => {
-                return Err(error(
-                    "latest_attempt_state",
-                    format!("{other:?} is not one of pending, guaranteed, failed, canceled"),
-                ));
-            }
-        }
+        let created = row.time(&[("created", self.created), ("created_utc", self.created_utc)])?;
+        let initiated_at = row.time(&[("initiated_at", self.initiated_at)])?;
+        let currency = row.cell(Some(self.currency)).unwrap_or_default().to_ascii_lowercase();
+        let mut report = row.payment(&currency)?;
+        let outcome_at = row.outcome(&mut report)?;
         // The export has no initiated_at: the earliest time the line knows, so that its outcome
         // is never before it.
         if let Some(at) = initiated_at.or(match (created, outcome_at) {
@@ -170,51 +106,158 @@ impl CsvColumns {
         }) {
             set(&mut report, &["initiated_at"], &at.to_string());
         }
-        let refunded = amount(
-            cell(self.amount_refunded),
-            cell(self.amount_refunded_decimal),
-            &currency,
-        )
-        .map_err(|text| error("amount_refunded_decimal", not_decimal(text, &currency)))?;
-        let mut refunds = Vec::new();
-        if let Some(value) = refunded.filter(|v| v != "0") {
-            let mut params = ParamMap::new();
-            set(&mut params, &["outcome"], "refunded");
-            set(&mut params, &["amount", "currency"], &currency);
-            set(&mut params, &["amount", "value"], &value);
-            let refunded_at = time(&[("refunded_at", self.refunded_at)])?.or(outcome_at);
-            if let Some(at) = refunded_at {
-                set(&mut params, &["refunded", "refunded_at"], &at.to_string());
-            }
-            let reference = cell(self.refund_reference);
-            if let Some(reference) = reference {
-                set_custom_reference(&mut params, "refund_reference", reference);
-            }
-            refunds.push(RefundInput {
-                params: ParamTree(params),
-                created: refunded_at,
-                derive_reference: reference.is_none(),
-            });
-        }
-        let livemode = match cell(self.livemode) {
+        let refunds = row.refund(&currency, outcome_at)?.into_iter().collect();
+        let livemode = match row.cell(self.livemode) {
             None => None,
             Some("true") => Some(true),
             Some("false") => Some(false),
-            Some(other) => return Err(error("livemode", format!("{other:?} is neither true nor false"))),
+            Some(other) => return Err(row.error("livemode", format!("{other:?} is neither true nor false"))),
         };
         Ok(LineInput {
             line,
-            record_id: cell(self.id).map(str::to_owned),
-            attempt_id: cell(self.latest_attempt).map(str::to_owned),
+            record_id: row.cell(self.id).map(str::to_owned),
+            attempt_id: row.cell(self.latest_attempt).map(str::to_owned),
             created,
             livemode,
             report: ParamTree(report),
             refunds,
-            identity: match reference {
+            identity: match row.cell(self.payment_reference) {
                 Some(reference) => format!("reference\u{0}{reference}"),
-                None => row.iter().collect::<Vec<_>>().join("\u{1f}"),
+                None => row.row.iter().collect::<Vec<_>>().join("\u{1f}"),
             },
         })
+    }
+}
+
+/// One row being read, with its columns.
+struct Row<'a> {
+    columns: &'a CsvColumns,
+    row: &'a StringRecord,
+    line: u64,
+}
+
+impl<'a> Row<'a> {
+    /// The cell of column `i`, trimmed and unquoted; None when empty.
+    fn cell(&self, i: Option<usize>) -> Option<&'a str> {
+        i.and_then(|i| self.row.get(i))
+            .map(|v| from_spreadsheet(v.trim()))
+            .filter(|v| !v.is_empty())
+    }
+
+    fn error(&self, column: &str, message: String) -> LineError {
+        LineError::new(self.line, Some(column), message)
+    }
+
+    /// A time from the first of its columns (the Unix seconds one, then the `_utc` one) with
+    /// a value; an error names the column it came from.
+    fn time(&self, columns: &[(&str, Option<usize>)]) -> Result<Option<i64>, LineError> {
+        let Some((name, text)) = columns
+            .iter()
+            .find_map(|(name, i)| self.cell(*i).map(|text| (*name, text)))
+        else {
+            return Ok(None);
+        };
+        parse_time(text)
+            .map(Some)
+            .ok_or_else(|| self.error(name, format!("{text:?} is neither Unix seconds nor an RFC 3339 time")))
+    }
+
+    /// report_payment's parameters but its outcome and `initiated_at`.
+    fn payment(&self, currency: &str) -> Result<ParamMap, LineError> {
+        let c = self.columns;
+        let mut report = ParamMap::new();
+        set(&mut report, &["amount_requested", "currency"], currency);
+        let requested = amount(
+            self.cell(c.amount_requested),
+            self.cell(c.amount_requested_decimal),
+            currency,
+        )
+        .map_err(|text| self.error("amount_requested_decimal", not_decimal(text, currency)))?;
+        if let Some(value) = requested {
+            set(&mut report, &["amount_requested", "value"], &value);
+        }
+        set(&mut report, &["payment_method_details", "type"], "custom");
+        if let Some(reference) = self.cell(c.payment_reference) {
+            set_custom_reference(&mut report, "payment_reference", reference);
+        }
+        if let Some(email) = self.cell(c.customer_email) {
+            set(&mut report, &["customer_details", "email"], email);
+        }
+        if let Some(name) = self.cell(c.customer_name) {
+            set(&mut report, &["customer_details", "name"], name);
+        }
+        if let Some(description) = self.cell(c.description) {
+            set(&mut report, &["description"], description);
+        }
+        if let Some(metadata) = self.cell(c.metadata) {
+            let entries = metadata_entries(metadata).map_err(|m| self.error("metadata", m))?;
+            for (key, value) in entries {
+                set(&mut report, &["metadata", &key], &value);
+            }
+        }
+        Ok(report)
+    }
+
+    /// The latest attempt's outcome, set on `report`; the time of the outcome when the row has
+    /// one.
+    fn outcome(&self, report: &mut ParamMap) -> Result<Option<i64>, LineError> {
+        let c = self.columns;
+        let state = self.cell(c.latest_attempt_state).unwrap_or("pending");
+        let outcome_at = self.time(&[
+            ("latest_attempt_outcome_at", c.latest_attempt_outcome_at),
+            ("latest_attempt_outcome_utc", c.latest_attempt_outcome_utc),
+        ])?;
+        match state {
+            "pending" => {}
+            "guaranteed" | "failed" | "canceled" => {
+                let at = outcome_at.ok_or_else(|| {
+                    self.error(
+                        "latest_attempt_outcome_at",
+                        format!("a {state} payment needs the time of its outcome"),
+                    )
+                })?;
+                set(report, &["outcome"], state);
+                set(report, &[state, &format!("{state}_at")], &at.to_string());
+            }
+            other => {
+                return Err(self.error(
+                    "latest_attempt_state",
+                    format!("{other:?} is not one of pending, guaranteed, failed, canceled"),
+                ));
+            }
+        }
+        Ok(outcome_at)
+    }
+
+    /// The one refund of `amount_refunded`, when the row has one.
+    fn refund(&self, currency: &str, outcome_at: Option<i64>) -> Result<Option<RefundInput>, LineError> {
+        let c = self.columns;
+        let refunded = amount(
+            self.cell(c.amount_refunded),
+            self.cell(c.amount_refunded_decimal),
+            currency,
+        )
+        .map_err(|text| self.error("amount_refunded_decimal", not_decimal(text, currency)))?;
+        let Some(value) = refunded.filter(|v| v != "0") else {
+            return Ok(None);
+        };
+        let mut params = ParamMap::new();
+        set(&mut params, &["outcome"], "refunded");
+        set(&mut params, &["amount", "currency"], currency);
+        set(&mut params, &["amount", "value"], &value);
+        let refunded_at = self.time(&[("refunded_at", c.refunded_at)])?.or(outcome_at);
+        if let Some(at) = refunded_at {
+            set(&mut params, &["refunded", "refunded_at"], &at.to_string());
+        }
+        let reference = self.cell(c.refund_reference);
+        if let Some(reference) = reference {
+            set_custom_reference(&mut params, "refund_reference", reference);
+        }
+        Ok(Some(RefundInput {
+            params: ParamTree(params),
+            created: refunded_at,
+            derive_reference: reference.is_none(),
+        }))
     }
 }
 

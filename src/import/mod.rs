@@ -13,6 +13,7 @@ use crate::api::payment_records::{NewPaymentIds, new_payment, refund_report};
 use crate::base62::BASE62;
 use crate::records::command::ImportedPayment;
 use crate::records::ids::{OBJECT_ID_CHARS, OBJECT_ID_TIME_CHARS, time_prefix};
+use crate::records::lifecycle::RefundReport;
 use crate::records::model::{PaymentAttemptRecordId, PaymentRecordId};
 use crate::wire::error::ApiError;
 use crate::wire::form::{Param, ParamTree};
@@ -117,58 +118,80 @@ impl ReadyLine {
 /// Validates a line for the tenant's mode: the API's parameter rules, then the lifecycle.
 pub fn prepare(input: LineInput, livemode: bool) -> Result<ReadyLine, LineError> {
     let line = input.line;
-    if let Some(given) = input.livemode
-        && given != livemode
-    {
-        let (mode, flag) = if given {
-            ("live", "--mode live")
-        } else {
-            ("test", "--mode test")
-        };
-        return Err(LineError::new(
-            line,
-            Some("livemode"),
-            format!("the line is a {mode} mode payment: import it with {flag}"),
-        ));
-    }
+    check_mode(line, input.livemode, livemode)?;
     let report: ReportPaymentParams =
         crate::wire::params::read(&input.report).map_err(|e| LineError::api(line, "", e))?;
     let created = input.created.unwrap_or(report.initiated_at.0);
     check_time(line, "created", created)?;
-    let record_id = match input.record_id {
-        Some(id) => PaymentRecordId::new_unchecked(checked_id(line, "id", PaymentRecordId::PREFIX, id)?),
-        None => PaymentRecordId::new_unchecked(derived_id(PaymentRecordId::PREFIX, created, &input.identity)),
-    };
-    let attempt_id = match input.attempt_id {
-        Some(id) => PaymentAttemptRecordId::new_unchecked(checked_id(
-            line,
-            "latest_attempt",
-            PaymentAttemptRecordId::PREFIX,
-            id,
-        )?),
-        None => PaymentAttemptRecordId::new_unchecked(derived_id(
-            PaymentAttemptRecordId::PREFIX,
-            created,
-            &format!("{}\u{0}attempt", input.identity),
-        )),
-    };
     let ids = NewPaymentIds {
-        record_id: record_id.clone(),
-        attempt_id,
+        record_id: record_id(&input, created)?,
+        attempt_id: attempt_id(&input, created)?,
         livemode,
         now: created,
     };
+    let record_id = ids.record_id.clone();
     let (state, _) = new_payment(report, ids).map_err(|e| LineError::api(line, "", e))?;
-    if input.refunds.len() > REFUNDS_PER_LINE_MAX {
+    let reports = refund_reports(line, input.refunds, &record_id, created)?;
+    let payment = ImportedPayment::replay(state, reports).map_err(|rule| {
+        let e = ApiError::from(rule);
+        LineError::new(line, Some("refunds"), e.to_string())
+    })?;
+    Ok(ReadyLine { line, created, payment })
+}
+
+/// A line that says its mode must be in the mode imported.
+fn check_mode(line: u64, given: Option<bool>, livemode: bool) -> Result<(), LineError> {
+    match given {
+        Some(given) if given != livemode => {
+            let (mode, flag) = if given {
+                ("live", "--mode live")
+            } else {
+                ("test", "--mode test")
+            };
+            Err(LineError::new(
+                line,
+                Some("livemode"),
+                format!("the line is a {mode} mode payment: import it with {flag}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The record's id: the line's, else one derived from it.
+fn record_id(input: &LineInput, created: i64) -> Result<PaymentRecordId, LineError> {
+    Ok(PaymentRecordId::new_unchecked(match &input.record_id {
+        Some(id) => checked_id(input.line, "id", PaymentRecordId::PREFIX, id.clone())?,
+        None => derived_id(PaymentRecordId::PREFIX, created, &input.identity),
+    }))
+}
+
+/// The first attempt's id: the line's, else one derived from it.
+fn attempt_id(input: &LineInput, created: i64) -> Result<PaymentAttemptRecordId, LineError> {
+    let prefix = PaymentAttemptRecordId::PREFIX;
+    Ok(PaymentAttemptRecordId::new_unchecked(match &input.attempt_id {
+        Some(id) => checked_id(input.line, "latest_attempt", prefix, id.clone())?,
+        None => derived_id(prefix, created, &format!("{}\u{0}attempt", input.identity)),
+    }))
+}
+
+/// The line's refunds through report_refund's parameters, in order; each reference once.
+fn refund_reports(
+    line: u64,
+    refunds: Vec<RefundInput>,
+    record_id: &PaymentRecordId,
+    created: i64,
+) -> Result<Vec<RefundReport>, LineError> {
+    if refunds.len() > REFUNDS_PER_LINE_MAX {
         return Err(LineError::new(
             line,
             Some("refunds"),
             format!("a line may carry at most {REFUNDS_PER_LINE_MAX} refunds"),
         ));
     }
-    let mut reports = Vec::with_capacity(input.refunds.len());
+    let mut reports = Vec::with_capacity(refunds.len());
     let mut references = std::collections::HashSet::new();
-    for (i, mut refund) in input.refunds.into_iter().enumerate() {
+    for (i, mut refund) in refunds.into_iter().enumerate() {
         let prefix = format!("refunds[{i}]");
         if refund.derive_reference {
             set_refund_reference(&mut refund.params, format!("{record_id}_refund"));
@@ -191,11 +214,7 @@ pub fn prepare(input: LineInput, livemode: bool) -> Result<ReadyLine, LineError>
         }
         reports.push(report);
     }
-    let payment = ImportedPayment::replay(state, reports).map_err(|rule| {
-        let e = ApiError::from(rule);
-        LineError::new(line, Some("refunds"), e.to_string())
-    })?;
-    Ok(ReadyLine { line, created, payment })
+    Ok(reports)
 }
 
 /// A time the line sets itself (a record's or a refund's `created`) must be one the API's

@@ -8,12 +8,13 @@
 //! usage or file error (nothing is written).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 
 use super::args::{ImportArgs, Mode, ServeArgs};
 use super::progress::Progress;
+use super::run::{Counting, DataCommand, Interrupt, run};
 use super::{Failure, bootstrap, open_store_for, tenant_of};
 use crate::clock::unix_now;
 use crate::events::render::EventRequest;
@@ -156,6 +157,27 @@ impl Writes {
         }
     }
 
+    /// A line read: its payment sequenced for writing, or its refusal counted. Under
+    /// `--stop-on-error` a refusal first writes what came before it, and nothing after.
+    async fn take(&mut self, line: Result<ReadyLine, LineError>, sequencer: &mut Sequencer) {
+        match line {
+            Ok(ready) => {
+                for ready in sequencer.push(ready) {
+                    self.push(ready).await;
+                }
+            }
+            Err(refused) => {
+                if self.stop_on_error {
+                    for ready in std::mem::take(sequencer).finish() {
+                        self.push(ready).await;
+                    }
+                    self.send().await;
+                }
+                self.refuse(&refused);
+            }
+        }
+    }
+
     fn refuse(&mut self, error: &LineError) {
         eprintln!("payrec: {error}");
         self.counts.refused += 1;
@@ -214,126 +236,152 @@ async fn import_tenant(store: &dyn Store, account: Option<&str>, mode: Mode) -> 
 
 /// Imports; Ok(true) when no line was refused.
 pub async fn import_command(database_url: &str, args: &ImportArgs) -> Result<bool, Failure> {
-    let (mut source, bytes) = Source::open(args)?;
-    let livemode = args.mode == Mode::Live;
-    let (store, tenant, _serving) = if args.dry_run {
-        let tenant = Tenant {
-            account_id: args.account.clone().unwrap_or_default(),
-            livemode,
+    run(&ImportCommand { args }, database_url).await
+}
+
+struct ImportCommand<'a> {
+    args: &'a ImportArgs,
+}
+
+/// The file, and the writes its lines go to.
+struct ImportJob {
+    source: Source,
+    writes: Writes,
+    /// Held while importing: a server started on the same SQLite file refuses to start.
+    _serving: Option<std::fs::File>,
+}
+
+/// How far the import came.
+struct Imported {
+    writes: Writes,
+    lines: u64,
+    /// The file could not be read on.
+    failure: Option<Failure>,
+}
+
+impl DataCommand for ImportCommand<'_> {
+    type Job = ImportJob;
+    type Outcome = Imported;
+
+    async fn open(&self, database_url: &str) -> Result<(ImportJob, Option<u64>), Failure> {
+        let args = self.args;
+        let (source, bytes) = Source::open(args)?;
+        let (store, tenant, serving) = if args.dry_run {
+            let tenant = Tenant {
+                account_id: args.account.clone().unwrap_or_default(),
+                livemode: args.mode == Mode::Live,
+            };
+            (None, tenant, None)
+        } else {
+            let serving = super::serve::lock_sqlite_for_serving(database_url)?;
+            let store = open_store_for(database_url, &ServeArgs::default(), true).await?;
+            let tenant = import_tenant(store.as_ref(), args.account.as_deref(), args.mode).await?;
+            (Some(store), tenant, serving)
         };
-        (None, tenant, None)
-    } else {
-        let serving = super::serve::lock_sqlite_for_serving(database_url)?;
-        let store = open_store_for(database_url, &ServeArgs::default(), true).await?;
-        let tenant = import_tenant(store.as_ref(), args.account.as_deref(), args.mode).await?;
-        (Some(store), tenant, serving)
-    };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    // Registered here, before any write: Ctrl-C from now on stops the import between lines.
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| Failure(format!("cannot watch for Ctrl-C: {e}")))?;
-    let watcher = tokio::spawn(async move {
-        if sigint.recv().await.is_some() {
-            flag.store(true, Ordering::SeqCst);
+        let writes = Writes {
+            store,
+            tenant,
+            batch: Vec::with_capacity(IMPORT_BATCH_LINES),
+            last_sent: None,
+            in_flight: JoinSet::new(),
+            counts: Counts::default(),
+            stop_on_error: args.stop_on_error,
+            stopped: None,
+        };
+        let job = ImportJob {
+            source,
+            writes,
+            _serving: serving,
+        };
+        Ok((job, Some(bytes)))
+    }
+
+    fn counting(&self) -> Counting {
+        Counting {
+            verb: "importing",
+            noun: "lines",
         }
-    });
-    let mut writes = Writes {
-        store,
-        tenant,
-        batch: Vec::with_capacity(IMPORT_BATCH_LINES),
-        last_sent: None,
-        in_flight: JoinSet::new(),
-        counts: Counts::default(),
-        stop_on_error: args.stop_on_error,
-        stopped: None,
-    };
-    let mut progress = Progress::new("importing (bytes)", Some(bytes));
-    let mut sequencer = Sequencer::default();
-    let mut read = 0u64;
-    let mut lines = 0u64;
-    let mut failure = None;
-    while writes.stopped.is_none() {
-        if interrupted.load(Ordering::SeqCst) {
-            writes.stopped = Some(Stop::Interrupted);
-            break;
-        }
-        let next = match source.next() {
-            Ok(Some(next)) => next,
-            Ok(None) => break,
-            Err(e) => {
-                failure = Some(e);
+    }
+
+    async fn run(&self, job: ImportJob, progress: &mut Progress, interrupt: &Interrupt) -> Imported {
+        let ImportJob {
+            mut source,
+            mut writes,
+            _serving,
+        } = job;
+        let livemode = self.args.mode == Mode::Live;
+        let mut sequencer = Sequencer::default();
+        let (mut read, mut lines, mut failure) = (0u64, 0u64, None);
+        while writes.stopped.is_none() {
+            if interrupt.requested() {
+                writes.stopped = Some(Stop::Interrupted);
                 break;
             }
+            let next = match source.next() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            lines += 1;
+            writes
+                .take(next.and_then(|input| prepare(input, livemode)), &mut sequencer)
+                .await;
+            let position = source.position();
+            progress.advance(1, position - read);
+            read = position;
+        }
+        if writes.stopped.is_none() && failure.is_none() {
+            for ready in sequencer.finish() {
+                writes.push(ready).await;
+            }
+            writes.send().await;
+        }
+        writes.drain(0).await;
+        if let Some(store) = &writes.store
+            && let Err(e) = store.close().await
+        {
+            // Checkpoints the WAL back into the database and empties it, as a clean stop does.
+            failure.get_or_insert(Failure(format!("cannot close the database: {e}")));
+        }
+        progress.advance(0, source.position().saturating_sub(read));
+        Imported { writes, lines, failure }
+    }
+
+    fn summary(&self, outcome: Imported, elapsed: Duration) -> Result<bool, Failure> {
+        let (args, seconds) = (self.args, elapsed.as_secs_f64());
+        let Imported { writes, lines, failure } = outcome;
+        let c = &writes.counts;
+        let verb = if args.dry_run { "would import" } else { "imported" };
+        eprintln!(
+            "payrec: {verb} {} payments ({} refunds) from {} lines of {} in {seconds:.1} s ({:.0} lines/s); \
+             {} imported before, {} refused",
+            c.imported,
+            c.refunds,
+            lines,
+            args.file.display(),
+            lines as f64 / seconds.max(1e-9),
+            c.existed,
+            c.refused
+        );
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        let again = if args.dry_run {
+            ""
+        } else {
+            "; what was written stays, and running the import again skips it"
         };
-        lines += 1;
-        match next.and_then(|input| prepare(input, livemode)) {
-            Ok(ready) => {
-                for ready in sequencer.push(ready) {
-                    writes.push(ready).await;
-                }
+        match writes.stopped {
+            None => Ok(c.refused == 0),
+            Some(Stop::Refused(message)) => {
+                eprintln!("payrec: {message}{again}");
+                Ok(false)
             }
-            Err(refused) => {
-                if args.stop_on_error {
-                    // What came before the refused line is written; nothing after it.
-                    for ready in std::mem::take(&mut sequencer).finish() {
-                        writes.push(ready).await;
-                    }
-                    writes.send().await;
-                }
-                writes.refuse(&refused);
-            }
+            Some(Stop::Interrupted) => Err(Failure(format!("interrupted{again}"))),
+            Some(Stop::Failed(message)) => Err(Failure(format!("{message}{again}"))),
         }
-        let position = source.position();
-        progress.advance(position - read);
-        read = position;
-    }
-    if writes.stopped.is_none() && failure.is_none() {
-        for ready in sequencer.finish() {
-            writes.push(ready).await;
-        }
-        writes.send().await;
-    }
-    writes.drain(0).await;
-    watcher.abort();
-    if let Some(store) = &writes.store {
-        // Checkpoints the WAL back into the database and empties it, as a clean stop does.
-        store
-            .close()
-            .await
-            .map_err(|e| Failure(format!("cannot close the database: {e}")))?;
-    }
-    progress.advance(source.position().saturating_sub(read));
-    let seconds = progress.elapsed().as_secs_f64();
-    progress.finish();
-    let c = &writes.counts;
-    let verb = if args.dry_run { "would import" } else { "imported" };
-    eprintln!(
-        "payrec: {verb} {} payments ({} refunds) from {} lines of {} in {seconds:.1} s ({:.0} lines/s); \
-         {} imported before, {} refused",
-        c.imported,
-        c.refunds,
-        lines,
-        args.file.display(),
-        lines as f64 / seconds.max(1e-9),
-        c.existed,
-        c.refused
-    );
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
-    let again = if args.dry_run {
-        ""
-    } else {
-        "; what was written stays, and running the import again skips it"
-    };
-    match writes.stopped {
-        None => Ok(c.refused == 0),
-        Some(Stop::Refused(message)) => {
-            eprintln!("payrec: {message}{again}");
-            Ok(false)
-        }
-        Some(Stop::Interrupted) => Err(Failure(format!("interrupted{again}"))),
-        Some(Stop::Failed(message)) => Err(Failure(format!("{message}{again}"))),
     }
 }

@@ -131,24 +131,7 @@ impl Source {
                     return Ok(None);
                 }
                 if buffer.len() > JSON_LINE_BYTES_MAX && buffer.last() != Some(&b'\n') {
-                    // Skip the rest of the long line without holding it.
-                    loop {
-                        let chunk = reader
-                            .fill_buf()
-                            .map_err(|e| Failure(format!("cannot read the file: {e}")))?;
-                        if chunk.is_empty() {
-                            break;
-                        }
-                        let (used, done) = match chunk.iter().position(|b| *b == b'\n') {
-                            Some(i) => (i + 1, true),
-                            None => (chunk.len(), false),
-                        };
-                        reader.consume(used);
-                        *read += used as u64;
-                        if done {
-                            break;
-                        }
-                    }
+                    *read += skip_line(reader)?;
                     let message = format!("the line is longer than {JSON_LINE_BYTES_MAX} bytes");
                     return Ok(Some(Err(LineError::new(*line, None, message))));
                 }
@@ -168,6 +151,28 @@ impl Source {
         match self {
             Source::Csv { reader, .. } => reader.position().byte(),
             Source::Jsonl { read, .. } => *read,
+        }
+    }
+}
+
+/// Skips the rest of a long line without holding it; the bytes skipped.
+fn skip_line(reader: &mut BufReader<File>) -> Result<u64, Failure> {
+    let mut skipped = 0u64;
+    loop {
+        let chunk = reader
+            .fill_buf()
+            .map_err(|e| Failure(format!("cannot read the file: {e}")))?;
+        if chunk.is_empty() {
+            return Ok(skipped);
+        }
+        let (used, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        reader.consume(used);
+        skipped += used as u64;
+        if done {
+            return Ok(skipped);
         }
     }
 }
