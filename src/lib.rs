@@ -7,6 +7,7 @@
 //!   pages), `openapi` (the API's description), and `jobs` (the background work, supervised);
 //! - the data tools: `import` and `export` (the ledger in and out);
 //! - `state` (what the faces share: the store, the settings, the rate limiters);
+//! - `calls` (the report calls as typed requests, read the same way by `api` and `import`);
 //! - `wire` (Stripe's protocol) and `ratelimit`;
 //! - `store` (persistence, by backend);
 //! - the domain: `records` (payment records and their lifecycle), `events` (events and webhook
@@ -18,6 +19,7 @@ pub mod api;
 pub mod api_version;
 pub mod app;
 pub mod base62;
+pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod dashboard;

@@ -1,16 +1,16 @@
 //! `payrec import`'s lines: another system's payments, each a report_payment call with its
 //! outcome and then its refunds, read from a CSV row (`csv_line`, the export's columns) or a
 //! JSON line (`json_line`, the calls' parameters). Both become the API's parameter trees and go
-//! through the API's own declarations (`api::payment_records::params`) and the pure lifecycle,
+//! through the API's own declarations (`calls::payment_records::params`) and the pure lifecycle,
 //! with the line's ids and times, so a line is accepted exactly when the same calls would be.
 //! What only the database knows (the id is new, references are free) the store checks when it
 //! writes (`store::import`).
 
 use sha2::{Digest, Sha256};
 
-use crate::api::payment_records::params::{ReportPaymentParams, ReportRefundParams};
-use crate::api::payment_records::{NewPaymentIds, new_payment, refund_report};
 use crate::base62::BASE62;
+use crate::calls::payment_records::params::{ReportPaymentParams, ReportRefundParams};
+use crate::calls::payment_records::{NewPaymentIds, new_payment, refund_report};
 use crate::records::command::ImportedPayment;
 use crate::records::ids::{OBJECT_ID_CHARS, OBJECT_ID_TIME_CHARS, time_prefix};
 use crate::records::lifecycle::RefundReport;

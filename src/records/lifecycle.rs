@@ -3,7 +3,7 @@
 //! is unit- and property-testable.
 //!
 //! Rules about what a client may send (shapes, ranges, lengths) are checked at the edge
-//! (`api::payment_records::params`); the rules here are about the record's state, and each one broken maps to
+//! (`calls::payment_records::params`); the rules here are about the record's state, and each one broken maps to
 //! exactly one `LifecycleError` variant.
 
 use crate::metadata::apply_metadata;

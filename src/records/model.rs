@@ -15,7 +15,7 @@ pub use crate::metadata::{
     METADATA_KEY_CHARS_MAX, METADATA_KEYS_MAX, METADATA_VALUE_CHARS_MAX, Metadata, MetadataPatch,
 };
 
-/// A lowercase ISO 4217 currency code, validated at the edge (`wire::params`, declared per endpoint in `api::payment_records::params`).
+/// A lowercase ISO 4217 currency code, validated at the edge (`wire::params`, declared per endpoint in `calls::payment_records::params`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Currency(String);

@@ -3,18 +3,18 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use super::params::{
+use super::respond::record_result;
+use crate::api::execute::{Call, execute};
+use crate::calls::payment_records::params::{
     OutcomeCall, ReportInformationalParams, ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
     outcome_of,
 };
-use super::respond::record_result;
-use crate::api::execute::{Call, execute};
+use crate::calls::payment_records::{NewPaymentIds, new_payment, refund_report};
 use crate::clock::unix_now;
 use crate::records::command::{RecordChange, RecordCommand};
 use crate::records::ids::{new_attempt_id, new_record_id};
-use crate::records::lifecycle::PaymentState;
-use crate::records::lifecycle::{self, Informational, NewAttempt, NewPayment, RefundReport};
-use crate::records::model::{Outcome, PaymentAttemptRecordId, PaymentDetails, PaymentRecordId};
+use crate::records::lifecycle::{Informational, NewAttempt};
+use crate::records::model::Outcome;
 use crate::state::AppState;
 use crate::store::{RecordWrite, Tenant};
 use crate::wire::error::ApiError;
@@ -32,63 +32,6 @@ fn on_record<P>(record_id: String, change: RecordChange, expand: Expand<P>, labe
         render: record_result,
         expand: expand.paths,
         label,
-    }
-}
-
-/// The ids, mode and time a new payment is reported with: fresh ones over HTTP, the line's
-/// for `payrec import`.
-#[derive(Debug, Clone)]
-pub struct NewPaymentIds {
-    pub record_id: PaymentRecordId,
-    pub attempt_id: PaymentAttemptRecordId,
-    pub livemode: bool,
-    pub now: i64,
-}
-
-/// report_payment's parameters through the lifecycle: the new record and its first attempt,
-/// and the outcome reported with it. Shared by the handler and `payrec import`.
-pub fn new_payment(
-    p: ReportPaymentParams,
-    ids: NewPaymentIds,
-) -> Result<(PaymentState, Option<(Outcome, i64)>), ApiError> {
-    let outcome = outcome_of(p.outcome, &p.guaranteed, &p.failed, &p.canceled)?;
-    let details = PaymentDetails {
-        customer_details: p.customer_details.map(Into::into),
-        customer_presence: p.customer_presence,
-        description: p.description.map(|d| d.0),
-        metadata: Default::default(),
-        payment_method_details: Some(p.payment_method_details.into_details()?),
-        processor_details: crate::records::model::ProcessorDetails {
-            payment_reference: p
-                .processor_details
-                .and_then(|d| d.custom)
-                .map(|c| c.payment_reference.0),
-        },
-        shipping_details: p.shipping_details.map(Into::into),
-    };
-    let state = lifecycle::report_payment(NewPayment {
-        record_id: ids.record_id,
-        attempt_id: ids.attempt_id,
-        livemode: ids.livemode,
-        now: ids.now,
-        amount_requested: p.amount_requested.into(),
-        initiated_at: p.initiated_at.0,
-        details,
-        metadata: p.metadata,
-        outcome,
-    })?;
-    Ok((state, outcome))
-}
-
-/// report_refund's parameters as the lifecycle's command. Shared with `payrec import`.
-pub fn refund_report(p: ReportRefundParams, now: i64) -> RefundReport {
-    RefundReport {
-        refund_reference: p.processor_details.custom.refund_reference.0,
-        amount: p.amount.map(Into::into),
-        refunded_at: p.refunded.map(|r| r.refunded_at.0),
-        initiated_at: p.initiated_at.map(|t| t.0),
-        metadata: p.metadata,
-        now,
     }
 }
 

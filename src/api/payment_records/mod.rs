@@ -9,17 +9,14 @@ use crate::wire::params::ParamObject;
 
 mod handlers;
 pub mod params;
-
-pub use handlers::{NewPaymentIds, new_payment, refund_report};
 mod reads;
 pub mod respond;
-pub mod values;
 
-use params::{
-    ListAttemptsParams, ListRecordsParams, ReportCanceledParams, ReportFailedParams, ReportGuaranteedParams,
-    ReportInformationalParams, ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
-    RetrieveAttemptParams, RetrieveRecordParams,
+use crate::calls::payment_records::params::{
+    ReportCanceledParams, ReportFailedParams, ReportGuaranteedParams, ReportInformationalParams,
+    ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
 };
+use params::{ListAttemptsParams, ListRecordsParams, RetrieveAttemptParams, RetrieveRecordParams};
 
 const RECORD: Returns = Returns {
     schema: "payment_record",
@@ -137,3 +134,31 @@ pub const ROUTES: &[&Route] = &[
     &RETRIEVE_ATTEMPT,
     &LIST_ATTEMPTS,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_parameters_are_those_of_required_hashes_only() {
+        let endpoint = REPORT_REFUND;
+        assert_eq!(
+            endpoint.required(),
+            [
+                "outcome",
+                "processor_details[type]",
+                "processor_details[custom][refund_reference]"
+            ]
+        );
+        let report = REPORT_PAYMENT;
+        assert_eq!(
+            report.required(),
+            [
+                "amount_requested[currency]",
+                "amount_requested[value]",
+                "initiated_at",
+                "payment_method_details[type]"
+            ]
+        );
+    }
+}

@@ -43,26 +43,3 @@ fn payment_method_type_defaults_to_custom_only_when_a_payment_method_is_given() 
     let missing = neither.payment_method_details.into_details().unwrap_err();
     assert_eq!(missing.param(), Some("payment_method_details[type]"));
 }
-
-#[test]
-fn required_parameters_are_those_of_required_hashes_only() {
-    let endpoint = crate::api::payment_records::REPORT_REFUND;
-    assert_eq!(
-        endpoint.required(),
-        [
-            "outcome",
-            "processor_details[type]",
-            "processor_details[custom][refund_reference]"
-        ]
-    );
-    let report = crate::api::payment_records::REPORT_PAYMENT;
-    assert_eq!(
-        report.required(),
-        [
-            "amount_requested[currency]",
-            "amount_requested[value]",
-            "initiated_at",
-            "payment_method_details[type]"
-        ]
-    );
-}
