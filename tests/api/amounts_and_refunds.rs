@@ -2,6 +2,7 @@
 //! record mirroring its latest attempt, refunds and their references, currency and value
 //! bounds, and the invariants over a whole payment's life.
 
+use crate::common::backend_test;
 use crate::common::form::{assert_invalid_param, payment_with};
 use crate::common::rules::{self, SETTLED_AT, assert_rule_broken, new_attempt, settle, value_of};
 use crate::common::{Api, Resp, TestServer, id_of};
@@ -28,6 +29,7 @@ async fn refund(server: &TestServer, id: &str, reference: &str, value: Option<&s
     rules::refund(server, id, reference, amount.as_ref().map_or(&[][..], |a| &a[..])).await
 }
 
+#[backend_test]
 async fn amount_equals_amount_requested_on_the_record_and_every_attempt(server: TestServer) {
     let form = payment_with(&[
         ("amount_requested[currency]", "jpy"),
@@ -44,6 +46,7 @@ async fn amount_equals_amount_requested_on_the_record_and_every_attempt(server: 
     }
 }
 
+#[backend_test]
 async fn each_state_carries_the_requested_amount_as_its_own_portion_and_zero_elsewhere(server: TestServer) {
     let pending = server.pending_payment(1000).await;
     for field in PORTIONS {
@@ -67,6 +70,7 @@ async fn each_state_carries_the_requested_amount_as_its_own_portion_and_zero_els
     }
 }
 
+#[backend_test]
 async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
     let id = id_of(&server.pending_payment(1000).await);
     settle(&server, &id, "failed").await;
@@ -91,6 +95,7 @@ async fn a_records_portions_mirror_its_latest_attempt(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn amount_authorized_equals_amount_guaranteed(server: TestServer) {
     let id = id_of(&server.pending_payment(750).await);
     let check = |record: &Value| assert_eq!(record["amount_authorized"], record["amount_guaranteed"], "{record}");
@@ -100,6 +105,7 @@ async fn amount_authorized_equals_amount_guaranteed(server: TestServer) {
     check(&server.attempts_of(&id).await[0]);
 }
 
+#[backend_test]
 async fn refunds_accumulate_on_the_record_and_the_guaranteed_attempt(server: TestServer) {
     let id = id_of(&server.pending_payment(1000).await);
     settle(&server, &id, "failed").await;
@@ -119,6 +125,7 @@ async fn refunds_accumulate_on_the_record_and_the_guaranteed_attempt(server: Tes
     }
 }
 
+#[backend_test]
 async fn a_refund_without_an_amount_refunds_the_remainder(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     refund(&server, &id, "r1", Some("300")).await.ok();
@@ -130,6 +137,7 @@ async fn a_refund_without_an_amount_refunds_the_remainder(server: TestServer) {
     assert_eq!(value_of(&record, "amount_refunded"), 555, "the whole guarantee");
 }
 
+#[backend_test]
 async fn a_refund_beyond_the_remainder_is_rejected(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     assert_rule_broken(
@@ -152,6 +160,7 @@ async fn a_refund_beyond_the_remainder_is_rejected(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn a_fully_refunded_record_rejects_further_refunds(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     refund(&server, &id, "r1", None).await.ok();
@@ -160,6 +169,7 @@ async fn a_fully_refunded_record_rejects_further_refunds(server: TestServer) {
     assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 1000);
 }
 
+#[backend_test]
 async fn a_refund_before_a_guarantee_is_rejected(server: TestServer) {
     for outcome in [None, Some("failed"), Some("canceled")] {
         let id = id_of(&server.pending_payment(1000).await);
@@ -172,6 +182,7 @@ async fn a_refund_before_a_guarantee_is_rejected(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn a_refunds_currency_must_match_the_records(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     let eur = [("amount[currency]", "eur"), ("amount[value]", "100")];
@@ -180,6 +191,7 @@ async fn a_refunds_currency_must_match_the_records(server: TestServer) {
     assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0);
 }
 
+#[backend_test]
 async fn a_refund_reference_is_unique_per_account_and_mode(server: TestServer) {
     let first = guaranteed(&server, 1000).await;
     let second = guaranteed(&server, 1000).await;
@@ -199,6 +211,7 @@ async fn a_refund_reference_is_unique_per_account_and_mode(server: TestServer) {
     refund(&server, &second, "unused", Some("100")).await.ok();
 }
 
+#[backend_test]
 async fn the_same_refund_reference_is_fine_in_another_account_or_in_live_mode(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     refund(&server, &id, "shared_ref", Some("100")).await.ok();
@@ -219,6 +232,7 @@ async fn the_same_refund_reference_is_fine_in_another_account_or_in_live_mode(se
     }
 }
 
+#[backend_test]
 async fn a_currency_is_a_lowercase_iso_4217_code(server: TestServer) {
     for currency in ["usd", "eur", "jpy", "chf"] {
         let r = server
@@ -245,6 +259,7 @@ async fn a_currency_is_a_lowercase_iso_4217_code(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn an_amount_value_is_an_integer_from_1_to_999999999999(server: TestServer) {
     for value in ["1", "999999999999"] {
         let r = server
@@ -301,6 +316,7 @@ async fn assert_invariants(server: &TestServer, id: &str, step: &str) {
     }
 }
 
+#[backend_test]
 async fn the_amount_invariants_hold_over_a_payments_whole_life(server: TestServer) {
     let form = payment_with(&[
         ("amount_requested[currency]", "eur"),
@@ -334,6 +350,7 @@ async fn the_amount_invariants_hold_over_a_payments_whole_life(server: TestServe
     assert_invariants(&server, &id, "after a rejected attempt").await;
 }
 
+#[backend_test]
 async fn report_refund_requires_outcome_refunded_and_a_custom_refund_reference(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     let full = [
@@ -369,6 +386,7 @@ async fn report_refund_requires_outcome_refunded_and_a_custom_refund_reference(s
     assert_eq!(value_of(&server.record(&id).await, "amount_refunded"), 0);
 }
 
+#[backend_test]
 async fn refunded_is_optional_but_needs_refunded_at_when_given(server: TestServer) {
     let id = guaranteed(&server, 1000).await;
     let form = [
@@ -384,23 +402,3 @@ async fn refunded_is_optional_but_needs_refunded_at_when_given(server: TestServe
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.error("param"), "refunded[refunded_at]", "{}", r.body);
 }
-
-backend_tests!(
-    amount_equals_amount_requested_on_the_record_and_every_attempt,
-    each_state_carries_the_requested_amount_as_its_own_portion_and_zero_elsewhere,
-    a_records_portions_mirror_its_latest_attempt,
-    amount_authorized_equals_amount_guaranteed,
-    refunds_accumulate_on_the_record_and_the_guaranteed_attempt,
-    a_refund_without_an_amount_refunds_the_remainder,
-    a_refund_beyond_the_remainder_is_rejected,
-    a_fully_refunded_record_rejects_further_refunds,
-    a_refund_before_a_guarantee_is_rejected,
-    a_refunds_currency_must_match_the_records,
-    a_refund_reference_is_unique_per_account_and_mode,
-    the_same_refund_reference_is_fine_in_another_account_or_in_live_mode,
-    a_currency_is_a_lowercase_iso_4217_code,
-    an_amount_value_is_an_integer_from_1_to_999999999999,
-    the_amount_invariants_hold_over_a_payments_whole_life,
-    report_refund_requires_outcome_refunded_and_a_custom_refund_reference,
-    refunded_is_optional_but_needs_refunded_at_when_given,
-);

@@ -1,6 +1,7 @@
 //! API keys over HTTP: Bearer or Basic auth, Stripe's 401 texts, masked keys, revoked keys,
 //! `accept_any_key`, and the unsupported `Stripe-Account` header.
 
+use crate::common::backend_test;
 use crate::common::{Api, Auth, Endpoint, Resp, TestServer};
 use base64::Engine;
 use payrec::wire::error::NO_API_KEY_MESSAGE;
@@ -51,6 +52,7 @@ fn basic(credentials: &str) -> String {
     )
 }
 
+#[backend_test]
 async fn a_request_without_a_key_gets_stripes_401_text(server: TestServer) {
     let r = get_unknown_record(&server, Auth::None).await;
     assert_no_api_key(&r);
@@ -66,49 +68,58 @@ async fn a_request_without_a_key_gets_stripes_401_text(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn a_post_without_a_key_is_rejected_before_its_parameters_are_read(server: TestServer) {
     let r = server.with_auth(Auth::None).report_payment(&[("foo", "1")]).await;
     assert_no_api_key(&r);
 }
 
+#[backend_test]
 async fn an_authorization_header_with_an_unknown_scheme_counts_as_no_key(server: TestServer) {
     let value = format!("Token {}", server.test_key);
     let r = get_unknown_record_with_header(&server, "authorization", &value).await;
     assert_no_api_key(&r);
 }
 
+#[backend_test]
 async fn an_empty_bearer_token_counts_as_no_key(server: TestServer) {
     let r = get_unknown_record_with_header(&server, "authorization", "Bearer ").await;
     assert_no_api_key(&r);
 }
 
+#[backend_test]
 async fn basic_auth_with_an_empty_user_name_counts_as_no_key(server: TestServer) {
     let r = get_unknown_record_with_header(&server, "authorization", &basic(":password")).await;
     assert_no_api_key(&r);
 }
 
+#[backend_test]
 async fn basic_auth_that_is_not_base64_is_a_401_not_a_500(server: TestServer) {
     let r = get_unknown_record_with_header(&server, "authorization", "Basic !!!not-base64!!!").await;
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(r.error("type"), "invalid_request_error");
 }
 
+#[backend_test]
 async fn a_bearer_key_is_accepted(server: TestServer) {
     let r = get_unknown_record(&server, Auth::Bearer(server.test_key.clone())).await;
     assert_key_accepted(&r);
 }
 
+#[backend_test]
 async fn the_bearer_scheme_name_is_case_insensitive(server: TestServer) {
     let value = format!("bearer {}", server.test_key);
     let r = get_unknown_record_with_header(&server, "authorization", &value).await;
     assert_key_accepted(&r);
 }
 
+#[backend_test]
 async fn a_basic_key_as_user_name_is_accepted(server: TestServer) {
     let r = get_unknown_record(&server, Auth::Basic(server.test_key.clone())).await;
     assert_key_accepted(&r);
 }
 
+#[backend_test]
 async fn basic_auth_ignores_the_password_and_accepts_a_missing_colon(server: TestServer) {
     let with_password = basic(&format!("{}:whatever", server.test_key));
     assert_key_accepted(&get_unknown_record_with_header(&server, "authorization", &with_password).await);
@@ -116,11 +127,13 @@ async fn basic_auth_ignores_the_password_and_accepts_a_missing_colon(server: Tes
     assert_key_accepted(&get_unknown_record_with_header(&server, "authorization", &without_colon).await);
 }
 
+#[backend_test]
 async fn a_live_key_is_accepted(server: TestServer) {
     let r = get_unknown_record(&server, Auth::Bearer(server.live_key.clone())).await;
     assert_key_accepted(&r);
 }
 
+#[backend_test]
 async fn a_wrong_key_gets_401_naming_only_its_last_four_characters(server: TestServer) {
     let wrong = "sk_test_ThisKeyWasNeverIssued0wxyz";
     let r = get_unknown_record(&server, Auth::Bearer(wrong.into())).await;
@@ -139,16 +152,19 @@ async fn a_wrong_key_gets_401_naming_only_its_last_four_characters(server: TestS
     assert!(!fields.contains_key("code") && !fields.contains_key("param") && !fields.contains_key("doc_url"));
 }
 
+#[backend_test]
 async fn a_wrong_key_sent_with_basic_auth_is_masked_the_same_way(server: TestServer) {
     let r = get_unknown_record(&server, Auth::Basic("sk_test_NeverIssuedEither1234".into())).await;
     assert_invalid_key(&r, "sk_test_****1234");
 }
 
+#[backend_test]
 async fn a_wrong_live_key_is_masked_with_the_live_prefix(server: TestServer) {
     let r = get_unknown_record(&server, Auth::Bearer("sk_live_NotARealLiveKeyAtAll9876".into())).await;
     assert_invalid_key(&r, "sk_live_****9876");
 }
 
+#[backend_test]
 async fn a_real_key_with_one_character_changed_is_rejected(server: TestServer) {
     let mut altered = server.test_key.clone();
     let last = altered.pop().expect("non-empty key");
@@ -158,6 +174,7 @@ async fn a_real_key_with_one_character_changed_is_rejected(server: TestServer) {
     assert!(!r.body.contains(&altered));
 }
 
+#[backend_test]
 async fn an_overlong_key_is_a_401_that_does_not_echo_it(server: TestServer) {
     let long = format!("sk_test_{}", "A".repeat(1000));
     let r = get_unknown_record(&server, Auth::Bearer(long.clone())).await;
@@ -165,6 +182,7 @@ async fn an_overlong_key_is_a_401_that_does_not_echo_it(server: TestServer) {
     assert!(!r.body.contains(&long));
 }
 
+#[backend_test]
 async fn a_key_from_another_account_is_accepted(server: TestServer) {
     let other_test = server.new_account_key(false).await;
     assert_key_accepted(&get_unknown_record(&server, Auth::Bearer(other_test)).await);
@@ -172,6 +190,7 @@ async fn a_key_from_another_account_is_accepted(server: TestServer) {
     assert_key_accepted(&get_unknown_record(&server, Auth::Basic(other_live)).await);
 }
 
+#[backend_test]
 async fn a_stripe_account_header_is_rejected_with_400_saying_connect_is_not_served(server: TestServer) {
     let r = server
         .request(
@@ -189,6 +208,7 @@ async fn a_stripe_account_header_is_rejected_with_400_saying_connect_is_not_serv
     assert!(message.contains("Connect"), "{message}");
 }
 
+#[backend_test]
 async fn a_stripe_account_header_is_rejected_on_posts_too(server: TestServer) {
     let r = server
         .request(
@@ -224,6 +244,7 @@ async fn revoke_test_key(server: &TestServer) {
     );
 }
 
+#[backend_test]
 async fn a_revoked_key_is_rejected_with_401(server: TestServer) {
     assert_key_accepted(&get_unknown_record(&server, Auth::Bearer(server.test_key.clone())).await);
     revoke_test_key(&server).await;
@@ -236,46 +257,23 @@ async fn a_revoked_key_is_rejected_with_401(server: TestServer) {
     assert_invalid_key(&r, &format!("sk_test_****{last4}"));
 }
 
+#[backend_test]
 async fn revoking_one_key_leaves_the_accounts_other_keys_working(server: TestServer) {
     revoke_test_key(&server).await;
     assert_key_accepted(&get_unknown_record(&server, Auth::Bearer(server.live_key.clone())).await);
 }
 
+#[backend_test]
 async fn the_health_check_needs_no_key(server: TestServer) {
     let r = server.healthz().await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json["status"], "ok");
 }
 
-backend_tests!(
-    a_request_without_a_key_gets_stripes_401_text,
-    a_post_without_a_key_is_rejected_before_its_parameters_are_read,
-    an_authorization_header_with_an_unknown_scheme_counts_as_no_key,
-    an_empty_bearer_token_counts_as_no_key,
-    basic_auth_with_an_empty_user_name_counts_as_no_key,
-    basic_auth_that_is_not_base64_is_a_401_not_a_500,
-    a_bearer_key_is_accepted,
-    the_bearer_scheme_name_is_case_insensitive,
-    a_basic_key_as_user_name_is_accepted,
-    basic_auth_ignores_the_password_and_accepts_a_missing_colon,
-    a_live_key_is_accepted,
-    a_wrong_key_gets_401_naming_only_its_last_four_characters,
-    a_wrong_key_sent_with_basic_auth_is_masked_the_same_way,
-    a_wrong_live_key_is_masked_with_the_live_prefix,
-    a_real_key_with_one_character_changed_is_rejected,
-    an_overlong_key_is_a_401_that_does_not_echo_it,
-    a_key_from_another_account_is_accepted,
-    a_stripe_account_header_is_rejected_with_400_saying_connect_is_not_served,
-    a_stripe_account_header_is_rejected_on_posts_too,
-    a_revoked_key_is_rejected_with_401,
-    revoking_one_key_leaves_the_accounts_other_keys_working,
-    the_health_check_needs_no_key,
-);
-
 /// The same checks on servers started with `accept_any_key` (for stripe-mock-style suites).
 mod any_key {
     use super::{assert_key_accepted, assert_no_api_key, get_unknown_record};
-    use crate::common::{Auth, TestServer};
+    use crate::common::{Auth, TestServer, backend_test};
     use payrec::ServerConfig;
 
     fn any_key_config() -> ServerConfig {
@@ -285,6 +283,7 @@ mod any_key {
         }
     }
 
+    #[backend_test(config = any_key_config)]
     async fn with_accept_any_key_any_well_formed_key_is_accepted(server: TestServer) {
         for key in [
             "sk_test_anything123",
@@ -296,16 +295,19 @@ mod any_key {
         }
     }
 
+    #[backend_test(config = any_key_config)]
     async fn with_accept_any_key_the_same_key_works_on_every_request(server: TestServer) {
         for _ in 0..3 {
             assert_key_accepted(&get_unknown_record(&server, Auth::Basic("sk_test_again456".into())).await);
         }
     }
 
+    #[backend_test(config = any_key_config)]
     async fn with_accept_any_key_the_issued_keys_still_work(server: TestServer) {
         assert_key_accepted(&get_unknown_record(&server, Auth::Bearer(server.test_key.clone())).await);
     }
 
+    #[backend_test(config = any_key_config)]
     async fn with_accept_any_key_a_malformed_key_is_still_401(server: TestServer) {
         for key in [
             "foo",
@@ -327,18 +329,10 @@ mod any_key {
         }
     }
 
+    #[backend_test(config = any_key_config)]
     async fn with_accept_any_key_no_key_is_still_401(server: TestServer) {
         assert_no_api_key(&get_unknown_record(&server, Auth::None).await);
     }
-
-    backend_tests!(
-        config = any_key_config;
-        with_accept_any_key_any_well_formed_key_is_accepted,
-        with_accept_any_key_the_same_key_works_on_every_request,
-        with_accept_any_key_the_issued_keys_still_work,
-        with_accept_any_key_a_malformed_key_is_still_401,
-        with_accept_any_key_no_key_is_still_401,
-    );
 }
 
 /// Uses the server's test key twice (so that it is in the key cache), then revokes it with

@@ -2,6 +2,7 @@
 //! few records at once. Afterwards every record has at most one guarantee, no refund beyond it,
 //! amounts that agree with its attempts, and no client saw a 5xx or waited forever.
 
+use crate::common::backend_test;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,6 +144,7 @@ fn guaranteed_now(record: &PaymentRecord) -> i64 {
     }
 }
 
+#[backend_test]
 async fn many_clients_reporting_on_the_same_records_keep_every_invariant(server: TestServer) {
     let server = Arc::new(server);
     let mut ids = Vec::new();
@@ -211,6 +213,7 @@ async fn race(server: &Arc<TestServer>, id: &str, n: usize, op: impl Fn(usize) -
     answers
 }
 
+#[backend_test]
 async fn racing_outcomes_on_one_pending_attempt_have_exactly_one_winner(server: TestServer) {
     let server = Arc::new(server);
     for round in 0..5 {
@@ -227,6 +230,7 @@ async fn racing_outcomes_on_one_pending_attempt_have_exactly_one_winner(server: 
     }
 }
 
+#[backend_test]
 async fn racing_refunds_never_exceed_the_guarantee(server: TestServer) {
     let server = Arc::new(server);
     let id = id_of(&server.pending_payment(AMOUNT).await);
@@ -248,6 +252,7 @@ async fn racing_refunds_never_exceed_the_guarantee(server: TestServer) {
     check_record(&server, &id, &all).await;
 }
 
+#[backend_test]
 async fn one_refund_reference_raced_by_many_clients_is_taken_once(server: TestServer) {
     let server = Arc::new(server);
     let id = id_of(&server.pending_payment(AMOUNT).await);
@@ -282,6 +287,7 @@ const NEIGHBOURS: usize = 16;
 /// A trigger makes one payment's event insert fail, after its record is written: that payment
 /// is answered with an error and leaves nothing behind, and the payments committed beside it
 /// (on SQLite, in the same group commit) are all kept.
+#[backend_test]
 async fn a_write_that_fails_partway_undoes_itself_and_nothing_else(server: TestServer) {
     let poison = "poison_pill";
     match server.backend {
@@ -340,11 +346,3 @@ async fn a_write_that_fails_partway_undoes_itself_and_nothing_else(server: TestS
     );
     assert!(data.iter().all(|r| r["metadata"]["tag"] != poison));
 }
-
-backend_tests!(
-    a_write_that_fails_partway_undoes_itself_and_nothing_else,
-    many_clients_reporting_on_the_same_records_keep_every_invariant,
-    racing_outcomes_on_one_pending_attempt_have_exactly_one_winner,
-    racing_refunds_never_exceed_the_guarantee,
-    one_refund_reference_raced_by_many_clients_is_taken_once,
-);

@@ -3,6 +3,7 @@
 //! payments list and a payment's page, and the walls: no session, another account's payment, a
 //! signed-out or revoked session.
 
+use crate::common::backend_test;
 use crate::common::dashboard::Browser;
 use crate::common::form::payment_with;
 use crate::common::rules::refund;
@@ -24,6 +25,7 @@ async fn paid(server: &TestServer, reference: &str) -> String {
     id_of(&r.ok())
 }
 
+#[backend_test]
 async fn without_a_session_every_page_redirects_to_sign_in(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     for path in ["/dashboard/", "/dashboard/payments", "/dashboard/payments/pr_x"] {
@@ -45,6 +47,7 @@ async fn without_a_session_every_page_redirects_to_sign_in(server: TestServer) {
     assert!(!form.body.contains("<script"), "no scripts to read the dashboard");
 }
 
+#[backend_test]
 async fn a_restricted_key_signs_in_and_sees_its_payments_and_their_pages(server: TestServer) {
     let id = paid(&server, "bank-ref-7731").await;
     assert_eq!(
@@ -100,6 +103,7 @@ async fn a_restricted_key_signs_in_and_sees_its_payments_and_their_pages(server:
     );
 }
 
+#[backend_test]
 async fn a_wrong_csrf_token_is_refused(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     browser.get("/dashboard/sign-in").await;
@@ -114,6 +118,7 @@ async fn a_wrong_csrf_token_is_refused(server: TestServer) {
     assert_eq!(browser.get("/dashboard/payments").await.status, 200, "still signed in");
 }
 
+#[backend_test]
 async fn a_bad_key_is_refused_without_echoing_it(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     let bad = browser.sign_in("sk_test_notakeyofthisserver1234").await;
@@ -122,6 +127,7 @@ async fn a_bad_key_is_refused_without_echoing_it(server: TestServer) {
     assert!(!browser.cookies.contains_key("payrec_session"));
 }
 
+#[backend_test]
 async fn one_account_s_session_never_shows_another_s_data(server: TestServer) {
     let mine = paid(&server, "mine-ref").await;
     let other_key = server.new_account_key(false).await;
@@ -138,6 +144,7 @@ async fn one_account_s_session_never_shows_another_s_data(server: TestServer) {
     assert!(live_list.body.contains("live mode") && !live_list.body.contains(&mine));
 }
 
+#[backend_test]
 async fn signing_out_or_revoking_the_key_ends_the_session(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     browser.sign_in(&server.test_key).await;
@@ -168,6 +175,7 @@ async fn signing_out_or_revoking_the_key_ends_the_session(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn search_finds_payments_by_id_reference_refund_reference_customer_and_metadata(server: TestServer) {
     let id = paid(&server, "BANK-REF-555").await;
     assert_eq!(
@@ -234,6 +242,7 @@ async fn search_finds_payments_by_id_reference_refund_reference_customer_and_met
     );
 }
 
+#[backend_test]
 async fn the_webhooks_page_lists_endpoints_and_deliveries_and_a_secret_key_resends(server: TestServer) {
     let receiver = crate::common::receiver::Receiver::start(None).await;
     let endpoint = id_of(
@@ -292,19 +301,9 @@ async fn the_webhooks_page_lists_endpoints_and_deliveries_and_a_secret_key_resen
     assert_eq!(missing.status, 404);
 }
 
-backend_tests!(
-    the_webhooks_page_lists_endpoints_and_deliveries_and_a_secret_key_resends,
-    search_finds_payments_by_id_reference_refund_reference_customer_and_metadata,
-    without_a_session_every_page_redirects_to_sign_in,
-    a_restricted_key_signs_in_and_sees_its_payments_and_their_pages,
-    a_wrong_csrf_token_is_refused,
-    a_bad_key_is_refused_without_echoing_it,
-    one_account_s_session_never_shows_another_s_data,
-    signing_out_or_revoking_the_key_ends_the_session,
-);
-
 /// The dashboard's own error path: a request a page cannot serve is answered with a page (never
 /// the API's JSON) naming its request id, the one in the `Request-Id` header.
+#[backend_test]
 async fn a_request_a_page_cannot_serve_gets_an_html_page_naming_its_request_id(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     browser.sign_in(&server.test_key).await;
@@ -348,9 +347,4 @@ async fn a_page_while_the_database_is_gone_is_a_503_page_naming_its_request_id()
     assert!(page.body.contains(&request_id), "{}", page.body);
     assert!(page.header("retry-after").is_some());
     relay.restore();
-}
-
-mod error_pages {
-    use super::*;
-    backend_tests!(a_request_a_page_cannot_serve_gets_an_html_page_naming_its_request_id);
 }

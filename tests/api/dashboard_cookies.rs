@@ -3,6 +3,7 @@
 //! HSTS, so a cookie planted from a sibling subdomain (without the prefix) is no session and no
 //! sign-in token; on plain http a client's `X-Forwarded-Proto` changes nothing.
 
+use crate::common::backend_test;
 use crate::common::dashboard::Browser;
 use crate::common::{Api, TestServer};
 use payrec::ServerConfig;
@@ -22,6 +23,7 @@ fn set_cookies(page: &crate::common::dashboard::Page) -> Vec<String> {
         .collect()
 }
 
+#[backend_test(config = behind_https)]
 async fn behind_an_https_public_url_cookies_are_host_prefixed_and_secure_with_hsts(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     let signed_in = browser.sign_in(&server.test_key).await;
@@ -46,6 +48,7 @@ async fn behind_an_https_public_url_cookies_are_host_prefixed_and_secure_with_hs
     );
 }
 
+#[backend_test(config = behind_https)]
 async fn a_cookie_planted_without_the_host_prefix_is_neither_a_session_nor_a_sign_in_token(server: TestServer) {
     let mut browser = Browser::new(&server.base);
     browser.sign_in(&server.test_key).await;
@@ -68,6 +71,7 @@ async fn a_cookie_planted_without_the_host_prefix_is_neither_a_session_nor_a_sig
     assert_eq!(forced.status, 403, "{}", forced.body);
 }
 
+#[backend_test]
 async fn on_plain_http_a_forwarded_proto_header_changes_nothing(server: TestServer) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -84,14 +88,3 @@ async fn on_plain_http_a_forwarded_proto_header_changes_nothing(server: TestServ
     assert!(!cookie.contains("Secure"), "{cookie}");
     assert!(page.headers().get("strict-transport-security").is_none());
 }
-
-mod https {
-    use super::*;
-    backend_tests!(
-        config = behind_https;
-        behind_an_https_public_url_cookies_are_host_prefixed_and_secure_with_hsts,
-        a_cookie_planted_without_the_host_prefix_is_neither_a_session_nor_a_sign_in_token,
-    );
-}
-
-backend_tests!(on_plain_http_a_forwarded_proto_header_changes_nothing);

@@ -2,6 +2,7 @@
 //! both backends. The overview's figures are checked against what the API lists, so they are
 //! the ledger's, not the page's own arithmetic.
 
+use crate::common::backend_test;
 use serde_json::Value;
 
 use crate::common::dashboard::{Browser, Page};
@@ -55,6 +56,7 @@ async fn listed(server: &TestServer) -> Vec<Value> {
     page["data"].as_array().expect("data").clone()
 }
 
+#[backend_test]
 async fn the_overview_totals_each_state_for_the_period_and_currency(server: TestServer) {
     let guaranteed = payment(&server, "1000", "usd", Some("guaranteed"), "g-1").await;
     assert_eq!(
@@ -136,6 +138,7 @@ async fn the_overview_totals_each_state_for_the_period_and_currency(server: Test
     assert!(wrong.body.contains("“someday” is not a date"));
 }
 
+#[backend_test]
 async fn the_payments_filters_select_by_created_range_state_currency_and_amount(server: TestServer) {
     let small = payment(&server, "1000", "usd", Some("guaranteed"), "small").await;
     let large = payment(&server, "2550", "usd", Some("failed"), "large").await;
@@ -209,6 +212,7 @@ fn csv_rows(page: &Page) -> Vec<Vec<String>> {
         .collect()
 }
 
+#[backend_test]
 async fn the_csv_export_downloads_what_the_filters_select(server: TestServer) {
     let guaranteed = payment(&server, "1234", "kwd", Some("guaranteed"), "bank-ref-1").await;
     assert_eq!(
@@ -257,6 +261,7 @@ async fn the_csv_export_downloads_what_the_filters_select(server: TestServer) {
     assert!(matches!(stranger.status, 302 | 303) && !stranger.body.contains(&guaranteed));
 }
 
+#[backend_test]
 async fn an_export_longer_than_a_page_holds_every_payment_once(server: TestServer) {
     let count = payrec::export::EXPORT_PAGE_SIZE + 7;
     let mut made = Vec::with_capacity(count);
@@ -275,10 +280,3 @@ async fn an_export_longer_than_a_page_holds_every_payment_once(server: TestServe
     made.sort();
     assert_eq!(ids, made, "every payment exactly once");
 }
-
-backend_tests!(
-    the_overview_totals_each_state_for_the_period_and_currency,
-    the_payments_filters_select_by_created_range_state_currency_and_amount,
-    the_csv_export_downloads_what_the_filters_select,
-    an_export_longer_than_a_page_holds_every_payment_once,
-);

@@ -1,6 +1,7 @@
 //! Stripe's response headers on every response, and Stripe's error shapes for unknown URLs,
 //! wrong methods and unknown ids.
 
+use crate::common::backend_test;
 use std::collections::HashSet;
 
 use crate::common::{Api, Auth, Report, Resp, TestServer};
@@ -70,12 +71,14 @@ fn assert_no_such_record(r: &Resp, id: &str) {
     );
 }
 
+#[backend_test]
 async fn the_health_check_carries_stripes_headers(server: TestServer) {
     let r = server.healthz().await;
     assert_eq!(r.status, 200, "{:?}", server.backend);
     assert_stripe_headers(&r, DEFAULT_STRIPE_VERSION);
 }
 
+#[backend_test]
 async fn every_error_response_carries_request_id_content_type_and_stripe_version(server: TestServer) {
     let key = || Auth::Basic(server.test_key.clone());
     let cases = [
@@ -107,6 +110,7 @@ async fn every_error_response_carries_request_id_content_type_and_stripe_version
     }
 }
 
+#[backend_test]
 async fn a_requests_stripe_version_is_echoed_whatever_its_value(server: TestServer) {
     for version in ["2020-08-27", "2025-03-31.basil", "not a version"] {
         let headers = [("stripe-version", version)];
@@ -131,6 +135,7 @@ async fn a_requests_stripe_version_is_echoed_whatever_its_value(server: TestServ
     }
 }
 
+#[backend_test]
 async fn the_health_check_echoes_the_stripe_version_too(server: TestServer) {
     let r = server
         .request(
@@ -145,6 +150,7 @@ async fn the_health_check_echoes_the_stripe_version_too(server: TestServer) {
     assert_eq!(r.header("stripe-version"), Some("2020-08-27"));
 }
 
+#[backend_test]
 async fn request_ids_differ_between_requests(server: TestServer) {
     let mut seen = HashSet::new();
     for _ in 0..20 {
@@ -155,12 +161,14 @@ async fn request_ids_differ_between_requests(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn an_unknown_url_is_stripes_404(server: TestServer) {
     let r = server.get("/v1/foo", &[]).await;
     assert_unrecognized(&r, "GET", "/v1/foo");
     assert_eq!(error_keys(&r), ["message", "type"]);
 }
 
+#[backend_test]
 async fn an_unknown_url_names_the_method_it_was_called_with(server: TestServer) {
     assert_unrecognized(&server.post("/v1/foo", &[("a", "b")]).await, "POST", "/v1/foo");
     assert_unrecognized(&server.get("/", &[]).await, "GET", "/");
@@ -176,6 +184,7 @@ async fn an_unknown_url_names_the_method_it_was_called_with(server: TestServer) 
     );
 }
 
+#[backend_test]
 async fn a_wrong_method_on_a_known_path_is_a_stripe_404_never_a_405(server: TestServer) {
     let cases = [
         (Method::DELETE, "/v1/payment_records/pr_x"),
@@ -198,6 +207,7 @@ async fn a_wrong_method_on_a_known_path_is_a_stripe_404_never_a_405(server: Test
     }
 }
 
+#[backend_test]
 async fn get_on_report_payment_is_a_stripe_404(server: TestServer) {
     let r = server.get("/v1/payment_records/report_payment", &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
@@ -205,6 +215,7 @@ async fn get_on_report_payment_is_a_stripe_404(server: TestServer) {
     assert_stripe_headers(&r, DEFAULT_STRIPE_VERSION);
 }
 
+#[backend_test]
 async fn an_unknown_record_id_is_resource_missing_as_in_examples_case_10(server: TestServer) {
     let r = server.retrieve_record("pr_doesnotexist", &[]).await;
     assert_eq!(r.status, 404);
@@ -220,24 +231,28 @@ async fn an_unknown_record_id_is_resource_missing_as_in_examples_case_10(server:
     );
 }
 
+#[backend_test]
 async fn an_unknown_id_of_300_characters_is_a_404_that_echoes_it(server: TestServer) {
     let id = format!("pr_{}", "a".repeat(297));
     let r = server.retrieve_record(&id, &[]).await;
     assert_no_such_record(&r, &id);
 }
 
+#[backend_test]
 async fn an_unknown_id_of_ten_thousand_characters_is_a_404(server: TestServer) {
     let id = format!("pr_{}", "Z".repeat(10_000));
     let r = server.retrieve_record(&id, &[]).await;
     assert_no_such_record(&r, &id);
 }
 
+#[backend_test]
 async fn an_id_that_does_not_look_like_a_record_id_is_a_404(server: TestServer) {
     for id in ["x", "par_x", "cus_123", "0", "PR_X"] {
         assert_no_such_record(&server.retrieve_record(id, &[]).await, id);
     }
 }
 
+#[backend_test]
 async fn a_percent_encoded_unicode_id_is_decoded_and_echoed(server: TestServer) {
     let r = server
         .get("/v1/payment_records/pr_%C3%A9t%C3%A9%F0%9F%92%B3", &[])
@@ -245,6 +260,7 @@ async fn a_percent_encoded_unicode_id_is_decoded_and_echoed(server: TestServer) 
     assert_no_such_record(&r, "pr_été💳");
 }
 
+#[backend_test]
 async fn a_nul_byte_in_an_id_is_a_404_not_a_500(server: TestServer) {
     let mut wrong = Vec::new();
     let requests = [
@@ -295,6 +311,7 @@ async fn a_nul_byte_in_an_id_is_a_404_not_a_500(server: TestServer) {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+#[backend_test]
 async fn an_id_that_is_not_utf8_is_a_404_not_a_500(server: TestServer) {
     let paths = [
         "/v1/payment_records/pr_%FF%FE",
@@ -315,6 +332,7 @@ async fn an_id_that_is_not_utf8_is_a_404_not_a_500(server: TestServer) {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+#[backend_test]
 async fn an_id_is_percent_decoded_exactly_once(server: TestServer) {
     let r = server.get("/v1/payment_records/pr_%2541", &[]).await;
     assert_no_such_record(&r, "pr_%41");
@@ -327,6 +345,7 @@ async fn an_id_is_percent_decoded_exactly_once(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn an_id_with_quotes_slashes_and_sql_is_a_404_that_echoes_it(server: TestServer) {
     let r = server.get("/v1/payment_records/pr_x'%20OR%20'1'='1", &[]).await;
     assert_no_such_record(&r, "pr_x' OR '1'='1");
@@ -336,6 +355,7 @@ async fn an_id_with_quotes_slashes_and_sql_is_a_404_that_echoes_it(server: TestS
     assert_no_such_record(&r, "pr_%++");
 }
 
+#[backend_test]
 async fn an_unknown_attempt_id_is_resource_missing_for_payment_attempt_record(server: TestServer) {
     let r = server.retrieve_attempt("par_x", &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
@@ -351,6 +371,7 @@ async fn an_unknown_attempt_id_is_resource_missing_for_payment_attempt_record(se
     );
 }
 
+#[backend_test]
 async fn an_unknown_attempt_id_of_any_characters_is_a_404(server: TestServer) {
     let r = server.get("/v1/payment_attempt_records/par_%C3%A9'%20x", &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
@@ -363,6 +384,7 @@ async fn an_unknown_attempt_id_of_any_characters_is_a_404(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_record(server: TestServer) {
     let r = server.list_attempts("pr_nope", &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
@@ -373,6 +395,7 @@ async fn listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_rec
 
 /// The page is read before the record is looked up: an empty page or a refused cursor must
 /// still answer for the record first.
+#[backend_test]
 async fn listing_the_attempts_of_an_unknown_record_is_a_404_even_with_a_cursor_and_a_known_ones_empty_page_is_200(
     server: TestServer,
 ) {
@@ -390,6 +413,7 @@ async fn listing_the_attempts_of_an_unknown_record_is_a_404_even_with_a_cursor_a
     assert_eq!(r.json["has_more"], false, "{}", r.body);
 }
 
+#[backend_test]
 async fn reporting_on_an_unknown_record_is_a_404(server: TestServer) {
     let cases: [(Report, &[(&str, &str)]); 6] = [
         (Report::Attempt, &[("initiated_at", "1730211300")]),
@@ -413,6 +437,7 @@ async fn reporting_on_an_unknown_record_is_a_404(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn error_bodies_link_the_doc_url_of_their_code(server: TestServer) {
     let cases = [
         (
@@ -438,6 +463,7 @@ async fn error_bodies_link_the_doc_url_of_their_code(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn errors_without_a_code_have_no_code_or_doc_url_keys_and_no_null_fields(server: TestServer) {
     let no_key = server.with_auth(Auth::None).list_records(&[]).await;
     assert_eq!(error_keys(&no_key), ["message", "type"]);
@@ -451,31 +477,3 @@ async fn errors_without_a_code_have_no_code_or_doc_url_keys_and_no_null_fields(s
         assert!(fields.values().all(|v| !v.is_null()), "a null field: {}", r.body);
     }
 }
-
-backend_tests!(
-    the_health_check_carries_stripes_headers,
-    a_nul_byte_in_an_id_is_a_404_not_a_500,
-    an_id_that_is_not_utf8_is_a_404_not_a_500,
-    an_id_is_percent_decoded_exactly_once,
-    every_error_response_carries_request_id_content_type_and_stripe_version,
-    a_requests_stripe_version_is_echoed_whatever_its_value,
-    the_health_check_echoes_the_stripe_version_too,
-    request_ids_differ_between_requests,
-    an_unknown_url_is_stripes_404,
-    an_unknown_url_names_the_method_it_was_called_with,
-    a_wrong_method_on_a_known_path_is_a_stripe_404_never_a_405,
-    get_on_report_payment_is_a_stripe_404,
-    an_unknown_record_id_is_resource_missing_as_in_examples_case_10,
-    an_unknown_id_of_300_characters_is_a_404_that_echoes_it,
-    an_unknown_id_of_ten_thousand_characters_is_a_404,
-    an_id_that_does_not_look_like_a_record_id_is_a_404,
-    a_percent_encoded_unicode_id_is_decoded_and_echoed,
-    an_id_with_quotes_slashes_and_sql_is_a_404_that_echoes_it,
-    an_unknown_attempt_id_is_resource_missing_for_payment_attempt_record,
-    an_unknown_attempt_id_of_any_characters_is_a_404,
-    listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_record,
-    listing_the_attempts_of_an_unknown_record_is_a_404_even_with_a_cursor_and_a_known_ones_empty_page_is_200,
-    reporting_on_an_unknown_record_is_a_404,
-    error_bodies_link_the_doc_url_of_their_code,
-    errors_without_a_code_have_no_code_or_doc_url_keys_and_no_null_fields,
-);

@@ -2,6 +2,7 @@
 //! order, with `previous_attributes`; nothing for a replay or a rejected call; the list's filters
 //! and cursors; tenant and mode walls.
 
+use crate::common::backend_test;
 use serde_json::Value;
 
 use crate::common::form::payment_with;
@@ -25,6 +26,7 @@ fn types_of(page: &Value) -> Vec<String> {
         .collect()
 }
 
+#[backend_test]
 async fn each_call_emits_one_event_per_object_it_changed_in_the_catalogue_order(server: TestServer) {
     let record = server.report_payment(&guaranteed_payment()).await.ok();
     let id = id_of(&record);
@@ -90,6 +92,7 @@ async fn each_call_emits_one_event_per_object_it_changed_in_the_catalogue_order(
     );
 }
 
+#[backend_test]
 async fn an_event_is_stripes_event_object_and_data_object_is_the_object_after_the_call(server: TestServer) {
     let r = server.report_payment_keyed("key-evt-1", &guaranteed_payment()).await;
     let request_id = r.header("request-id").expect("Request-Id").to_owned();
@@ -147,6 +150,7 @@ async fn an_event_is_stripes_event_object_and_data_object_is_the_object_after_th
     assert_eq!(page["data"][0]["request"]["idempotency_key"], "key-evt-1");
 }
 
+#[backend_test]
 async fn previous_attributes_hold_the_whole_previous_value_of_each_changed_field(server: TestServer) {
     let id = id_of(&server.pending_payment(1000).await);
     server
@@ -180,6 +184,7 @@ async fn previous_attributes_hold_the_whole_previous_value_of_each_changed_field
     assert_eq!(informational["data"]["object"]["metadata"]["order"], "1");
 }
 
+#[backend_test]
 async fn an_idempotent_replay_and_a_rejected_call_emit_nothing(server: TestServer) {
     server
         .report_payment_keyed("replayed", &guaranteed_payment())
@@ -209,6 +214,7 @@ async fn an_idempotent_replay_and_a_rejected_call_emit_nothing(server: TestServe
     assert_eq!(server.event_types().await.len(), after_outcome);
 }
 
+#[backend_test]
 async fn events_list_filters_by_type_wildcard_types_and_created(server: TestServer) {
     server.report_payment(&guaranteed_payment()).await.ok();
     server.pending_payment(100).await;
@@ -265,6 +271,7 @@ async fn events_list_filters_by_type_wildcard_types_and_created(server: TestServ
     assert_eq!(server.list_events(&[("delivery_success", "maybe")]).await.status, 400);
 }
 
+#[backend_test]
 async fn events_pages_walk_newest_first_with_both_cursors(server: TestServer) {
     for _ in 0..3 {
         server.report_payment(&guaranteed_payment()).await.ok();
@@ -293,6 +300,7 @@ async fn events_pages_walk_newest_first_with_both_cursors(server: TestServer) {
     assert_eq!(missing.error("message"), "No such event: 'evt_nope'");
 }
 
+#[backend_test]
 async fn delivery_success_tells_delivered_events_from_the_others(server: TestServer) {
     server.pending_payment(100).await;
     let undelivered = server.list_events(&[("delivery_success", "false")]).await.ok();
@@ -320,6 +328,7 @@ async fn delivery_success_tells_delivered_events_from_the_others(server: TestSer
     assert_eq!(delivered["data"].as_array().expect("data").len(), 2);
 }
 
+#[backend_test]
 async fn tenants_and_modes_never_see_each_others_events(server: TestServer) {
     server.report_payment(&guaranteed_payment()).await.ok();
     let mine = ids(&server.list_events(&[]).await.ok());
@@ -334,6 +343,7 @@ async fn tenants_and_modes_never_see_each_others_events(server: TestServer) {
     assert_eq!(ids(&server.list_events(&[]).await.ok()), mine);
 }
 
+#[backend_test]
 async fn events_older_than_thirty_days_are_pruned_with_their_deliveries(server: TestServer) {
     server.webhook_endpoint("http://127.0.0.1:9/nobody").await;
     server.pending_payment(100).await;
@@ -367,15 +377,3 @@ async fn events_older_than_thirty_days_are_pruned_with_their_deliveries(server: 
     assert!(deliveries.iter().all(|d| !old.contains(&d.event_id)), "{deliveries:?}");
     assert_eq!(deliveries.len(), 2);
 }
-
-backend_tests!(
-    events_older_than_thirty_days_are_pruned_with_their_deliveries,
-    each_call_emits_one_event_per_object_it_changed_in_the_catalogue_order,
-    an_event_is_stripes_event_object_and_data_object_is_the_object_after_the_call,
-    previous_attributes_hold_the_whole_previous_value_of_each_changed_field,
-    an_idempotent_replay_and_a_rejected_call_emit_nothing,
-    events_list_filters_by_type_wildcard_types_and_created,
-    events_pages_walk_newest_first_with_both_cursors,
-    delivery_success_tells_delivered_events_from_the_others,
-    tenants_and_modes_never_see_each_others_events,
-);

@@ -2,6 +2,7 @@
 //! equal to the API's objects, the CSV columns, the created window, the tenant walls, a file
 //! written whole, and the errors a user can make.
 
+use crate::common::backend_test;
 use serde_json::Value;
 
 use crate::common::child::run_payrec;
@@ -69,6 +70,7 @@ pub async fn ledger(server: &TestServer) -> (String, String) {
     (paid, pending)
 }
 
+#[backend_test]
 async fn json_lines_are_the_api_s_objects(server: TestServer) {
     let (paid, pending) = ledger(&server).await;
     let records = lines(&export(&server, &["--format", "jsonl"]).unwrap());
@@ -111,6 +113,7 @@ async fn json_lines_are_the_api_s_objects(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn csv_exports_have_their_documented_columns(server: TestServer) {
     let (paid, _) = ledger(&server).await;
     let records = csv_rows(&export(&server, &[]).unwrap());
@@ -135,6 +138,7 @@ async fn csv_exports_have_their_documented_columns(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn the_window_the_mode_and_the_account_select_what_is_exported(server: TestServer) {
     ledger(&server).await;
     let now = payrec::clock::unix_now();
@@ -168,6 +172,7 @@ async fn the_window_the_mode_and_the_account_select_what_is_exported(server: Tes
     assert!(!ok && stderr.contains("--account"), "{stderr}");
 }
 
+#[backend_test]
 async fn a_file_is_written_whole_and_mistakes_are_named(server: TestServer) {
     ledger(&server).await;
     let dir = tempfile::tempdir().unwrap();
@@ -195,10 +200,3 @@ async fn a_file_is_written_whole_and_mistakes_are_named(server: TestServer) {
     .unwrap_err();
     assert!(upside_down.contains("before"), "{upside_down}");
 }
-
-backend_tests!(
-    json_lines_are_the_api_s_objects,
-    csv_exports_have_their_documented_columns,
-    the_window_the_mode_and_the_account_select_what_is_exported,
-    a_file_is_written_whole_and_mistakes_are_named,
-);

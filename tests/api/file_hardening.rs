@@ -3,6 +3,7 @@
 //! outputs are private (0600), never written through a link nor over the database, and the
 //! import refuses out-of-range times and endless fields with a clear error instead of a panic.
 
+use crate::common::backend_test;
 use std::os::unix::fs::PermissionsExt;
 
 use crate::common::child::{run_payrec, run_payrec_with};
@@ -33,6 +34,7 @@ fn cells(csv_text: &str) -> Vec<String> {
         .collect()
 }
 
+#[backend_test]
 async fn csv_cells_that_would_run_as_formulas_are_neutralised_and_import_back_exactly(server: TestServer) {
     formula_payments(&server).await;
     let (ok, exported, stderr) = run_payrec(&server.database_url, &["export", "--account", &server.account_id]);
@@ -66,6 +68,7 @@ async fn csv_cells_that_would_run_as_formulas_are_neutralised_and_import_back_ex
     assert_eq!(again, exported, "the round trip is exact");
 }
 
+#[backend_test]
 async fn outputs_are_private_and_never_written_through_a_link_or_over_the_database(server: TestServer) {
     formula_payments(&server).await;
     let dir = tempfile::tempdir().unwrap();
@@ -134,6 +137,7 @@ async fn outputs_are_private_and_never_written_through_a_link_or_over_the_databa
     assert!(cells(&text).contains(&"'=cmd|' /C calc'!A0".to_owned()), "{text}");
 }
 
+#[backend_test]
 async fn import_refuses_times_the_api_refuses_and_takes_the_latest_it_accepts(server: TestServer) {
     let empty = empty_database(server.backend).await;
     let dir = tempfile::tempdir().unwrap();
@@ -162,6 +166,7 @@ async fn import_refuses_times_the_api_refuses_and_takes_the_latest_it_accepts(se
     );
 }
 
+#[backend_test]
 async fn an_endless_csv_field_is_refused_naming_its_line_without_holding_it(server: TestServer) {
     let empty = empty_database(server.backend).await;
     let dir = tempfile::tempdir().unwrap();
@@ -178,10 +183,3 @@ async fn an_endless_csv_field_is_refused_naming_its_line_without_holding_it(serv
         "{stderr}"
     );
 }
-
-backend_tests!(
-    csv_cells_that_would_run_as_formulas_are_neutralised_and_import_back_exactly,
-    outputs_are_private_and_never_written_through_a_link_or_over_the_database,
-    import_refuses_times_the_api_refuses_and_takes_the_latest_it_accepts,
-    an_endless_csv_field_is_refused_naming_its_line_without_holding_it,
-);

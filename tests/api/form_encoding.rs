@@ -4,10 +4,12 @@
 //! Every request here fails validation before the lifecycle runs, so no test needs a stored
 //! record.
 
+use crate::common::backend_test;
 use crate::common::form::*;
 use crate::common::{Api, TestServer};
 use serde_json::json;
 
+#[backend_test]
 async fn an_unknown_parameter_is_rejected_by_its_full_path(server: TestServer) {
     let r = server
         .report_payment(&payment_with(&[("shipping_details[foo]", "1")]))
@@ -25,24 +27,29 @@ async fn an_unknown_parameter_is_rejected_by_its_full_path(server: TestServer) {
     assert_eq!(r.status, 400);
 }
 
+#[backend_test]
 async fn an_unknown_top_level_parameter_is_rejected_by_name(server: TestServer) {
     assert_unknown(&server.report_payment(&payment_with(&[("foo", "1")])).await, "foo");
 }
 
+#[backend_test]
 async fn an_unknown_parameter_deep_in_a_known_hash_is_named_by_its_whole_path(server: TestServer) {
     let form = payment_with(&[("payment_method_details[billing_details][address][planet]", "mars")]);
     let r = server.report_payment(&form).await;
     assert_unknown(&r, "payment_method_details[billing_details][address][planet]");
 }
 
+#[backend_test]
 async fn unknown_parameters_are_reported_before_missing_ones(server: TestServer) {
     assert_unknown(&server.report_payment(&[("foo", "1")]).await, "foo");
 }
 
+#[backend_test]
 async fn a_missing_amount_value_is_exactly_examples_case_9(server: TestServer) {
     assert_examples_case_9(&server.report_payment(&WITHOUT_AMOUNT_VALUE).await);
 }
 
+#[backend_test]
 async fn an_empty_body_is_missing_its_first_required_parameter(server: TestServer) {
     let r = server.report_payment_raw(FORM, Vec::new()).await;
     assert_error(
@@ -62,6 +69,7 @@ async fn an_empty_body_is_missing_its_first_required_parameter(server: TestServe
 
 // Typed values.
 
+#[backend_test]
 async fn a_decimal_amount_is_an_invalid_integer(server: TestServer) {
     let r = server
         .report_payment(&payment_with(&[("amount_requested[value]", "12.5")]))
@@ -78,6 +86,7 @@ async fn a_decimal_amount_is_an_invalid_integer(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn anything_but_a_plain_64_bit_integer_is_an_invalid_integer(server: TestServer) {
     for value in ["abc", "1e3", "0x10", "12 ", "99999999999999999999", "1,000"] {
         let r = server
@@ -92,6 +101,7 @@ async fn anything_but_a_plain_64_bit_integer_is_an_invalid_integer(server: TestS
     }
 }
 
+#[backend_test]
 async fn a_value_outside_an_enum_is_rejected_with_its_param(server: TestServer) {
     let cases = [
         ("customer_presence", "sometimes"),
@@ -110,6 +120,7 @@ async fn a_value_outside_an_enum_is_rejected_with_its_param(server: TestServer) 
     }
 }
 
+#[backend_test]
 async fn an_empty_description_is_parameter_invalid_empty(server: TestServer) {
     let r = server.report_payment(&payment_with(&[("description", "")])).await;
     assert_bad_request(&r);
@@ -117,6 +128,7 @@ async fn an_empty_description_is_parameter_invalid_empty(server: TestServer) {
     assert_eq!(r.error("param"), "description");
 }
 
+#[backend_test]
 async fn a_string_longer_than_5000_characters_is_rejected_with_its_param(server: TestServer) {
     let long = "x".repeat(5001);
     let r = server.report_payment(&payment_with(&[("description", &long)])).await;
@@ -127,6 +139,7 @@ async fn a_string_longer_than_5000_characters_is_rejected_with_its_param(server:
     assert_invalid_param(&r, "shipping_details[name]");
 }
 
+#[backend_test]
 async fn a_string_of_5000_characters_is_accepted_even_when_they_are_multibyte(server: TestServer) {
     for description in ["x".repeat(5000), "é".repeat(5000)] {
         // The description passes; the outcome read after it is what fails.
@@ -136,6 +149,7 @@ async fn a_string_of_5000_characters_is_accepted_even_when_they_are_multibyte(se
     }
 }
 
+#[backend_test]
 async fn a_hash_where_a_string_is_expected_is_rejected(server: TestServer) {
     let r = server.report_payment(&payment_with(&[("description[a]", "1")])).await;
     assert_invalid_param(&r, "description");
@@ -145,6 +159,7 @@ async fn a_hash_where_a_string_is_expected_is_rejected(server: TestServer) {
     assert_invalid_param(&r, "customer_presence");
 }
 
+#[backend_test]
 async fn a_string_where_a_hash_is_expected_is_rejected(server: TestServer) {
     let r = server
         .report_payment(&payment_with(&[("shipping_details", "abc")]))
@@ -152,6 +167,7 @@ async fn a_string_where_a_hash_is_expected_is_rejected(server: TestServer) {
     assert_invalid_param(&r, "shipping_details");
 }
 
+#[backend_test]
 async fn expand_sent_as_a_plain_string_is_not_an_array(server: TestServer) {
     let r = server
         .report_payment(&payment_with(&[("expand", "latest_payment_attempt_record")]))
@@ -161,6 +177,7 @@ async fn expand_sent_as_a_plain_string_is_not_an_array(server: TestServer) {
 
 // Expand.
 
+#[backend_test]
 async fn expanding_an_unknown_path_is_rejected_in_indexed_and_appended_form(server: TestServer) {
     for name in ["expand[0]", "expand[]"] {
         let r = server.report_payment(&payment_with(&[(name, "bogus")])).await;
@@ -174,6 +191,7 @@ async fn expanding_an_unknown_path_is_rejected_in_indexed_and_appended_form(serv
     }
 }
 
+#[backend_test]
 async fn every_expand_path_is_checked_not_just_the_first(server: TestServer) {
     let form = payment_with(&[
         ("expand[0]", "latest_payment_attempt_record"),
@@ -188,6 +206,7 @@ async fn every_expand_path_is_checked_not_just_the_first(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn retrieve_checks_expand_before_looking_the_record_up(server: TestServer) {
     let r = server.retrieve_record("pr_x", &[("expand[]", "bogus")]).await;
     assert_bad_request(&r);
@@ -203,6 +222,7 @@ async fn retrieve_checks_expand_before_looking_the_record_up(server: TestServer)
 
 // Content types and sizes.
 
+#[backend_test]
 async fn invalid_percent_encoding_is_rejected(server: TestServer) {
     for body in [
         "description=%ZZ",
@@ -216,6 +236,7 @@ async fn invalid_percent_encoding_is_rejected(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn invalid_utf8_is_rejected_whether_percent_encoded_or_raw(server: TestServer) {
     for body in [
         &b"description=%FF"[..],
@@ -228,6 +249,7 @@ async fn invalid_utf8_is_rejected_whether_percent_encoded_or_raw(server: TestSer
     }
 }
 
+#[backend_test]
 async fn malformed_parameter_names_are_rejected(server: TestServer) {
     for body in [
         "a]=1",
@@ -244,6 +266,7 @@ async fn malformed_parameter_names_are_rejected(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn a_parameter_that_is_both_a_string_and_a_hash_is_rejected(server: TestServer) {
     for body in [
         "shipping_details=x&shipping_details[name]=y",
@@ -259,6 +282,7 @@ async fn a_parameter_that_is_both_a_string_and_a_hash_is_rejected(server: TestSe
 
 // What decodes to what.
 
+#[backend_test]
 async fn plus_and_percent_20_both_decode_to_a_space(server: TestServer) {
     assert_unknown(
         &post_form(&server, "shipping_details[fo+o]=1").await,
@@ -274,6 +298,7 @@ async fn plus_and_percent_20_both_decode_to_a_space(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn a_percent_encoded_plus_stays_a_plus(server: TestServer) {
     assert_unknown(
         &post_form(&server, "shipping_details[a%2Bb]=1").await,
@@ -281,6 +306,7 @@ async fn a_percent_encoded_plus_stays_a_plus(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn brackets_work_both_raw_and_percent_encoded(server: TestServer) {
     assert_unknown(
         &post_form(&server, "shipping_details[foo]=1").await,
@@ -296,6 +322,7 @@ async fn brackets_work_both_raw_and_percent_encoded(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn raw_and_percent_encoded_brackets_fill_the_same_hash(server: TestServer) {
     let body = "amount_requested[currency]=usd&amount_requested%5Bvalue%5D=12.5\
                 &initiated_at=1730211300&payment_method_details%5Btype%5D=custom";
@@ -308,6 +335,7 @@ async fn raw_and_percent_encoded_brackets_fill_the_same_hash(server: TestServer)
     );
 }
 
+#[backend_test]
 async fn percent_encoded_unicode_in_a_name_is_decoded(server: TestServer) {
     assert_unknown(
         &post_form(&server, "shipping_details[%C3%A9t%C3%A9]=1").await,
@@ -315,12 +343,14 @@ async fn percent_encoded_unicode_in_a_name_is_decoded(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn empty_pairs_are_skipped_and_a_name_without_equals_is_a_parameter(server: TestServer) {
     assert_unknown(&post_form(&server, "&&foo&").await, "foo");
 }
 
 // Query strings decode the same way.
 
+#[backend_test]
 async fn no_malformed_input_is_ever_a_5xx(server: TestServer) {
     let bodies: Vec<(&str, Vec<u8>)> = vec![
         (FORM, b"%".to_vec()),
@@ -375,35 +405,3 @@ async fn no_malformed_input_is_ever_a_5xx(server: TestServer) {
         );
     }
 }
-
-backend_tests!(
-    an_unknown_parameter_is_rejected_by_its_full_path,
-    an_unknown_top_level_parameter_is_rejected_by_name,
-    an_unknown_parameter_deep_in_a_known_hash_is_named_by_its_whole_path,
-    unknown_parameters_are_reported_before_missing_ones,
-    a_missing_amount_value_is_exactly_examples_case_9,
-    an_empty_body_is_missing_its_first_required_parameter,
-    a_decimal_amount_is_an_invalid_integer,
-    anything_but_a_plain_64_bit_integer_is_an_invalid_integer,
-    a_value_outside_an_enum_is_rejected_with_its_param,
-    an_empty_description_is_parameter_invalid_empty,
-    a_string_longer_than_5000_characters_is_rejected_with_its_param,
-    a_string_of_5000_characters_is_accepted_even_when_they_are_multibyte,
-    a_hash_where_a_string_is_expected_is_rejected,
-    a_string_where_a_hash_is_expected_is_rejected,
-    expand_sent_as_a_plain_string_is_not_an_array,
-    expanding_an_unknown_path_is_rejected_in_indexed_and_appended_form,
-    every_expand_path_is_checked_not_just_the_first,
-    retrieve_checks_expand_before_looking_the_record_up,
-    invalid_percent_encoding_is_rejected,
-    invalid_utf8_is_rejected_whether_percent_encoded_or_raw,
-    malformed_parameter_names_are_rejected,
-    a_parameter_that_is_both_a_string_and_a_hash_is_rejected,
-    plus_and_percent_20_both_decode_to_a_space,
-    a_percent_encoded_plus_stays_a_plus,
-    brackets_work_both_raw_and_percent_encoded,
-    raw_and_percent_encoded_brackets_fill_the_same_hash,
-    percent_encoded_unicode_in_a_name_is_decoded,
-    empty_pairs_are_skipped_and_a_name_without_equals_is_a_parameter,
-    no_malformed_input_is_ever_a_5xx,
-);

@@ -5,6 +5,7 @@
 //! Zero 5xx; every error payrec writes is in Stripe's shape. Both backends: PostgreSQL refuses
 //! some strings SQLite stores (NUL), so hostile values must be stopped before either.
 
+use crate::common::backend_test;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -361,6 +362,7 @@ fn problem(r: &RawResponse) -> Option<String> {
     None
 }
 
+#[backend_test]
 async fn hostile_requests_get_no_5xx_and_only_stripe_shaped_errors(server: TestServer) {
     let started = Instant::now();
     let record = server.pending_payment(5_000).await;
@@ -444,5 +446,3 @@ async fn hostile_requests_get_no_5xx_and_only_stripe_shaped_errors(server: TestS
         problems.len()
     );
 }
-
-backend_tests!(hostile_requests_get_no_5xx_and_only_stripe_shaped_errors);

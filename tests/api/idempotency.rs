@@ -1,6 +1,7 @@
 //! Idempotent requests (API.md, Conventions → Idempotency): a retried POST with the same key
 //! runs once, and its first result comes back byte for byte.
 
+use crate::common::backend_test;
 use crate::common::child::{ChildServer, wait_for_records};
 use crate::common::form::payment_with;
 use crate::common::{Api, Endpoint, Report, TestServer};
@@ -15,6 +16,7 @@ async fn record_count(server: &TestServer) -> usize {
     r.json["data"].as_array().expect("list").len()
 }
 
+#[backend_test]
 async fn a_retry_with_the_same_key_replays_the_first_response_byte_for_byte(server: TestServer) {
     let first = server.report_payment_keyed("k-1", &payment("1000")).await;
     assert_eq!(first.status, 200, "{}", first.body);
@@ -32,6 +34,7 @@ async fn a_retry_with_the_same_key_replays_the_first_response_byte_for_byte(serv
     assert_eq!(record_count(&server).await, 1, "executed once");
 }
 
+#[backend_test]
 async fn parameter_order_does_not_change_the_fingerprint(server: TestServer) {
     let mut form = payment("1000");
     let first = server.report_payment_keyed("k-order", &form).await;
@@ -41,6 +44,7 @@ async fn parameter_order_does_not_change_the_fingerprint(server: TestServer) {
     assert_eq!(again.body, first.body);
 }
 
+#[backend_test]
 async fn a_lifecycle_error_is_saved_and_replayed(server: TestServer) {
     let record = server.pending_payment(500).await;
     let id = record["id"].as_str().unwrap();
@@ -55,6 +59,7 @@ async fn a_lifecycle_error_is_saved_and_replayed(server: TestServer) {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
 }
 
+#[backend_test]
 async fn a_404_is_saved_and_replayed(server: TestServer) {
     let form = [("failed_at", "1730211400")];
     let first = server.report_keyed("k-404", "pr_missing", Report::Failed, &form).await;
@@ -64,6 +69,7 @@ async fn a_404_is_saved_and_replayed(server: TestServer) {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
 }
 
+#[backend_test]
 async fn a_validation_error_is_not_saved_and_the_key_can_be_retried(server: TestServer) {
     let mut bad = payment("1000");
     bad.push(("bogus", "1"));
@@ -74,6 +80,7 @@ async fn a_validation_error_is_not_saved_and_the_key_can_be_retried(server: Test
     assert!(fixed.header("idempotent-replayed").is_none());
 }
 
+#[backend_test]
 async fn the_same_key_with_other_parameters_is_an_idempotency_error(server: TestServer) {
     server.report_payment_keyed("k-mismatch", &payment("1000")).await;
     let other = server.report_payment_keyed("k-mismatch", &payment("2000")).await;
@@ -87,6 +94,7 @@ async fn the_same_key_with_other_parameters_is_an_idempotency_error(server: Test
     assert_eq!(record_count(&server).await, 1);
 }
 
+#[backend_test]
 async fn the_same_key_on_another_endpoint_is_an_idempotency_error(server: TestServer) {
     let first = server.report_payment_keyed("k-endpoint", &payment("1000")).await;
     let id = first.json["id"].as_str().unwrap();
@@ -97,6 +105,7 @@ async fn the_same_key_on_another_endpoint_is_an_idempotency_error(server: TestSe
     assert_eq!(other.error("type"), "idempotency_error");
 }
 
+#[backend_test]
 async fn keys_are_scoped_to_tenant_and_mode(server: TestServer) {
     let other = server.new_account_key(false).await;
     let a = server.report_payment_keyed("shared", &payment("1000")).await;
@@ -118,6 +127,7 @@ async fn keys_are_scoped_to_tenant_and_mode(server: TestServer) {
     assert_eq!(b.json["livemode"], true);
 }
 
+#[backend_test]
 async fn an_expired_key_executes_anew(server: TestServer) {
     let first = server.report_payment_keyed("k-old", &payment("1000")).await;
     age_idempotency_keys(&server, 25 * 60 * 60).await;
@@ -136,6 +146,7 @@ async fn an_expired_key_executes_anew(server: TestServer) {
 
 /// The hourly pruner's work: results older than the cutoff are deleted (their keys execute
 /// anew), newer ones are kept and still replay.
+#[backend_test]
 async fn pruning_deletes_expired_results_and_keeps_live_ones(server: TestServer) {
     let old = server.report_payment_keyed("k-pruned", &payment("1000")).await;
     age_idempotency_keys(&server, 25 * 60 * 60).await;
@@ -158,6 +169,7 @@ async fn age_idempotency_keys(server: &TestServer, seconds: i64) {
     server.execute_sql(&sql).await;
 }
 
+#[backend_test]
 async fn a_key_longer_than_255_characters_is_rejected(server: TestServer) {
     let long = "k".repeat(256);
     let r = server.report_payment_keyed(&long, &payment("1000")).await;
@@ -167,6 +179,7 @@ async fn a_key_longer_than_255_characters_is_rejected(server: TestServer) {
     assert_eq!(ok.status, 200);
 }
 
+#[backend_test]
 async fn twenty_concurrent_requests_with_one_key_create_one_record(server: TestServer) {
     let server = std::sync::Arc::new(server);
     let mut tasks = Vec::new();
@@ -197,21 +210,6 @@ async fn twenty_concurrent_requests_with_one_key_create_one_record(server: TestS
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "every 200 is the original");
     assert_eq!(record_count(&server).await, 1);
 }
-
-backend_tests!(
-    a_retry_with_the_same_key_replays_the_first_response_byte_for_byte,
-    parameter_order_does_not_change_the_fingerprint,
-    a_lifecycle_error_is_saved_and_replayed,
-    a_404_is_saved_and_replayed,
-    a_validation_error_is_not_saved_and_the_key_can_be_retried,
-    the_same_key_with_other_parameters_is_an_idempotency_error,
-    the_same_key_on_another_endpoint_is_an_idempotency_error,
-    keys_are_scoped_to_tenant_and_mode,
-    an_expired_key_executes_anew,
-    pruning_deletes_expired_results_and_keeps_live_ones,
-    a_key_longer_than_255_characters_is_rejected,
-    twenty_concurrent_requests_with_one_key_create_one_record,
-);
 
 /// kill -9 between commit and response: the retry gets the original result, nothing new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

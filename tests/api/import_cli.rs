@@ -4,6 +4,7 @@
 //! imported payments answer the API like reported ones, events included; the progress lines
 //! off a terminal; usage and file errors exit 2 and write nothing.
 
+use crate::common::backend_test;
 use std::path::Path;
 
 use crate::common::child::{run_payrec, run_payrec_with};
@@ -74,6 +75,7 @@ async fn varied_ledger(server: &TestServer) {
     assert_eq!(described.status, 200, "{}", described.body);
 }
 
+#[backend_test]
 async fn an_export_imported_into_an_empty_database_exports_the_same_file(server: TestServer) {
     varied_ledger(&server).await;
     server.with_key(&server.live_key).pending_payment(4242).await;
@@ -113,6 +115,7 @@ async fn an_export_imported_into_an_empty_database_exports_the_same_file(server:
     );
 }
 
+#[backend_test]
 async fn importing_twice_creates_nothing_new(server: TestServer) {
     varied_ledger(&server).await;
     let dir = tempfile::tempdir().unwrap();
@@ -170,6 +173,7 @@ async fn importing_twice_creates_nothing_new(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn a_bad_line_in_the_middle_is_reported_and_the_rest_imported(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let rows = [
@@ -228,6 +232,7 @@ fn csv_column(csv_text: &str, name: &str) -> Vec<String> {
     reader.records().map(|r| r.unwrap()[i].to_owned()).collect()
 }
 
+#[backend_test]
 async fn imported_payments_answer_the_api_like_reported_ones(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let line = serde_json::json!({
@@ -285,6 +290,7 @@ async fn imported_payments_answer_the_api_like_reported_ones(server: TestServer)
     );
 }
 
+#[backend_test]
 async fn progress_off_a_terminal_is_plain_lines_and_a_summary(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let file = history(dir.path(), 300);
@@ -331,6 +337,7 @@ async fn progress_off_a_terminal_is_plain_lines_and_a_summary(server: TestServer
     assert!(printed.len() <= 2, "{stderr}");
 }
 
+#[backend_test]
 async fn usage_and_file_errors_exit_2_and_write_nothing(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let url = server.database_url.as_str();
@@ -381,6 +388,7 @@ fn imported_count(stderr: &str) -> u64 {
     stderr[at..].split(' ').next().unwrap().parse().expect("a count")
 }
 
+#[backend_test]
 async fn ctrl_c_stops_between_payments_and_the_next_run_finishes(server: TestServer) {
     use tokio::io::AsyncBufReadExt;
     const LINES: u64 = 10_000;
@@ -431,13 +439,3 @@ async fn ctrl_c_stops_between_payments_and_the_next_run_finishes(server: TestSer
     assert!(stderr.contains(&format!("{committed} imported before")), "{stderr}");
     assert_eq!(export(&empty.url, &[]).lines().count() as u64, 1 + LINES);
 }
-
-backend_tests!(
-    ctrl_c_stops_between_payments_and_the_next_run_finishes,
-    an_export_imported_into_an_empty_database_exports_the_same_file,
-    importing_twice_creates_nothing_new,
-    a_bad_line_in_the_middle_is_reported_and_the_rest_imported,
-    imported_payments_answer_the_api_like_reported_ones,
-    progress_off_a_terminal_is_plain_lines_and_a_summary,
-    usage_and_file_errors_exit_2_and_write_nothing,
-);

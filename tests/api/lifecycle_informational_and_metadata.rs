@@ -3,6 +3,7 @@
 //! details are replaced whole) and about `metadata` on report calls (merged into the record and
 //! the latest attempt).
 
+use crate::common::backend_test;
 use crate::common::form::payment_with;
 use crate::common::rules::{new_attempt, refund, settle, settle_with};
 use crate::common::{Api, TestServer, id_of};
@@ -24,6 +25,7 @@ async fn record_with_two_attempts(server: &TestServer) -> String {
     id
 }
 
+#[backend_test]
 async fn informational_is_allowed_in_every_state(server: TestServer) {
     for outcome in [None, Some("guaranteed"), Some("failed"), Some("canceled")] {
         let id = id_of(&server.pending_payment(1000).await);
@@ -40,6 +42,7 @@ async fn informational_is_allowed_in_every_state(server: TestServer) {
     assert_eq!(r.status, 200, "fully refunded: {}", r.body);
 }
 
+#[backend_test]
 async fn informational_updates_the_record_and_its_latest_attempt_only(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let r = server
@@ -65,6 +68,7 @@ async fn informational_updates_the_record_and_its_latest_attempt_only(server: Te
     assert_eq!(all[1]["shipping_details"]["name"], "Jenny");
 }
 
+#[backend_test]
 async fn an_empty_description_on_informational_unsets_it(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = server.report_informational(&id, &[("description", "")]).await.ok();
@@ -72,6 +76,7 @@ async fn an_empty_description_on_informational_unsets_it(server: TestServer) {
     assert_eq!(server.attempts_of(&id).await[0]["description"], Value::Null);
 }
 
+#[backend_test]
 async fn empty_shipping_details_on_informational_unset_them(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = server.report_informational(&id, &[("shipping_details", "")]).await.ok();
@@ -79,6 +84,7 @@ async fn empty_shipping_details_on_informational_unset_them(server: TestServer) 
     assert_eq!(server.attempts_of(&id).await[0]["shipping_details"], Value::Null);
 }
 
+#[backend_test]
 async fn informational_customer_details_merge_field_by_field(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = server
@@ -108,6 +114,7 @@ async fn informational_customer_details_merge_field_by_field(server: TestServer)
     );
 }
 
+#[backend_test]
 async fn informational_shipping_details_replace_the_old_ones_whole(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = server
@@ -144,6 +151,7 @@ fn both(list: &[&str]) -> (Vec<String>, Vec<String>) {
     (owned.clone(), owned)
 }
 
+#[backend_test]
 async fn metadata_on_every_report_call_merges_into_the_record_and_the_latest_attempt(server: TestServer) {
     let form = payment_with(&[("metadata[a]", "1")]);
     let id = id_of(&server.report_payment(&form).await.ok());
@@ -178,6 +186,7 @@ async fn metadata_on_every_report_call_merges_into_the_record_and_the_latest_att
     assert_eq!(keys(first), ["a", "b"], "an older attempt is no longer the latest");
 }
 
+#[backend_test]
 async fn metadata_removals_on_a_report_call_reach_the_record_and_the_latest_attempt(server: TestServer) {
     let form = payment_with(&[("metadata[a]", "1"), ("metadata[b]", "2"), ("metadata[c]", "3")]);
     let id = id_of(&server.report_payment(&form).await.ok());
@@ -194,6 +203,7 @@ async fn metadata_removals_on_a_report_call_reach_the_record_and_the_latest_atte
     assert_eq!(metadata_keys(&server, &id).await, both(&[]));
 }
 
+#[backend_test]
 async fn a_rejected_report_call_changes_nothing_not_even_metadata(server: TestServer) {
     let id = record_with_two_attempts(&server).await;
     let record = server.record(&id).await;
@@ -206,6 +216,7 @@ async fn a_rejected_report_call_changes_nothing_not_even_metadata(server: TestSe
     assert_eq!(server.attempts_of(&id).await[0], latest);
 }
 
+#[backend_test]
 async fn merged_metadata_may_not_exceed_50_keys(server: TestServer) {
     let names: Vec<String> = (0..50).map(|i| format!("metadata[k{i}]")).collect();
     let mut form: Vec<(&str, &str)> = names.iter().map(|k| (k.as_str(), "v")).collect();
@@ -223,16 +234,3 @@ async fn merged_metadata_may_not_exceed_50_keys(server: TestServer) {
         .ok();
     assert_eq!(keys(&record).len(), 50);
 }
-
-backend_tests!(
-    informational_is_allowed_in_every_state,
-    informational_updates_the_record_and_its_latest_attempt_only,
-    an_empty_description_on_informational_unsets_it,
-    empty_shipping_details_on_informational_unset_them,
-    informational_customer_details_merge_field_by_field,
-    informational_shipping_details_replace_the_old_ones_whole,
-    metadata_on_every_report_call_merges_into_the_record_and_the_latest_attempt,
-    metadata_removals_on_a_report_call_reach_the_record_and_the_latest_attempt,
-    a_rejected_report_call_changes_nothing_not_even_metadata,
-    merged_metadata_may_not_exceed_50_keys,
-);

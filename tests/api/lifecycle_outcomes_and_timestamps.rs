@@ -2,6 +2,7 @@
 //! parameters, `outcome` and its sub-object going together **[payrec]**, and outcome and refund
 //! timestamps that may not precede the attempt's `initiated_at` or the guarantee **[payrec]**.
 
+use crate::common::backend_test;
 use crate::common::form::payment_with;
 use crate::common::rules::{
     OUTCOMES, SETTLED_AT, assert_param_error, assert_rule_broken, new_attempt, pending, report_outcome, settle,
@@ -12,6 +13,7 @@ use crate::common::{Api, Report, TestServer};
 const INITIATED_AT: &str = "1730211300";
 const LATER: &str = "1730211400";
 
+#[backend_test]
 async fn the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand(server: TestServer) {
     let id = pending(&server).await;
     for outcome in OUTCOMES {
@@ -43,6 +45,7 @@ async fn the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand(
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
+#[backend_test]
 async fn an_outcome_without_its_sub_object_is_missing_that_sub_object(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "failed").await;
@@ -57,6 +60,7 @@ async fn an_outcome_without_its_sub_object_is_missing_that_sub_object(server: Te
     }
 }
 
+#[backend_test]
 async fn a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_object(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "failed").await;
@@ -74,6 +78,7 @@ async fn a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_ob
     assert_eq!(server.attempts_of(&id).await.len(), 1);
 }
 
+#[backend_test]
 async fn two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match(server: TestServer) {
     let r = server
         .report_payment(&payment_with(&[
@@ -93,6 +98,7 @@ async fn two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match
     assert_param_error(&r, None, "guaranteed");
 }
 
+#[backend_test]
 async fn outcome_timestamps_may_not_precede_the_attempts_initiated_at(server: TestServer) {
     let early = "1730211299";
     for outcome in OUTCOMES {
@@ -121,6 +127,7 @@ async fn outcome_timestamps_may_not_precede_the_attempts_initiated_at(server: Te
     assert_rule_broken(&r, None, Some("guaranteed_at"));
 }
 
+#[backend_test]
 async fn a_refunds_refunded_at_may_not_precede_the_guarantee(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "guaranteed").await;
@@ -140,12 +147,3 @@ async fn a_refunds_refunded_at_may_not_precede_the_guarantee(server: TestServer)
     let r = server.report_refund(&id, &refund("r2", SETTLED_AT)).await;
     assert_eq!(r.status, 200, "at the guarantee is fine: {}", r.body);
 }
-
-backend_tests!(
-    the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand,
-    an_outcome_without_its_sub_object_is_missing_that_sub_object,
-    a_sub_object_without_the_matching_outcome_is_rejected_naming_the_sub_object,
-    two_outcome_sub_objects_are_rejected_naming_the_one_that_does_not_match,
-    outcome_timestamps_may_not_precede_the_attempts_initiated_at,
-    a_refunds_refunded_at_may_not_precede_the_guarantee,
-);

@@ -3,6 +3,7 @@
 //! are in `lifecycle_outcomes_and_timestamps.rs`; informational updates and metadata merging in
 //! `lifecycle_informational_and_metadata.rs`.
 
+use crate::common::backend_test;
 use crate::common::form::payment_with;
 use crate::common::rules::{
     OUTCOMES, assert_param_error, assert_rule_broken, new_attempt, pending, refund, report_outcome, settle, value_of,
@@ -23,6 +24,7 @@ async fn attempt_of(server: &TestServer, record: &Value) -> Value {
     server.retrieve_attempt(id, &[]).await.ok()
 }
 
+#[backend_test]
 async fn report_payment_without_an_outcome_creates_a_record_and_a_pending_first_attempt(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let id = record["id"].as_str().expect("id");
@@ -42,6 +44,7 @@ async fn report_payment_without_an_outcome_creates_a_record_and_a_pending_first_
     settle(&server, id, "canceled").await;
 }
 
+#[backend_test]
 async fn report_payment_with_an_outcome_creates_a_first_attempt_already_in_that_state(server: TestServer) {
     for outcome in OUTCOMES {
         let key = format!("{outcome}[{outcome}_at]");
@@ -57,6 +60,7 @@ async fn report_payment_with_an_outcome_creates_a_first_attempt_already_in_that_
     }
 }
 
+#[backend_test]
 async fn a_new_attempt_is_rejected_while_the_latest_attempt_is_pending(server: TestServer) {
     let id = pending(&server).await;
     let r = new_attempt(&server, &id, &[]).await;
@@ -64,6 +68,7 @@ async fn a_new_attempt_is_rejected_while_the_latest_attempt_is_pending(server: T
     assert_eq!(server.attempts_of(&id).await.len(), 1);
 }
 
+#[backend_test]
 async fn a_new_attempt_after_a_guarantee_is_rejected_as_in_examples_case_8(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "guaranteed").await;
@@ -75,6 +80,7 @@ async fn a_new_attempt_after_a_guarantee_is_rejected_as_in_examples_case_8(serve
     );
 }
 
+#[backend_test]
 async fn a_new_attempt_is_allowed_once_every_attempt_failed_or_was_canceled(server: TestServer) {
     let id = pending(&server).await;
     let first = settle(&server, &id, "failed").await["latest_payment_attempt_record"].clone();
@@ -98,6 +104,7 @@ async fn a_new_attempt_is_allowed_once_every_attempt_failed_or_was_canceled(serv
     assert_eq!(value_of(&all[0], "amount_canceled"), 0, "the new attempt is pending");
 }
 
+#[backend_test]
 async fn a_new_attempt_may_be_reported_with_an_outcome(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "failed").await;
@@ -137,6 +144,7 @@ async fn failed_full_payment(server: &TestServer) -> Value {
     settle(server, r.json["id"].as_str().expect("id"), "failed").await
 }
 
+#[backend_test]
 async fn a_new_attempt_inherits_amount_customer_presence_and_processor_details_from_the_record(server: TestServer) {
     let record = failed_full_payment(&server).await;
     let id = record["id"].as_str().expect("id");
@@ -156,6 +164,7 @@ async fn a_new_attempt_inherits_amount_customer_presence_and_processor_details_f
     assert_eq!(attempt["amount_requested"], json!({"currency": "eur", "value": 2500}));
 }
 
+#[backend_test]
 async fn report_payment_attempt_takes_no_amount_customer_or_processor_parameters(server: TestServer) {
     let id = failed_full_payment(&server).await["id"]
         .as_str()
@@ -175,6 +184,7 @@ async fn report_payment_attempt_takes_no_amount_customer_or_processor_parameters
     assert_eq!(server.attempts_of(&id).await.len(), 1);
 }
 
+#[backend_test]
 async fn a_new_attempt_replaces_payment_method_details_description_and_shipping_details_when_given(server: TestServer) {
     let record = failed_full_payment(&server).await;
     let id = record["id"].as_str().expect("id");
@@ -210,6 +220,7 @@ async fn a_new_attempt_replaces_payment_method_details_description_and_shipping_
     assert_eq!(first["payment_method_details"], record["payment_method_details"]);
 }
 
+#[backend_test]
 async fn a_new_attempt_inherits_payment_method_details_description_and_shipping_details_when_not_given(
     server: TestServer,
 ) {
@@ -223,6 +234,7 @@ async fn a_new_attempt_inherits_payment_method_details_description_and_shipping_
     }
 }
 
+#[backend_test]
 async fn report_payment_attempt_requires_initiated_at(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "failed").await;
@@ -231,6 +243,7 @@ async fn report_payment_attempt_requires_initiated_at(server: TestServer) {
     assert_eq!(r.error("message"), "Missing required param: initiated_at.");
 }
 
+#[backend_test]
 async fn a_pending_latest_attempt_can_be_guaranteed_failed_or_canceled(server: TestServer) {
     for outcome in OUTCOMES {
         let id = pending(&server).await;
@@ -241,6 +254,7 @@ async fn a_pending_latest_attempt_can_be_guaranteed_failed_or_canceled(server: T
     }
 }
 
+#[backend_test]
 async fn an_outcome_on_an_already_guaranteed_attempt_is_rejected_with_stripes_message(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "guaranteed").await;
@@ -251,6 +265,7 @@ async fn an_outcome_on_an_already_guaranteed_attempt_is_rejected_with_stripes_me
     assert_eq!(value_of(&server.record(&id).await, "amount_guaranteed"), 1000);
 }
 
+#[backend_test]
 async fn failed_and_canceled_attempts_are_terminal(server: TestServer) {
     for terminal in ["failed", "canceled"] {
         let id = pending(&server).await;
@@ -265,6 +280,7 @@ async fn failed_and_canceled_attempts_are_terminal(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn only_one_attempt_per_record_can_ever_be_guaranteed(server: TestServer) {
     let id = pending(&server).await;
     settle(&server, &id, "failed").await;
@@ -283,6 +299,7 @@ async fn only_one_attempt_per_record_can_ever_be_guaranteed(server: TestServer) 
     assert_eq!((all.len(), guaranteed), (2, 1));
 }
 
+#[backend_test]
 async fn a_lifecycle_violation_is_a_400_invalid_request_error_without_a_code(server: TestServer) {
     let id = pending(&server).await;
     let r = new_attempt(&server, &id, &[]).await;
@@ -291,22 +308,3 @@ async fn a_lifecycle_violation_is_a_400_invalid_request_error_without_a_code(ser
     assert_eq!(keys, ["message", "type"], "{}", r.body);
     assert_rule_broken(&refund(&server, &id, "r1", &[]).await, None, None);
 }
-
-backend_tests!(
-    report_payment_without_an_outcome_creates_a_record_and_a_pending_first_attempt,
-    report_payment_with_an_outcome_creates_a_first_attempt_already_in_that_state,
-    a_new_attempt_is_rejected_while_the_latest_attempt_is_pending,
-    a_new_attempt_after_a_guarantee_is_rejected_as_in_examples_case_8,
-    a_new_attempt_is_allowed_once_every_attempt_failed_or_was_canceled,
-    a_new_attempt_may_be_reported_with_an_outcome,
-    a_new_attempt_inherits_amount_customer_presence_and_processor_details_from_the_record,
-    report_payment_attempt_takes_no_amount_customer_or_processor_parameters,
-    a_new_attempt_replaces_payment_method_details_description_and_shipping_details_when_given,
-    a_new_attempt_inherits_payment_method_details_description_and_shipping_details_when_not_given,
-    report_payment_attempt_requires_initiated_at,
-    a_pending_latest_attempt_can_be_guaranteed_failed_or_canceled,
-    an_outcome_on_an_already_guaranteed_attempt_is_rejected_with_stripes_message,
-    failed_and_canceled_attempts_are_terminal,
-    only_one_attempt_per_record_can_ever_be_guaranteed,
-    a_lifecycle_violation_is_a_400_invalid_request_error_without_a_code,
-);

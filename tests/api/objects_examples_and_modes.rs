@@ -2,6 +2,7 @@
 //! rules of API.md: `livemode` follows the key, and a key sees only its own account's objects
 //! in its own mode, in retrieve, lists, cursors and report calls.
 
+use crate::common::backend_test;
 use std::collections::HashMap;
 
 use crate::common::form::payment_with;
@@ -116,6 +117,7 @@ fn assert_like_example(expected: &Value, actual: &Value, ids: &mut IdMap, at: &s
     }
 }
 
+#[backend_test]
 async fn replaying_examples_md_gives_the_documented_responses(server: TestServer) {
     let steps = example_steps();
     assert_eq!(steps.len(), 10, "EXAMPLES.md has ten steps");
@@ -137,6 +139,7 @@ fn as_key(server: &TestServer, key: &str) -> Client {
     server.with_auth(Auth::Bearer(key.to_owned()))
 }
 
+#[backend_test]
 async fn livemode_is_false_with_a_test_key_and_true_with_a_live_key(server: TestServer) {
     for (key, livemode) in [(server.test_key.clone(), false), (server.live_key.clone(), true)] {
         let as_key = as_key(&server, &key);
@@ -181,6 +184,7 @@ async fn assert_invisible(server: &TestServer, key: &str, record: &Value) {
     );
 }
 
+#[backend_test]
 async fn a_key_sees_only_its_own_accounts_objects_in_its_own_mode(server: TestServer) {
     let other_account = server.new_account_key(false).await;
     let live = as_key(&server, &server.live_key)
@@ -202,9 +206,3 @@ async fn a_key_sees_only_its_own_accounts_objects_in_its_own_mode(server: TestSe
         .await;
     assert_eq!(seen.ok(), live);
 }
-
-backend_tests!(
-    replaying_examples_md_gives_the_documented_responses,
-    livemode_is_false_with_a_test_key_and_true_with_a_live_key,
-    a_key_sees_only_its_own_accounts_objects_in_its_own_mode,
-);

@@ -3,6 +3,7 @@
 //! lists in `objects_lists_pagination.rs`, parameter and metadata rules in
 //! `objects_params_and_metadata.rs`.
 
+use crate::common::backend_test;
 use std::fmt;
 
 use crate::common::form::payment_with;
@@ -130,6 +131,7 @@ async fn full_record(server: &TestServer) -> Value {
         .ok()
 }
 
+#[backend_test]
 async fn every_object_renders_id_and_object_first_then_its_fields_alphabetically(server: TestServer) {
     let record = full_record(&server).await;
     let (id, attempt) = (
@@ -161,6 +163,7 @@ async fn every_object_renders_id_and_object_first_then_its_fields_alphabetically
     assert_eq!(keys[..3], ["id", "object", "amount"], "{}", bodies[0].body);
 }
 
+#[backend_test]
 async fn every_field_is_always_present_with_null_where_empty(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let usd = |value: i64| json!({"currency": "usd", "value": value});
@@ -217,6 +220,7 @@ fn assert_id(id: &Value, prefix: &str) {
     assert!(random.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
 }
 
+#[backend_test]
 async fn record_ids_are_pr_and_attempt_ids_par_followed_by_24_base62_characters(server: TestServer) {
     let mut seen = std::collections::HashSet::new();
     for _ in 0..5 {
@@ -228,6 +232,7 @@ async fn record_ids_are_pr_and_attempt_ids_par_followed_by_24_base62_characters(
     }
 }
 
+#[backend_test]
 async fn expanding_latest_payment_attempt_record_embeds_the_latest_attempt(server: TestServer) {
     let id = id_of(&server.pending_payment(1000).await);
     let attempt_of = |record: &Value| {
@@ -297,6 +302,7 @@ async fn attempts_ids(server: &TestServer, id: &str) -> Vec<String> {
     list["data"].as_array().expect("data").iter().map(id_of).collect()
 }
 
+#[backend_test]
 async fn expanding_payment_record_on_an_attempt_embeds_its_record(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let attempt = record["latest_payment_attempt_record"].as_str().expect("attempt");
@@ -306,6 +312,7 @@ async fn expanding_payment_record_on_an_attempt_embeds_its_record(server: TestSe
     assert_eq!(r.ok()["payment_record"], record);
 }
 
+#[backend_test]
 async fn lists_expand_with_the_data_prefix(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let id = id_of(&record);
@@ -327,6 +334,7 @@ async fn lists_expand_with_the_data_prefix(server: TestServer) {
 /// A request (endpoint, params) and the expand path it adds.
 type ExpandCase<'a> = (Endpoint, Vec<(&'a str, &'a str)>, &'a str);
 
+#[backend_test]
 async fn any_other_expand_path_is_rejected_naming_it(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let (id, attempt) = (
@@ -364,13 +372,3 @@ async fn any_other_expand_path_is_rejected_naming_it(server: TestServer) {
         assert_eq!(r.error("param"), "expand");
     }
 }
-
-backend_tests!(
-    every_object_renders_id_and_object_first_then_its_fields_alphabetically,
-    every_field_is_always_present_with_null_where_empty,
-    record_ids_are_pr_and_attempt_ids_par_followed_by_24_base62_characters,
-    expanding_latest_payment_attempt_record_embeds_the_latest_attempt,
-    expanding_payment_record_on_an_attempt_embeds_its_record,
-    lists_expand_with_the_data_prefix,
-    any_other_expand_path_is_rejected_naming_it,
-);

@@ -3,6 +3,7 @@
 //! Records that need a given `created` are written through the store (the lifecycle's own
 //! report_payment, the server's write path); everything is read back over HTTP.
 
+use crate::common::backend_test;
 use crate::common::{Api, Endpoint, Resp, TestServer, id_of};
 use payrec::base62::random_base62;
 use payrec::records::command::RecordCommand;
@@ -85,6 +86,7 @@ fn assert_400(r: &Resp, param: &str) {
     assert_eq!(r.error("param"), param, "{}", r.body);
 }
 
+#[backend_test]
 async fn a_list_is_an_envelope_with_object_data_has_more_and_url(server: TestServer) {
     let r = server.list_records(&[]).await;
     assert_eq!(
@@ -99,12 +101,14 @@ async fn a_list_is_an_envelope_with_object_data_has_more_and_url(server: TestSer
     assert_eq!(r.json["data"][0]["object"], "payment_attempt_record");
 }
 
+#[backend_test]
 async fn records_are_listed_newest_first(server: TestServer) {
     let ids = seed_all(&server, &[1_700_000_100, 1_700_000_300, 1_700_000_200]).await;
     let (listed, _) = page(&server, &[]).await;
     assert_eq!(listed, [ids[1].clone(), ids[2].clone(), ids[0].clone()]);
 }
 
+#[backend_test]
 async fn records_created_in_the_same_second_keep_one_order_newest_first_across_pages(server: TestServer) {
     let ids = seed_all(&server, &[1_700_000_000; 7]).await;
     let newest_first = reversed(&ids);
@@ -138,6 +142,7 @@ async fn records_created_in_the_same_second_keep_one_order_newest_first_across_p
     assert_eq!(backward, newest_first[..6], "no gaps or repeats paging backward");
 }
 
+#[backend_test]
 async fn limit_defaults_to_10_and_may_be_from_1_to_100(server: TestServer) {
     let created: Vec<i64> = (0..101).map(|i| 1_700_000_000 + i).collect();
     let ids = reversed(&seed_all(&server, &created).await);
@@ -152,6 +157,7 @@ async fn limit_defaults_to_10_and_may_be_from_1_to_100(server: TestServer) {
     assert_eq!(r.error("code"), "parameter_invalid_integer");
 }
 
+#[backend_test]
 async fn has_more_is_exact(server: TestServer) {
     let created: Vec<i64> = (0..10).map(|i| 1_700_000_000 + i).collect();
     let ids = reversed(&seed_all(&server, &created).await);
@@ -167,6 +173,7 @@ async fn has_more_is_exact(server: TestServer) {
     assert_eq!(page(&server, &before_second).await.0, [newest, ids[0].clone()]);
 }
 
+#[backend_test]
 async fn starting_after_and_ending_before_page_in_both_directions(server: TestServer) {
     let created: Vec<i64> = (1..=5).map(|i| 1_700_000_000 + i).collect();
     let ids = reversed(&seed_all(&server, &created).await); // ids[0] is the newest
@@ -186,6 +193,7 @@ async fn starting_after_and_ending_before_page_in_both_directions(server: TestSe
     assert_eq!(get(query("ending_before", &ids[0])).await, (vec![], false));
 }
 
+#[backend_test]
 async fn starting_after_and_ending_before_exclude_each_other(server: TestServer) {
     let ids = seed_all(&server, &[1_700_000_001, 1_700_000_002]).await;
     let query = [("starting_after", ids[0].as_str()), ("ending_before", ids[1].as_str())];
@@ -200,6 +208,7 @@ async fn starting_after_and_ending_before_exclude_each_other(server: TestServer)
     assert_eq!(server.list_attempts(&ids[0], &query).await.status, 400);
 }
 
+#[backend_test]
 async fn created_after_and_created_before_are_exclusive_bounds(server: TestServer) {
     let ids = reversed(&seed_all(&server, &[100, 200, 300, 400]).await); // 400, 300, 200, 100
     let ids_of = |range: std::ops::Range<usize>| ids[range].to_vec();
@@ -221,6 +230,7 @@ async fn created_after_and_created_before_are_exclusive_bounds(server: TestServe
     );
 }
 
+#[backend_test]
 async fn a_cursor_that_names_no_object_of_the_list_is_a_404_naming_the_cursor(server: TestServer) {
     for cursor in ["starting_after", "ending_before"] {
         let r = server.list_records(&[(cursor, "pr_nope")]).await;
@@ -244,6 +254,7 @@ async fn a_cursor_that_names_no_object_of_the_list_is_a_404_naming_the_cursor(se
     }
 }
 
+#[backend_test]
 async fn listing_attempts_requires_the_payment_record(server: TestServer) {
     let r = server.call(&Endpoint::ListAttempts, &[], None).await;
     assert_400(&r, "payment_record");
@@ -259,6 +270,7 @@ async fn listing_attempts_requires_the_payment_record(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn attempts_are_listed_newest_first_and_page_like_records(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let id = record["id"].as_str().expect("id");
@@ -286,17 +298,3 @@ async fn attempts_are_listed_newest_first_and_page_like_records(server: TestServ
         "only its own"
     );
 }
-
-backend_tests!(
-    a_list_is_an_envelope_with_object_data_has_more_and_url,
-    records_are_listed_newest_first,
-    records_created_in_the_same_second_keep_one_order_newest_first_across_pages,
-    limit_defaults_to_10_and_may_be_from_1_to_100,
-    has_more_is_exact,
-    starting_after_and_ending_before_page_in_both_directions,
-    starting_after_and_ending_before_exclude_each_other,
-    created_after_and_created_before_are_exclusive_bounds,
-    a_cursor_that_names_no_object_of_the_list_is_a_404_naming_the_cursor,
-    listing_attempts_requires_the_payment_record,
-    attempts_are_listed_newest_first_and_page_like_records,
-);

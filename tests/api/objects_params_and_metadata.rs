@@ -2,6 +2,7 @@
 //! (docs/api.md): required report_payment params, `payment_method_details` and `processor_details`
 //! types, `customer_presence`, lengths of emails and strings, countries, and metadata limits.
 
+use crate::common::backend_test;
 use crate::common::form::{WITHOUT_AMOUNT_VALUE, assert_examples_case_9, payment_with};
 use crate::common::{Api, Resp, TestServer, id_of};
 use serde_json::json;
@@ -21,6 +22,7 @@ fn metadata_names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("metadata[k{i}]")).collect()
 }
 
+#[backend_test]
 async fn report_payment_requires_amount_requested_initiated_at_and_payment_method_details(server: TestServer) {
     assert_examples_case_9(&server.report_payment(&WITHOUT_AMOUNT_VALUE).await);
     let full = payment_with(&[]);
@@ -41,6 +43,7 @@ async fn report_payment_requires_amount_requested_initiated_at_and_payment_metho
     assert_eq!(server.list_records(&[]).await.json["data"], json!([]));
 }
 
+#[backend_test]
 async fn payment_method_details_needs_a_type_or_a_payment_method(server: TestServer) {
     let form = payment_with(&[]);
     let mut form: Vec<(&str, &str)> = form
@@ -56,6 +59,7 @@ async fn payment_method_details_needs_a_type_or_a_payment_method(server: TestSer
     );
 }
 
+#[backend_test]
 async fn payment_method_details_type_defaults_to_custom_given_only_a_payment_method(server: TestServer) {
     let form = payment_with(&[]);
     let mut form: Vec<(&str, &str)> = form
@@ -70,6 +74,7 @@ async fn payment_method_details_type_defaults_to_custom_given_only_a_payment_met
     );
 }
 
+#[backend_test]
 async fn payment_method_details_type_may_only_be_custom(server: TestServer) {
     for kind in ["card", "Custom", ""] {
         let r = server
@@ -79,6 +84,7 @@ async fn payment_method_details_type_may_only_be_custom(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn processor_details_type_must_be_custom(server: TestServer) {
     for kind in ["stripe", "CUSTOM"] {
         let r = server
@@ -100,6 +106,7 @@ async fn processor_details_type_must_be_custom(server: TestServer) {
     assert_eq!(record["processor_details"], json!({"type": "custom", "custom": null}));
 }
 
+#[backend_test]
 async fn customer_presence_is_on_session_or_off_session(server: TestServer) {
     for presence in ["on_session", "off_session"] {
         let record = server
@@ -116,6 +123,7 @@ async fn customer_presence_is_on_session_or_off_session(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn an_email_may_be_800_characters_but_not_801(server: TestServer) {
     let email = |n: usize| format!("{}@example.com", "a".repeat(n - "@example.com".len()));
     let (longest, too_long) = (email(800), email(801));
@@ -137,6 +145,7 @@ async fn an_email_may_be_800_characters_but_not_801(server: TestServer) {
     assert_rejected(&r, "customer_details[email]", Some("parameter_invalid_string_length"));
 }
 
+#[backend_test]
 async fn other_strings_may_be_5000_characters_but_not_5001(server: TestServer) {
     let (longest, too_long) = ("d".repeat(5000), "d".repeat(5001));
     for param in ["description", "shipping_details[name]", "customer_details[name]"] {
@@ -146,6 +155,7 @@ async fn other_strings_may_be_5000_characters_but_not_5001(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn a_country_is_a_two_letter_code_stored_uppercase(server: TestServer) {
     let shipping = "shipping_details[address][country]";
     let billing = "payment_method_details[billing_details][address][country]";
@@ -169,6 +179,7 @@ async fn a_country_is_a_two_letter_code_stored_uppercase(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn metadata_may_have_50_keys_but_not_51(server: TestServer) {
     let names = metadata_names(51);
     let pairs: Vec<(&str, &str)> = names.iter().map(|k| (k.as_str(), "v")).collect();
@@ -182,6 +193,7 @@ async fn metadata_may_have_50_keys_but_not_51(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn metadata_keys_may_be_40_characters_but_not_41(server: TestServer) {
     let longest = format!("metadata[{}]", "k".repeat(40));
     let too_long = format!("metadata[{}]", "k".repeat(41));
@@ -191,6 +203,7 @@ async fn metadata_keys_may_be_40_characters_but_not_41(server: TestServer) {
     assert_rejected(&r, &too_long, Some("parameter_invalid_string_length"));
 }
 
+#[backend_test]
 async fn metadata_values_may_be_500_characters_but_not_501(server: TestServer) {
     let record = server
         .report_payment(&payment_with(&[("metadata[k]", &"v".repeat(500))]))
@@ -203,6 +216,7 @@ async fn metadata_values_may_be_500_characters_but_not_501(server: TestServer) {
     assert_rejected(&r, "metadata[k]", Some("parameter_invalid_string_length"));
 }
 
+#[backend_test]
 async fn metadata_values_are_strings(server: TestServer) {
     let r = server
         .report_payment(&payment_with(&[("metadata[k][nested]", "v")]))
@@ -212,6 +226,7 @@ async fn metadata_values_are_strings(server: TestServer) {
     assert_rejected(&r, "metadata[list]", None);
 }
 
+#[backend_test]
 async fn an_empty_metadata_value_removes_that_key(server: TestServer) {
     let form = payment_with(&[("metadata[a]", "1"), ("metadata[b]", "2"), ("metadata[gone]", "")]);
     let record = server.report_payment(&form).await.ok();
@@ -223,6 +238,7 @@ async fn an_empty_metadata_value_removes_that_key(server: TestServer) {
     assert_eq!(record["metadata"], json!({"b": "2"}), "removing an absent key is fine");
 }
 
+#[backend_test]
 async fn empty_metadata_removes_every_key(server: TestServer) {
     let record = server
         .report_payment(&payment_with(&[("metadata[a]", "1"), ("metadata[b]", "2")]))
@@ -232,21 +248,3 @@ async fn empty_metadata_removes_every_key(server: TestServer) {
     let record = server.report_informational(id, &[("metadata", "")]).await.ok();
     assert_eq!(record["metadata"], json!({}));
 }
-
-backend_tests!(
-    report_payment_requires_amount_requested_initiated_at_and_payment_method_details,
-    payment_method_details_needs_a_type_or_a_payment_method,
-    payment_method_details_type_defaults_to_custom_given_only_a_payment_method,
-    payment_method_details_type_may_only_be_custom,
-    processor_details_type_must_be_custom,
-    customer_presence_is_on_session_or_off_session,
-    an_email_may_be_800_characters_but_not_801,
-    other_strings_may_be_5000_characters_but_not_5001,
-    a_country_is_a_two_letter_code_stored_uppercase,
-    metadata_may_have_50_keys_but_not_51,
-    metadata_keys_may_be_40_characters_but_not_41,
-    metadata_values_may_be_500_characters_but_not_501,
-    metadata_values_are_strings,
-    an_empty_metadata_value_removes_that_key,
-    empty_metadata_removes_every_key,
-);

@@ -5,6 +5,7 @@
 mod schema;
 mod schemathesis;
 
+use crate::common::backend_test;
 use std::path::PathBuf;
 
 use crate::common::{Api, Auth, Report, Resp, TestServer, in_ci};
@@ -193,6 +194,7 @@ async fn retry_until_guaranteed(server: &TestServer, doc: &Value) -> String {
 }
 
 /// Every endpoint, with every field rendered and every expansion, and some errors.
+#[backend_test]
 async fn every_endpoint_answers_as_documented(server: TestServer) {
     let doc = document();
     let (id, attempt) = report_refund_and_unset(&server, &doc).await;
@@ -223,11 +225,7 @@ async fn every_endpoint_answers_as_documented(server: TestServer) {
     assert_documented(&doc, "get", "/v1/payment_records", &no_key);
 }
 
+#[backend_test]
 async fn schemathesis_finds_no_server_error_and_no_undocumented_response(server: TestServer) {
     schemathesis::run(&server).await;
 }
-
-backend_tests!(
-    every_endpoint_answers_as_documented,
-    schemathesis_finds_no_server_error_and_no_undocumented_response,
-);

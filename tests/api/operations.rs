@@ -1,5 +1,6 @@
 //! Operations: Prometheus metrics, liveness and readiness.
 
+use crate::common::backend_test;
 use std::sync::Arc;
 
 use crate::common::child::ChildServer;
@@ -32,6 +33,7 @@ async fn scrape(server: &TestServer) -> String {
     r.body
 }
 
+#[backend_test]
 async fn a_lifecycle_run_moves_the_prometheus_counters(server: TestServer) {
     let before = scrape(&server).await;
     let record = server.pending_payment(1000).await;
@@ -75,6 +77,7 @@ async fn a_lifecycle_run_moves_the_prometheus_counters(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn concurrent_use_of_one_key_counts_conflicts(server: TestServer) {
     let before = scrape(&server).await;
     let server = Arc::new(server);
@@ -94,12 +97,14 @@ async fn concurrent_use_of_one_key_counts_conflicts(server: TestServer) {
     assert!(moved >= conflicts, "{moved} counted, {conflicts} seen");
 }
 
+#[backend_test]
 async fn healthz_and_readyz_answer_without_a_key(server: TestServer) {
     for (path, r) in [("healthz", server.healthz().await), ("readyz", server.readyz().await)] {
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
 }
 
+#[backend_test]
 async fn readyz_fails_while_a_migration_is_missing(server: TestServer) {
     let sql = "UPDATE _sqlx_migrations SET success = false";
     let undo = "UPDATE _sqlx_migrations SET success = true";
@@ -110,13 +115,6 @@ async fn readyz_fails_while_a_migration_is_missing(server: TestServer) {
     server.execute_sql(undo).await;
     assert_eq!(server.readyz().await.status, 200);
 }
-
-backend_tests!(
-    a_lifecycle_run_moves_the_prometheus_counters,
-    concurrent_use_of_one_key_counts_conflicts,
-    healthz_and_readyz_answer_without_a_key,
-    readyz_fails_while_a_migration_is_missing,
-);
 
 /// `/readyz` fails while PostgreSQL is unreachable, and recovers when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

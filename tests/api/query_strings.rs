@@ -1,14 +1,17 @@
 //! Query strings on GET: decoded like bodies, with list parameters checked.
 
+use crate::common::backend_test;
 use crate::common::form::*;
 use crate::common::{Api, Endpoint, TestServer};
 use serde_json::json;
 
+#[backend_test]
 async fn a_non_integer_limit_in_the_query_is_an_invalid_integer(server: TestServer) {
     let r = server.list_records(&[("limit", "abc")]).await;
     assert_error(&r, "parameter_invalid_integer", "limit", "Invalid integer: abc");
 }
 
+#[backend_test]
 async fn a_limit_outside_1_to_100_is_rejected(server: TestServer) {
     for limit in ["0", "101", "-1", "1000000"] {
         let r = server.list_records(&[("limit", limit)]).await;
@@ -17,6 +20,7 @@ async fn a_limit_outside_1_to_100_is_rejected(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn a_limit_of_1_or_100_is_accepted(server: TestServer) {
     for limit in ["1", "100"] {
         let r = server.list_records(&[("limit", limit)]).await;
@@ -28,6 +32,7 @@ async fn a_limit_of_1_or_100_is_accepted(server: TestServer) {
     }
 }
 
+#[backend_test]
 async fn starting_after_and_ending_before_exclude_each_other(server: TestServer) {
     let r = server
         .list_records(&[("starting_after", "pr_a"), ("ending_before", "pr_b")])
@@ -41,11 +46,13 @@ async fn starting_after_and_ending_before_exclude_each_other(server: TestServer)
     );
 }
 
+#[backend_test]
 async fn an_unknown_query_parameter_is_rejected(server: TestServer) {
     assert_unknown(&server.list_records(&[("foo", "1")]).await, "foo");
     assert_unknown(&server.retrieve_record("pr_x", &[("limit", "1")]).await, "limit");
 }
 
+#[backend_test]
 async fn a_query_string_decodes_like_a_body(server: TestServer) {
     assert_unknown(&server.get("/v1/payment_records?fo+o%5Bb%20ar%5D=1", &[]).await, "fo o");
     let r = server.get("/v1/payment_records?expand%5B%5D=bogus", &[]).await;
@@ -66,6 +73,7 @@ async fn a_query_string_decodes_like_a_body(server: TestServer) {
     assert_error(&r, "parameter_invalid_integer", "limit", "Invalid integer: 12.5");
 }
 
+#[backend_test]
 async fn a_malformed_query_string_is_a_400(server: TestServer) {
     assert_malformed(
         &server.get("/v1/payment_records?limit=%ZZ", &[]).await,
@@ -80,11 +88,13 @@ async fn a_malformed_query_string_is_a_400(server: TestServer) {
     assert_malformed(&server.get(deep, &[]).await, "nested too deeply");
 }
 
+#[backend_test]
 async fn a_query_string_over_16_kib_is_a_400(server: TestServer) {
     let r = server.list_records(&[("foo", &"x".repeat(16 * 1024))]).await;
     assert_malformed(&r, "16384");
 }
 
+#[backend_test]
 async fn list_timestamps_must_be_integers_in_range(server: TestServer) {
     let r = server.list_records(&[("created_after", "yesterday")]).await;
     assert_error(
@@ -97,6 +107,7 @@ async fn list_timestamps_must_be_integers_in_range(server: TestServer) {
     assert_invalid_param(&r, "created_before");
 }
 
+#[backend_test]
 async fn listing_attempts_requires_a_payment_record(server: TestServer) {
     let r = server.call(&Endpoint::ListAttempts, &[], None).await;
     assert_error(
@@ -108,16 +119,3 @@ async fn listing_attempts_requires_a_payment_record(server: TestServer) {
 }
 
 // The sweep.
-
-backend_tests!(
-    a_non_integer_limit_in_the_query_is_an_invalid_integer,
-    a_limit_outside_1_to_100_is_rejected,
-    a_limit_of_1_or_100_is_accepted,
-    starting_after_and_ending_before_exclude_each_other,
-    an_unknown_query_parameter_is_rejected,
-    a_query_string_decodes_like_a_body,
-    a_malformed_query_string_is_a_400,
-    a_query_string_over_16_kib_is_a_400,
-    list_timestamps_must_be_integers_in_range,
-    listing_attempts_requires_a_payment_record,
-);

@@ -3,6 +3,7 @@
 //! right key too until the address's budget refills. Other addresses and accounts are not
 //! touched. The attacker connects from 127.0.0.2.
 
+use crate::common::backend_test;
 use std::net::IpAddr;
 
 use crate::common::dashboard::Browser;
@@ -19,6 +20,7 @@ fn wrong_key(i: usize) -> String {
     format!("sk_test_{i:0>24}")
 }
 
+#[backend_test(config = default_auth_budget)]
 async fn failed_api_keys_from_one_address_are_throttled_and_then_so_is_the_right_key(server: TestServer) {
     let burst = AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT as usize;
     let mut statuses = std::collections::BTreeMap::new();
@@ -50,6 +52,7 @@ async fn failed_api_keys_from_one_address_are_throttled_and_then_so_is_the_right
     assert!(metrics.contains("payrec_auth_failures_total"), "{metrics}");
 }
 
+#[backend_test(config = default_auth_budget)]
 async fn wrong_dashboard_sign_ins_are_throttled_and_then_so_is_the_right_key(server: TestServer) {
     let mut browser = Browser::from_address(&server.base, attacker());
     let burst = AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT as usize;
@@ -87,6 +90,7 @@ fn three_per_key() -> ServerConfig {
     }
 }
 
+#[backend_test(config = three_per_key)]
 async fn a_key_past_its_rate_gets_stripes_429_and_another_account_does_not(server: TestServer) {
     let statuses: Vec<u16> = futures_util::future::join_all((0..6).map(|_| server.list_records(&[])))
         .await
@@ -111,6 +115,7 @@ async fn a_key_past_its_rate_gets_stripes_429_and_another_account_does_not(serve
     );
 }
 
+#[backend_test(config = three_per_key)]
 async fn an_accounts_keys_share_the_accounts_rate(server: TestServer) {
     // Three requests of the test key and two of the live key spend the account's five.
     for _ in 0..3 {
@@ -145,21 +150,6 @@ fn default_auth_budget() -> ServerConfig {
     }
 }
 
-backend_tests!(
-    config = default_auth_budget;
-    failed_api_keys_from_one_address_are_throttled_and_then_so_is_the_right_key,
-    wrong_dashboard_sign_ins_are_throttled_and_then_so_is_the_right_key,
-);
-
-mod per_key {
-    use super::*;
-    backend_tests!(
-        config = three_per_key;
-        a_key_past_its_rate_gets_stripes_429_and_another_account_does_not,
-        an_accounts_keys_share_the_accounts_rate,
-    );
-}
-
 /// 127.0.0.2 is a trusted proxy, with a small per-address cap that its connections ignore.
 fn behind_a_proxy() -> ServerConfig {
     let mut config = default_auth_budget();
@@ -168,6 +158,7 @@ fn behind_a_proxy() -> ServerConfig {
     config
 }
 
+#[backend_test(config = behind_a_proxy)]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(server: TestServer) {
     let through_proxy = |key: String, client: &'static str| {
         let http = reqwest::Client::builder().local_address(attacker()).build().unwrap();
@@ -201,9 +192,4 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(server:
     let statuses =
         futures_util::future::join_all((0..6).map(|_| through_proxy(server.test_key.clone(), "198.51.100.9"))).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-}
-
-mod proxied {
-    use super::*;
-    backend_tests!(config = behind_a_proxy; behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget);
 }

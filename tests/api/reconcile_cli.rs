@@ -1,6 +1,7 @@
 //! `payrec reconcile` (issue 17) on both backends: a file with one case of every category
 //! reports exactly those, line by line; the exit codes; the file errors a user meets.
 
+use crate::common::backend_test;
 use std::path::Path;
 
 use crate::common::form::payment_with;
@@ -58,6 +59,7 @@ fn count(summary: &str, category: &str) -> u64 {
         .unwrap_or_else(|| panic!("{category} in {summary}"))
 }
 
+#[backend_test]
 async fn a_file_with_every_case_reports_each_category_once(server: TestServer) {
     let a = paid(&server, "A", "1000", "guaranteed").await;
     assert_eq!(
@@ -142,6 +144,7 @@ async fn a_file_with_every_case_reports_each_category_once(server: TestServer) {
     assert_eq!(rows.len(), 8, "one row per line and per missing payment");
 }
 
+#[backend_test]
 async fn a_file_that_matches_everything_exits_zero(server: TestServer) {
     paid(&server, "A", "1000", "guaranteed").await;
     paid(&server, "B", "250", "guaranteed").await;
@@ -164,6 +167,7 @@ async fn a_file_that_matches_everything_exits_zero(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn file_and_usage_errors_exit_two_and_say_what_is_wrong(server: TestServer) {
     paid(&server, "A", "1000", "guaranteed").await;
     let dir = tempfile::tempdir().unwrap();
@@ -195,9 +199,3 @@ async fn file_and_usage_errors_exit_two_and_say_what_is_wrong(server: TestServer
     let (code, _, stderr) = reconcile(&server, &file, &["--amounts", "cents"]);
     assert!(code == 2 && stderr.contains("cents"), "{stderr}");
 }
-
-backend_tests!(
-    a_file_with_every_case_reports_each_category_once,
-    a_file_that_matches_everything_exits_zero,
-    file_and_usage_errors_exit_two_and_say_what_is_wrong,
-);

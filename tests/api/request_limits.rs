@@ -1,16 +1,19 @@
 //! Request limits and content types: body size, nesting depth, parameter count, name length,
 //! and bodies that are not form-encoded. Each is a Stripe-shaped error, never a 5xx.
 
+use crate::common::backend_test;
 use crate::common::form::*;
 use crate::common::{Api, Endpoint, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[backend_test]
 async fn a_json_body_is_a_stripe_400_not_a_500_nor_plain_text(server: TestServer) {
     let body = br#"{"amount_requested":{"currency":"usd","value":1000},"initiated_at":1730211300}"#;
     let r = server.report_payment_raw("application/json", body.to_vec()).await;
     assert_malformed(&r, "application/x-www-form-urlencoded");
 }
 
+#[backend_test]
 async fn a_text_plain_body_is_a_stripe_400(server: TestServer) {
     let r = server
         .report_payment_raw("text/plain", b"amount_requested[value]=1".to_vec())
@@ -22,6 +25,7 @@ async fn a_text_plain_body_is_a_stripe_400(server: TestServer) {
     assert_malformed(&r, "application/x-www-form-urlencoded");
 }
 
+#[backend_test]
 async fn a_form_content_type_with_a_charset_or_other_case_is_accepted(server: TestServer) {
     for content_type in [
         "application/x-www-form-urlencoded; charset=utf-8",
@@ -39,6 +43,7 @@ fn body_of_len(len: usize) -> Vec<u8> {
     body
 }
 
+#[backend_test]
 async fn a_body_over_256_kib_is_a_stripe_413(server: TestServer) {
     let r = server.report_payment_raw(FORM, body_of_len(BODY_BYTES_MAX + 1)).await;
     assert_eq!(r.status, 413, "{}", r.body);
@@ -51,6 +56,7 @@ async fn a_body_over_256_kib_is_a_stripe_413(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn a_body_of_exactly_256_kib_is_read_and_validated(server: TestServer) {
     let r = server.report_payment_raw(FORM, body_of_len(BODY_BYTES_MAX)).await;
     assert_bad_request(&r);
@@ -81,6 +87,7 @@ async fn raw_http(server: &TestServer, request: Vec<u8>) -> (u16, String) {
     (status, body)
 }
 
+#[backend_test]
 async fn a_chunked_body_over_256_kib_is_a_413(server: TestServer) {
     let auth = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
@@ -106,12 +113,14 @@ async fn a_chunked_body_over_256_kib_is_a_413(server: TestServer) {
 
 // Decoding limits.
 
+#[backend_test]
 async fn nesting_deeper_than_8_levels_is_rejected(server: TestServer) {
     let r = post_form(&server, "shipping_details[a][b][c][d][e][f][g][h]=1").await;
     assert_malformed(&r, "nested too deeply");
     assert!(r.error("message").as_str().unwrap_or_default().contains('8'));
 }
 
+#[backend_test]
 async fn nesting_of_exactly_8_levels_is_decoded(server: TestServer) {
     let r = post_form(&server, "shipping_details[a][b][c][d][e][f][g]=1").await;
     assert_unknown(&r, "shipping_details[a]");
@@ -121,34 +130,23 @@ fn many_params(n: usize) -> String {
     (0..n).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join("&")
 }
 
+#[backend_test]
 async fn more_than_1024_parameters_are_rejected(server: TestServer) {
     let r = post_form(&server, &many_params(1025)).await;
     assert_malformed(&r, "1024");
 }
 
+#[backend_test]
 async fn exactly_1024_parameters_are_decoded(server: TestServer) {
     let r = post_form(&server, &many_params(1024)).await;
     assert_bad_request(&r);
     assert_eq!(r.error("code"), "parameter_unknown");
 }
 
+#[backend_test]
 async fn a_parameter_name_over_512_bytes_is_rejected(server: TestServer) {
     let r = post_form(&server, &format!("{}=1", "a".repeat(513))).await;
     assert_malformed(&r, "512");
     let r = post_form(&server, &format!("{}=1", "a".repeat(512))).await;
     assert_eq!(r.error("code"), "parameter_unknown", "{}", r.body);
 }
-
-backend_tests!(
-    a_json_body_is_a_stripe_400_not_a_500_nor_plain_text,
-    a_text_plain_body_is_a_stripe_400,
-    a_form_content_type_with_a_charset_or_other_case_is_accepted,
-    a_body_over_256_kib_is_a_stripe_413,
-    a_body_of_exactly_256_kib_is_read_and_validated,
-    a_chunked_body_over_256_kib_is_a_413,
-    nesting_deeper_than_8_levels_is_rejected,
-    nesting_of_exactly_8_levels_is_decoded,
-    more_than_1024_parameters_are_rejected,
-    exactly_1024_parameters_are_decoded,
-    a_parameter_name_over_512_bytes_is_rejected,
-);

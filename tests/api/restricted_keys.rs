@@ -2,6 +2,7 @@
 //! API and nothing else; a POST or DELETE is a 403 naming the masked key and the permission it
 //! lacks, which the SDKs raise as `PermissionError`. Created, listed and revoked by the CLI.
 
+use crate::common::backend_test;
 use crate::common::child::ChildServer;
 use crate::common::form::payment_with;
 use crate::common::{Api, TestServer, id_of};
@@ -18,6 +19,7 @@ fn assert_forbidden(r: &crate::common::Resp, key: &str) {
     assert!(!message.contains(key), "never the key itself");
 }
 
+#[backend_test]
 async fn a_restricted_key_reads_everything_and_changes_nothing(server: TestServer) {
     let record = server.pending_payment(100).await;
     let id = id_of(&record);
@@ -55,6 +57,7 @@ async fn a_restricted_key_reads_everything_and_changes_nothing(server: TestServe
     assert_eq!(server.retrieve_webhook_endpoint(&endpoint).await.status, 200);
 }
 
+#[backend_test]
 async fn a_restricted_key_sees_only_its_account_and_mode(server: TestServer) {
     server.pending_payment(100).await;
     let live = server.with_key(&server.new_restricted_key(true).await);
@@ -67,6 +70,7 @@ async fn a_restricted_key_sees_only_its_account_and_mode(server: TestServer) {
     assert_eq!(mine["data"][0]["amount"]["value"], 1000 / 10);
 }
 
+#[backend_test]
 async fn the_official_sdk_raises_permission_error_for_a_restricted_write(server: TestServer) {
     server.pending_payment(100).await;
     let key = server.new_restricted_key(false).await;
@@ -74,12 +78,6 @@ async fn the_official_sdk_raises_permission_error_for_a_restricted_write(server:
     let stdout = run_script(python, "restricted.py", server.base(), &key).await;
     assert!(stdout.contains("SDK restricted key: all checks passed"), "{stdout}");
 }
-
-backend_tests!(
-    a_restricted_key_reads_everything_and_changes_nothing,
-    a_restricted_key_sees_only_its_account_and_mode,
-    the_official_sdk_raises_permission_error_for_a_restricted_write,
-);
 
 use crate::common::child::run_payrec as payrec;
 

@@ -1,6 +1,7 @@
 //! Stripe's official Python SDK (stripe==16.1.0) against the real server: what SDK users see.
 //! The SDK is installed into a virtualenv under target/; under CI=true this test must run.
 
+use crate::common::backend_test;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,12 +36,14 @@ pub async fn run_script(python: PathBuf, script: &str, url: &str, key: &str) -> 
     stdout
 }
 
+#[backend_test]
 async fn the_official_python_sdk_walks_the_whole_lifecycle(server: TestServer) {
     let Some(python) = sdk_python() else { return };
     let stdout = run_script(python, "conformance.py", server.base(), &server.test_key).await;
     assert!(stdout.contains("SDK conformance: all checks passed"), "{stdout}");
 }
 
+#[backend_test]
 async fn the_official_python_sdk_manages_webhooks_and_verifies_deliveries(server: TestServer) {
     let Some(python) = sdk_python() else { return };
     let stdout = run_script(python, "webhooks.py", server.base(), &server.test_key).await;
@@ -100,6 +103,7 @@ async fn read_http_request(stream: &mut TcpStream) -> Vec<u8> {
     }
 }
 
+#[backend_test]
 async fn the_sdk_retrying_after_a_dropped_response_records_the_payment_once(server: TestServer) {
     let Some(python) = sdk_python() else { return };
     let dropped = Arc::new(AtomicUsize::new(0));
@@ -116,9 +120,3 @@ async fn the_sdk_retrying_after_a_dropped_response_records_the_payment_once(serv
     assert_eq!(data.len(), 1, "exactly one record despite the retry: {}", listed.body);
     assert_eq!(data[0]["id"], result["id"]);
 }
-
-backend_tests!(
-    the_official_python_sdk_walks_the_whole_lifecycle,
-    the_sdk_retrying_after_a_dropped_response_records_the_payment_once,
-    the_official_python_sdk_manages_webhooks_and_verifies_deliveries,
-);

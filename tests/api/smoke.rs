@@ -1,5 +1,7 @@
+use crate::common::backend_test;
 use crate::common::{Api, TestServer};
 
+#[backend_test]
 async fn unknown_record_is_a_stripe_shaped_404_with_a_request_id(server: TestServer) {
     let r = server.retrieve_record("pr_x", &[]).await;
     assert_eq!(r.status, 404);
@@ -7,5 +9,3 @@ async fn unknown_record_is_a_stripe_shaped_404_with_a_request_id(server: TestSer
     assert_eq!(r.error("message"), "No such payment_record: 'pr_x'");
     assert!(r.header("request-id").unwrap().starts_with("req_"));
 }
-
-backend_tests!(unknown_record_is_a_stripe_shaped_404_with_a_request_id);

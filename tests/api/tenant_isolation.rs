@@ -7,6 +7,7 @@
 
 mod script;
 
+use crate::common::backend_test;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::common::{Api, Auth, Endpoint, Resp, TestServer};
@@ -292,6 +293,7 @@ fn check_expectation(expect: &Expect, r: &Resp, ctx: &str) {
     }
 }
 
+#[backend_test]
 async fn no_response_ever_carries_another_tenants_data(server: TestServer) {
     let mut world = World {
         tenants: Vec::new(),
@@ -331,8 +333,6 @@ async fn no_response_ever_carries_another_tenants_data(server: TestServer) {
         world.checked
     );
 }
-
-backend_tests!(no_response_ever_carries_another_tenants_data);
 
 #[test]
 fn the_leak_scanners_find_ids_and_tokens() {

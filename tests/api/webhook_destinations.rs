@@ -5,6 +5,7 @@
 //! a redirect (never followed) and with a proxy in the environment (never used). A failure is
 //! shown to the tenant as a category, never the transport's message.
 
+use crate::common::backend_test;
 use std::time::Duration;
 
 use payrec::ServerConfig;
@@ -54,6 +55,7 @@ async fn attempted(server: &TestServer, livemode: bool) -> DeliveryInfo {
     panic!("no delivery was attempted");
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn every_spelling_of_an_internal_address_is_refused_at_create(server: TestServer) {
     let live = server.with_key(&server.live_key);
     for url in [
@@ -99,6 +101,7 @@ async fn every_spelling_of_an_internal_address_is_refused_at_create(server: Test
     assert_eq!(moved.status, 400, "{}", moved.body);
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_name_that_resolves_to_loopback_is_refused_where_it_is_not_allowed(server: TestServer) {
     let receiver = Receiver::start(None).await;
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
@@ -114,6 +117,7 @@ async fn a_name_that_resolves_to_loopback_is_refused_where_it_is_not_allowed(ser
     assert!(receiver.deliveries().is_empty());
 }
 
+#[backend_test(config = denying_loopback)]
 async fn test_mode_loopback_can_be_denied(server: TestServer) {
     let receiver = Receiver::start(None).await;
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
@@ -132,6 +136,7 @@ fn allowing_loopback_explicitly() -> ServerConfig {
     ruled(false, Some("127.0.0.0/8"))
 }
 
+#[backend_test(config = allowing_loopback_explicitly)]
 async fn the_allow_list_extends_the_rule_to_an_internal_receiver(server: TestServer) {
     let receiver = Receiver::start(None).await;
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
@@ -140,6 +145,7 @@ async fn the_allow_list_extends_the_rule_to_an_internal_receiver(server: TestSer
     receiver.wait_for(2).await;
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_redirect_is_never_followed(server: TestServer) {
     let target = Receiver::start(None).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -161,6 +167,7 @@ async fn a_redirect_is_never_followed(server: TestServer) {
     assert!(target.deliveries().is_empty(), "the redirect's target got nothing");
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_failure_is_shown_as_a_category_never_the_transport_message(server: TestServer) {
     // A port nothing listens on: the connection is refused.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -180,24 +187,6 @@ async fn a_failure_is_shown_as_a_category_never_the_transport_message(server: Te
         page.body
     );
     assert!(!page.body.contains("tcp connect error"), "{}", page.body);
-}
-
-backend_tests!(
-    config = fast_webhooks;
-    every_spelling_of_an_internal_address_is_refused_at_create,
-    a_name_that_resolves_to_loopback_is_refused_where_it_is_not_allowed,
-    a_redirect_is_never_followed,
-    a_failure_is_shown_as_a_category_never_the_transport_message,
-);
-
-mod denied {
-    use super::*;
-    backend_tests!(config = denying_loopback; test_mode_loopback_can_be_denied);
-}
-
-mod allowed {
-    use super::*;
-    backend_tests!(config = allowing_loopback_explicitly; the_allow_list_extends_the_rule_to_an_internal_receiver);
 }
 
 /// A proxy in the environment (which reqwest would use by default, and which would resolve

@@ -2,6 +2,7 @@
 //! restart (both backends); three replicas on one PostgreSQL database share the queue and never
 //! attempt one delivery twice at once; an operator's `payrec events resend`.
 
+use crate::common::backend_test;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -138,6 +139,7 @@ async fn three_replicas_share_deliveries_and_never_attempt_one_twice_at_once() {
 
 use crate::common::child::run_payrec as payrec;
 
+#[backend_test(config = fast_webhooks)]
 async fn events_resend_delivers_an_event_again(server: TestServer) {
     let receiver = Receiver::start(None).await;
     let other = Receiver::start(None).await;
@@ -179,5 +181,3 @@ async fn events_resend_delivers_an_event_again(server: TestServer) {
     assert!(!ok);
     assert!(stderr.contains("no event evt_missing"), "{stderr}");
 }
-
-backend_tests!(config = fast_webhooks; events_resend_delivers_an_event_again);

@@ -1,6 +1,7 @@
 //! Webhook endpoints (API.md, "Endpoints"): the five calls with Stripe's shapes and errors, the
 //! secret in the create response only, idempotency keys, tenant and mode walls.
 
+use crate::common::backend_test;
 use serde_json::{Value, json};
 
 use crate::common::{Api, TestServer, id_of};
@@ -13,6 +14,7 @@ async fn create(server: &TestServer, extra: &[(&str, &str)]) -> Value {
     server.create_webhook_endpoint(&form).await.ok()
 }
 
+#[backend_test]
 async fn create_answers_the_endpoint_with_its_secret_and_retrieve_never_does(server: TestServer) {
     let created = create(
         &server,
@@ -53,6 +55,7 @@ async fn create_answers_the_endpoint_with_its_secret_and_retrieve_never_does(ser
     assert_eq!(listed.json["url"], "/v1/webhook_endpoints");
 }
 
+#[backend_test]
 async fn update_replaces_fields_merges_metadata_and_disables(server: TestServer) {
     let id = id_of(&create(&server, &[("metadata[a]", "1"), ("description", "old")]).await);
     let updated = server
@@ -79,6 +82,7 @@ async fn update_replaces_fields_merges_metadata_and_disables(server: TestServer)
     assert_eq!(server.retrieve_webhook_endpoint(&id).await.ok(), enabled);
 }
 
+#[backend_test]
 async fn delete_answers_a_deleted_object_and_the_endpoint_is_gone(server: TestServer) {
     let id = id_of(&create(&server, &[]).await);
     let deleted = server.delete_webhook_endpoint(&id).await.ok();
@@ -99,6 +103,7 @@ async fn delete_answers_a_deleted_object_and_the_endpoint_is_gone(server: TestSe
     assert_eq!(server.list_webhook_endpoints(&[]).await.ok()["data"], json!([]));
 }
 
+#[backend_test]
 async fn bad_parameters_get_stripe_shaped_errors(server: TestServer) {
     let missing = server.create_webhook_endpoint(&[("enabled_events[]", "*")]).await;
     assert_eq!(missing.status, 400);
@@ -138,6 +143,7 @@ async fn bad_parameters_get_stripe_shaped_errors(server: TestServer) {
     );
 }
 
+#[backend_test]
 async fn an_idempotent_create_replays_the_same_endpoint_and_secret(server: TestServer) {
     let form = [("url", URL), ("enabled_events[]", "*")];
     let first = server.create_webhook_endpoint_keyed("we-key", &form).await;
@@ -177,6 +183,7 @@ async fn an_idempotent_create_replays_the_same_endpoint_and_secret(server: TestS
     assert_eq!(other.error("type"), "idempotency_error");
 }
 
+#[backend_test]
 async fn an_account_has_at_most_sixteen_endpoints_in_each_mode(server: TestServer) {
     for _ in 0..16 {
         create(&server, &[]).await;
@@ -203,6 +210,7 @@ async fn an_account_has_at_most_sixteen_endpoints_in_each_mode(server: TestServe
     assert_eq!(rest["data"].as_array().expect("data").len(), 6);
 }
 
+#[backend_test]
 async fn tenants_and_modes_never_see_each_others_endpoints(server: TestServer) {
     let id = id_of(&create(&server, &[]).await);
     let other = server.with_key(&server.new_account_key(false).await);
@@ -218,13 +226,3 @@ async fn tenants_and_modes_never_see_each_others_endpoints(server: TestServer) {
     }
     assert_eq!(server.retrieve_webhook_endpoint(&id).await.status, 200);
 }
-
-backend_tests!(
-    create_answers_the_endpoint_with_its_secret_and_retrieve_never_does,
-    update_replaces_fields_merges_metadata_and_disables,
-    delete_answers_a_deleted_object_and_the_endpoint_is_gone,
-    bad_parameters_get_stripe_shaped_errors,
-    an_idempotent_create_replays_the_same_endpoint_and_secret,
-    an_account_has_at_most_sixteen_endpoints_in_each_mode,
-    tenants_and_modes_never_see_each_others_endpoints,
-);

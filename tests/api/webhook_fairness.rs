@@ -3,6 +3,7 @@
 //! failing is paused with a growing backoff; one that has failed for days is disabled and a
 //! `webhook_endpoint.disabled` event says so.
 
+use crate::common::backend_test;
 use std::time::{Duration, Instant};
 
 use payrec::ServerConfig;
@@ -26,6 +27,7 @@ fn default_bounds() -> ServerConfig {
     }
 }
 
+#[backend_test(config = default_bounds)]
 async fn one_accounts_dead_endpoints_never_delay_another_accounts_deliveries(server: TestServer) {
     let tarpit = Receiver::start(Some(Answer::Hang)).await;
     for _ in 0..16 {
@@ -80,6 +82,7 @@ async fn health(server: &TestServer, endpoint_id: &str) -> (i64, Option<i64>, Op
     }
 }
 
+#[backend_test(config = default_bounds)]
 async fn an_endpoint_that_keeps_failing_is_paused_with_a_growing_backoff(server: TestServer) {
     let failing = Receiver::start(Some(Answer::Status(500))).await;
     let endpoint = id_of(&server.webhook_endpoint(&failing.url).await);
@@ -115,6 +118,7 @@ async fn an_endpoint_that_keeps_failing_is_paused_with_a_growing_backoff(server:
     panic!("the endpoint's failures were never reset");
 }
 
+#[backend_test(config = default_bounds)]
 async fn an_endpoint_failing_for_days_is_disabled_and_an_event_says_so(server: TestServer) {
     let failing = Receiver::start(Some(Answer::Status(500))).await;
     let watcher = Receiver::start(None).await;
@@ -164,6 +168,7 @@ fn small_backlogs() -> ServerConfig {
     config
 }
 
+#[backend_test(config = small_backlogs)]
 async fn a_dead_endpoints_backlog_is_cut_back_to_its_bound_keeping_the_newest(server: TestServer) {
     let tarpit = Receiver::start(Some(Answer::Hang)).await;
     server.webhook_endpoint(&tarpit.url).await;
@@ -201,15 +206,3 @@ async fn a_dead_endpoints_backlog_is_cut_back_to_its_bound_keeping_the_newest(se
     }
     panic!("the backlog was never cut back");
 }
-
-mod backlogs {
-    use super::*;
-    backend_tests!(config = small_backlogs; a_dead_endpoints_backlog_is_cut_back_to_its_bound_keeping_the_newest);
-}
-
-backend_tests!(
-    config = default_bounds;
-    one_accounts_dead_endpoints_never_delay_another_accounts_deliveries,
-    an_endpoint_that_keeps_failing_is_paused_with_a_growing_backoff,
-    an_endpoint_failing_for_days_is_disabled_and_an_event_says_so,
-);

@@ -5,6 +5,7 @@
 //! `payrec events resend`. Retry schedules are shortened here
 //! (`--webhook-retry-schedule` in a child server).
 
+use crate::common::backend_test;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -60,6 +61,7 @@ async fn wait_acknowledged(server: &TestServer, event_id: &str) -> Value {
     panic!("{event_id} still has pending webhooks");
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn deliveries_are_signed_posts_of_the_event_that_stripes_sdk_verifies(server: TestServer) {
     let receiver = Receiver::start(None).await;
     let endpoint = server.webhook_endpoint(&receiver.url).await;
@@ -123,6 +125,7 @@ async fn deliveries_are_signed_posts_of_the_event_that_stripes_sdk_verifies(serv
     assert!(stdout.contains("verified 5 deliveries"), "{stdout}");
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_failed_delivery_is_retried_until_acknowledged(server: TestServer) {
     let receiver = Receiver::start(None).await;
     receiver.answer_next(&[Answer::Status(500), Answer::Status(404)]);
@@ -156,6 +159,7 @@ async fn a_failed_delivery_is_retried_until_acknowledged(server: TestServer) {
     );
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn retries_stop_when_the_schedule_runs_out(server: TestServer) {
     let receiver = Receiver::start(Some(Answer::Status(500))).await;
     server
@@ -189,6 +193,7 @@ async fn retries_stop_when_the_schedule_runs_out(server: TestServer) {
     assert_eq!(failed["data"][0]["id"], event["id"]);
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_dead_endpoint_never_delays_another(server: TestServer) {
     let dead = Receiver::start(Some(Answer::Hang)).await;
     let alive = Receiver::start(None).await;
@@ -216,6 +221,7 @@ async fn a_dead_endpoint_never_delays_another(server: TestServer) {
     assert!(!dead.deliveries().is_empty());
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn disabled_deleted_unsubscribed_and_later_endpoints_receive_nothing(server: TestServer) {
     let control = Receiver::start(None).await;
     let disabled = Receiver::start(None).await;
@@ -260,6 +266,7 @@ async fn disabled_deleted_unsubscribed_and_later_endpoints_receive_nothing(serve
     }
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_deleted_endpoint_s_pending_deliveries_stop(server: TestServer) {
     let failing = Receiver::start(Some(Answer::Status(500))).await;
     let control = Receiver::start(None).await;
@@ -288,6 +295,7 @@ async fn a_deleted_endpoint_s_pending_deliveries_stop(server: TestServer) {
     assert!(failing.deliveries().len() <= seen + CONNECTIONS_PER_ENDPOINT);
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn another_account_s_endpoint_never_receives_your_events(server: TestServer) {
     let mine = Receiver::start(None).await;
     let theirs = Receiver::start(None).await;
@@ -318,6 +326,7 @@ async fn another_account_s_endpoint_never_receives_your_events(server: TestServe
     assert!(live_deliveries.is_empty(), "live mode hears nothing of test mode");
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn delivery_metrics_count_results_and_never_show_the_secret(server: TestServer) {
     let receiver = Receiver::start(None).await;
     receiver.answer_next(&[Answer::Status(500)]);
@@ -336,18 +345,6 @@ async fn delivery_metrics_count_results_and_never_show_the_secret(server: TestSe
     assert!(!metrics.contains(endpoint["secret"].as_str().unwrap()));
 }
 
-backend_tests!(
-    config = fast_webhooks;
-    deliveries_are_signed_posts_of_the_event_that_stripes_sdk_verifies,
-    a_failed_delivery_is_retried_until_acknowledged,
-    retries_stop_when_the_schedule_runs_out,
-    a_dead_endpoint_never_delays_another,
-    disabled_deleted_unsubscribed_and_later_endpoints_receive_nothing,
-    a_deleted_endpoint_s_pending_deliveries_stop,
-    another_account_s_endpoint_never_receives_your_events,
-    delivery_metrics_count_results_and_never_show_the_secret,
-);
-
 /// A delivery's event ids, by how often each arrived.
 pub fn counts(deliveries: &[Delivery]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -359,6 +356,7 @@ pub fn counts(deliveries: &[Delivery]) -> BTreeMap<String, usize> {
 
 /// The delivery worker runs under the supervisor: made to panic, it is started again and
 /// deliveries go on; made unable to run, the server says so on /readyz, naming it.
+#[backend_test(config = fast_webhooks)]
 async fn a_panicking_delivery_worker_is_restarted_and_deliveries_continue(server: TestServer) {
     let receiver = Receiver::start(None).await;
     server.webhook_endpoint(&receiver.url).await;
@@ -376,6 +374,7 @@ async fn a_panicking_delivery_worker_is_restarted_and_deliveries_continue(server
     );
 }
 
+#[backend_test(config = fast_webhooks)]
 async fn a_delivery_worker_that_cannot_run_makes_the_server_not_ready_naming_it(server: TestServer) {
     server.jobs.inject_panics(payrec::jobs::delivery::JOB, u32::MAX);
     for _ in 0..100 {
@@ -388,13 +387,4 @@ async fn a_delivery_worker_that_cannot_run_makes_the_server_not_ready_naming_it(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("/readyz stayed 200 while the delivery worker could not run");
-}
-
-mod supervised {
-    use super::*;
-    backend_tests!(
-        config = fast_webhooks;
-        a_panicking_delivery_worker_is_restarted_and_deliveries_continue,
-        a_delivery_worker_that_cannot_run_makes_the_server_not_ready_naming_it,
-    );
 }

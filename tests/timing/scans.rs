@@ -4,6 +4,7 @@
 //! four at a time leave /healthz and another tenant's retrieve under 100 ms at the 99th
 //! percentile.
 
+use crate::common::backend_test;
 use std::time::{Duration, Instant};
 
 use crate::common::dashboard::Browser;
@@ -105,6 +106,7 @@ async fn under_worst_case_searches(server: &TestServer) -> Vec<(u16, Duration)> 
     answers
 }
 
+#[backend_test]
 async fn worst_case_searches_of_one_tenant_never_stall_the_server_or_another_tenant(server: TestServer) {
     let _alone = crate::alone().await;
     seeded(&server).await;
@@ -135,5 +137,3 @@ async fn worst_case_searches_of_one_tenant_never_stall_the_server_or_another_ten
         other => panic!("{other}: {}", scanned.body),
     }
 }
-
-backend_tests!(worst_case_searches_of_one_tenant_never_stall_the_server_or_another_tenant);

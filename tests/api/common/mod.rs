@@ -38,39 +38,8 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// Runs each named `async fn(TestServer)` as a test on SQLite and on PostgreSQL, the server
-/// started with the default `ServerConfig` or, given `config = <fn>;` first, with what that
-/// function of the calling module returns.
-#[macro_export]
-macro_rules! backend_tests {
-    (config = $config:ident; $($name:ident),* $(,)?) => {
-        $crate::backend_tests!(@on super::$config; $($name),*);
-    };
-    ($($name:ident),* $(,)?) => {
-        $crate::backend_tests!(@on ::payrec::ServerConfig::default; $($name),*);
-    };
-    (@on $config:path; $($name:ident),*) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Sqlite, $config()).await;
-                    super::$name(server).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
-                async fn $name() {
-                    let server = $crate::common::TestServer::start_on($crate::common::Backend::Postgres, $config()).await;
-                    super::$name(server).await
-                }
-            )*
-        }
-    };
-}
+/// `#[backend_test]`: a test declared once, run on SQLite and on PostgreSQL.
+pub use payrec_test_macros::backend_test;
 
 /// A database written before the test, for `TestServer::start_on_existing`.
 pub enum Existing<'a> {
