@@ -19,6 +19,11 @@ pub struct Args {
     /// Keep-alive connections, one per client task.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Fixed rate in requests/s instead of a closed loop: request i is due at start + i/N,
+    /// whichever connection is free sends it, and its latency runs from when it was due
+    /// (coordinated omission corrected). Single-request scenarios only.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
     /// Measured seconds per scenario.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
@@ -130,6 +135,14 @@ impl Scenario {
             Scenario::Deliver => "deliver",
             Scenario::Dashboard => "dashboard",
         }
+    }
+
+    /// One request per iteration: what a fixed rate (--rate) can pace.
+    pub fn single_request(self) -> bool {
+        matches!(
+            self,
+            Scenario::Ceiling | Scenario::Retrieve | Scenario::List | Scenario::Report | Scenario::ReportNokey
+        )
     }
 
     pub fn needs_seed(self) -> bool {

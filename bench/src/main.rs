@@ -13,6 +13,7 @@ mod client;
 mod dashboard;
 mod ids;
 mod load;
+mod pace;
 mod scenarios;
 mod seed;
 mod server;

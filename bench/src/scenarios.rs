@@ -1,5 +1,6 @@
 //! What one worker does in each scenario, on its own keep-alive connection, until the window
-//! closes. Requests are closed-loop: a worker sends the next one when the last has answered.
+//! closes. Requests are closed-loop (a worker sends the next one when the last has answered)
+//! unless paced at a fixed rate (`pace`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use super::args::Scenario;
 use super::client::{Conn, Reply, form};
 use super::ids::RecordIds;
+use super::pace::Pace;
 use super::stats::{Recorder, Window};
 
 /// `initiated_at` of every reported payment, and a later time for outcomes.
@@ -69,20 +71,35 @@ fn on(id: &str, call: &str) -> String {
     format!("/v1/payment_records/{id}/{call}")
 }
 
-/// Runs `scenario` on `conn` until the window closes.
-pub async fn worker(scenario: Scenario, mut conn: Conn, ids: Arc<RecordIds>, window: Window) -> Recorder {
+/// Runs `scenario` on `conn` until the window closes; with a `pace`, each request when it is
+/// due, timed from then.
+pub async fn worker(
+    scenario: Scenario,
+    mut conn: Conn,
+    ids: Arc<RecordIds>,
+    window: Window,
+    pace: Option<Arc<Pace>>,
+) -> Recorder {
     let mut recorder = Recorder::new(window, step_names(scenario).len());
     let mut rng = SmallRng::from_os_rng();
-    while recorder.running() {
+    loop {
+        let due = match &pace {
+            Some(pace) => match pace.next_due().await {
+                Some(due) => Some(due.into_std()),
+                None => break,
+            },
+            None if recorder.running() => None,
+            None => break,
+        };
         match scenario {
             Scenario::Ceiling => {
-                let started = Instant::now();
+                let started = due.unwrap_or_else(Instant::now);
                 let result = conn.get("/ceiling").await;
                 recorder.record(0, started, &result);
             }
             Scenario::Retrieve => {
                 let path = format!("/v1/payment_records/{}", ids.pick(&mut rng));
-                let started = Instant::now();
+                let started = due.unwrap_or_else(Instant::now);
                 let result = conn.get(&path).await;
                 recorder.record(0, started, &result);
             }
@@ -91,14 +108,14 @@ pub async fn worker(scenario: Scenario, mut conn: Conn, ids: Arc<RecordIds>, win
                     "/v1/payment_attempt_records?payment_record={}&limit=10",
                     ids.pick(&mut rng)
                 );
-                let started = Instant::now();
+                let started = due.unwrap_or_else(Instant::now);
                 let result = conn.get(&path).await;
                 recorder.record(0, started, &result);
             }
             Scenario::Report | Scenario::ReportNokey | Scenario::Deliver => {
                 let body = report_form(&mut rng);
                 let key = (scenario == Scenario::Report).then(|| uuid(&mut rng));
-                let started = Instant::now();
+                let started = due.unwrap_or_else(Instant::now);
                 let result = conn
                     .post("/v1/payment_records/report_payment", body, key.as_deref())
                     .await;

@@ -32,6 +32,8 @@ struct StepSamples {
 pub struct Recorder {
     window: Window,
     steps: Vec<StepSamples>,
+    /// When the last measured request answered.
+    last_done: Option<Instant>,
 }
 
 impl Recorder {
@@ -39,6 +41,7 @@ impl Recorder {
         Recorder {
             window,
             steps: (0..steps).map(|_| StepSamples::default()).collect(),
+            last_done: None,
         }
     }
 
@@ -54,6 +57,7 @@ impl Recorder {
         if started < self.window.start || started >= self.window.end {
             return;
         }
+        self.last_done = self.last_done.max(Some(started + elapsed));
         let samples = &mut self.steps[step];
         samples.latencies_us.push(micros(elapsed));
         let error = match result {
@@ -72,6 +76,7 @@ impl Recorder {
     }
 
     pub fn merge(&mut self, other: Recorder) {
+        self.last_done = self.last_done.max(other.last_done);
         for (mine, theirs) in self.steps.iter_mut().zip(other.steps) {
             mine.latencies_us.extend(theirs.latencies_us);
             mine.errors += theirs.errors;
@@ -81,9 +86,13 @@ impl Recorder {
         }
     }
 
-    /// All requests together, then each step.
-    pub fn summarize(self, names: &[&str]) -> (StepSummary, Vec<StepSummary>) {
-        let seconds = self.window.seconds();
+    /// All requests together, then each step. `paced`: the rate is what was achieved, over
+    /// the window or until the last request due in it answered, whichever is longer.
+    pub fn summarize(self, names: &[&str], paced: bool) -> (StepSummary, Vec<StepSummary>) {
+        let mut seconds = self.window.seconds();
+        if paced && let Some(done) = self.last_done {
+            seconds = seconds.max((done - self.window.start).as_secs_f64());
+        }
         let mut all = StepSamples::default();
         for samples in &self.steps {
             all.latencies_us.extend_from_slice(&samples.latencies_us);
@@ -113,6 +122,7 @@ pub struct StepSummary {
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
+    pub p999_ms: f64,
     pub max_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
@@ -137,6 +147,7 @@ impl StepSummary {
             p50_ms: at(0.50),
             p90_ms: at(0.90),
             p99_ms: at(0.99),
+            p999_ms: at(0.999),
             max_ms: at(1.0),
             first_error: samples.first_error,
         }
@@ -157,7 +168,11 @@ pub struct ScenarioResult {
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
+    pub p999_ms: f64,
     pub max_ms: f64,
+    /// The fixed rate asked for (--rate), requests/s; `throughput_rps` is the rate achieved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_rps: Option<u64>,
     /// VmRSS of this process (server and load generator) after the scenario; None with --url.
     pub rss_mb: Option<f64>,
     pub steps: Vec<StepSummary>,
@@ -205,20 +220,46 @@ pub fn rss_mb() -> Option<(f64, f64)> {
 
 pub fn print_table(results: &[ScenarioResult]) {
     println!(
-        "{:<24} {:>9} {:>7} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "scenario/step", "requests", "errors", "req/s", "ratio", "p50 ms", "p90 ms", "p99 ms", "max ms", "RSS MB"
+        "{:<24} {:>9} {:>7} {:>10} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8}",
+        "scenario/step",
+        "requests",
+        "errors",
+        "req/s",
+        "ratio",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "RSS MB"
     );
     for r in results {
         let ratio = r.ratio_to_ceiling.map_or("-".into(), |x| format!("{x:.3}"));
         let rss = r.rss_mb.map_or("-".into(), |x| format!("{x:.1}"));
         println!(
-            "{:<24} {:>9} {:>7} {:>10.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8}",
-            r.scenario, r.requests, r.errors, r.throughput_rps, ratio, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms, rss
+            "{:<24} {:>9} {:>7} {:>10.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>8}",
+            r.scenario,
+            r.requests,
+            r.errors,
+            r.throughput_rps,
+            ratio,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.p999_ms,
+            r.max_ms,
+            rss
         );
+        if let Some(rate) = r.rate_rps {
+            println!(
+                "  at a fixed rate of {rate}/s (achieved {:.0}/s); latency from each request's due time",
+                r.throughput_rps
+            );
+        }
         if r.steps.len() > 1 {
             for s in &r.steps {
                 println!(
-                    "{:<24} {:>9} {:>7} {:>10.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8}",
+                    "{:<24} {:>9} {:>7} {:>10.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>8.2} {:>8}",
                     format!("  {}", s.step),
                     s.requests,
                     s.errors,
@@ -227,6 +268,7 @@ pub fn print_table(results: &[ScenarioResult]) {
                     s.p50_ms,
                     s.p90_ms,
                     s.p99_ms,
+                    s.p999_ms,
                     s.max_ms,
                     ""
                 );
