@@ -54,6 +54,9 @@ pub struct Args {
     /// over the last 24 hours, each saving a body the size of a report's answer).
     #[arg(long, default_value_t = 0)]
     pub seed_keys: u64,
+    /// Calls of each phase of the `amplification` scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub calls: u64,
     /// Minutes the `soak` scenario runs.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub soak_minutes: u64,
@@ -119,6 +122,9 @@ pub enum Scenario {
     /// reference, a payment's page), each fetched --dashboard-samples times one after
     /// another on one signed-in connection: the latency of each page.
     Dashboard,
+    /// What the database writes per call: --calls keyed report_payment, then --calls keyed
+    /// report_refund, on one connection; rows, index entries, WAL bytes and the writer's CPU.
+    Amplification,
 }
 
 impl Scenario {
@@ -134,6 +140,7 @@ impl Scenario {
             Scenario::Soak => "soak",
             Scenario::Deliver => "deliver",
             Scenario::Dashboard => "dashboard",
+            Scenario::Amplification => "amplification",
         }
     }
 

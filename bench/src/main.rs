@@ -8,6 +8,7 @@
 
 use clap::Parser;
 
+mod amplification;
 mod args;
 mod client;
 mod dashboard;
@@ -183,6 +184,30 @@ async fn bench(args: &Args, server: Handle) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&timings).expect("timings serialize"));
         } else {
             dashboard::print(&timings);
+        }
+        return Ok(());
+    }
+    if args.scenario.contains(&Scenario::Amplification) {
+        if args.scenario.len() > 1 {
+            return Err("amplification runs alone".into());
+        }
+        let Some(database) = under.database.as_ref() else {
+            return Err("amplification reads the database's counters: run it without --url".into());
+        };
+        eprintln!("amplification: {} calls of each", args.calls);
+        let mut conn = Conn::new(under.target.clone());
+        let costs = amplification::run(&mut conn, database, args.calls).await;
+        drop(conn);
+        if let Some(r) = under.running {
+            r.stop().await;
+        }
+        release_database(under.database.as_ref(), args.keep_db).await;
+        let costs = costs?;
+        println!("backend {} ({})", under.backend, under.durability);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&costs).expect("costs serialize"));
+        } else {
+            amplification::print(&costs, under.backend);
         }
         return Ok(());
     }

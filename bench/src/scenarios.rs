@@ -123,7 +123,9 @@ pub async fn worker(
             }
             Scenario::Lifecycle => lifecycle(&mut conn, &mut rng, &mut recorder).await,
             Scenario::Mixed | Scenario::Soak => mixed(&mut conn, &mut rng, &mut recorder).await,
-            Scenario::Dashboard => unreachable!("the dashboard scenario runs on its own (dashboard.rs)"),
+            Scenario::Dashboard | Scenario::Amplification => {
+                unreachable!("runs on its own (dashboard.rs, amplification.rs)")
+            }
         }
     }
     recorder

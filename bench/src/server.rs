@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::args::Args;
+use super::args::{Args, Scenario};
 
 /// Size of the ceiling's fixed JSON body.
 pub const CEILING_BODY_BYTES: usize = 1536;
@@ -130,11 +130,20 @@ impl Running {
     }
 }
 
+/// The WAL bound of the `amplification` scenario: its held reader keeps the WAL from being
+/// restarted, and a restart asked for past the bound would wait for that reader for good.
+const AMPLIFICATION_WAL_MIB: u64 = 64 * 1024;
+
 fn serve_args(args: &Args) -> ServeArgs {
+    let defaults = ServeArgs::default();
     ServeArgs {
         sqlite_synchronous: args.sqlite_synchronous,
         pg_max_connections: args.pg_max_connections,
-        ..ServeArgs::default()
+        sqlite_wal_max_mib: match args.scenario.contains(&Scenario::Amplification) {
+            true => AMPLIFICATION_WAL_MIB,
+            false => defaults.sqlite_wal_max_mib,
+        },
+        ..defaults
     }
 }
 
