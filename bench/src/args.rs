@@ -43,6 +43,10 @@ pub struct Args {
     /// SQLite durability of the in-process server (`full` fsyncs every commit).
     #[arg(long, value_enum, default_value_t = SqliteSync::Full)]
     pub sqlite_synchronous: SqliteSync,
+    /// The in-process SQLite server's WAL bound (`payrec serve --sqlite-wal-max-mib`); its
+    /// default when not given.
+    #[arg(long)]
+    pub sqlite_wal_max_mib: Option<u64>,
     /// PostgreSQL pool size of the in-process server.
     #[arg(long, default_value_t = payrec::store::postgres::POOL_CONNECTIONS_DEFAULT)]
     pub pg_max_connections: u32,

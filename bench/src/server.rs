@@ -141,7 +141,7 @@ fn serve_args(args: &Args) -> ServeArgs {
         pg_max_connections: args.pg_max_connections,
         sqlite_wal_max_mib: match args.scenario.contains(&Scenario::Amplification) {
             true => AMPLIFICATION_WAL_MIB,
-            false => defaults.sqlite_wal_max_mib,
+            false => args.sqlite_wal_max_mib.unwrap_or(defaults.sqlite_wal_max_mib),
         },
         ..defaults
     }
