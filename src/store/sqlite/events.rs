@@ -1,17 +1,17 @@
-//! SQLite's SQL for events, webhook endpoints and the delivery queue. Event and endpoint rows
-//! are written by the shared write path (through `SqliteOps`); the queue's claims and finishes
-//! run on the writer thread too (`writer::WriteRequest::Deliveries`), each in its batch's
-//! transaction; reads use the read pool.
+//! SQLite's SQL for events and the delivery queue (the webhook endpoints' rows are in
+//! `roles/endpoints.rs`). Event rows are written by the shared write path (through
+//! `SqliteOps`); the queue's claims and finishes run on the writer thread too
+//! (`writer::WriteRequest::Deliveries`), each in its batch's transaction; reads use the read
+//! pool.
 
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::events::WebhookEndpoint;
+use super::prefix::first_live;
 use crate::events::health::{
     DISABLE_AFTER_MS, FAILURES_BEFORE_PAUSE, PAUSE_BASE_MS, PAUSE_DOUBLINGS_MAX, PAUSE_MAX_MS,
 };
-use crate::store::doc::encode;
 use crate::store::endpoint_health::health_changes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
@@ -145,73 +145,6 @@ pub(super) fn insert_events(
     Ok(queued)
 }
 
-pub(super) fn count_endpoints(conn: &Connection, tenant: &Tenant) -> Result<u64, StoreError> {
-    let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = ?1 AND livemode = ?2")?
-        .query_row(params![tenant.account_id, tenant.livemode], |r| r.get(0))?;
-    Ok(n as u64)
-}
-
-pub(super) fn endpoint_doc(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT doc FROM webhook_endpoints WHERE account_id = ?1 AND livemode = ?2 AND id = ?3")?
-        .query_row(params![tenant.account_id, tenant.livemode, id], |r| r.get(0))
-        .optional()?)
-}
-
-pub(super) fn insert_endpoint(
-    conn: &Connection,
-    tenant: &Tenant,
-    seq: i64,
-    e: &WebhookEndpoint,
-    secret: &str,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO webhook_endpoints (seq, account_id, livemode, id, created, status, events_filter, url, secret, doc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        seq,
-        tenant.account_id,
-        tenant.livemode,
-        e.id,
-        e.created,
-        e.status.as_str(),
-        e.events_filter(),
-        e.url,
-        secret,
-        encode(e)
-    ])?;
-    Ok(())
-}
-
-pub(super) fn update_endpoint(conn: &Connection, tenant: &Tenant, e: &WebhookEndpoint) -> Result<(), StoreError> {
-    let done = conn
-        .prepare_cached(
-            "UPDATE webhook_endpoints SET status = ?1, events_filter = ?2, url = ?3, doc = ?4 \
-             WHERE account_id = ?5 AND livemode = ?6 AND id = ?7",
-        )?
-        .execute(params![
-            e.status.as_str(),
-            e.events_filter(),
-            e.url,
-            encode(e),
-            tenant.account_id,
-            tenant.livemode,
-            e.id
-        ])?;
-    assert_eq!(done, 1, "the locked endpoint exists");
-    Ok(())
-}
-
-pub(super) fn delete_endpoint(conn: &Connection, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM webhook_deliveries WHERE account_id = ?1 AND livemode = ?2 AND endpoint_id = ?3")?
-        .execute(params![tenant.account_id, tenant.livemode, id])?;
-    conn.prepare_cached("DELETE FROM webhook_endpoints WHERE account_id = ?1 AND livemode = ?2 AND id = ?3")?
-        .execute(params![tenant.account_id, tenant.livemode, id])?;
-    Ok(())
-}
-
 /// The stored parts of an event as its JSON.
 fn body(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Result<String, StoreError>> {
     let head: Vec<u8> = r.get(first)?;
@@ -227,12 +160,6 @@ pub(super) fn get_event(conn: &Connection, tenant: &Tenant, id: &str) -> Result<
     .query_row(params![tenant.account_id, tenant.livemode, id], |r| body(r, 0))
     .optional()?
     .transpose()
-}
-
-pub(super) fn endpoint_secret(conn: &Connection, tenant: &Tenant, id: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT secret FROM webhook_endpoints WHERE account_id = ?1 AND livemode = ?2 AND id = ?3")?
-        .query_row(params![tenant.account_id, tenant.livemode, id], |r| r.get(0))
-        .optional()
 }
 
 /// The events `ids` of the tenant, as (id, JSON), in no particular order.
@@ -538,22 +465,12 @@ pub(super) fn prune(conn: &mut Connection, cutoff: i64) -> Result<u64, StoreErro
     // IMMEDIATE: it reads, then writes; a deferred transaction would fail (not wait) if the
     // writer committed in between.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let first_live: i64 = tx.query_row(
-        "SELECT COALESCE((SELECT seq FROM events WHERE created >= ?1 ORDER BY seq LIMIT 1), \
-         (SELECT COALESCE(MAX(seq), 0) + 1 FROM events))",
-        [cutoff],
-        |r| r.get(0),
-    )?;
+    let first_live_event = first_live(&tx, "events", "seq", cutoff)?;
     // Deliveries are queued with their events, so theirs are a prefix too (a resent delivery of
     // an old event, queued later, goes when its own time comes).
-    let first_live_delivery: i64 = tx.query_row(
-        "SELECT COALESCE((SELECT seq FROM webhook_deliveries WHERE created >= ?1 ORDER BY seq LIMIT 1), \
-         (SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_deliveries))",
-        [cutoff],
-        |r| r.get(0),
-    )?;
+    let first_live_delivery = first_live(&tx, "webhook_deliveries", "seq", cutoff)?;
     tx.execute("DELETE FROM webhook_deliveries WHERE seq < ?1", [first_live_delivery])?;
-    let deleted = tx.execute("DELETE FROM events WHERE seq < ?1", [first_live])?;
+    let deleted = tx.execute("DELETE FROM events WHERE seq < ?1", [first_live_event])?;
     tx.commit()?;
     Ok(deleted as u64)
 }

@@ -25,6 +25,7 @@ mod key_signal;
 mod ledger;
 pub mod migrate;
 mod ops;
+mod prefix;
 mod reads;
 mod roles;
 mod sessions;

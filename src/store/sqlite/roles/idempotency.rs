@@ -3,6 +3,7 @@
 use crate::store::idempotency::IdempotencyRows;
 use crate::store::sqlite::key_index::{KeyEntry, saved_at};
 use crate::store::sqlite::ops::SqliteOps;
+use crate::store::sqlite::prefix::first_live;
 use crate::store::sqlite::{SqliteStore, key_log};
 use crate::store::{Idempotency, IdempotencyRow, SavedIdempotent, SavedResponse, StoreError, Tenant};
 use async_trait::async_trait;
@@ -24,12 +25,7 @@ impl Idempotency for SqliteStore {
             .admin(move |conn| {
                 // IMMEDIATE: it reads, then writes (see `events::prune`).
                 let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let first_live: i64 = tx.query_row(
-                    "SELECT COALESCE((SELECT rowid FROM idempotency_keys WHERE created >= ?1 ORDER BY rowid LIMIT 1), \
-                     (SELECT COALESCE(MAX(rowid), 0) + 1 FROM idempotency_keys))",
-                    [cutoff],
-                    |r| r.get(0),
-                )?;
+                let first_live = first_live(&tx, "idempotency_keys", "rowid", cutoff)?;
                 let deleted = tx.execute("DELETE FROM idempotency_keys WHERE rowid < ?1", [first_live])?;
                 key_log::prune(&tx, first_live)?;
                 tx.commit()?;
