@@ -29,6 +29,8 @@ use super::server::Database;
 const PG_STATS_FLUSH_WAIT: Duration = Duration::from_secs(11);
 /// Each WAL frame is a page and a 24-byte header.
 const WAL_FRAME_HEADER_BYTES: u64 = 24;
+/// Linux reports CPU times in clock ticks of 1/100 s (USER_HZ) on every architecture.
+const USER_HZ: f64 = 100.0;
 
 /// What one call cost, averaged over the phase.
 #[derive(Debug, Clone, Serialize)]
@@ -136,7 +138,7 @@ fn cost(call: &'static str, calls: u64, before: &Counters, after: &Counters) -> 
         rows_updated: updated.map(|u| u as f64 / n),
         index_entries: entries as f64 / n,
         wal_bytes: after.wal_bytes.saturating_sub(before.wal_bytes) as f64 / n,
-        writer_cpu_us: after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 * 1e6 / ticks_per_second() / n,
+        writer_cpu_us: after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 * 1e6 / USER_HZ / n,
         tables,
     }
 }
@@ -253,11 +255,6 @@ async fn pg_counters(admin_url: &str, schema: &str) -> Result<Counters, String> 
         wal_bytes: lsn as u64,
         cpu_ticks: postgres_ticks(),
     })
-}
-
-fn ticks_per_second() -> f64 {
-    // Linux reports CPU times in clock ticks of 1/100 s (USER_HZ) on every architecture.
-    100.0
 }
 
 /// utime + stime of a /proc stat line (fields 14 and 15, after the parenthesised name).

@@ -139,9 +139,10 @@ fn serve_args(args: &Args) -> ServeArgs {
     ServeArgs {
         sqlite_synchronous: args.sqlite_synchronous,
         pg_max_connections: args.pg_max_connections,
-        sqlite_wal_max_mib: match args.scenario.contains(&Scenario::Amplification) {
-            true => AMPLIFICATION_WAL_MIB,
-            false => args.sqlite_wal_max_mib.unwrap_or(defaults.sqlite_wal_max_mib),
+        sqlite_wal_max_mib: if args.scenario.contains(&Scenario::Amplification) {
+            AMPLIFICATION_WAL_MIB
+        } else {
+            args.sqlite_wal_max_mib.unwrap_or(defaults.sqlite_wal_max_mib)
         },
         ..defaults
     }
