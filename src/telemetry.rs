@@ -43,6 +43,14 @@ fn describe() {
         "payrec_db_write_duration_seconds",
         "Write transaction latency (queue + commit)"
     );
+    metrics::describe_histogram!(
+        "payrec_db_group_writes",
+        "Writes committed together in one transaction (PostgreSQL's group commit)"
+    );
+    metrics::describe_counter!(
+        "payrec_db_group_reruns_total",
+        "Writes run again on their own after their group's statement failed on one write's rows"
+    );
     metrics::describe_gauge!("payrec_db_pool_connections", "Connections in the database pool");
     metrics::describe_gauge!(
         "payrec_db_pool_idle_connections",
@@ -206,6 +214,14 @@ pub fn record_error(code: &str) {
 
 pub fn record_db_write(latency: Duration) {
     metrics::histogram!("payrec_db_write_duration_seconds").record(latency.as_secs_f64());
+}
+
+pub fn record_group_commit(writes: usize) {
+    metrics::histogram!("payrec_db_group_writes").record(writes as f64);
+}
+
+pub fn record_group_rerun() {
+    metrics::counter!("payrec_db_group_reruns_total").increment(1);
 }
 
 pub fn record_pool(connections: u32, idle: u32) {

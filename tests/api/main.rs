@@ -18,6 +18,7 @@ mod events;
 mod export_cli;
 mod file_hardening;
 mod form_encoding;
+mod group_commit;
 mod hostile_clients;
 mod http_fuzz;
 mod idempotency;

@@ -10,7 +10,9 @@ use sqlx::postgres::{PgPool, PgRow};
 use super::{Health, KeyOwner, NewKey, StoreError, Tenant};
 
 mod batch;
+mod committer;
 mod events;
+mod group;
 mod hosts;
 mod kept;
 mod key_listener;
@@ -23,6 +25,7 @@ mod sessions;
 mod statistics;
 mod totals;
 
+pub use committer::{GROUP_WRITES_MAX, GROUPS_IN_FLIGHT};
 pub(crate) use reads::doc;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -63,6 +66,8 @@ pub struct PgStore {
     keys: std::sync::Arc<crate::store::key_cache::KeyCache>,
     /// The turns of reads that scan (`store::scan`).
     scans: crate::store::scan::Scans,
+    /// This process's group commit (`committer`).
+    committer: std::sync::Arc<committer::Committer>,
 }
 
 impl PgStore {
@@ -88,6 +93,7 @@ impl PgStore {
             delivery_signal: Default::default(),
             keys: Default::default(),
             scans: Default::default(),
+            committer: Default::default(),
         })
     }
 

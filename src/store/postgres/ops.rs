@@ -1,12 +1,17 @@
 //! PostgreSQL's SQL for the shared write path (`store::write`): one transaction, its rows
 //! in one statement (`batch`).
 
+use std::sync::Arc;
+
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, Transaction};
 
 use super::batch::{Batch, BatchError};
+use super::committer::{Committer, Grouped};
+use super::group::NewRows;
 use super::kept::KeptConnections;
+use super::primary::Primary;
 use crate::store::write::{AnyDone, AnyWrite, WriteOutcome};
 use crate::store::{SavedIdempotent, SavedResponse, StoreError, Tenant};
 
@@ -21,6 +26,10 @@ pub(super) struct PgOps<'p> {
     pub(super) tx: Option<Transaction<'static, Postgres>>,
     pub(super) batch: Batch,
     pub(super) immediate: bool,
+    /// Whether a write that reads nothing first hands its rows to the group commit.
+    grouping: bool,
+    /// Those rows, when it does (`committer`).
+    pub(super) group: Option<NewRows>,
     /// Deliveries queued by this transaction (the worker is woken after the commit).
     pub deliveries_queued: u64,
 }
@@ -42,13 +51,33 @@ impl<'p> PgOps<'p> {
             tx: None,
             batch: Batch::default(),
             immediate,
+            grouping: false,
+            group: None,
             deliveries_queued: 0,
+        }
+    }
+
+    /// Rows of a write that reads nothing before them go to the group commit.
+    fn grouped(mut self) -> Self {
+        self.grouping = !self.immediate;
+        self
+    }
+
+    /// Where a row insert goes when the write is grouped: it has read nothing (no
+    /// transaction is open), so it never will (a write reads before it writes).
+    pub(super) fn group_rows(&mut self) -> Option<&mut NewRows> {
+        match self.grouping && self.tx.is_none() {
+            true => Some(self.group.get_or_insert_with(NewRows::of_one_write)),
+            false => None,
         }
     }
 
     /// The connection for a read: the batch holds nothing it should see.
     pub(super) async fn read_conn(&mut self) -> Result<&mut PgConnection, StoreError> {
-        assert!(self.batch.is_empty(), "a write reads before it writes its rows");
+        assert!(
+            self.batch.is_empty() && self.group.is_none(),
+            "a write reads before it writes its rows"
+        );
         begun(&mut self.tx, self.pool).await
     }
 
@@ -111,30 +140,62 @@ pub(super) fn batch_error(e: BatchError) -> StoreError {
     }
 }
 
-/// One write, in one transaction, its rows in one statement; with how many webhook deliveries
-/// it queued (the worker is woken for them).
-pub(super) async fn write(
-    pool: &PgPool,
-    kept: &KeptConnections,
-    write: &dyn AnyWrite,
-) -> Result<(WriteOutcome<AnyDone>, u64), StoreError> {
-    let mut ops = PgOps::new(pool, kept, write.reads_its_own_rows());
+/// Where writes are sent: the primary's pool and kept connections, and the group commit.
+pub(super) struct Target<'t> {
+    pub primary: &'t Arc<Primary>,
+    pub pool: &'t PgPool,
+    pub kept: &'t KeptConnections,
+    pub committer: &'t Committer,
+}
+
+/// One write, in one transaction; with how many webhook deliveries it queued (the worker is
+/// woken for them). A write that reads nothing first is committed with others (`committer`);
+/// any other, or one whose group failed on another write's rows, on its own, its rows in one
+/// statement.
+pub(super) async fn write(to: &Target<'_>, write: &dyn AnyWrite) -> Result<(WriteOutcome<AnyDone>, u64), StoreError> {
+    let mut ops = PgOps::new(to.pool, to.kept, write.reads_its_own_rows()).grouped();
     let outcome = write.apply(&mut ops).await?;
+    let Some(rows) = ops.group.take() else {
+        return finish(to.pool, write, ops, outcome).await;
+    };
+    assert!(ops.batch.is_empty(), "a grouped write's rows are all in its group");
+    match to.committer.commit(to.primary, rows).await? {
+        Grouped::Committed(queued) => Ok((outcome, queued)),
+        Grouped::KeyTaken => Ok((replay(to.pool, write).await?, 0)),
+        Grouped::Alone => {
+            crate::telemetry::record_group_rerun();
+            let mut ops = PgOps::new(to.pool, to.kept, write.reads_its_own_rows());
+            let outcome = write.apply(&mut ops).await?;
+            finish(to.pool, write, ops, outcome).await
+        }
+    }
+}
+
+/// Commits a write's transaction (or sends its one statement).
+async fn finish(
+    pool: &PgPool,
+    write: &dyn AnyWrite,
+    ops: PgOps<'_>,
+    outcome: WriteOutcome<AnyDone>,
+) -> Result<(WriteOutcome<AnyDone>, u64), StoreError> {
     assert!(
         matches!(outcome, WriteOutcome::Executed { .. }),
         "PostgreSQL finds a taken key when it commits"
     );
     match ops.finish().await {
         Ok(queued) => Ok((outcome, queued)),
-        Err(BatchError::KeyTaken) => {
-            let key = write.idempotency_key().expect("only a keyed write saves a key");
-            let saved = saved(pool, write.tenant(), key)
-                .await?
-                .ok_or_else(|| StoreError::Database(format!("idempotency key {key:?} was taken, then gone")))?;
-            Ok((WriteOutcome::AlreadySaved(saved), 0))
-        }
+        Err(BatchError::KeyTaken) => Ok((replay(pool, write).await?, 0)),
         Err(BatchError::Store(e)) => Err(e),
     }
+}
+
+/// The outcome of a write whose key another request saved first: that request's result.
+async fn replay(pool: &PgPool, write: &dyn AnyWrite) -> Result<WriteOutcome<AnyDone>, StoreError> {
+    let key = write.idempotency_key().expect("only a keyed write saves a key");
+    let saved = saved(pool, write.tenant(), key)
+        .await?
+        .ok_or_else(|| StoreError::Database(format!("idempotency key {key:?} was taken, then gone")))?;
+    Ok(WriteOutcome::AlreadySaved(saved))
 }
 
 /// The result saved under `key`.

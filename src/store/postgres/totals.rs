@@ -37,7 +37,7 @@ static DAILY: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The shard a record's changes go to: the same for every change of one record.
-fn shard_of(record_id: &str) -> i16 {
+pub(super) fn shard_of(record_id: &str) -> i16 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     record_id.hash(&mut h);
     (h.finish() % SHARDS) as i16

@@ -42,6 +42,10 @@ impl IdempotencyRows for PgOps<'_> {
         response: &SavedResponse,
     ) -> Result<Option<SavedIdempotent>, StoreError> {
         assert!(!self.immediate, "an immediate write carries no idempotency key");
+        if let Some(group) = self.group_rows() {
+            group.save_key(tenant, idem, response);
+            return Ok(None);
+        }
         // New key: insert. Expired key: take it over. Live key: no row, and `finish` fails.
         let b = &mut self.batch;
         let values = [

@@ -72,6 +72,10 @@ impl Outbox for PgStore {
 #[async_trait]
 impl EventRows for PgOps<'_> {
     async fn insert_events(&mut self, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) -> Result<(), StoreError> {
+        if let Some(group) = self.group_rows() {
+            group.insert_events(tenant, events, now_ms);
+            return Ok(());
+        }
         events::push_events(&mut self.batch, tenant, events, now_ms);
         self.batched().await
     }

@@ -79,6 +79,10 @@ impl RecordRows for PgOps<'_> {
             record.livemode, tenant.livemode,
             "records are written in their tenant's mode"
         );
+        if let Some(group) = self.group_rows() {
+            group.insert_record(tenant, record);
+            return Ok(());
+        }
         let b = &mut self.batch;
         let values = [
             b.bind(&tenant.account_id),
@@ -122,6 +126,10 @@ impl RecordRows for PgOps<'_> {
             attempt.livemode, tenant.livemode,
             "attempts are written in their tenant's mode"
         );
+        if let Some(group) = self.group_rows() {
+            group.insert_attempt(tenant, attempt);
+            return Ok(());
+        }
         let b = &mut self.batch;
         let values = [
             b.bind(&tenant.account_id),
@@ -200,6 +208,10 @@ impl RecordRows for PgOps<'_> {
     }
 
     async fn add_totals(&mut self, tenant: &Tenant, change: &TotalsChange) -> Result<(), StoreError> {
+        if let Some(group) = self.group_rows() {
+            group.add_totals(tenant, change, totals::shard_of(&change.record_id));
+            return Ok(());
+        }
         totals::push_add(&mut self.batch, tenant, change);
         self.batched().await
     }

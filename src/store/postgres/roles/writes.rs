@@ -9,15 +9,18 @@ use async_trait::async_trait;
 impl Writes for PgStore {
     async fn write_any(&self, write: Box<dyn AnyWrite>) -> Result<WriteOutcome<AnyDone>, StoreError> {
         let serving = self.primary.serving()?;
-        let written = serving
-            .run(ops::write(&serving.pool, &serving.kept, &*write))
-            .await
-            .map(|(outcome, queued)| {
-                if queued > 0 {
-                    self.delivery_signal.notify_one();
-                }
-                outcome
-            });
+        let to = ops::Target {
+            primary: &self.primary,
+            pool: &serving.pool,
+            kept: &serving.kept,
+            committer: &self.committer,
+        };
+        let written = serving.run(ops::write(&to, &*write)).await.map(|(outcome, queued)| {
+            if queued > 0 {
+                self.delivery_signal.notify_one();
+            }
+            outcome
+        });
         self.health.observe(&written);
         written
     }
