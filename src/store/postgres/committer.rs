@@ -25,9 +25,11 @@ use crate::store::StoreError;
 /// Writes in one group at most: a group's statement holds its totals rows' locks until it
 /// commits, so a bound keeps that short and keeps one group's rows in one round trip.
 pub const GROUP_WRITES_MAX: usize = 64;
-/// Groups being committed at once, each on its own connection: while some wait for the disk,
-/// another gathers and sends.
-pub const GROUPS_IN_FLIGHT: usize = 4;
+/// Groups being committed at once, each on its own connection: while one waits for the disk,
+/// the next gathers and sends. More in flight make smaller groups, and each costs the server
+/// a transaction (keyed report_payment, wrk -c32: 1 in flight 6,800-7,900/s, 2 7,100-7,500/s,
+/// 3 6,300/s, 4 6,800/s, 8 5,100/s with p99 24 ms; docs/decisions.md).
+pub const GROUPS_IN_FLIGHT: usize = 2;
 /// Writes waiting to join a group; a full queue makes writers wait (their requests are
 /// bounded by the server's own limits before that).
 const QUEUE_MAX: usize = 1024;
