@@ -119,8 +119,9 @@ pub enum Scenario {
     /// `mixed` at peak for --soak-minutes, reported minute by minute with the WAL, database and
     /// memory sizes.
     Soak,
-    /// report-nokey at peak for the window with a webhook endpoint, then until every event has
-    /// been delivered: the delivery rate.
+    /// report-nokey at peak (or at --rate) for the window with a webhook endpoint, then until
+    /// every event has been delivered (or nothing arrives for 5 s: the backlog bound dropped
+    /// some): the delivery rate, and how long the backlog left by the load takes to drain.
     Deliver,
     /// The dashboard's pages (overview, payments list, a filtered list, a search by
     /// reference, a payment's page), each fetched --dashboard-samples times one after

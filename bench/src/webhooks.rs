@@ -19,6 +19,9 @@ use super::server::Running;
 
 /// Longest the `deliver` scenario waits for the queue to drain after the load.
 const DRAIN_WAIT_MAX: Duration = Duration::from_secs(600);
+/// The drain ends undrained when nothing arrives for this long while events are still
+/// undelivered: the endpoint's backlog bound (`BACKLOG_PER_ENDPOINT_MAX`) dropped the rest.
+const DRAIN_IDLE_MAX: Duration = Duration::from_secs(5);
 
 /// The receiver: 200 to every POST, counted.
 pub struct Sink {
@@ -81,9 +84,12 @@ pub struct Delivered {
     pub load_seconds: f64,
     pub drain_seconds: f64,
     pub events_per_second: f64,
+    /// Every event was delivered (false: the backlog outgrew its bound and deliveries were
+    /// dropped, so the load was more than delivery keeps up with).
+    pub drained: bool,
 }
 
-/// report-nokey at peak for the window, then until every event is delivered.
+/// report-nokey at peak (or at `--rate`) for the window, then until every event is delivered.
 pub async fn deliver(args: &Args, target: &Target, ids: &Arc<RecordIds>, sink: &Sink) -> Result<Delivered, String> {
     let before = sink.received.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -91,9 +97,18 @@ pub async fn deliver(args: &Args, target: &Target, ids: &Arc<RecordIds>, sink: &
     let load_seconds = started.elapsed().as_secs_f64();
     let during = sink.received.load(Ordering::Relaxed) - before;
     let drain_started = Instant::now();
+    let (mut last_count, mut last_change) = (sink.received.load(Ordering::Relaxed), Instant::now());
+    let mut drained = true;
     while outstanding(target).await? {
         if drain_started.elapsed() > DRAIN_WAIT_MAX {
             return Err("the delivery queue did not drain".into());
+        }
+        let count = sink.received.load(Ordering::Relaxed);
+        if count != last_count {
+            (last_count, last_change) = (count, Instant::now());
+        } else if last_change.elapsed() > DRAIN_IDLE_MAX {
+            drained = false;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -106,5 +121,6 @@ pub async fn deliver(args: &Args, target: &Target, ids: &Arc<RecordIds>, sink: &
         load_seconds,
         drain_seconds: drain_started.elapsed().as_secs_f64(),
         events_per_second: delivered as f64 / total_seconds,
+        drained,
     })
 }
