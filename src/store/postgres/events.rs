@@ -20,6 +20,11 @@ use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
 use crate::store::{DueEndpoint, EventSummary, FailingEndpoint, StoreError, Tenant};
 
+/// Whether endpoint `w` takes event `ev` (of its tenant): enabled, and its filter names the
+/// event's type or every type. The deliveries' join, for one write and for a group.
+pub(super) const ENDPOINT_TAKES_EVENT: &str =
+    "w.status = 'enabled' AND (w.events_filter = '*' OR strpos(w.events_filter, ',' || ev.type || ',') > 0)";
+
 /// Adds `events` and their deliveries, one to each enabled endpoint whose filter takes the
 /// event's type, to a write's batch.
 pub(super) fn push_events(batch: &mut Batch, tenant: &Tenant, events: &[PackedEvent], now_ms: i64) {
@@ -46,8 +51,7 @@ pub(super) fn push_events(batch: &mut Batch, tenant: &Tenant, events: &[PackedEv
     let deliveries = format!(
         "INSERT INTO webhook_deliveries (account_id, livemode, event_id, endpoint_id, state, attempts, next_attempt_at, created) \
          SELECT {account}, {livemode}, ev.id, w.id, 'pending', 0, {}, ev.created FROM {events_part} ev JOIN webhook_endpoints w \
-         ON w.account_id = {account} AND w.livemode = {livemode} AND w.status = 'enabled' \
-         AND (w.events_filter = '*' OR strpos(w.events_filter, ',' || ev.type || ',') > 0) RETURNING 1",
+         ON w.account_id = {account} AND w.livemode = {livemode} AND {ENDPOINT_TAKES_EVENT} RETURNING 1",
         batch.bind(now_ms),
     );
     batch.push(deliveries, Rows::Deliveries);

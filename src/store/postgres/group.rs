@@ -15,7 +15,7 @@ use sqlx::postgres::PgConnection;
 
 use super::batch::BatchError;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
-use crate::records::totals::{TOTALS_COLUMNS, TotalsChange};
+use crate::records::totals::{TOTALS_COLUMNS, Totals, TotalsChange};
 use crate::store::doc::encode;
 use crate::store::write::PackedEvent;
 use crate::store::{IdempotencyRow, SavedResponse, Tenant};
@@ -34,7 +34,7 @@ pub(super) struct NewRows {
     /// The deliveries' first attempt is due then (ms); a group's is its latest write's.
     due_ms: i64,
     /// Summed per row: a group's several changes of one row are one upsert.
-    totals: BTreeMap<TotalsKey, [i64; TOTALS_COLUMNS.len()]>,
+    totals: BTreeMap<TotalsKey, Totals>,
     /// Sorted: the order keys are inserted, and so locked, in.
     keys: BTreeMap<(String, bool, String), KeyRow>,
     /// How long a saved key is replayed (`created - expired_before`), the same for a group's
@@ -121,10 +121,12 @@ impl NewRows {
             change.currency.clone(),
             shard,
         );
-        let sums = self.totals.entry(key).or_insert([0; TOTALS_COLUMNS.len()]);
-        for (sum, v) in sums.iter_mut().zip(change.delta.values()) {
-            *sum += v;
-        }
+        self.add_to_totals(key, &change.delta);
+    }
+
+    fn add_to_totals(&mut self, key: TotalsKey, delta: &Totals) {
+        let sums = self.totals.entry(key).or_default();
+        *sums = sums.plus(delta);
     }
 
     pub fn save_key(&mut self, tenant: &Tenant, idem: &IdempotencyRow, response: &SavedResponse) {
@@ -170,26 +172,11 @@ impl NewRows {
         self.attempts.extend(other.attempts);
         self.events.extend(other.events);
         self.due_ms = self.due_ms.max(other.due_ms);
-        for (key, values) in other.totals {
-            let sums = self.totals.entry(key).or_insert([0; TOTALS_COLUMNS.len()]);
-            for (sum, v) in sums.iter_mut().zip(values) {
-                *sum += v;
-            }
+        for (key, delta) in other.totals {
+            self.add_to_totals(key, &delta);
         }
         self.keys.extend(other.keys);
         self.retention = self.retention.or(other.retention);
-    }
-
-    /// The tenants (account, mode) whose rows these are.
-    #[cfg(test)]
-    fn tenants(&self) -> std::collections::BTreeSet<(String, bool)> {
-        let t = |t: &Tenant| (t.account_id.clone(), t.livemode);
-        let mut all: std::collections::BTreeSet<_> = self.records.iter().map(|(tenant, _)| t(tenant)).collect();
-        all.extend(self.attempts.iter().map(|(tenant, _)| t(tenant)));
-        all.extend(self.events.iter().map(|(tenant, _)| t(tenant)));
-        all.extend(self.totals.keys().map(|k| (k.0.clone(), k.1)));
-        all.extend(self.keys.keys().map(|k| (k.0.clone(), k.1)));
-        all
     }
 }
 

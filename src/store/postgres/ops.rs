@@ -198,6 +198,11 @@ async fn replay(pool: &PgPool, write: &dyn AnyWrite) -> Result<WriteOutcome<AnyD
     Ok(WriteOutcome::AlreadySaved(saved))
 }
 
+/// What an idempotency key's insert sets when it takes over an expired key (`ON CONFLICT … DO
+/// UPDATE SET`), for one write and for a group.
+pub(super) const KEY_TAKEN_OVER: &str = "fingerprint = excluded.fingerprint, request_id = excluded.request_id, \
+     status = excluded.status, body = excluded.body, created = excluded.created";
+
 /// The result saved under `key`.
 pub(super) async fn saved(pool: &PgPool, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
     let row = sqlx::query(

@@ -17,9 +17,10 @@ use crate::store::{DayTotals, StoreError, Tenant};
 /// Rows per tenant, day and currency; a few times the pool's connections.
 const SHARDS: u64 = 64;
 
-/// The totals upsert's text around its placeholders: the same for every write, made once.
-static UPSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| TOTALS_COLUMNS.join(", "));
-static UPSERT_SUMS: LazyLock<String> = LazyLock::new(|| {
+/// The totals upsert's text around its placeholders: the same for every write (and every
+/// group, `group`), made once.
+pub(super) static UPSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| TOTALS_COLUMNS.join(", "));
+pub(super) static UPSERT_SUMS: LazyLock<String> = LazyLock::new(|| {
     let sums: Vec<String> = TOTALS_COLUMNS
         .iter()
         .map(|c| format!("{c} = daily_totals.{c} + excluded.{c}"))

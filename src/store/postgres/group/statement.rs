@@ -3,6 +3,9 @@
 //! connection, whatever the group's size.
 
 use super::*;
+use crate::store::postgres::events::ENDPOINT_TAKES_EVENT;
+use crate::store::postgres::ops::KEY_TAKEN_OVER;
+use crate::store::postgres::totals::{UPSERT_COLUMNS, UPSERT_SUMS};
 
 /// The statement's text; its parameters are bound by `run` in the order they are numbered.
 static GROUP_INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -18,11 +21,7 @@ static GROUP_INSERT: LazyLock<String> = LazyLock::new(|| {
     let totals = p.unnest(&totals_types);
     let keys = p.unnest(&["text", "bool", "text", "text", "text", "int", "text", "bigint"]);
     let (retention, key_count) = (p.next("bigint"), p.next("bigint"));
-    let columns = TOTALS_COLUMNS.join(", ");
-    let sums: Vec<String> = TOTALS_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = daily_totals.{c} + excluded.{c}"))
-        .collect();
+    let (columns, sums) = (&*UPSERT_COLUMNS, &*UPSERT_SUMS);
     format!(
         "WITH r AS (INSERT INTO payment_records (account_id, livemode, id, created, doc, payment_reference, currency, amount, state) \
          SELECT * FROM {records} RETURNING 1), \
@@ -32,18 +31,15 @@ static GROUP_INSERT: LazyLock<String> = LazyLock::new(|| {
          SELECT * FROM {events} RETURNING account_id, livemode, id, type, created), \
          d AS (INSERT INTO webhook_deliveries (account_id, livemode, event_id, endpoint_id, state, attempts, next_attempt_at, created) \
          SELECT ev.account_id, ev.livemode, ev.id, w.id, 'pending', 0, {due}, ev.created FROM e ev JOIN webhook_endpoints w \
-         ON w.account_id = ev.account_id AND w.livemode = ev.livemode AND w.status = 'enabled' \
-         AND (w.events_filter = '*' OR strpos(w.events_filter, ',' || ev.type || ',') > 0) RETURNING 1), \
+         ON w.account_id = ev.account_id AND w.livemode = ev.livemode AND {ENDPOINT_TAKES_EVENT} RETURNING 1), \
          t AS (INSERT INTO daily_totals (account_id, livemode, day, currency, shard, {columns}) SELECT * FROM {totals} \
-         ON CONFLICT (account_id, livemode, day, currency, shard) DO UPDATE SET {} RETURNING 1), \
+         ON CONFLICT (account_id, livemode, day, currency, shard) DO UPDATE SET {sums} RETURNING 1), \
          k AS (INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
-         SELECT * FROM {keys} ON CONFLICT (account_id, livemode, key) DO UPDATE SET \
-         fingerprint = excluded.fingerprint, request_id = excluded.request_id, status = excluded.status, \
-         body = excluded.body, created = excluded.created WHERE idempotency_keys.created < excluded.created - {retention} \
+         SELECT * FROM {keys} ON CONFLICT (account_id, livemode, key) DO UPDATE SET {KEY_TAKEN_OVER} \
+         WHERE idempotency_keys.created < excluded.created - {retention} \
          RETURNING 1) \
          SELECT ARRAY[(SELECT count(*) FROM r), (SELECT count(*) FROM a), (SELECT count(*) FROM e), \
-         (SELECT count(*) FROM d), (SELECT count(*) FROM t), payrec_key_saved(((SELECT count(*) FROM k) = {key_count})::int)]::bigint[]",
-        sums.join(", ")
+         (SELECT count(*) FROM d), (SELECT count(*) FROM t), payrec_key_saved(((SELECT count(*) FROM k) = {key_count})::int)]::bigint[]"
     )
     // The array's elements are evaluated in order: the totals' rows are locked before the keys.
 });
@@ -140,8 +136,9 @@ pub(in crate::store::postgres) async fn run(conn: &mut PgConnection, rows: &NewR
 type Scalar<'q> = sqlx::query::QueryScalar<'q, sqlx::Postgres, Vec<i64>, sqlx::postgres::PgArguments>;
 
 /// Binds the totals' columns: the key's five, then each sum's.
-fn bind_totals<'q>(q: Scalar<'q>, totals: &BTreeMap<TotalsKey, [i64; TOTALS_COLUMNS.len()]>) -> Scalar<'q> {
+fn bind_totals<'q>(q: Scalar<'q>, totals: &BTreeMap<TotalsKey, Totals>) -> Scalar<'q> {
     let keys: Vec<&TotalsKey> = totals.keys().collect();
+    let sums: Vec<[i64; TOTALS_COLUMNS.len()]> = totals.values().map(Totals::values).collect();
     let mut q = q
         .bind(keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>())
         .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
@@ -149,7 +146,7 @@ fn bind_totals<'q>(q: Scalar<'q>, totals: &BTreeMap<TotalsKey, [i64; TOTALS_COLU
         .bind(keys.iter().map(|k| k.3.clone()).collect::<Vec<_>>())
         .bind(keys.iter().map(|k| k.4).collect::<Vec<_>>());
     for i in 0..TOTALS_COLUMNS.len() {
-        q = q.bind(totals.values().map(|v| v[i]).collect::<Vec<_>>());
+        q = q.bind(sums.iter().map(|v| v[i]).collect::<Vec<_>>());
     }
     q
 }

@@ -60,10 +60,10 @@ impl IdempotencyRows for PgOps<'_> {
         ];
         let sql = format!(
             "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
-             VALUES ({}) ON CONFLICT (account_id, livemode, key) DO UPDATE SET \
-             fingerprint = excluded.fingerprint, request_id = excluded.request_id, status = excluded.status, \
-             body = excluded.body, created = excluded.created WHERE idempotency_keys.created < {} RETURNING 1",
+             VALUES ({}) ON CONFLICT (account_id, livemode, key) DO UPDATE SET {} \
+             WHERE idempotency_keys.created < {} RETURNING 1",
             values.join(", "),
+            ops::KEY_TAKEN_OVER,
             b.bind(idem.expired_before)
         );
         b.push(sql, Rows::Key);
