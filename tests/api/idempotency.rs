@@ -4,7 +4,7 @@
 use crate::common::backend_test;
 use crate::common::child::{ChildServer, wait_for_records};
 use crate::common::form::payment_with;
-use crate::common::{Api, Endpoint, Report, TestServer};
+use crate::common::{Api, Backend, Endpoint, Report, TestServer};
 
 /// A report_payment of `value` usd.
 fn payment(value: &str) -> Vec<(&str, &str)> {
@@ -161,6 +161,30 @@ async fn pruning_deletes_expired_results_and_keeps_live_ones(server: TestServer)
     let anew = server.report_payment_keyed("k-pruned", &payment("1000")).await;
     assert!(anew.header("idempotent-replayed").is_none());
     assert_ne!(anew.json["id"], old.json["id"]);
+}
+
+/// A saved response is kept LZ4-compressed (issue 30: written with every keyed call, read only
+/// by a replay), and the replay is still the response's bytes.
+#[backend_test]
+async fn a_saved_response_is_stored_compressed_and_replays_byte_identical(server: TestServer) {
+    let first = server.report_payment_keyed("k-packed", &payment("1000")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let stored_sql = match server.backend {
+        Backend::Sqlite => "SELECT CASE typeof(body) WHEN 'blob' THEN length(body) ELSE -1 END FROM idempotency_keys",
+        Backend::Postgres => {
+            "SELECT CASE WHEN body IS NULL THEN octet_length(packed) ELSE -1 END::bigint FROM idempotency_keys"
+        }
+    };
+    let stored = server.query_i64(stored_sql).await;
+    assert!(stored > 0, "the body is stored packed, not as text");
+    assert!(
+        (stored as usize) * 4 < first.body.len() * 3,
+        "{stored} bytes stored for a {}-byte response",
+        first.body.len()
+    );
+    let replay = server.report_payment_keyed("k-packed", &payment("1000")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.body, first.body);
 }
 
 /// Moves every saved result `seconds` into the past, as if that much time had gone by.

@@ -67,7 +67,7 @@ struct KeyRow {
     fingerprint: String,
     request_id: String,
     status: i32,
-    body: String,
+    packed_body: Vec<u8>,
     created: i64,
 }
 
@@ -137,7 +137,7 @@ impl NewRows {
             fingerprint: idem.fingerprint.clone(),
             request_id: idem.request_id.clone(),
             status: i32::from(response.status),
-            body: response.body.clone(),
+            packed_body: response.packed_body(),
             created: idem.created,
         };
         let previous = self

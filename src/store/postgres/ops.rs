@@ -201,12 +201,12 @@ async fn replay(pool: &PgPool, write: &dyn AnyWrite) -> Result<WriteOutcome<AnyD
 /// What an idempotency key's insert sets when it takes over an expired key (`ON CONFLICT … DO
 /// UPDATE SET`), for one write and for a group.
 pub(super) const KEY_TAKEN_OVER: &str = "fingerprint = excluded.fingerprint, request_id = excluded.request_id, \
-     status = excluded.status, body = excluded.body, created = excluded.created";
+     status = excluded.status, body = excluded.body, packed = excluded.packed, created = excluded.created";
 
 /// The result saved under `key`.
 pub(super) async fn saved(pool: &PgPool, tenant: &Tenant, key: &str) -> Result<Option<SavedIdempotent>, StoreError> {
     let row = sqlx::query(
-        "SELECT fingerprint, request_id, status, body, created FROM idempotency_keys \
+        "SELECT fingerprint, request_id, status, body, packed, created FROM idempotency_keys \
          WHERE account_id = $1 AND livemode = $2 AND key = $3",
     )
     .bind(&tenant.account_id)
@@ -214,17 +214,22 @@ pub(super) async fn saved(pool: &PgPool, tenant: &Tenant, key: &str) -> Result<O
     .bind(key)
     .fetch_optional(pool)
     .await?;
-    Ok(row.as_ref().map(saved_from_row))
+    row.as_ref().map(saved_from_row).transpose()
 }
 
-fn saved_from_row(r: &PgRow) -> SavedIdempotent {
-    SavedIdempotent {
+fn saved_from_row(r: &PgRow) -> Result<SavedIdempotent, StoreError> {
+    // Rows saved before migration 0010 hold the body as text.
+    let body = match r.get::<Option<Vec<u8>>, _>("packed") {
+        Some(packed) => crate::store::idempotency::unpack_body(&packed)?,
+        None => r.get::<Option<String>, _>("body").unwrap_or_default(),
+    };
+    Ok(SavedIdempotent {
         fingerprint: r.get("fingerprint"),
         request_id: r.get("request_id"),
         response: SavedResponse {
             status: r.get::<i32, _>("status") as u16,
-            body: r.get("body"),
+            body,
         },
         created: r.get("created"),
-    }
+    })
 }

@@ -272,6 +272,23 @@ impl TestServer {
         }
     }
 
+    /// The one integer `sql` selects from the server's database.
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let owned = sql.to_owned();
+                sqlite::with(&self.db_path, move |conn| conn.query_row(&owned, [], |r| r.get(0)))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+
     /// A restricted (read-only) key of the server's account; returns the key.
     pub async fn new_restricted_key(&self, livemode: bool) -> String {
         let tenant = Tenant {

@@ -19,7 +19,7 @@ static GROUP_INSERT: LazyLock<String> = LazyLock::new(|| {
     let mut totals_types = vec!["text", "bool", "bigint", "text", "smallint"];
     totals_types.extend(TOTALS_COLUMNS.iter().map(|_| "bigint"));
     let totals = p.unnest(&totals_types);
-    let keys = p.unnest(&["text", "bool", "text", "text", "text", "int", "text", "bigint"]);
+    let keys = p.unnest(&["text", "bool", "text", "text", "text", "int", "bytea", "bigint"]);
     let (retention, key_count) = (p.next("bigint"), p.next("bigint"));
     let (columns, sums) = (&*UPSERT_COLUMNS, &*UPSERT_SUMS);
     format!(
@@ -34,7 +34,7 @@ static GROUP_INSERT: LazyLock<String> = LazyLock::new(|| {
          ON w.account_id = ev.account_id AND w.livemode = ev.livemode AND {ENDPOINT_TAKES_EVENT} RETURNING 1), \
          t AS (INSERT INTO daily_totals (account_id, livemode, day, currency, shard, {columns}) SELECT * FROM {totals} \
          ON CONFLICT (account_id, livemode, day, currency, shard) DO UPDATE SET {sums} RETURNING 1), \
-         k AS (INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
+         k AS (INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, packed, created) \
          SELECT * FROM {keys} ON CONFLICT (account_id, livemode, key) DO UPDATE SET {KEY_TAKEN_OVER} \
          WHERE idempotency_keys.created < excluded.created - {retention} \
          RETURNING 1) \
@@ -115,7 +115,7 @@ pub(in crate::store::postgres) async fn run(conn: &mut PgConnection, rows: &NewR
         .bind(k.iter().map(|(_, row)| row.fingerprint.clone()).collect::<Vec<_>>())
         .bind(k.iter().map(|(_, row)| row.request_id.clone()).collect::<Vec<_>>())
         .bind(k.iter().map(|(_, row)| row.status).collect::<Vec<_>>())
-        .bind(k.iter().map(|(_, row)| row.body.clone()).collect::<Vec<_>>())
+        .bind(k.iter().map(|(_, row)| row.packed_body.clone()).collect::<Vec<_>>())
         .bind(k.iter().map(|(_, row)| row.created).collect::<Vec<_>>())
         .bind(rows.retention.unwrap_or(0))
         .bind(k.len() as i64);

@@ -55,11 +55,11 @@ impl IdempotencyRows for PgOps<'_> {
             b.bind(&idem.fingerprint),
             b.bind(&idem.request_id),
             b.bind(i32::from(response.status)),
-            b.bind(&response.body),
+            b.bind(response.packed_body()),
             b.bind(idem.created),
         ];
         let sql = format!(
-            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, body, created) \
+            "INSERT INTO idempotency_keys (account_id, livemode, key, fingerprint, request_id, status, packed, created) \
              VALUES ({}) ON CONFLICT (account_id, livemode, key) DO UPDATE SET {} \
              WHERE idempotency_keys.created < {} RETURNING 1",
             values.join(", "),

@@ -79,7 +79,7 @@ impl IdempotencyRows for SqliteOps<'_> {
                 idem.fingerprint,
                 idem.request_id,
                 i64::from(response.status),
-                response.body,
+                response.packed_body(),
                 idem.created
             ],
         )?;
