@@ -95,6 +95,14 @@ pub struct ClaimedDelivery {
     pub body: String,
 }
 
+/// Leased deliveries given back unattempted (`Outbox::release_deliveries`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Released {
+    pub owner: String,
+    pub seqs: Vec<i64>,
+    pub now_ms: i64,
+}
+
 /// What became of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryNext {
@@ -299,6 +307,10 @@ pub trait Outbox: Send + Sync {
     /// Writes the attempts' results and their endpoints' health; answers the enabled endpoints
     /// now failing for `events::health::DISABLE_AFTER_MS`.
     async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError>;
+    /// Gives leased deliveries back unattempted: due at `released.now_ms` for whoever leases
+    /// them next (a paused endpoint's wait for its pause to end). One whose lease `owner` no
+    /// longer holds is left alone; answers how many were given back.
+    async fn release_deliveries(&self, released: Released) -> Result<u64, StoreError>;
     async fn delivery_backlog(&self) -> Result<Backlog, StoreError>;
     /// Gives up the oldest pending deliveries of each endpoint past its newest `max` (not the
     /// leased ones); answers how many.

@@ -32,7 +32,7 @@ pub use endpoints::{EndpointOutcome, WebhookEndpoints};
 pub use error::StoreError;
 pub use events::{
     Backlog, Claim, ClaimedDelivery, DeliveryInfo, DeliveryNext, DeliveryState, EventQuery, EventSummary,
-    FinishedDelivery, Outbox, Resend, Resent,
+    FinishedDelivery, Outbox, Released, Resend, Resent,
 };
 pub use health::{Health, Outage, PROBE_BYTES, PoolUsage, Upkeep};
 pub use idempotency::{Idempotency, IdempotencyRow, SavedIdempotent, SavedResponse};

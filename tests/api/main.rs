@@ -51,4 +51,5 @@ mod webhook_destinations;
 mod webhook_durability;
 mod webhook_endpoints;
 mod webhook_fairness;
+mod webhook_lanes;
 mod webhooks;

@@ -1,13 +1,16 @@
 //! The webhook delivery worker. Deliveries are rows written with their events (a transactional
 //! outbox); this worker leases the due ones, endpoint by endpoint, attempts them (`sender`),
 //! and writes each result back: acknowledged, due again later (Stripe's schedules, with
-//! jitter), or given up. Bounds (`slots`): `concurrency` attempts in flight in all, at most
-//! `connections_per_endpoint` to one endpoint and `connections_per_account` to one account's
-//! endpoints, so a slow or dead endpoint (or an account's many) holds its own slots and never
-//! another account's. An endpoint that keeps failing is paused, one failing for days disabled
-//! (`events::health`). Leases outlive the timeout by `LEASE_MARGIN`: a worker that dies leaves
-//! its deliveries to come due again (PostgreSQL replicas share the queue; SQLite releases them
-//! at start).
+//! jitter), or given up. Bounds (`slots`): `concurrency` lanes (connections sending) in all, at
+//! most `connections_per_endpoint` to one endpoint and `connections_per_account` to one
+//! account's endpoints, so a slow or dead endpoint (or an account's many) holds its own slots
+//! and never another account's. A lane sends its endpoint's deliveries one after another from
+//! those leased ahead for it (`ahead`), while the worker writes results back and leases more.
+//! An endpoint that keeps failing is paused, one failing for days disabled (`events::health`).
+//! A lease covers the attempt (the timeout) plus `LEASE_MARGIN`, and for a delivery leased
+//! ahead the rounds of a fast endpoint's lanes before it: a worker that dies leaves its
+//! deliveries to come due again (PostgreSQL replicas share the queue; SQLite releases them at
+//! start).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +22,14 @@ use crate::events::EndpointCommand;
 use crate::events::render::EventRequest;
 use crate::state::{AppState, WebhookConfig};
 use crate::store::{
-    Claim, ClaimedDelivery, DeliveryNext, FailingEndpoint, FinishedDelivery, Store, TypedWrites, Write,
+    Claim, ClaimedDelivery, DeliveryNext, FailingEndpoint, FinishedDelivery, Released, Store, TypedWrites, Write,
 };
 
+mod ahead;
 pub mod sender;
 mod slots;
 
+use ahead::{Ahead, Bounds, FAST_ANSWER, LEASED_AHEAD_PER_CONNECTION, Leased};
 use sender::{Attempted, Sender};
 use slots::Slots;
 
@@ -42,10 +47,14 @@ fn now_ms() -> i64 {
     crate::clock::unix_now_millis() as i64
 }
 
-/// An attempt that has finished, waiting to be written back.
-struct Done {
-    account_id: String,
-    finished: FinishedDelivery,
+/// What a lane tells the worker.
+enum Report {
+    /// An attempt finished: its result, to be written back.
+    Finished(FinishedDelivery),
+    /// The lane found nothing more to send: its slot is free.
+    Ended { endpoint_id: String, account_id: String },
+    /// Leased deliveries it will not send (its endpoint halted, or their leases ran short).
+    Unsent(Vec<i64>),
 }
 
 struct Worker {
@@ -54,9 +63,13 @@ struct Worker {
     sender: Sender,
     /// This process, as the holder of leases.
     owner: String,
-    /// Attempts in flight.
+    /// Lanes sending.
     slots: Slots,
-    done_tx: mpsc::UnboundedSender<Done>,
+    /// Deliveries leased, waiting for a lane.
+    ahead: Arc<std::sync::Mutex<Ahead>>,
+    /// Leased deliveries not to be sent, to give back.
+    unsent: Vec<i64>,
+    reports: mpsc::UnboundedSender<Report>,
 }
 
 /// The delivery worker's name as a job.
@@ -65,7 +78,12 @@ pub const JOB: &str = "webhook_delivery";
 /// The delivery worker, until it fails (its supervisor starts it again).
 pub async fn run(app: AppState) {
     let config = app.config.webhooks.clone();
-    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let (reports, reports_rx) = mpsc::unbounded_channel();
+    let ahead = Ahead::new(Bounds {
+        per_endpoint: config.connections_per_endpoint * LEASED_AHEAD_PER_CONNECTION,
+        per_account: config.connections_per_account * LEASED_AHEAD_PER_CONNECTION,
+        total: config.concurrency * LEASED_AHEAD_PER_CONNECTION,
+    });
     let worker = Worker {
         store: app.store.clone(),
         sender: Sender::new(
@@ -79,14 +97,16 @@ pub async fn run(app: AppState) {
             config.connections_per_endpoint,
             config.connections_per_account,
         ),
+        ahead: Arc::new(std::sync::Mutex::new(ahead)),
+        unsent: Vec::new(),
         config,
-        done_tx,
+        reports,
     };
-    worker.run(done_rx).await
+    worker.run(reports_rx).await
 }
 
 impl Worker {
-    async fn run(mut self, mut done_rx: mpsc::UnboundedReceiver<Done>) {
+    async fn run(mut self, mut reports: mpsc::UnboundedReceiver<Report>) {
         match self.store.release_dead_leases().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deliveries = n, "deliveries leased by a process that died are due again"),
@@ -102,28 +122,61 @@ impl Worker {
                 backlogs_checked = tokio::time::Instant::now();
                 self.cap_backlogs().await;
             }
-            while let Ok(d) = done_rx.try_recv() {
-                done.push(d);
+            while let Ok(report) = reports.try_recv() {
+                self.receive(report, &mut done);
             }
             if !done.is_empty() && !self.write_back(&mut done).await {
                 tokio::time::sleep(STORE_RETRY_DELAY).await;
                 continue;
             }
-            if !self.slots.full() && !self.claim_due().await {
+            if !self.unsent.is_empty() {
+                self.give_back().await;
+            }
+            if !self.claim_due().await {
                 tokio::time::sleep(STORE_RETRY_DELAY).await;
             }
             tokio::select! {
                 () = queued.notified() => {}
-                Some(d) = done_rx.recv() => done.push(d),
+                Some(report) = reports.recv() => self.receive(report, &mut done),
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
             }
         }
     }
 
-    /// Writes finished attempts back, then frees their slots; false when the store failed (they
-    /// are kept and written on the next turn: until then their leases keep them from others).
-    async fn write_back(&mut self, done: &mut Vec<Done>) -> bool {
-        let finished = done.iter().map(|d| d.finished.clone()).collect();
+    /// A finished attempt is kept to be written back; an ended lane frees its slot, which goes
+    /// at once to the deliveries still waiting for its endpoint, if any.
+    fn receive(&mut self, report: Report, done: &mut Vec<FinishedDelivery>) {
+        match report {
+            Report::Finished(finished) => done.push(finished),
+            Report::Ended {
+                endpoint_id,
+                account_id,
+            } => {
+                self.slots.release(&endpoint_id, &account_id);
+                self.start_lanes(&endpoint_id, &account_id);
+            }
+            Report::Unsent(seqs) => self.unsent.extend(seqs),
+        }
+    }
+
+    /// Releases the leases of deliveries that will not be sent from here: due at once for
+    /// whoever leases them next (after their endpoint's pause, if the failure paused it).
+    async fn give_back(&mut self) {
+        let released = Released {
+            owner: self.owner.clone(),
+            seqs: std::mem::take(&mut self.unsent),
+            now_ms: now_ms(),
+        };
+        if let Err(e) = self.store.release_deliveries(released).await {
+            // Their leases run out by themselves.
+            crate::throttle::warn("webhook_release", "could not give leased webhook deliveries back", &e);
+        }
+    }
+
+    /// Writes finished attempts back; false when the store failed (they are kept and written
+    /// on the next turn: until then their leases keep them from others).
+    async fn write_back(&mut self, done: &mut Vec<FinishedDelivery>) -> bool {
+        let finished = done.clone();
         let failing = match self.store.finish_deliveries(finished).await {
             Ok(failing) => failing,
             Err(e) => {
@@ -135,8 +188,13 @@ impl Worker {
                 return false;
             }
         };
-        for d in done.drain(..) {
-            self.slots.release(&d.finished.endpoint_id, &d.account_id);
+        {
+            let mut ahead = self.ahead();
+            for d in done.drain(..) {
+                if d.next != DeliveryNext::Succeeded {
+                    ahead.resume(&d.endpoint_id);
+                }
+            }
         }
         for endpoint in failing {
             self.disable(endpoint).await;
@@ -186,8 +244,8 @@ impl Worker {
         }
     }
 
-    /// Leases due deliveries of every endpoint with free slots and starts their attempts; false
-    /// when the store failed.
+    /// Leases due deliveries of every endpoint with room for them and starts lanes for them;
+    /// false when the store failed.
     async fn claim_due(&mut self) -> bool {
         let now = now_ms();
         let due = match self.store.due_endpoints(now).await {
@@ -197,18 +255,31 @@ impl Worker {
                 return false;
             }
         };
-        let lease = self.config.timeout + LEASE_MARGIN;
         for endpoint in due {
             let free = self.slots.free(&endpoint.id, &endpoint.account_id);
-            if free == 0 {
+            let (room, waiting) = {
+                let ahead = self.ahead();
+                (
+                    ahead.room(&endpoint.id, &endpoint.account_id, free),
+                    ahead.waiting(&endpoint.id),
+                )
+            };
+            if room.total() == 0 {
                 continue;
             }
+            // A delivery leased ahead waits for the fast answers to those before it.
+            let rounds = match room.ahead {
+                0 => 0,
+                ahead => (waiting + ahead).div_ceil(self.config.connections_per_endpoint) as u32,
+            };
+            let lease = self.config.timeout + LEASE_MARGIN + FAST_ANSWER * rounds;
+            let lease_until_ms = now + lease.as_millis() as i64;
             let claim = Claim {
                 owner: self.owner.clone(),
                 endpoint_id: endpoint.id.clone(),
-                limit: free,
+                limit: room.total(),
                 now_ms: now,
-                lease_until_ms: now + lease.as_millis() as i64,
+                lease_until_ms,
             };
             let claimed = match self.store.claim_deliveries(claim).await {
                 Ok(claimed) => claimed,
@@ -217,42 +288,105 @@ impl Worker {
                     return false;
                 }
             };
-            for delivery in claimed {
-                self.slots.take(&endpoint.id, &endpoint.account_id);
-                self.start(delivery);
-            }
-            if self.slots.full() {
-                break;
-            }
+            let leased = claimed
+                .into_iter()
+                .map(|delivery| Leased {
+                    delivery,
+                    lease_until_ms,
+                })
+                .collect();
+            let halted_meanwhile = self.ahead().push(&endpoint.id, &endpoint.account_id, leased);
+            self.unsent.extend(halted_meanwhile);
+            self.start_lanes(&endpoint.id, &endpoint.account_id);
         }
         true
     }
 
-    fn start(&self, delivery: ClaimedDelivery) {
-        let sender = self.sender.clone();
-        let owner = self.owner.clone();
-        let schedule = self.config.schedule.clone();
-        let done = self.done_tx.clone();
-        tokio::spawn(async move {
-            let attempted_at_ms = now_ms();
-            let attempted = sender.attempt(&delivery).await;
-            let next = next_step(&delivery, &attempted, &schedule);
-            log_attempt(&delivery, &attempted, &next);
-            let finished = FinishedDelivery {
-                seq: delivery.seq,
-                owner,
-                endpoint_id: delivery.endpoint_id,
-                next,
-                attempted_at_ms,
-                status: attempted.status,
-                error: attempted.failure.map(|f| f.as_str().to_owned()),
-                latency_ms: attempted.latency.as_millis() as i64,
+    fn ahead(&self) -> std::sync::MutexGuard<'_, Ahead> {
+        lock(&self.ahead)
+    }
+
+    /// Starts a lane on each free slot of `endpoint` while deliveries wait for one.
+    fn start_lanes(&mut self, endpoint_id: &str, account_id: &str) {
+        let waiting = self.ahead().waiting(endpoint_id);
+        let lanes = waiting.min(self.slots.free(endpoint_id, account_id));
+        for _ in 0..lanes {
+            self.slots.take(endpoint_id, account_id);
+            let lane = Lane {
+                sender: self.sender.clone(),
+                owner: self.owner.clone(),
+                schedule: self.config.schedule.clone(),
+                attempt_for: self.config.timeout + LEASE_MARGIN / 2,
+                ahead: self.ahead.clone(),
+                reports: self.reports.clone(),
             };
-            let _ = done.send(Done {
-                account_id: delivery.tenant.account_id,
-                finished,
-            });
+            tokio::spawn(lane.run(endpoint_id.to_owned(), account_id.to_owned()));
+        }
+    }
+}
+
+fn lock(ahead: &std::sync::Mutex<Ahead>) -> std::sync::MutexGuard<'_, Ahead> {
+    // Nothing panics while holding it; were it poisoned, the queue is still consistent.
+    ahead.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One connection's worth of sending to one endpoint.
+struct Lane {
+    sender: Sender,
+    owner: String,
+    schedule: crate::events::schedule::RetrySchedule,
+    /// What an attempt needs left of its lease: the timeout, and half the margin (the other
+    /// half went by between the lease and the start of the lane's first attempt, at most).
+    attempt_for: Duration,
+    ahead: Arc<std::sync::Mutex<Ahead>>,
+    reports: mpsc::UnboundedSender<Report>,
+}
+
+impl Lane {
+    /// Sends the endpoint's waiting deliveries one after another until none is left or one
+    /// fails (which halts the endpoint), then gives its slot back.
+    async fn run(self, endpoint_id: String, account_id: String) {
+        loop {
+            let needed_until_ms = now_ms() + self.attempt_for.as_millis() as i64;
+            let (next, expired) = lock(&self.ahead).next(&endpoint_id, needed_until_ms);
+            if !expired.is_empty() {
+                let _ = self.reports.send(Report::Unsent(expired));
+            }
+            let Some(delivery) = next else { break };
+            let finished = self.attempt(delivery).await;
+            if finished.next == DeliveryNext::Succeeded {
+                let latency = Duration::from_millis(finished.latency_ms as u64);
+                lock(&self.ahead).answered(&endpoint_id, latency);
+                let _ = self.reports.send(Report::Finished(finished));
+            } else {
+                // The failure first: given back after it, what waited is due after its pause.
+                let unsent = lock(&self.ahead).halt(&endpoint_id, &account_id);
+                let _ = self.reports.send(Report::Finished(finished));
+                let _ = self.reports.send(Report::Unsent(unsent));
+                break;
+            }
+        }
+        let _ = self.reports.send(Report::Ended {
+            endpoint_id,
+            account_id,
         });
+    }
+
+    async fn attempt(&self, delivery: ClaimedDelivery) -> FinishedDelivery {
+        let attempted_at_ms = now_ms();
+        let attempted = self.sender.attempt(&delivery).await;
+        let next = next_step(&delivery, &attempted, &self.schedule);
+        log_attempt(&delivery, &attempted, &next);
+        FinishedDelivery {
+            seq: delivery.seq,
+            owner: self.owner.clone(),
+            endpoint_id: delivery.endpoint_id,
+            next,
+            attempted_at_ms,
+            status: attempted.status,
+            error: attempted.failure.map(|f| f.as_str().to_owned()),
+            latency_ms: attempted.latency.as_millis() as i64,
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::store::doc::encode;
 use crate::store::endpoint_health::health_changes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
-    Resend, Resent, event_body,
+    Released, Resend, Resent, event_body,
 };
 use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
@@ -316,6 +316,20 @@ fn claimed_delivery(r: &PgRow) -> Result<ClaimedDelivery, StoreError> {
 /// Every finished attempt in one statement.
 /// The endpoint's new failure count, written three times below (SET sees the old values).
 const NEW_FAILURES: &str = "(CASE WHEN o.reset THEN o.n ELSE e.failures + o.n END)";
+
+/// `Outbox::release_deliveries`.
+pub(super) async fn release(pool: &PgPool, released: &Released) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET lease_owner = NULL, next_attempt_at = $1 \
+         WHERE seq = ANY($2) AND lease_owner = $3 AND state = 'pending'",
+    )
+    .bind(released.now_ms)
+    .bind(&released.seqs)
+    .bind(&released.owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
 
 /// The attempts' results and their endpoints' health (`events::health`'s rule, in SQL), in one
 /// statement; answers the enabled endpoints failing for long enough to be disabled.

@@ -199,6 +199,7 @@ fn run_deliveries(conn: &rusqlite::Connection, job: &DeliveryJob) -> Result<Deli
     match job {
         DeliveryJob::Claim(claim) => events::claim(conn, claim).map(DeliveryAnswer::Claimed),
         DeliveryJob::Finish(finished) => events::finish(conn, finished).map(DeliveryAnswer::Finished),
+        DeliveryJob::Release(released) => events::release(conn, released).map(DeliveryAnswer::Released),
         DeliveryJob::CapBacklogs(max) => events::cap_backlogs(conn, *max).map(DeliveryAnswer::Capped),
     }
 }

@@ -4,6 +4,7 @@
 //! (`writer::WriteRequest::Deliveries`), each in its batch's transaction; reads use the read
 //! pool.
 
+use crate::store::Released;
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -377,6 +378,19 @@ fn endpoint_health(conn: &Connection, o: &HealthChange) -> Result<Option<Failing
 
 /// When delivery starts: no other process serves this file (`serve` holds its lock), so every
 /// lease is a dead process's, and its deliveries are due now.
+/// `Outbox::release_deliveries`; the single writer runs it.
+pub(super) fn release(conn: &Connection, released: &Released) -> Result<u64, StoreError> {
+    let mut update = conn.prepare_cached(
+        "UPDATE webhook_deliveries SET lease_owner = NULL, next_attempt_at = ?1 \
+         WHERE seq = ?2 AND lease_owner = ?3 AND state = 'pending'",
+    )?;
+    let mut n = 0;
+    for seq in &released.seqs {
+        n += update.execute(params![released.now_ms, seq, released.owner])? as u64;
+    }
+    Ok(n)
+}
+
 pub(super) fn release_leases(conn: &Connection, now_ms: i64) -> Result<u64, StoreError> {
     Ok(conn.execute(
         "UPDATE webhook_deliveries SET lease_owner = NULL, next_attempt_at = MIN(next_attempt_at, ?1) \

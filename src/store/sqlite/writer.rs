@@ -13,6 +13,7 @@
 //! a bug) ends the process (`essential`) instead of leaving a server whose every write fails
 //! while it looks ready. Nothing acknowledged is lost: a write is answered only after its commit.
 
+use crate::store::Released;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -55,6 +56,7 @@ pub(super) enum WriteRequest {
 pub(super) enum DeliveryJob {
     Claim(Claim),
     Finish(Vec<FinishedDelivery>),
+    Release(Released),
     CapBacklogs(u64),
 }
 
@@ -62,6 +64,7 @@ pub(super) enum DeliveryJob {
 pub(super) enum DeliveryAnswer {
     Claimed(Vec<ClaimedDelivery>),
     Finished(Vec<FailingEndpoint>),
+    Released(u64),
     Capped(u64),
 }
 

@@ -1,5 +1,6 @@
 //! PostgreSQL's the outbox (events and deliveries).
 
+use crate::store::Released;
 use crate::store::events::{EventRows, event_filters, events_list, in_order};
 use crate::store::postgres::ops::PgOps;
 use crate::store::postgres::{PgStore, events, reads};
@@ -57,6 +58,9 @@ impl Outbox for PgStore {
     }
     async fn finish_deliveries(&self, finished: Vec<FinishedDelivery>) -> Result<Vec<FailingEndpoint>, StoreError> {
         events::finish(&self.pool()?, &finished).await
+    }
+    async fn release_deliveries(&self, released: Released) -> Result<u64, StoreError> {
+        events::release(&self.pool()?, &released).await
     }
     async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError> {
         events::cap_backlogs(&self.pool()?, max).await

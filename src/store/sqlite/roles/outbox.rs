@@ -1,5 +1,6 @@
 //! SQLite's the outbox (events and deliveries).
 
+use crate::store::Released;
 use crate::store::events::{EventRows, event_filters, events_list, in_order};
 use crate::store::sqlite::ops::SqliteOps;
 use crate::store::sqlite::writer::{DeliveryAnswer, DeliveryJob};
@@ -71,6 +72,12 @@ impl Outbox for SqliteStore {
         match self.deliveries(DeliveryJob::Finish(finished)).await? {
             DeliveryAnswer::Finished(failing) => Ok(failing),
             _ => unreachable!("a finish is answered Finished"),
+        }
+    }
+    async fn release_deliveries(&self, released: Released) -> Result<u64, StoreError> {
+        match self.deliveries(DeliveryJob::Release(released)).await? {
+            DeliveryAnswer::Released(n) => Ok(n),
+            _ => unreachable!("a release is answered Released"),
         }
     }
     async fn cap_backlogs(&self, max: u64) -> Result<u64, StoreError> {
