@@ -70,14 +70,16 @@ impl Drop for SmallDisk {
 
 /// Reports payments with fresh keys from 8 clients until one answers other than 200 (or
 /// `max` have); returns the acknowledged ids and the first other answer with its key.
-async fn report_until_refused(server: &TestServer, max: usize) -> (Vec<String>, Option<(String, Resp)>) {
+/// Keys are `fill-{pass}-…`: a later pass never sends a key of an earlier one (whose calls after
+/// the refused one may have committed, and whose replay a full disk may refuse too).
+async fn report_until_refused(server: &TestServer, pass: usize, max: usize) -> (Vec<String>, Option<(String, Resp)>) {
     let description = "x".repeat(2000);
     let form = payment_with(&[("description", &description)]);
     let mut acknowledged = Vec::new();
     let mut round = 0;
     while acknowledged.len() < max {
         let calls = (0..8).map(|i| {
-            let key = format!("fill-{round}-{i}");
+            let key = format!("fill-{pass}-{round}-{i}");
             let form = &form;
             async move {
                 let r = server.report_payment_keyed(&key, form).await;
@@ -108,8 +110,8 @@ async fn a_full_disk_answers_503_with_retry_and_readyz_recovers_once_space_is_fr
     // WAL be reused and writes fit again for a while, so fill again until it cannot.
     let mut acknowledged = Vec::new();
     let mut refused_key = None;
-    for _ in 0..50 {
-        let (more, refused) = report_until_refused(&server, 20_000).await;
+    for pass in 0..50 {
+        let (more, refused) = report_until_refused(&server, pass, 20_000).await;
         acknowledged.extend(more);
         let (key, refused) = refused.expect("the small disk fills up");
         assert_retryable_503(&refused);

@@ -44,6 +44,10 @@ async fn what_was_leased_ahead_for_an_endpoint_whose_attempt_failed_is_given_bac
     );
     let second_payment: Vec<_> = deliveries[2..].iter().map(|d| d.event_id()).collect();
     let distinct: std::collections::BTreeSet<_> = second_payment.iter().collect();
-    assert_eq!(distinct.len(), 2, "both events of the second payment: {second_payment:?}");
+    assert_eq!(
+        distinct.len(),
+        2,
+        "both events of the second payment: {second_payment:?}"
+    );
     assert!(deliveries[2..].iter().all(|d| d.answered.is_some()));
 }
