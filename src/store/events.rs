@@ -201,17 +201,9 @@ pub(crate) const PENDING_WEBHOOKS: &str = "(SELECT COUNT(*) FROM webhook_deliver
      WHERE d.account_id = events.account_id AND d.livemode = events.livemode AND d.event_id = events.id \
      AND d.state <> 'succeeded')";
 
-/// How an event's `head` is stored: LZ4, its length first.
-pub(crate) fn pack_head(head: &str) -> Vec<u8> {
-    lz4_flex::compress_prepend_size(head.as_bytes())
-}
-
 /// An event's JSON from its stored parts.
 pub(crate) fn event_body(head: &[u8], pending_webhooks: i64, tail: &str) -> Result<String, StoreError> {
-    let head = lz4_flex::decompress_size_prepended(head)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| StoreError::Corrupt("an event's stored JSON does not decompress".into()))?;
+    let head = super::doc::unpack(head, "an event's stored JSON")?;
     Ok(crate::events::render::event_json(
         &head,
         pending_webhooks.max(0) as u64,

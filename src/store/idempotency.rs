@@ -14,18 +14,15 @@ pub struct SavedResponse {
 
 impl SavedResponse {
     /// The body as stored: LZ4, its length first. Written with every keyed call, read only by a
-    /// replay, so it is kept small (issue 30: a twentieth of a report's WAL).
+    /// replay, so it is kept small (issue 30: that saves a twentieth of a report's WAL).
     pub fn packed_body(&self) -> Vec<u8> {
-        lz4_flex::compress_prepend_size(self.body.as_bytes())
+        super::doc::pack(&self.body)
     }
 }
 
 /// A body stored by `SavedResponse::packed_body`.
 pub fn unpack_body(packed: &[u8]) -> Result<String, StoreError> {
-    lz4_flex::decompress_size_prepended(packed)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| StoreError::Corrupt("a saved idempotent response does not decompress".into()))
+    super::doc::unpack(packed, "a saved idempotent response")
 }
 
 /// A saved idempotent result, as found by key.

@@ -224,7 +224,7 @@ impl<S: Writes + ?Sized> TypedWrites for S {
     }
 }
 
-/// An event as stored: its head packed (`store::events::pack_head`).
+/// An event as stored: its head packed (`store::doc::pack`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackedEvent {
     pub id: String,
@@ -238,7 +238,7 @@ pub struct PackedEvent {
 impl From<NewEvent> for PackedEvent {
     fn from(e: NewEvent) -> Self {
         PackedEvent {
-            head: super::events::pack_head(&e.head),
+            head: super::doc::pack(&e.head),
             id: e.id,
             kind: e.kind,
             created: e.created,
