@@ -211,7 +211,7 @@ pub fn saved_at(
                     request_id: r.get(1)?,
                     response: SavedResponse {
                         status: r.get::<_, i64>(2)? as u16,
-                        body: stored_body(r.get_ref(3)?)?,
+                        body: stored_body(r, 3)?,
                     },
                     created: r.get(4)?,
                 })
@@ -226,12 +226,11 @@ pub fn saved_at(
 
 /// A saved body: LZ4 as a blob (`SavedResponse::packed_body`), or text as saved before it was
 /// packed (the column's type stays TEXT: SQLite keeps a blob in it as a blob).
-fn stored_body(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
-    use rusqlite::types::{FromSql, FromSqlError, ValueRef};
-    match value {
-        ValueRef::Blob(packed) => crate::store::idempotency::unpack_body(packed)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Blob, Box::new(e))),
-        text => String::column_result(text).map_err(|e: FromSqlError| e.into()),
+fn stored_body(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<String> {
+    match r.get_ref(column)? {
+        rusqlite::types::ValueRef::Blob(packed) => crate::store::idempotency::unpack_body(packed)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, Box::new(e))),
+        _ => r.get(column),
     }
 }
 
