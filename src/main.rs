@@ -71,6 +71,9 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Doctor) => cli::doctor::doctor(&args.database_url).await,
         Some(Command::Events(events)) => cli::events(&args.database_url, events).await,
         Some(Command::Export(export)) => cli::export_command(&args.database_url, export).await,
+        Some(Command::Reset(reset)) => cli::remote::reset(reset).await,
+        Some(Command::Listen(listen)) => cli::listen::listen(listen).await,
+        Some(Command::Trigger(trigger)) => cli::trigger::trigger(trigger).await,
         Some(Command::Reconcile(_) | Command::Import(_)) => unreachable!("answered above"),
     };
     // The last request lines, still waiting for their batch.

@@ -53,12 +53,36 @@ impl Rate {
     }
 }
 
+/// Stripe's documented rate of one account's requests in live mode (`--stripe-rate-limits`).
+pub const STRIPE_LIVE_REQUESTS_PER_SECOND: u32 = 100;
+/// Stripe's documented rate of one account's requests in test mode (sandboxes).
+pub const STRIPE_TEST_REQUESTS_PER_SECOND: u32 = 25;
+
 /// The server's rate limits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimits {
     pub per_key: Rate,
     pub per_account: Rate,
     pub auth_failures_per_address: Rate,
+    /// Also Stripe's own limits per account and mode (for testing a client's throttling): on
+    /// top of the protective limits, never instead of them.
+    pub stripe: Option<StripeRates>,
+}
+
+/// Stripe's per-account rates, one per mode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StripeRates {
+    pub live: Rate,
+    pub test: Rate,
+}
+
+impl Default for StripeRates {
+    fn default() -> Self {
+        StripeRates {
+            live: Rate::per_second(STRIPE_LIVE_REQUESTS_PER_SECOND),
+            test: Rate::per_second(STRIPE_TEST_REQUESTS_PER_SECOND),
+        }
+    }
 }
 
 impl Default for RateLimits {
@@ -67,6 +91,7 @@ impl Default for RateLimits {
             per_key: Rate::per_second(REQUESTS_PER_KEY_PER_SECOND_DEFAULT),
             per_account: Rate::per_second(REQUESTS_PER_ACCOUNT_PER_SECOND_DEFAULT),
             auth_failures_per_address: Rate::per_minute(AUTH_FAILURES_PER_ADDRESS_PER_MINUTE_DEFAULT),
+            stripe: None,
         }
     }
 }
@@ -183,7 +208,15 @@ pub struct RateLimiter {
     per_key: Buckets,
     per_account: Buckets,
     auth_failures: Buckets,
+    /// Stripe's rates per account: live mode, then test mode.
+    stripe: Option<(Buckets, Buckets)>,
+    /// Simulated faults already injected (`api::simulate`): one per identical request per
+    /// `SIMULATION_ONCE_WINDOW`, so that a client's automatic retry goes through.
+    simulated: Buckets,
 }
+
+/// How long an identical request is not faulted again once it was.
+pub const SIMULATION_ONCE_WINDOW: Duration = Duration::from_secs(10);
 
 impl RateLimiter {
     pub fn new(limits: &RateLimits) -> RateLimiter {
@@ -191,6 +224,11 @@ impl RateLimiter {
             per_key: Buckets::new(limits.per_key),
             per_account: Buckets::new(limits.per_account),
             auth_failures: Buckets::new(limits.auth_failures_per_address),
+            stripe: limits.stripe.map(|r| (Buckets::new(r.live), Buckets::new(r.test))),
+            simulated: Buckets::new(Rate {
+                per_second: 1.0 / SIMULATION_ONCE_WINDOW.as_secs_f64(),
+                burst: 1.0,
+            }),
         }
     }
 
@@ -217,6 +255,26 @@ impl RateLimiter {
         let limit = |wait| limited(RateLimitScope::Requests, wait);
         self.per_key.take(key_of(key_id), now).map_err(limit)?;
         self.per_account.take(key_of(account_id), now).map_err(limit)
+    }
+
+    /// Whether the request identified by `request` is to be faulted: the first time in
+    /// `SIMULATION_ONCE_WINDOW`, not its retries.
+    pub fn simulation_due(&self, request: u64) -> bool {
+        self.simulated.take(request, Instant::now()).is_ok()
+    }
+
+    /// One request of `account_id` in this mode, under Stripe's rates when they are on.
+    pub fn stripe_request(&self, account_id: &str, livemode: bool) -> Result<(), ApiError> {
+        let Some((live, test)) = &self.stripe else {
+            return Ok(());
+        };
+        let (buckets, scope) = match livemode {
+            true => (live, RateLimitScope::StripeLive),
+            false => (test, RateLimitScope::StripeTest),
+        };
+        buckets
+            .take(key_of(account_id), Instant::now())
+            .map_err(|wait| limited(scope, wait))
     }
 }
 

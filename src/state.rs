@@ -20,6 +20,10 @@ pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 pub struct ServerConfig {
     /// Accept any well-formed secret key, each its own account (for stripe-mock-style suites).
     pub accept_any_key: bool,
+    /// Answer what Stripe refuses (`api::extensions`); off: Stripe-exact.
+    pub extensions: bool,
+    /// Honour `Payrec-Simulate` on test-mode requests (`api::simulate`).
+    pub allow_simulation: bool,
     /// How long idempotent results are replayed.
     pub idempotency_retention: Duration,
     /// Test hook: wait this long after a write commits, before answering, so a crash test can
@@ -100,6 +104,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             accept_any_key: false,
+            extensions: false,
+            allow_simulation: false,
             idempotency_retention: IDEMPOTENCY_RETENTION,
             delay_after_commit: None,
             metrics_on_api: true,

@@ -72,6 +72,8 @@ impl FromRequestParts<AppState> for Tenant {
             return Err(ApiError::InvalidApiKey { masked: mask_key(&key) });
         };
         app.rate_limiter.request(&owner.key_id, &owner.tenant.account_id)?;
+        app.rate_limiter
+            .stripe_request(&owner.tenant.account_id, owner.tenant.livemode)?;
         if let Some(context) = parts.extensions.get::<std::sync::Arc<RequestContext>>() {
             let _ = context.account.set(owner.tenant.account_id.clone());
         }
@@ -82,6 +84,7 @@ impl FromRequestParts<AppState> for Tenant {
                 account: owner.tenant.account_id,
             });
         }
+        super::simulate::apply(app, parts, &owner.tenant).await?;
         Ok(owner.tenant)
     }
 }

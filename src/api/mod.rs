@@ -7,15 +7,23 @@ use axum::Router;
 pub mod auth;
 pub mod events;
 pub mod execute;
+pub mod extensions;
 pub mod payment_records;
 pub mod route;
+pub mod simulate;
+pub mod test_data;
 pub mod webhook_endpoints;
 
 use crate::state::AppState;
 use route::Route;
 
 /// Every resource's endpoint table: the router serves them and the API description lists them.
-pub const RESOURCES: &[&[&Route]] = &[payment_records::ROUTES, events::ROUTES, webhook_endpoints::ROUTES];
+pub const RESOURCES: &[&[&Route]] = &[
+    payment_records::ROUTES,
+    events::ROUTES,
+    webhook_endpoints::ROUTES,
+    test_data::ROUTES,
+];
 
 /// Every endpoint of every resource, routed.
 pub fn router() -> Router<AppState> {

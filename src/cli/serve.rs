@@ -2,7 +2,8 @@
 //! the background jobs, and shut down gracefully on Ctrl-C or SIGTERM.
 
 use super::args::ServeArgs;
-use super::{Failure, new_account_id, open_store, redact_url};
+use super::ephemeral::Ephemeral;
+use super::{Failure, new_account_id, open_store, redact_url, seed};
 use crate::clock::unix_now;
 use crate::state::{AppState, ServerConfig};
 use crate::store::{Store, Tenant};
@@ -69,9 +70,23 @@ pub(super) fn lock_sqlite_for_serving(database_url: &str) -> Result<Option<std::
 pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> {
     // The recorder first: opening the store already records (the PostgreSQL primary found).
     crate::telemetry::handle();
+    // Declared first, so dropped last: the database is removed after the store is closed.
+    let ephemeral = args.ephemeral.then(Ephemeral::create).transpose()?;
+    let database_url = ephemeral.as_ref().map_or(database_url, |e| e.database_url.as_str());
+    // The seed is checked whole before the database is opened: a refused file writes nothing.
+    let seed = match &args.seed {
+        Some(path) => Some((path, seed::read(path, &args.webhooks().destinations)?)),
+        None => None,
+    };
     let _serving = lock_sqlite_for_serving(database_url)?;
     let store = open_store(database_url, args).await?;
-    bootstrap(store.as_ref()).await?;
+    match seed {
+        Some((path, seed)) => {
+            let applied = seed::apply(store.as_ref(), seed).await?;
+            println!("payrec applied the seed file {}: {applied}", path.display());
+        }
+        None => bootstrap(store.as_ref()).await?,
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| Failure(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -82,6 +97,8 @@ pub async fn serve(database_url: &str, args: &ServeArgs) -> Result<(), Failure> 
         .map(std::time::Duration::from_millis);
     let config = ServerConfig {
         accept_any_key: args.accept_any_key,
+        extensions: args.extensions,
+        allow_simulation: args.allow_simulation,
         delay_after_commit,
         metrics_on_api: args.metrics_listen.is_none(),
         webhooks: args.webhooks(),

@@ -118,3 +118,23 @@ pub fn links(_: &Route) -> Map<String, Value> {
 pub fn schemas_none() -> Value {
     json!({})
 }
+
+/// The test-data reset's answer (`POST /payrec/v1/test_data/reset`, payrec's own).
+pub fn test_data_schemas() -> Value {
+    json!({
+        "test_data_reset": {
+            "type": "object",
+            "required": ["object", "account", "livemode", "erased"],
+            "properties": {
+                "object": { "type": "string", "const": "test_data_reset" },
+                "account": { "type": "string" },
+                "livemode": { "type": "boolean", "const": false },
+                "erased": {
+                    "type": "object",
+                    "description": "Rows erased, per table.",
+                    "additionalProperties": { "type": "integer", "minimum": 0 },
+                },
+            },
+        },
+    })
+}

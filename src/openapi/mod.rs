@@ -45,6 +45,11 @@ const DESCRIBED: &[Described] = &[
         schemas: events::schemas_none,
         links: events::links,
     },
+    Described {
+        routes: crate::api::test_data::ROUTES,
+        schemas: events::test_data_schemas,
+        links: events::links,
+    },
 ];
 
 fn endpoints() -> impl Iterator<Item = (&'static Described, &'static Route)> {

@@ -181,9 +181,16 @@ struct ConnectionService {
     proxies: TrustedProxies,
 }
 
+/// Marks a response that is not to be sent: its connection is closed instead, as if the server
+/// had crashed after the request succeeded (`Payrec-Simulate: drop_after_commit`). Also the
+/// error that tells hyper to close the connection without writing anything.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the response was dropped on purpose (Payrec-Simulate: drop_after_commit)")]
+pub struct DropConnection;
+
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Response = Response<BusyBody>;
-    type Error = std::convert::Infallible;
+    type Error = DropConnection;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
@@ -193,7 +200,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         request.extensions_mut().insert(ClientAddress(client));
         let response = self.router.clone().call(request.map(Body::new));
         Box::pin(async move {
-            let response = response.await?;
+            let Ok(response) = response.await;
+            if response.extensions().get::<DropConnection>().is_some() {
+                return Err(DropConnection);
+            }
             Ok(response.map(|inner| BusyBody { inner, _busy: busy }))
         })
     }

@@ -91,7 +91,7 @@ pub struct ClaimedDelivery {
     pub secret: String,
     /// Attempts made before this one.
     pub attempts: u32,
-    /// The event's JSON, as `GET /v1/events/:id` returns it now.
+    /// The event's JSON, as `GET /v1/events/:id` returns it now, in the endpoint's API version.
     pub body: String,
 }
 
@@ -209,6 +209,14 @@ pub(crate) fn event_body(head: &[u8], pending_webhooks: i64, tail: &str) -> Resu
         pending_webhooks.max(0) as u64,
         tail,
     ))
+}
+
+/// A delivery's event as its endpoint's `api_version` (none: the account's default) renders it.
+pub(crate) fn as_of_endpoint(event: String, endpoint_version: Option<String>) -> String {
+    match endpoint_version.as_deref().and_then(crate::api_version::known) {
+        Some(version) => crate::api_version::event_as_of(event, version),
+        None => event,
+    }
 }
 
 /// An event none of whose deliveries is unacknowledged.

@@ -22,6 +22,7 @@ pub mod ledger;
 mod page;
 pub mod postgres;
 pub mod records;
+pub mod reset;
 pub mod scan;
 pub mod sessions;
 pub mod sqlite;

@@ -65,7 +65,7 @@ pub fn new_key_record(secret: &str, tenant: Tenant, key_id: String, now: i64) ->
     new_key_record_of(KeyKind::Secret, secret, tenant, key_id, now)
 }
 
-fn new_key_record_of(kind: KeyKind, secret: &str, tenant: Tenant, key_id: String, now: i64) -> NewKey {
+pub fn new_key_record_of(kind: KeyKind, secret: &str, tenant: Tenant, key_id: String, now: i64) -> NewKey {
     let prefix = kind.prefix(tenant.livemode);
     let chars: Vec<char> = secret.chars().collect();
     NewKey {

@@ -70,6 +70,10 @@ pub enum RateLimitScope {
     Requests,
     /// Failed authentications from one address: its keys are not looked at for a while.
     AuthFailures,
+    /// Stripe's own rate of an account's live-mode requests (`--stripe-rate-limits`).
+    StripeLive,
+    /// Stripe's own rate of an account's test-mode requests.
+    StripeTest,
 }
 
 impl RateLimitScope {
@@ -77,6 +81,8 @@ impl RateLimitScope {
         match self {
             RateLimitScope::Requests => "requests",
             RateLimitScope::AuthFailures => "auth_failures",
+            RateLimitScope::StripeLive => "stripe_live",
+            RateLimitScope::StripeTest => "stripe_test",
         }
     }
 
@@ -87,6 +93,12 @@ impl RateLimitScope {
             }
             RateLimitScope::AuthFailures => {
                 "Too many requests with an invalid API key came from your address: payrec does not check keys from it until its limit refills (see Retry-After)."
+            }
+            RateLimitScope::StripeLive => {
+                "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits."
+            }
+            RateLimitScope::StripeTest => {
+                "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can learn more about rate limits here https://stripe.com/docs/rate-limits."
             }
         }
     }
@@ -114,6 +126,9 @@ pub enum ApiError {
     Invalid { message: String, param: Option<String> },
     #[error("This property cannot be expanded ({path}).")]
     InvalidExpand { path: String },
+    /// A `Stripe-Version` header naming no version payrec knows (`api_version::API_VERSIONS`).
+    #[error("Invalid Stripe API version: {version}")]
+    InvalidApiVersion { version: String },
     /// `starting_after` and `ending_before` together, and the like.
     #[error("{message}")]
     ParametersExclusive { param: String, message: String },
@@ -179,6 +194,15 @@ pub enum ApiError {
         "payrec could not answer within {seconds} s: its database did not. The request may have been applied; retry it with the same Idempotency-Key."
     )]
     DeadlineExceeded { seconds: u64 },
+    /// Another request holds the object: Stripe's `lock_timeout` (payrec answers it only when
+    /// asked by `Payrec-Simulate`; its own writes wait for locks instead).
+    #[error(
+        "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate."
+    )]
+    LockTimeout,
+    /// The failure `Payrec-Simulate: api_error` asks for: nothing was stored.
+    #[error("A simulated API error (Payrec-Simulate: api_error): nothing was stored, and the request can be retried.")]
+    SimulatedApiError,
     /// Anything payrec did not expect. `cause` is for the log, never the client.
     #[error("An unexpected error occurred on payrec's side. The request id identifies it in the server log.")]
     Internal { cause: String },
@@ -202,6 +226,7 @@ impl ApiError {
             | ApiError::Lifecycle { .. }
             | ApiError::Invalid { .. }
             | ApiError::InvalidExpand { .. }
+            | ApiError::InvalidApiVersion { .. }
             | ApiError::IdempotencyMismatch { .. }
             | ApiError::IdempotencyKeyInvalid { .. }
             | ApiError::MalformedRequest { .. }
@@ -210,7 +235,8 @@ impl ApiError {
             ApiError::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             ApiError::ResourceMissing { .. } | ApiError::UnrecognizedUrl { .. } => StatusCode::NOT_FOUND,
             ApiError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::LockTimeout => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SimulatedApiError => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable { .. } | ApiError::DeadlineExceeded { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -221,9 +247,10 @@ impl ApiError {
     pub fn error_type(&self) -> ErrorType {
         match self {
             ApiError::IdempotencyMismatch { .. } => ErrorType::Idempotency,
-            ApiError::Internal { .. } | ApiError::Unavailable { .. } | ApiError::DeadlineExceeded { .. } => {
-                ErrorType::Api
-            }
+            ApiError::Internal { .. }
+            | ApiError::Unavailable { .. }
+            | ApiError::DeadlineExceeded { .. }
+            | ApiError::SimulatedApiError => ErrorType::Api,
             _ => ErrorType::InvalidRequest,
         }
     }
@@ -237,9 +264,11 @@ impl ApiError {
             ApiError::ResourceMissing { .. } => Some("resource_missing"),
             ApiError::IdempotencyKeyInUse { .. } => Some("idempotency_key_in_use"),
             ApiError::RateLimited { .. } => Some("rate_limit"),
+            ApiError::LockTimeout => Some("lock_timeout"),
             ApiError::Lifecycle { .. }
             | ApiError::Invalid { .. }
             | ApiError::InvalidExpand { .. }
+            | ApiError::InvalidApiVersion { .. }
             | ApiError::NoApiKey
             | ApiError::InvalidApiKey { .. }
             | ApiError::PermissionDenied { .. }
@@ -252,6 +281,7 @@ impl ApiError {
             | ApiError::ConnectNotSupported
             | ApiError::Unavailable { .. }
             | ApiError::DeadlineExceeded { .. }
+            | ApiError::SimulatedApiError
             | ApiError::Internal { .. } => None,
         }
     }
@@ -344,16 +374,19 @@ impl IntoResponse for ApiError {
                 headers.insert("stripe-should-retry", HeaderValue::from_static("true"));
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
+            ApiError::LockTimeout | ApiError::SimulatedApiError => {
+                headers.insert("stripe-should-retry", HeaderValue::from_static("true"));
+            }
             ApiError::RateLimited {
                 scope,
                 retry_after_seconds,
             } => {
                 // A request's limit passes: the SDKs retry, with backoff. Retrying a key that
                 // failed would only fail again.
-                let retry = if *scope == RateLimitScope::Requests {
-                    "true"
-                } else {
+                let retry = if *scope == RateLimitScope::AuthFailures {
                     "false"
+                } else {
+                    "true"
                 };
                 headers.insert("stripe-should-retry", HeaderValue::from_static(retry));
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));

@@ -26,6 +26,19 @@ pub struct RequestContext {
     pub id: String,
     /// Set by auth once the key is known; logged, never the key.
     pub account: OnceLock<String>,
+    /// Close the connection instead of answering, once the request has succeeded
+    /// (`Payrec-Simulate: drop_after_commit`).
+    pub drop_response: std::sync::atomic::AtomicBool,
+}
+
+impl RequestContext {
+    pub fn new(id: String) -> RequestContext {
+        RequestContext {
+            id,
+            account: OnceLock::new(),
+            drop_response: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
 }
 
 tokio::task_local! {
@@ -47,19 +60,19 @@ pub fn new_request_id() -> String {
 /// log line.
 pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let context = Arc::new(RequestContext {
-        id: new_request_id(),
-        account: OnceLock::new(),
-    });
-    let version = request
-        .headers()
-        .get("stripe-version")
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static(STRIPE_VERSION));
+    let context = Arc::new(RequestContext::new(new_request_id()));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    request.extensions_mut().insert(context.clone());
-    let mut response = REQUEST_ID.scope(context.id.clone(), next.run(request)).await;
+    let (version, mut response) = match asked_version(request.headers(), &path) {
+        Ok(version) => {
+            request.extensions_mut().insert(context.clone());
+            (version, REQUEST_ID.scope(context.id.clone(), next.run(request)).await)
+        }
+        Err(refused) => (HeaderValue::from_static(STRIPE_VERSION), refused.into_response()),
+    };
+    if context.drop_response.load(std::sync::atomic::Ordering::Relaxed) && response.status().is_success() {
+        response.extensions_mut().insert(crate::server::DropConnection);
+    }
     let route = response
         .extensions()
         .get::<MatchedPath>()
@@ -115,6 +128,30 @@ pub async fn stripe_headers(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// The API version a request asks for (`Stripe-Version`, else payrec's), to echo on its response;
+/// on the API's paths, a version payrec does not know is refused as Stripe refuses it (several
+/// headers are one value joined by commas, which no version is).
+fn asked_version(headers: &HeaderMap, path: &str) -> Result<HeaderValue, ApiError> {
+    let mut asked = headers.get_all("stripe-version").iter();
+    let (Some(first), rest) = (asked.next(), asked) else {
+        return Ok(HeaderValue::from_static(STRIPE_VERSION));
+    };
+    if !path.starts_with("/v1/") {
+        return Ok(first.clone());
+    }
+    let rest: Vec<&HeaderValue> = rest.collect();
+    match (first.to_str().ok().and_then(crate::api_version::known), rest.is_empty()) {
+        (Some(_), true) => Ok(first.clone()),
+        _ => Err(ApiError::InvalidApiVersion {
+            version: std::iter::once(first)
+                .chain(rest)
+                .map(|v| bounded_for_log(&String::from_utf8_lossy(v.as_bytes()), API_VERSION_ECHO_CHARS).to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
 /// The `{id}` path segment, percent-decoded. Any string is accepted: an id that names no
 /// object is a 404, whatever its length or characters.
 #[derive(Debug)]
@@ -140,6 +177,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
 /// arbitrary client input.
 const UNMATCHED_PATH_LOG_CHARS: usize = 200;
 const METHOD_LOG_CHARS: usize = 24;
+/// Characters of each unknown `Stripe-Version` value that its error message repeats.
+const API_VERSION_ECHO_CHARS: usize = 64;
 
 fn path_for_log(path: &str, matched: bool) -> &str {
     if matched {
@@ -210,12 +249,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
             .extensions
             .get::<Arc<RequestContext>>()
             .cloned()
-            .unwrap_or_else(|| {
-                Arc::new(RequestContext {
-                    id: new_request_id(),
-                    account: OnceLock::new(),
-                })
-            });
+            .unwrap_or_else(|| Arc::new(RequestContext::new(new_request_id())));
         let params = if parts.method == Method::POST {
             let declared = parts
                 .headers

@@ -111,8 +111,10 @@ async fn every_error_response_carries_request_id_content_type_and_stripe_version
 }
 
 #[backend_test]
-async fn a_requests_stripe_version_is_echoed_whatever_its_value(server: TestServer) {
-    for version in ["2020-08-27", "2025-03-31.basil", "not a version"] {
+async fn a_requests_known_stripe_version_is_echoed_on_every_answer_and_an_unknown_one_refused_first(
+    server: TestServer,
+) {
+    for version in ["2025-10-29.clover", "2026-07-29.dahlia", "2026-11-18.endive"] {
         let headers = [("stripe-version", version)];
         let found = server
             .request(
@@ -132,6 +134,14 @@ async fn a_requests_stripe_version_is_echoed_whatever_its_value(server: TestServ
         assert_stripe_headers(&unauthenticated, version);
         let unknown_url = server.request(Method::GET, "/v1/foo", Auth::None, &[], &headers).await;
         assert_eq!(unknown_url.header("stripe-version"), Some(version));
+    }
+    for version in ["2020-08-27", "not a version"] {
+        let headers = [("stripe-version", version)];
+        let r = server
+            .request(Method::GET, "/v1/payment_records/pr_x", Auth::None, &[], &headers)
+            .await;
+        assert_eq!(r.status, 400, "{version}: {}", r.body);
+        assert_stripe_headers(&r, DEFAULT_STRIPE_VERSION);
     }
 }
 
@@ -393,9 +403,14 @@ async fn listing_the_attempts_of_an_unknown_record_is_a_404_on_param_payment_rec
     assert_eq!(r.error("message"), "No such payment_record: 'pr_nope'");
 }
 
+/// payrec's extensions on: `ending_before` on the attempts list is one.
+fn extensions() -> payrec::ServerConfig {
+    crate::common::with_extensions()
+}
+
 /// The page is read before the record is looked up: an empty page or a refused cursor must
 /// still answer for the record first.
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn listing_the_attempts_of_an_unknown_record_is_a_404_even_with_a_cursor_and_a_known_ones_empty_page_is_200(
     server: TestServer,
 ) {

@@ -191,7 +191,12 @@ async fn expanding_an_unknown_path_is_rejected_in_indexed_and_appended_form(serv
     }
 }
 
-#[backend_test]
+/// payrec's extensions on: the first path is one Stripe does not expand.
+fn extensions() -> payrec::ServerConfig {
+    crate::common::with_extensions()
+}
+
+#[backend_test(config = extensions)]
 async fn every_expand_path_is_checked_not_just_the_first(server: TestServer) {
     let form = payment_with(&[
         ("expand[0]", "latest_payment_attempt_record"),

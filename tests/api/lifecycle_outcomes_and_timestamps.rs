@@ -33,14 +33,7 @@ async fn the_outcome_endpoints_take_exactly_their_timestamp_metadata_and_expand(
         assert_param_error(&unknown, Some("parameter_unknown"), outcome);
     }
     let r = server
-        .report_canceled(
-            &id,
-            &[
-                ("canceled_at", LATER),
-                ("metadata[k]", "v"),
-                ("expand[]", "latest_payment_attempt_record"),
-            ],
-        )
+        .report_canceled(&id, &[("canceled_at", LATER), ("metadata[k]", "v")])
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }

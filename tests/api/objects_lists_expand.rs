@@ -11,6 +11,11 @@ use crate::common::{Api, Endpoint, Report, Resp, TestServer, id_of};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 
+/// payrec's extensions on: these tests use an expansion or a cursor Stripe does not have.
+fn extensions() -> payrec::ServerConfig {
+    crate::common::with_extensions()
+}
+
 /// A JSON value that keeps object keys in the order they were sent (serde_json's map sorts them).
 enum Ordered {
     Object(Vec<(String, Ordered)>),
@@ -131,7 +136,7 @@ async fn full_record(server: &TestServer) -> Value {
         .ok()
 }
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn every_object_renders_id_and_object_first_then_its_fields_alphabetically(server: TestServer) {
     let record = full_record(&server).await;
     let (id, attempt) = (
@@ -232,7 +237,7 @@ async fn record_ids_are_pr_and_attempt_ids_par_followed_by_24_base62_characters(
     }
 }
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn expanding_latest_payment_attempt_record_embeds_the_latest_attempt(server: TestServer) {
     let id = id_of(&server.pending_payment(1000).await);
     let attempt_of = |record: &Value| {
@@ -302,7 +307,7 @@ async fn attempts_ids(server: &TestServer, id: &str) -> Vec<String> {
     list["data"].as_array().expect("data").iter().map(id_of).collect()
 }
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn expanding_payment_record_on_an_attempt_embeds_its_record(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let attempt = record["latest_payment_attempt_record"].as_str().expect("attempt");
@@ -312,7 +317,7 @@ async fn expanding_payment_record_on_an_attempt_embeds_its_record(server: TestSe
     assert_eq!(r.ok()["payment_record"], record);
 }
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn lists_expand_with_the_data_prefix(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let id = id_of(&record);
@@ -334,7 +339,7 @@ async fn lists_expand_with_the_data_prefix(server: TestServer) {
 /// A request (endpoint, params) and the expand path it adds.
 type ExpandCase<'a> = (Endpoint, Vec<(&'a str, &'a str)>, &'a str);
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn any_other_expand_path_is_rejected_naming_it(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let (id, attempt) = (

@@ -12,6 +12,11 @@ use payrec::records::model::{Amount, Currency, PaymentAttemptRecordId, PaymentDe
 use payrec::store::{RecordWrite, Tenant, TypedWrites, Write};
 use serde_json::json;
 
+/// payrec's extensions on: these tests use an expansion or a cursor Stripe does not have.
+fn extensions() -> payrec::ServerConfig {
+    crate::common::with_extensions()
+}
+
 /// A pending test-mode record created at `created`, written through the store; returns its id.
 async fn seed(server: &TestServer, created: i64) -> String {
     let id = format!("pr_{}", random_base62(24));
@@ -230,7 +235,7 @@ async fn created_after_and_created_before_are_exclusive_bounds(server: TestServe
     );
 }
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn a_cursor_that_names_no_object_of_the_list_is_a_404_naming_the_cursor(server: TestServer) {
     for cursor in ["starting_after", "ending_before"] {
         let r = server.list_records(&[(cursor, "pr_nope")]).await;
@@ -270,7 +275,7 @@ async fn listing_attempts_requires_the_payment_record(server: TestServer) {
     }
 }
 
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn attempts_are_listed_newest_first_and_page_like_records(server: TestServer) {
     let record = server.pending_payment(1000).await;
     let id = record["id"].as_str().expect("id");

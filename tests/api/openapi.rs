@@ -193,8 +193,13 @@ async fn retry_until_guaranteed(server: &TestServer, doc: &Value) -> String {
     id
 }
 
+/// The document describes payrec's extensions too (its expansions): answered with them on.
+fn extensions() -> payrec::ServerConfig {
+    crate::common::with_extensions()
+}
+
 /// Every endpoint, with every field rendered and every expansion, and some errors.
-#[backend_test]
+#[backend_test(config = extensions)]
 async fn every_endpoint_answers_as_documented(server: TestServer) {
     let doc = document();
     let (id, attempt) = report_refund_and_unset(&server, &doc).await;

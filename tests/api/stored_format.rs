@@ -63,6 +63,8 @@ fn answers(backend: &str) -> Answers {
 fn config() -> ServerConfig {
     ServerConfig {
         idempotency_retention: RETENTION,
+        // The fixture's answers include expansions Stripe does not have.
+        extensions: true,
         ..ServerConfig::default()
     }
 }

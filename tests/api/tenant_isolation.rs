@@ -293,7 +293,12 @@ fn check_expectation(expect: &Expect, r: &Resp, ctx: &str) {
     }
 }
 
-#[backend_test]
+/// payrec's extensions on: the script also expands and pages backwards where Stripe does not.
+fn extensions() -> payrec::ServerConfig {
+    crate::common::with_extensions()
+}
+
+#[backend_test(config = extensions)]
 async fn no_response_ever_carries_another_tenants_data(server: TestServer) {
     let mut world = World {
         tenants: Vec::new(),

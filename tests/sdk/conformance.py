@@ -100,15 +100,27 @@ pr = records.report_refund(
 )
 check(amount(pr, "amount_refunded") == 500, "second partial refund accumulates")
 
-# retrieve, with and without expand
+# retrieve; Stripe expands neither the latest attempt nor an attempt's record, and nor does
+# payrec without --extensions
 got = records.retrieve(pr.id)
 check(got.id == pr.id and amount(got, "amount_refunded") == 500, "retrieve returns the stored record")
-expanded = records.retrieve(pr.id, {"expand": ["latest_payment_attempt_record"]})
-latest = expanded.latest_payment_attempt_record
-check(isinstance(latest, stripe.PaymentAttemptRecord), "expand returns the attempt object")
+check(isinstance(got.latest_payment_attempt_record, str), "latest_payment_attempt_record is an id")
+latest = attempts.retrieve(got.latest_payment_attempt_record)
 check(amount(latest, "amount_refunded") == 500, "the guaranteed attempt carries the refunds")
-att = attempts.retrieve(latest.id, {"expand": ["payment_record"]})
-check(att.payment_record.id == pr.id, "attempt expands its payment_record")
+check(latest.payment_record == pr.id, "an attempt names its record")
+expect_error(
+    stripe.InvalidRequestError,
+    lambda: records.retrieve(pr.id, {"expand": ["latest_payment_attempt_record"]}),
+    "expanding the latest attempt is refused as Stripe refuses it",
+    http_status=400,
+    user_message="This property cannot be expanded (latest_payment_attempt_record).",
+)
+expect_error(
+    stripe.InvalidRequestError,
+    lambda: attempts.retrieve(latest.id, {"expand": ["payment_record"]}),
+    "expanding an attempt's record is refused as Stripe refuses it",
+    http_status=400,
+)
 
 # lists with pagination
 listed = attempts.list({"payment_record": pr.id})

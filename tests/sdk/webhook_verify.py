@@ -3,7 +3,7 @@
 secret. A tampered body must be refused.
 
 Reads a JSON file (argv[1]): {"secret": "whsec_…", "deliveries": [{"payload": …,
-"sig_header": …}, …]}. Prints "verified N deliveries" and the ids of the events, in order.
+"sig_header": …}, …], "api_version": optional, the version every event must carry}. Prints "verified N deliveries" and the ids of the events, in order.
 """
 
 import json
@@ -20,6 +20,8 @@ for delivery in given["deliveries"]:
     event = stripe.Webhook.construct_event(delivery["payload"], delivery["sig_header"], secret)
     assert event.object == "event", event
     assert event.id.startswith("evt_"), event.id
+    if "api_version" in given:
+        assert event.api_version == given["api_version"], (event.api_version, given["api_version"])
     ids.append(event.id)
 
 first = given["deliveries"][0]

@@ -5,6 +5,7 @@ use axum::response::Response;
 
 use super::respond::record_result;
 use crate::api::execute::{Call, execute};
+use crate::api::extensions::{EXPAND_LATEST_ATTEMPT, stripe_exact};
 use crate::calls::payment_records::params::{
     OutcomeCall, ReportInformationalParams, ReportPaymentAttemptParams, ReportPaymentParams, ReportRefundParams,
     outcome_of,
@@ -42,6 +43,7 @@ pub async fn report_payment(
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
     let livemode = tenant.livemode;
+    stripe_exact(&app, &request, &[EXPAND_LATEST_ATTEMPT])?;
     execute(&app, tenant, &request, |mut p: ReportPaymentParams| {
         let expand = std::mem::take(&mut p.expand.paths);
         let ids = NewPaymentIds {
@@ -68,6 +70,7 @@ pub async fn report_payment_attempt(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LATEST_ATTEMPT])?;
     execute(&app, tenant, &request, |p: ReportPaymentAttemptParams| {
         let outcome = outcome_of(p.outcome, &p.guaranteed, &p.failed, &p.canceled)?;
         let attempt = NewAttempt {
@@ -93,6 +96,7 @@ pub async fn report_outcome<P: OutcomeCall>(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LATEST_ATTEMPT])?;
     execute(&app, tenant, &request, |p: P| {
         let (outcome, (at, metadata, expand)) = (P::OUTCOME, p.into_parts());
         let change = RecordChange::Outcome { outcome, at, metadata };
@@ -108,6 +112,7 @@ pub async fn report_informational(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LATEST_ATTEMPT])?;
     execute(&app, tenant, &request, |p: ReportInformationalParams| {
         let change = RecordChange::Informational(Informational {
             customer_details: p.customer_details.map(Into::into),
@@ -130,6 +135,7 @@ pub async fn report_refund(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LATEST_ATTEMPT])?;
     execute(&app, tenant, &request, |p: ReportRefundParams| {
         let expand = p.expand.clone();
         let change = RecordChange::Refund(refund_report(p, unix_now()));

@@ -6,6 +6,10 @@ use axum::response::Response;
 use super::params::{ListAttemptsParams, ListRecordsParams, RetrieveAttemptParams, RetrieveRecordParams};
 use super::respond::ok_json;
 use super::{LIST_ATTEMPTS, LIST_RECORDS};
+use crate::api::extensions::{
+    ATTEMPTS_ENDING_BEFORE, EXPAND_LATEST_ATTEMPT, EXPAND_LIST_LATEST_ATTEMPT, EXPAND_LIST_PAYMENT_RECORD,
+    EXPAND_PAYMENT_RECORD, stripe_exact,
+};
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord};
 use crate::records::render;
 use crate::state::AppState;
@@ -39,6 +43,7 @@ pub async fn retrieve_record(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LATEST_ATTEMPT])?;
     let p: RetrieveRecordParams = request.read()?;
     let record = app
         .store
@@ -59,6 +64,7 @@ pub async fn list_records(
     tenant: Tenant,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LIST_LATEST_ATTEMPT])?;
     let p: ListRecordsParams = request.read()?;
     let query = list_query(
         p.limit,
@@ -94,6 +100,7 @@ pub async fn retrieve_attempt(
     PathId(id): PathId,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_PAYMENT_RECORD])?;
     let p: RetrieveAttemptParams = request.read()?;
     let attempt = app
         .store
@@ -121,6 +128,7 @@ pub async fn list_attempts(
     tenant: Tenant,
     request: ApiRequest,
 ) -> Result<Response, ApiError> {
+    stripe_exact(&app, &request, &[EXPAND_LIST_PAYMENT_RECORD, ATTEMPTS_ENDING_BEFORE])?;
     let p: ListAttemptsParams = request.read()?;
     let record_id = p.payment_record.0;
     let query = list_query(p.limit, p.starting_after, p.ending_before, (None, None))?;

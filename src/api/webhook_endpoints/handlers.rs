@@ -3,14 +3,14 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use super::params::{CreateEndpointParams, DeleteEndpointParams, EndpointUrl, UpdateEndpointParams};
 use super::respond::endpoint_result;
 use crate::api::execute::{Call, execute};
+use crate::calls::webhook_endpoints::{
+    CreateEndpointParams, DeleteEndpointParams, EndpointUrl, UpdateEndpointParams, new_endpoint,
+};
 use crate::clock::unix_now;
-use crate::events::endpoint::EndpointError;
 use crate::events::endpoint::{new_endpoint_id, new_secret, with_secret};
-use crate::events::{EndpointChange, EndpointCommand, EndpointStatus, WebhookEndpoint};
-use crate::metadata::apply_metadata;
+use crate::events::{EndpointChange, EndpointCommand};
 use crate::state::AppState;
 use crate::store::Tenant;
 use crate::wire::error::ApiError;
@@ -51,19 +51,7 @@ pub async fn create_endpoint(
     let owner = tenant.clone();
     let answer = execute(&app, tenant, &request, |p: CreateEndpointParams| {
         allowed(app_ref, livemode, &p.url)?;
-        let metadata = apply_metadata(&Default::default(), &p.metadata).map_err(EndpointError::from)?;
-        let endpoint = WebhookEndpoint {
-            id: new_endpoint_id(),
-            livemode,
-            created: unix_now(),
-            url: p.url.0,
-            enabled_events: p.enabled_events.0,
-            description: p.description.map(|d| d.0),
-            metadata,
-            api_version: p.api_version.map(|v| v.0),
-            status: EndpointStatus::Enabled,
-            secret: Some(new_secret()),
-        };
+        let endpoint = new_endpoint(p, new_endpoint_id(), new_secret(), livemode, unix_now())?;
         Ok(call(EndpointCommand::Create(endpoint), "webhook_endpoint_created"))
     })
     .await?;

@@ -8,11 +8,10 @@ use super::route::{Returns, Route};
 use crate::wire::params::ParamObject;
 
 mod handlers;
-pub mod params;
 mod reads;
 pub mod respond;
 
-use params::{
+use crate::calls::webhook_endpoints::{
     CreateEndpointParams, DeleteEndpointParams, ListEndpointsParams, RetrieveEndpointParams, UpdateEndpointParams,
 };
 

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use super::params::{ListEndpointsParams, RetrieveEndpointParams};
 use crate::api::payment_records::respond::ok_json;
+use crate::calls::webhook_endpoints::{ListEndpointsParams, RetrieveEndpointParams};
 use crate::events::endpoint::render_endpoint;
 use crate::state::AppState;
 use crate::store::Tenant;

@@ -14,7 +14,7 @@ use crate::store::doc::encode;
 use crate::store::endpoint_health::health_changes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
-    Released, Resend, Resent, event_body,
+    Released, Resend, Resent, as_of_endpoint, event_body,
 };
 use crate::store::page::can_exist;
 use crate::store::write::PackedEvent;
@@ -282,7 +282,7 @@ pub(super) async fn claim(pool: &PgPool, claim: &Claim) -> Result<Vec<ClaimedDel
          ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
          RETURNING seq, account_id, livemode, event_id, endpoint_id, attempts) \
          SELECT c.seq, c.account_id, c.livemode, c.event_id, c.endpoint_id, c.attempts, w.url, w.secret, \
-         events.head, {PENDING_WEBHOOKS}, events.tail \
+         events.head, {PENDING_WEBHOOKS}, events.tail, (w.doc::jsonb)->>'api_version' \
          FROM claimed c \
          JOIN webhook_endpoints w ON w.account_id = c.account_id AND w.livemode = c.livemode AND w.id = c.endpoint_id \
          JOIN events ON events.account_id = c.account_id AND events.livemode = c.livemode AND events.id = c.event_id"
@@ -309,7 +309,7 @@ fn claimed_delivery(r: &PgRow) -> Result<ClaimedDelivery, StoreError> {
         attempts: r.get::<i32, _>(5) as u32,
         url: r.get(6),
         secret: r.get(7),
-        body: body(r, 8)?,
+        body: as_of_endpoint(body(r, 8)?, r.get(11)),
     })
 }
 

@@ -16,7 +16,7 @@ use crate::events::health::{
 use crate::store::endpoint_health::health_changes;
 use crate::store::events::{
     Backlog, Claim, ClaimedDelivery, DELIVERY_PENDING, DeliveryInfo, DeliveryState, FinishedDelivery, PENDING_WEBHOOKS,
-    Resend, Resent, event_body,
+    Resend, Resent, as_of_endpoint, event_body,
 };
 use crate::store::write::PackedEvent;
 use crate::store::{DueEndpoint, EventSummary, FailingEndpoint, HealthChange, StoreError, Tenant};
@@ -274,7 +274,7 @@ pub(super) fn claim(conn: &Connection, claim: &Claim) -> Result<Vec<ClaimedDeliv
         .collect::<Result<_, _>>()?;
     let mut details = conn.prepare_cached(&format!(
         "SELECT d.seq, d.account_id, d.livemode, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
-         events.head, {PENDING_WEBHOOKS}, events.tail \
+         events.head, {PENDING_WEBHOOKS}, events.tail, json_extract(w.doc, '$.api_version') \
          FROM webhook_deliveries d \
          JOIN webhook_endpoints w ON w.account_id = d.account_id AND w.livemode = d.livemode AND w.id = d.endpoint_id \
          JOIN events ON events.account_id = d.account_id AND events.livemode = d.livemode AND events.id = d.event_id \
@@ -291,7 +291,7 @@ pub(super) fn claim(conn: &Connection, claim: &Claim) -> Result<Vec<ClaimedDeliv
 
 fn claimed_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClaimedDelivery, StoreError>> {
     let body = match body(r, 8)? {
-        Ok(body) => body,
+        Ok(body) => as_of_endpoint(body, r.get(11)?),
         Err(e) => return Ok(Err(e)),
     };
     Ok(Ok(ClaimedDelivery {

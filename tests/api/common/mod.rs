@@ -148,6 +148,14 @@ pub struct TestServer {
     _schema: Option<PgSchema>,
 }
 
+/// The defaults with payrec's extensions on (`--extensions`): for the tests of what they answer.
+pub fn with_extensions() -> ServerConfig {
+    ServerConfig {
+        extensions: true,
+        ..ServerConfig::default()
+    }
+}
+
 impl TestServer {
     /// A SQLite-backed server (for tests that are not about the backend).
     pub async fn start() -> Self {

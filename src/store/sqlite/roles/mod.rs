@@ -5,6 +5,7 @@ mod endpoints;
 mod idempotency;
 mod outbox;
 mod records;
+mod reset;
 mod sessions;
 mod upkeep;
 mod writes;

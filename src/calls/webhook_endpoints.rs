@@ -1,8 +1,12 @@
-//! The webhook endpoints' parameters.
+//! The webhook endpoints' parameters, read by the API's handlers and by the seed file
+//! (`payrec serve --seed`), so that an endpoint is checked the same way wherever it comes from.
 
 use url::Url;
 
 use crate::events::catalogue::{ALL_EVENTS, EventType, is_subscribable};
+use crate::events::endpoint::EndpointError;
+use crate::events::{EndpointStatus, WebhookEndpoint};
+use crate::metadata::apply_metadata;
 use crate::records::model::MetadataPatch;
 use crate::wire::error::ApiError;
 use crate::wire::list::ListLimit;
@@ -12,6 +16,19 @@ use crate::wire::params::{Flag, FromParam, LookupId, Params, Shape, Strings, Tex
 pub const URL_CHARS_MAX: usize = 2048;
 /// Most entries in `enabled_events[]`.
 pub const ENABLED_EVENTS_MAX: usize = 64;
+
+/// An endpoint's `api_version`: one of the versions payrec knows (`api_version::API_VERSIONS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointApiVersion(pub &'static str);
+
+impl FromParam for EndpointApiVersion {
+    const SHAPE: Shape = Shape::Enum(crate::api_version::API_VERSIONS);
+    fn read(parent: &Params<'_>, key: &str) -> Result<Self, ApiError> {
+        let versions: Vec<(&str, &'static str)> = crate::api_version::API_VERSIONS.iter().map(|v| (*v, *v)).collect();
+        let version = parent.one_of(key, &versions)?.ok_or_else(|| parent.missing(key))?;
+        Ok(EndpointApiVersion(version))
+    }
+}
 
 /// An `http://` or `https://` URL with a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +84,7 @@ impl FromParam for EnabledEvents {
 
 params! {
     pub struct CreateEndpointParams {
-        pub api_version: Option<Text>,
+        pub api_version: Option<EndpointApiVersion>,
         pub description: Option<Text>,
         pub enabled_events: EnabledEvents,
         pub metadata: MetadataPatch,
@@ -99,4 +116,26 @@ params! {
 
 params! {
     pub struct DeleteEndpointParams {}
+}
+
+/// The endpoint a create call makes: `id` and `secret` new for the API, given by a seed file.
+pub fn new_endpoint(
+    p: CreateEndpointParams,
+    id: String,
+    secret: String,
+    livemode: bool,
+    now: i64,
+) -> Result<WebhookEndpoint, EndpointError> {
+    Ok(WebhookEndpoint {
+        id,
+        livemode,
+        created: now,
+        url: p.url.0,
+        enabled_events: p.enabled_events.0,
+        description: p.description.map(|d| d.0),
+        metadata: apply_metadata(&Default::default(), &p.metadata)?,
+        api_version: p.api_version.map(|v| v.0.to_owned()),
+        status: EndpointStatus::Enabled,
+        secret: Some(secret),
+    })
 }
