@@ -53,8 +53,8 @@ pub struct SeedAccount {
     #[serde(default)]
     pub webhook_endpoints: Vec<SeedEndpoint>,
     /// report_payment's parameters (with `refunds`, `id`, `created`, `livemode` as `payrec
-    /// import` reads a JSON line); test mode unless `livemode = true`.
-    #[serde(default)]
+    /// import` reads a JSON line); test mode unless `livemode = true`. Also read as `records`.
+    #[serde(default, alias = "records")]
     pub payments: Vec<serde_json::Value>,
 }
 

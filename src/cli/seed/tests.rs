@@ -155,3 +155,14 @@ fn the_example_seed_file_is_valid() {
     assert_eq!(account.endpoints.len(), 1);
     assert_eq!(account.payments[0].1.len(), 2);
 }
+
+#[test]
+fn a_json_seed_file_reads_the_same_and_takes_records_for_payments() {
+    let text = r#"{"accounts": [{"keys": ["sk_test_123"], "records": [{
+        "amount_requested": {"currency": "usd", "value": 1000},
+        "initiated_at": 1730211300,
+        "payment_method_details": {"type": "custom"}}]}]}"#;
+    let file: SeedFile = serde_json::from_str(text).expect("JSON");
+    let seed = plan(file, &Destinations::default(), NOW).expect("valid");
+    assert_eq!(seed.accounts[0].payments[0].1.len(), 1);
+}
