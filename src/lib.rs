@@ -34,6 +34,7 @@ pub mod reconcile;
 pub mod records;
 pub mod server;
 pub mod state;
+pub mod statements;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
