@@ -138,15 +138,18 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReconcileArgs {
-    /// The CSV file, with a header line.
+    /// The file: a bank statement (camt.053, MT940, BAI2) or a CSV with a header line.
     pub file: std::path::PathBuf,
-    /// The column holding the processor reference (`payment_reference`, or a refund's
+    /// The file's format; by default sniffed from its first bytes.
+    #[arg(long, value_enum)]
+    pub format: Option<StatementFormatArg>,
+    /// CSV: the column holding the processor reference (`payment_reference`, or a refund's
     /// `refund_reference`).
     #[arg(long)]
-    pub reference_column: String,
-    /// The column holding the amount.
+    pub reference_column: Option<String>,
+    /// CSV: the column holding the amount.
     #[arg(long)]
-    pub amount_column: String,
+    pub amount_column: Option<String>,
     /// The column holding the currency (an ISO code).
     #[arg(long)]
     pub currency_column: Option<String>,
@@ -175,6 +178,26 @@ pub struct ReconcileArgs {
     /// Write one CSV line per file line and per missing payment, with its category.
     #[arg(long)]
     pub report: Option<std::path::PathBuf>,
+}
+
+/// `payrec reconcile --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatementFormatArg {
+    Camt053,
+    Mt940,
+    Bai2,
+    Csv,
+}
+
+impl StatementFormatArg {
+    pub fn format(self) -> crate::statements::Format {
+        match self {
+            StatementFormatArg::Camt053 => crate::statements::Format::Camt053,
+            StatementFormatArg::Mt940 => crate::statements::Format::Mt940,
+            StatementFormatArg::Bai2 => crate::statements::Format::Bai2,
+            StatementFormatArg::Csv => crate::statements::Format::Csv,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

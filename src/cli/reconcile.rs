@@ -1,5 +1,6 @@
-//! `payrec reconcile FILE`: a settlement or bank file (CSV with a header) matched to the ledger
-//! by processor reference (`crate::reconcile` judges). The file is streamed in batches of
+//! `payrec reconcile FILE`: a bank statement (camt.053, MT940, BAI2: `crate::statements`, read
+//! and checked whole first) or a settlement file (CSV with a header) matched to the ledger by
+//! processor reference (`crate::reconcile` judges). The lines are judged in batches of
 //! `REFERENCES_PER_LOOKUP_MAX` lines, each batch one index lookup of its references (records,
 //! then refunds for the rest); only the set of references seen is kept, for duplicates and for
 //! the guaranteed payments no line names. Exit 0: everything matched; 1: something did not;
@@ -11,10 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{AmountsArg, ReconcileArgs, ServeArgs};
-use super::csv_bound::{BoundedRecords, CSV_RECORD_BYTES_MAX};
 use super::progress::Progress;
 use super::run::{Counting, DataCommand, Interrupt, run};
 use super::{Failure, open_store, tenant_of};
+use crate::statements::Format;
+
+mod source;
+mod statement;
+
 use crate::clock::parse_time;
 use crate::export::safe_cells;
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Summary, judge};
@@ -22,6 +27,7 @@ use crate::records::currency::{parse_currency, parse_decimal};
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
 use crate::store::{ExportQuery, Store, Tenant};
+use source::{Source, csv_source, format_of, statement_source};
 
 /// The per-line report's columns.
 pub const REPORT_COLUMNS: [&str; 10] = [
@@ -47,9 +53,13 @@ struct Columns {
 
 impl Columns {
     fn of(header: &csv::StringRecord, args: &ReconcileArgs) -> Result<Columns, Failure> {
+        fn named<'a>(name: &'a Option<String>, flag: &str) -> Result<&'a str, Failure> {
+            name.as_deref()
+                .ok_or_else(|| Failure(format!("name the CSV file's {flag} column (--{flag}-column)")))
+        }
         Ok(Columns {
-            reference: column(header, &args.reference_column)?,
-            amount: column(header, &args.amount_column)?,
+            reference: column(header, named(&args.reference_column, "reference")?)?,
+            amount: column(header, named(&args.amount_column, "amount")?)?,
             currency: args.currency_column.as_deref().map(|c| column(header, c)).transpose()?,
             date: args.date_column.as_deref().map(|c| column(header, c)).transpose()?,
         })
@@ -119,6 +129,7 @@ fn parse_line(
     Ok(FileLine {
         line,
         reference,
+        other_references: Vec::new(),
         amount,
         currency,
         date,
@@ -135,8 +146,9 @@ async fn judge_batch(
 ) -> Result<(), Failure> {
     let mut wanted: Vec<String> = batch
         .iter()
-        .map(|l| l.reference.clone())
-        .filter(|r| !seen.contains(r))
+        .flat_map(|l| std::iter::once(&l.reference).chain(&l.other_references))
+        .filter(|r| !r.is_empty() && !seen.contains(*r))
+        .cloned()
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
@@ -155,9 +167,14 @@ async fn judge_batch(
         found.insert(refund.refund_reference.clone(), Found::Refund(refund));
     }
     for line in batch {
-        let duplicate = !seen.insert(line.reference.clone());
-        let judged = judge(line, found.get(&line.reference).unwrap_or(&Found::Nothing), duplicate);
-        out.line(Some(line), &line.reference, &judged)?;
+        // A statement entry is judged by the first of its references that names something.
+        let reference = std::iter::once(&line.reference)
+            .chain(&line.other_references)
+            .find(|r| found.contains_key(*r) || seen.contains(*r))
+            .unwrap_or(&line.reference);
+        let duplicate = !reference.is_empty() && !seen.insert(reference.clone());
+        let judged = judge(line, found.get(reference).unwrap_or(&Found::Nothing), duplicate);
+        out.line(Some(line), reference, &judged)?;
     }
     Ok(())
 }
@@ -240,10 +257,9 @@ struct ReconcileCommand<'a> {
     args: &'a ReconcileArgs,
 }
 
-/// The file, where its columns are, the ledger it is judged against and the output.
+/// The file, the ledger it is judged against and the output.
 struct ReconcileJob {
-    reader: csv::Reader<BoundedRecords<File>>,
-    columns: Columns,
+    source: Source,
     store: Arc<dyn Store>,
     tenant: Tenant,
     out: Output,
@@ -279,23 +295,10 @@ impl DataCommand for ReconcileCommand<'_> {
 
     async fn open(&self, database_url: &str) -> Result<(ReconcileJob, Option<u64>), Failure> {
         let args = self.args;
-        if args.currency_column.is_none() && args.currency.is_none() {
-            return Err(Failure(
-                "name the file's currency column (--currency-column) or its one currency (--currency)".into(),
-            ));
-        }
-        let file = File::open(&args.file).map_err(|e| Failure(format!("cannot read {}: {e}", args.file.display())))?;
-        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let bounded = BoundedRecords::new(file, CSV_RECORD_BYTES_MAX);
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bounded);
-        let header = reader
-            .headers()
-            .map_err(|e| Failure(format!("{}: cannot read the header: {e}", args.file.display())))?
-            .clone();
-        if header.is_empty() || header.iter().all(str::is_empty) {
-            return Err(Failure(format!("{} is empty: it has no header", args.file.display())));
-        }
-        let columns = Columns::of(&header, args)?;
+        let (source, bytes) = match format_of(args)? {
+            Format::Csv => csv_source(args)?,
+            format => statement_source(args, format)?,
+        };
         let store = open_store(database_url, &ServeArgs::default()).await?;
         let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
         let report = match &args.report {
@@ -311,8 +314,7 @@ impl DataCommand for ReconcileCommand<'_> {
             report,
         };
         let job = ReconcileJob {
-            reader,
-            columns,
+            source,
             store,
             tenant,
             out,
@@ -329,8 +331,7 @@ impl DataCommand for ReconcileCommand<'_> {
 
     async fn run(&self, job: ReconcileJob, progress: &mut Progress, interrupt: &Interrupt) -> Result<Output, Failure> {
         let ReconcileJob {
-            mut reader,
-            columns,
+            mut source,
             store,
             tenant,
             mut out,
@@ -339,27 +340,15 @@ impl DataCommand for ReconcileCommand<'_> {
         let mut seen: HashSet<String> = HashSet::new();
         let mut dates = Dates::default();
         let mut batch: Vec<FileLine> = Vec::with_capacity(REFERENCES_PER_LOOKUP_MAX);
-        let mut record = csv::StringRecord::new();
-        let mut read = 0u64;
         loop {
-            let more = reader.read_record(&mut record).map_err(|e| match e.position() {
-                Some(p) => Failure(format!("line {}: {e}", p.line())),
-                None => Failure(format!("{}: {e}", args.file.display())),
-            })?;
-            if more {
-                let line = record.position().map_or(0, |p| p.line());
-                let parsed = parse_line(&record, line, &columns, args)?;
-                if let Some(d) = parsed.date {
-                    dates.add(d);
-                }
-                batch.push(parsed);
+            let (more, bytes) = source.fill(&mut batch, args)?;
+            for date in batch.iter().filter_map(|l| l.date) {
+                dates.add(date);
             }
-            if batch.len() == REFERENCES_PER_LOOKUP_MAX || (!more && !batch.is_empty()) {
+            if !batch.is_empty() {
                 judge_batch(store.as_ref(), &tenant, &batch, &mut seen, &mut out).await?;
-                let position = reader.position().byte();
-                progress.advance(batch.len() as u64, position - read);
+                progress.advance(batch.len() as u64, bytes);
                 batch.clear();
-                read = position;
             }
             if interrupt.requested() {
                 return Err(Failure("interrupted: nothing was judged".into()));

@@ -52,9 +52,12 @@ impl Category {
 /// One line of the file, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLine {
-    /// 1 is the header: the first data line is 2.
+    /// 1 is the header: the first data line is 2 (a statement: its entry's number).
     pub line: u64,
     pub reference: String,
+    /// More references of a statement entry, tried after `reference` in this order: the line
+    /// is judged by the first that names something in payrec.
+    pub other_references: Vec<String>,
     /// Minor units of `currency`.
     pub amount: i64,
     /// Lowercase.

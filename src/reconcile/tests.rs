@@ -23,6 +23,7 @@ fn line(amount: i64, currency: &str) -> FileLine {
     FileLine {
         line: 2,
         reference: "bank-1".into(),
+        other_references: Vec::new(),
         amount,
         currency: currency.into(),
         date: None,

@@ -74,14 +74,14 @@ fn records(text: &str) -> Result<Vec<Record>, StatementError> {
                     "an 88 continuation with no record before it",
                 ));
             };
-            // A continuation adds fields; a 16 record's text runs on, after a space.
-            if last.kind == "16" {
-                let kept = last.text.trim_end_matches('/').len();
-                last.text.truncate(kept);
+            // A record ended by `/` is continued by more fields; a 16 record's text without
+            // one runs on, after a space.
+            if last.text.ends_with('/') {
+                last.text.pop();
+                last.text.push(',');
+            } else if last.kind == "16" {
                 last.text.push(' ');
             } else if !last.text.ends_with(',') {
-                let kept = last.text.trim_end_matches('/').len();
-                last.text.truncate(kept);
                 last.text.push(',');
             }
             last.text.push_str(rest);
@@ -111,13 +111,13 @@ fn optional_currency(code: Option<&str>, at: &str) -> Result<Option<String>, Sta
     }
 }
 
-/// Whether a type code is a credit or a debit (BAI2: 100–399 credits, 400–699 debits; the
-/// customized codes 900–919 credits, 920–999 debits). Summary codes (below 100) and loan
-/// codes (700–799) are not entries.
+/// Whether a type code is a credit or a debit: 100–399 credits, 400–699 debits, and the
+/// customized 920–959 credits, 960–999 debits. Status codes (001–099, 900–919) and the loan
+/// codes (700–899) are not entries of a 16 record.
 fn direction(code: u32) -> Option<Direction> {
     match code {
-        100..=399 | 900..=919 => Some(Direction::Credit),
-        400..=699 | 920..=999 => Some(Direction::Debit),
+        100..=399 | 920..=959 => Some(Direction::Credit),
+        400..=699 | 960..=999 => Some(Direction::Debit),
         _ => None,
     }
 }
@@ -147,7 +147,7 @@ fn entry(record: &Record, context: &Context, at: &str) -> Result<StatementLine, 
     let direction = code_text.parse::<u32>().ok().and_then(direction).ok_or_else(|| {
         StatementError::new(
             at,
-            format!("{code_text:?} is not a transaction type code (100–699, 900–999)"),
+            format!("{code_text:?} is not a credit or debit type code (100–699, 920–999)"),
         )
     })?;
     let amount_text = field(&fields, 1, at, "amount")?;

@@ -29,6 +29,56 @@ struct Building {
     text: Vec<String>,
 }
 
+/// Where the reading is: the open elements, what was counted, the entry being built.
+#[derive(Default)]
+struct Reading {
+    stack: Vec<String>,
+    entries: usize,
+    statements: usize,
+    saw_statement_root: bool,
+    entry: Option<Building>,
+    /// `Ccy` of the last `Amt` opened (its text follows at once).
+    amount_currency: String,
+}
+
+impl Reading {
+    fn open(&mut self, start: &quick_xml::events::BytesStart<'_>) -> Result<(), StatementError> {
+        let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+        if self.stack.len() >= XML_DEPTH_MAX {
+            return Err(StatementError::new(path_of(&self.stack), "elements nested too deep"));
+        }
+        match name.as_str() {
+            "BkToCstmrStmt" => self.saw_statement_root = true,
+            "Stmt" => self.statements += 1,
+            "Ntry" => {
+                self.entries += 1;
+                let path = format!("{}/Ntry[{}]", path_of(&self.stack), self.entries);
+                self.entry = Some(Building {
+                    path,
+                    ..Building::default()
+                });
+            }
+            "Amt" => {
+                self.amount_currency = start
+                    .try_get_attribute("Ccy")
+                    .ok()
+                    .flatten()
+                    .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                    .unwrap_or_default();
+            }
+            _ => {}
+        }
+        self.stack.push(name);
+        Ok(())
+    }
+
+    /// The entry its closing `Ntry` completes, if this end closes one.
+    fn close(&mut self) -> Option<Building> {
+        let closed = self.stack.pop().unwrap_or_default();
+        if closed == "Ntry" { self.entry.take() } else { None }
+    }
+}
+
 /// Reads the statement, handing each entry to `each` in the file's order; answers how many.
 pub fn parse_each(
     bytes: &[u8],
@@ -36,73 +86,39 @@ pub fn parse_each(
 ) -> Result<u64, StatementError> {
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().trim_text(true);
-    let mut stack: Vec<String> = Vec::new();
-    let mut entries = 0usize;
-    let mut statements = 0usize;
-    let mut saw_statement_root = false;
-    let mut entry: Option<Building> = None;
-    let mut amount_currency = String::new();
+    let mut reading = Reading::default();
     loop {
         let event = reader
             .read_event()
             .map_err(|e| xml_error(bytes, reader.error_position() as usize, &e))?;
         match event {
-            Event::Start(start) => {
-                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-                if stack.len() >= XML_DEPTH_MAX {
-                    return Err(StatementError::new(path_of(&stack), "elements nested too deep"));
-                }
-                match name.as_str() {
-                    "BkToCstmrStmt" => saw_statement_root = true,
-                    "Stmt" => statements += 1,
-                    "Ntry" => {
-                        entries += 1;
-                        let path = format!("{}/Ntry[{entries}]", path_of(&stack));
-                        entry = Some(Building {
-                            path,
-                            ..Building::default()
-                        });
-                    }
-                    "Amt" => {
-                        amount_currency = start
-                            .try_get_attribute("Ccy")
-                            .ok()
-                            .flatten()
-                            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
-                            .unwrap_or_default();
-                    }
-                    _ => {}
-                }
-                stack.push(name);
-            }
+            Event::Start(start) => reading.open(&start)?,
             Event::End(_) => {
-                let closed = stack.pop().unwrap_or_default();
-                if closed == "Ntry"
-                    && let Some(building) = entry.take()
-                {
-                    each(finish(building, entries)?)?;
-                    check_count(entries, &format!("Ntry {entries}"))?;
+                if let Some(building) = reading.close() {
+                    let number = reading.entries;
+                    each(finish(building, number)?)?;
+                    check_count(number, &format!("Ntry {number}"))?;
                 }
             }
             Event::Text(text) => {
                 let value = text
                     .unescape()
                     .map_err(|e| xml_error(bytes, reader.buffer_position() as usize, &e))?;
-                if let Some(building) = entry.as_mut() {
-                    take(building, &stack, &value, &amount_currency)?;
+                if let Some(building) = reading.entry.as_mut() {
+                    take(building, &reading.stack, &value, &reading.amount_currency)?;
                 }
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    if !saw_statement_root || statements == 0 {
+    if !reading.saw_statement_root || reading.statements == 0 {
         return Err(StatementError::new(
             "Document",
             "not a camt.053 statement: no BkToCstmrStmt/Stmt element",
         ));
     }
-    Ok(entries as u64)
+    Ok(reading.entries as u64)
 }
 
 /// Reads the whole statement.

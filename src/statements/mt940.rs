@@ -25,8 +25,10 @@ pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
     }
     let mut lines: Vec<StatementLine> = Vec::new();
     let mut statement_currency: Option<String> = None;
+    let mut after_entry = false;
     for field in &fields {
         let at = format!("line {}", field.line);
+        let is_entry = field.tag == "61";
         match field.tag {
             "20" => statement_currency = None,
             "60F" | "60M" => statement_currency = Some(balance_currency(&field.text, &at)?),
@@ -40,18 +42,21 @@ pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
                 lines.push(statement_line(&field.text, code, &at)?);
                 super::check_count(lines.len(), &at)?;
             }
-            "86" => {
-                if let Some(last) = lines.last_mut().filter(|l| l.text.is_empty()) {
+            // An :86: right after a :61: is that entry's; anywhere else, the statement's.
+            "86" if after_entry => {
+                if let Some(last) = lines.last_mut() {
                     last.text = bounded(&information(&field.text));
                 }
             }
             _ => {}
         }
+        after_entry = is_entry;
     }
     Ok(lines)
 }
 
-/// The file's fields, in order. Block wrappers (`{1:…}{4:`, `-}`) and the `-` separators are
+/// The file's fields, in order. Block wrappers (`{1:…}{4:`, `-}`), the `-` separators and the
+/// lines some banks put before a statement's first field (`ABNANL2A/940`, `0000 01INGB…`) are
 /// not fields.
 fn fields(text: &str) -> Result<Vec<Field<'_>>, StatementError> {
     let mut fields: Vec<Field<'_>> = Vec::new();
@@ -75,14 +80,12 @@ fn fields(text: &str) -> Result<Vec<Field<'_>>, StatementError> {
                 line: i + 1,
                 text: rest.to_owned(),
             });
-        } else if let Some(last) = fields.last_mut() {
+        } else if let Some(last) = fields
+            .last_mut()
+            .filter(|f| f.tag != "62F" && f.tag != "62M" && f.tag != "64")
+        {
             last.text.push('\n');
             last.text.push_str(line);
-        } else {
-            return Err(StatementError::new(
-                format!("line {}", i + 1),
-                "not an MT940 statement: text before the first :TAG: field",
-            ));
         }
     }
     Ok(fields)
@@ -174,14 +177,11 @@ fn entry_date(mmdd: &str, value_date: i64, at: &str) -> Result<i64, StatementErr
     nearest.ok_or_else(|| StatementError::new(at, format!("{mmdd:?} is not an entry date (MMDD)")))
 }
 
-/// `:86:` as one text: its lines joined (structured `?NN` subfields run on without a space).
+/// `:86:` as one text: its lines joined, with a space, or with nothing when it is structured
+/// in `?NN` subfields (whose values may be broken anywhere: `?20Gehalt Oktob⏎er`).
 fn information(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 && !line.starts_with('?') {
-            out.push(' ');
-        }
-        out.push_str(line.trim_end());
-    }
-    out
+    let structured = text.contains("?20") || text.contains("?00");
+    let separator = if structured { "" } else { " " };
+    let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+    lines.join(separator)
 }

@@ -178,3 +178,66 @@ fn dates_and_amounts_are_read_strictly() {
     assert!(minor_units("1,234", "eur", "t").is_err(), "three decimals in EUR");
     assert!(minor_units("-5", "eur", "t").is_err());
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_parser_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            for format in [Format::Camt053, Format::Mt940, Format::Bai2] {
+                let _ = parse(format, &bytes);
+            }
+        }
+
+        #[test]
+        fn no_parser_panics_on_a_fixture_with_bytes_changed(
+            which in 0usize..3,
+            changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        ) {
+            let (format, text) = [(Format::Mt940, MT940), (Format::Bai2, BAI2), (Format::Camt053, CAMT053)][which];
+            let mut bytes = text.as_bytes().to_vec();
+            for (at, byte) in changes {
+                let i = at % bytes.len();
+                bytes[i] = byte;
+            }
+            let _ = parse(format, &bytes);
+        }
+    }
+}
+
+#[test]
+fn mt940_reads_bank_header_lines_funds_codes_and_structured_86_broken_mid_value() {
+    let text = "ABNANL2A\n940\nABNANL2A\n:20:ABN AMRO BANK NV\n:25:417164300\n:28:1/1\n\
+:60F:C021101EUR2187,95\n:61:0211011102DR800,NSTONONREF//55555\n\
+:86:008?00DAUERAUFTRAG?20Miete Nov\nember?21EREF+pr-1\n\
+:61:0211021102CR3000,NTRFNONREF//55556\n:62F:C021130EUR4387,95\n:86:statement level\n-\n";
+    let lines = parse(Format::Mt940, text.as_bytes()).expect("parses");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0].direction, lines[0].amount),
+        (Direction::Debit, 80_000),
+        "DR: debit, funds code R"
+    );
+    assert_eq!((lines[1].direction, lines[1].amount), (Direction::Credit, 300_000));
+    assert!(
+        lines[0].text.contains("Miete November?21EREF+pr-1"),
+        "{}",
+        lines[0].text
+    );
+    assert_eq!(lines[1].text, "", "a statement-level :86: is no entry's");
+}
+
+#[test]
+fn bai2_continuations_after_a_closed_16_record_are_its_text() {
+    let text = "01,A,B,150716,0713,1,,,2/\n02,B,A,1,150715,2340,GBP,2/\n03,777,GBP,010,10000,,,/\n\
+16,191,001,V,150715,,1234567890,RP123/\n88,FR:FP SIP INCOMING\n88,ENDT:20150715\n49,20001,4/\n98,20001,1,6/\n99,20001,1,8/\n";
+    let lines = parse(Format::Bai2, text.as_bytes()).expect("parses");
+    assert_eq!(
+        refs(&lines[0]),
+        [("customer_reference", "RP123"), ("bank_reference", "1234567890")]
+    );
+    assert_eq!(lines[0].text, "FR:FP SIP INCOMING ENDT:20150715");
+    assert_eq!((lines[0].amount, lines[0].currency.as_str()), (1, "gbp"));
+}

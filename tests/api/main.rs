@@ -45,6 +45,7 @@ mod sdk_conformance;
 mod simulation;
 mod slow_clients;
 mod smoke;
+mod statements_cli;
 mod stored_format;
 mod stripe_exact;
 mod tenant_isolation;

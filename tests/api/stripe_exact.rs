@@ -190,4 +190,5 @@ async fn an_endpoints_deliveries_carry_its_api_version(server: TestServer) {
     );
     let secret = endpoint["secret"].as_str().expect("secret");
     crate::webhooks::verify_with_python_sdk(&to_pinned, secret, Some(version)).await;
+    crate::webhooks::verify_with_node_sdk(&to_pinned, secret, Some(version)).await;
 }

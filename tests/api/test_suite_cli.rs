@@ -83,6 +83,7 @@ async fn a_seed_file_gives_fixed_keys_and_a_fixed_webhook_secret_and_applies_onc
     for d in &deliveries {
         assert_signed(d, SECRET);
     }
+    crate::webhooks::verify_with_python_sdk(&deliveries, SECRET, None).await;
     child.terminate();
     let again = ChildServer::spawn_with(&empty.url, &["--seed", seed], &[]).await;
     assert!(

@@ -45,3 +45,26 @@ pub fn venv_bin(venv: &str, package: &str) -> Option<PathBuf> {
     std::fs::write(&marker, package).expect("write venv marker");
     Some(bin)
 }
+
+/// target/<dir> with `package` (a pinned npm requirement, `stripe@23.2.0`) installed under
+/// node_modules; None outside CI when node or npm cannot provide it.
+pub fn node_modules(dir: &str, package: &str) -> Option<PathBuf> {
+    let _one_at_a_time = INSTALL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(dir);
+    let marker = root.join(".installed");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == package) {
+        return Some(root);
+    }
+    let installed = Command::new("npm")
+        .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&root)
+        .arg(package)
+        .status();
+    if !installed.is_ok_and(|s| s.success()) {
+        assert!(!in_ci(), "{package} cannot be installed under CI: npm install failed");
+        eprintln!("skipping (not under CI): npm install {package} failed");
+        return None;
+    }
+    std::fs::write(&marker, package).expect("write node_modules marker");
+    Some(root)
+}

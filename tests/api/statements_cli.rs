@@ -1,0 +1,136 @@
+//! `payrec reconcile` on bank statements (issue 32, item 1), both backends: each format's
+//! committed fixture reconciles to the expected categories, its format sniffed or named; a
+//! malformed statement exits 2 naming the line or element, and writes no report.
+
+use crate::common::backend_test;
+use std::path::{Path, PathBuf};
+
+use crate::common::form::payment_with;
+use crate::common::rules::refund;
+use crate::common::{Api, TestServer, id_of};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/statements")
+        .join(name)
+}
+
+/// A guaranteed payment of `value` minor units of `currency` with processor reference
+/// `reference`.
+async fn paid(server: &TestServer, reference: &str, value: &str, currency: &str) -> String {
+    let form = payment_with(&[
+        ("amount_requested[value]", value),
+        ("amount_requested[currency]", currency),
+        ("processor_details[type]", "custom"),
+        ("processor_details[custom][payment_reference]", reference),
+        ("outcome", "guaranteed"),
+        ("guaranteed[guaranteed_at]", "1730211310"),
+    ]);
+    let r = server.report_payment(&form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    id_of(&r.json)
+}
+
+/// `payrec reconcile FILE ARGS`: (exit code, stdout, stderr).
+fn reconcile(server: &TestServer, file: &Path, extra: &[&str]) -> (i32, String, String) {
+    let file = file.display().to_string();
+    let mut args = vec!["reconcile", &file, "--account", &server.account_id];
+    args.extend_from_slice(extra);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
+        .args(&args)
+        .env("DATABASE_URL", &server.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run payrec");
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The report's (reference, category) rows, in order.
+fn rows(report: &Path) -> Vec<(String, String)> {
+    let mut reader = csv::Reader::from_path(report).expect("the report");
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a row");
+            (r[1].to_owned(), r[2].to_owned())
+        })
+        .collect()
+}
+
+fn row(reference: &str, category: &str) -> (String, String) {
+    (reference.to_owned(), category.to_owned())
+}
+
+#[backend_test]
+async fn each_statement_format_reconciles_its_fixture_to_the_expected_categories(server: TestServer) {
+    paid(&server, "pr-ref-1001", "100000", "eur").await;
+    paid(&server, "pr-ref-1002", "30000", "eur").await;
+    paid(&server, "pr-ref-3001", "100000", "usd").await;
+    let refunded = paid(&server, "pr-ref-4001", "60000", "eur").await;
+    let r = refund(
+        &server,
+        &refunded,
+        "refund-99",
+        &[("amount[value]", "12050"), ("amount[currency]", "eur")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        (
+            "mt940.sta",
+            vec![
+                row("8327000090031789", "missing_in_payrec"),
+                row("pr-ref-1002", "amount_mismatch"),
+            ],
+        ),
+        (
+            "bai2.txt",
+            vec![row("pr-ref-3001", "matched"), row("pr-ref-3002", "missing_in_payrec")],
+        ),
+        (
+            "camt053.xml",
+            vec![row("pr-ref-4001", "amount_mismatch"), row("refund-99", "matched")],
+        ),
+    ];
+    for (name, expected) in cases {
+        let report = dir.path().join(format!("{name}.csv"));
+        let report_arg = report.display().to_string();
+        let (code, stdout, stderr) = reconcile(&server, &fixture(name), &["--report", &report_arg]);
+        assert_eq!(code, 1, "{name}: not everything matched\n{stdout}\n{stderr}");
+        let got = rows(&report);
+        assert_eq!(got[..expected.len()], expected[..], "{name}: {got:?}");
+    }
+}
+
+#[backend_test]
+async fn the_format_flag_overrides_sniffing_and_a_wrong_one_is_a_file_error(server: TestServer) {
+    let (code, _, stderr) = reconcile(&server, &fixture("mt940.sta"), &["--format", "bai2"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("not a valid bai2 statement") && stderr.contains("line 1"),
+        "{stderr}"
+    );
+}
+
+#[backend_test]
+async fn a_malformed_statement_exits_2_naming_the_element_and_writes_no_report(server: TestServer) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(fixture("camt053.xml")).expect("fixture");
+    let broken = dir.path().join("broken.xml");
+    std::fs::write(
+        &broken,
+        text.replace("<Amt Ccy=\"EUR\">120.50</Amt>", "<Amt Ccy=\"EUR\">1x0.50</Amt>"),
+    )
+    .expect("write");
+    let report = dir.path().join("report.csv");
+    let report_arg = report.display().to_string();
+    let (code, _, stderr) = reconcile(&server, &broken, &["--report", &report_arg]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("Ntry[2]/Amt"), "{stderr}");
+    assert!(!report.exists(), "nothing was written");
+}
