@@ -143,6 +143,10 @@ pub struct ReconcileArgs {
     /// The file's format; by default sniffed from its first bytes.
     #[arg(long, value_enum)]
     pub format: Option<StatementFormatArg>,
+    /// The matching rules (TOML: references in free text, an amount tolerance); by default
+    /// exact amounts, references also looked for in a statement's free text.
+    #[arg(long)]
+    pub rules: Option<std::path::PathBuf>,
     /// CSV: the column holding the processor reference (`payment_reference`, or a refund's
     /// `refund_reference`).
     #[arg(long)]

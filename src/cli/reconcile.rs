@@ -22,7 +22,8 @@ mod statement;
 
 use crate::clock::parse_time;
 use crate::export::safe_cells;
-use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Summary, judge};
+use crate::reconcile::rules::Tolerance;
+use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
 use crate::records::currency::{parse_currency, parse_decimal};
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
@@ -136,10 +137,25 @@ fn parse_line(
     })
 }
 
+/// The ledger a batch is judged against, and how.
+struct Judging<'a> {
+    store: &'a dyn Store,
+    tenant: &'a Tenant,
+    tolerance: &'a Tolerance,
+}
+
+/// `--rules FILE`, else the defaults.
+fn rules_of(args: &ReconcileArgs) -> Result<Rules, Failure> {
+    let Some(path) = &args.rules else {
+        return Ok(Rules::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    Rules::parse(&text).map_err(|e| Failure(format!("{}: {e}", path.display())))
+}
+
 /// Judges one batch of lines, in order, and reports each.
 async fn judge_batch(
-    store: &dyn Store,
-    tenant: &Tenant,
+    judging: &Judging<'_>,
     batch: &[FileLine],
     seen: &mut HashSet<String>,
     out: &mut Output,
@@ -153,7 +169,7 @@ async fn judge_batch(
     wanted.sort_unstable();
     wanted.dedup();
     let mut found: HashMap<String, Found> = HashMap::new();
-    for record in store.records_by_references(tenant, &wanted).await? {
+    for record in judging.store.records_by_references(judging.tenant, &wanted).await? {
         let reference = record
             .details
             .processor_details
@@ -163,7 +179,7 @@ async fn judge_batch(
         found.insert(reference, Found::Record(record));
     }
     let rest: Vec<String> = wanted.into_iter().filter(|r| !found.contains_key(r)).collect();
-    for refund in store.refunds_by_references(tenant, &rest).await? {
+    for refund in judging.store.refunds_by_references(judging.tenant, &rest).await? {
         found.insert(refund.refund_reference.clone(), Found::Refund(refund));
     }
     for line in batch {
@@ -173,7 +189,8 @@ async fn judge_batch(
             .find(|r| found.contains_key(*r) || seen.contains(*r))
             .unwrap_or(&line.reference);
         let duplicate = !reference.is_empty() && !seen.insert(reference.clone());
-        let judged = judge(line, found.get(reference).unwrap_or(&Found::Nothing), duplicate);
+        let found = found.get(reference).unwrap_or(&Found::Nothing);
+        let judged = judge_with(line, found, duplicate, judging.tolerance);
         out.line(Some(line), reference, &judged)?;
     }
     Ok(())
@@ -260,6 +277,7 @@ struct ReconcileCommand<'a> {
 /// The file, the ledger it is judged against and the output.
 struct ReconcileJob {
     source: Source,
+    tolerance: Tolerance,
     store: Arc<dyn Store>,
     tenant: Tenant,
     out: Output,
@@ -295,9 +313,10 @@ impl DataCommand for ReconcileCommand<'_> {
 
     async fn open(&self, database_url: &str) -> Result<(ReconcileJob, Option<u64>), Failure> {
         let args = self.args;
+        let rules = rules_of(args)?;
         let (source, bytes) = match format_of(args)? {
             Format::Csv => csv_source(args)?,
-            format => statement_source(args, format)?,
+            format => statement_source(args, format, rules.references.in_text)?,
         };
         let store = open_store(database_url, &ServeArgs::default()).await?;
         let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
@@ -315,6 +334,7 @@ impl DataCommand for ReconcileCommand<'_> {
         };
         let job = ReconcileJob {
             source,
+            tolerance: rules.tolerance,
             store,
             tenant,
             out,
@@ -332,6 +352,7 @@ impl DataCommand for ReconcileCommand<'_> {
     async fn run(&self, job: ReconcileJob, progress: &mut Progress, interrupt: &Interrupt) -> Result<Output, Failure> {
         let ReconcileJob {
             mut source,
+            tolerance,
             store,
             tenant,
             mut out,
@@ -346,7 +367,12 @@ impl DataCommand for ReconcileCommand<'_> {
                 dates.add(date);
             }
             if !batch.is_empty() {
-                judge_batch(store.as_ref(), &tenant, &batch, &mut seen, &mut out).await?;
+                let judging = Judging {
+                    store: store.as_ref(),
+                    tenant: &tenant,
+                    tolerance: &tolerance,
+                };
+                judge_batch(&judging, &batch, &mut seen, &mut out).await?;
                 progress.advance(batch.len() as u64, bytes);
                 batch.clear();
             }

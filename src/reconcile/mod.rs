@@ -9,10 +9,16 @@
 
 use crate::records::model::{AttemptState, PaymentRecord, Refund};
 
+pub mod rules;
+
+pub use rules::Rules;
+
 /// Where a line (or a payment) ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
     Matched,
+    /// Matched, the amounts differing by no more than the rules' tolerance.
+    MatchedWithTolerance,
     AmountMismatch,
     CurrencyMismatch,
     /// The payment's latest attempt failed, was canceled or is pending.
@@ -25,8 +31,9 @@ pub enum Category {
 }
 
 /// Every category, in the order the summary prints them.
-pub const CATEGORIES: [Category; 7] = [
+pub const CATEGORIES: [Category; 8] = [
     Category::Matched,
+    Category::MatchedWithTolerance,
     Category::AmountMismatch,
     Category::CurrencyMismatch,
     Category::NotGuaranteed,
@@ -39,6 +46,7 @@ impl Category {
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Matched => "matched",
+            Category::MatchedWithTolerance => "matched_with_tolerance",
             Category::AmountMismatch => "amount_mismatch",
             Category::CurrencyMismatch => "currency_mismatch",
             Category::NotGuaranteed => "not_guaranteed",
@@ -85,8 +93,13 @@ pub struct Judged {
 }
 
 /// Judges a line by what payrec holds under its reference (`duplicate`: an earlier line named
-/// it already).
+/// it already), amounts matching exactly.
 pub fn judge(line: &FileLine, found: &Found, duplicate: bool) -> Judged {
+    judge_with(line, found, duplicate, &rules::Tolerance::default())
+}
+
+/// `judge`, a line within `tolerance` of the payment's amount being `matched_with_tolerance`.
+pub fn judge_with(line: &FileLine, found: &Found, duplicate: bool, tolerance: &rules::Tolerance) -> Judged {
     let mut judged = Judged {
         category: Category::MissingInPayrec,
         payrec_object: String::new(),
@@ -122,10 +135,12 @@ pub fn judge(line: &FileLine, found: &Found, duplicate: bool) -> Judged {
         Category::CurrencyMismatch
     } else if !guaranteed {
         Category::NotGuaranteed
-    } else if amount != Some(line.amount.abs()) {
-        Category::AmountMismatch
-    } else {
+    } else if amount == Some(line.amount.abs()) {
         Category::Matched
+    } else if amount.is_some_and(|a| (a - line.amount.abs()).abs() <= tolerance.allowed(a)) {
+        Category::MatchedWithTolerance
+    } else {
+        Category::AmountMismatch
     };
     judged
 }
@@ -153,11 +168,11 @@ impl Summary {
         self.counts[i]
     }
 
-    /// Whether everything matched (the exit code is 0).
+    /// Whether everything matched, exactly or within the tolerance (the exit code is 0).
     pub fn all_matched(&self) -> bool {
         CATEGORIES
             .iter()
-            .all(|c| *c == Category::Matched || self.count(*c) == 0)
+            .all(|c| matches!(c, Category::Matched | Category::MatchedWithTolerance) || self.count(*c) == 0)
     }
 }
 

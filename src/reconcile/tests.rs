@@ -122,3 +122,20 @@ fn only_a_summary_of_matches_alone_is_all_matched() {
     assert!(!s.all_matched());
     assert_eq!(s.count(Category::MissingInFile), 1);
 }
+
+#[test]
+fn within_the_tolerance_a_line_is_matched_with_tolerance_and_beyond_it_an_amount_mismatch() {
+    let found = Found::Record(record(PAID, 10_000, "usd"));
+    let tolerance = rules::Tolerance {
+        absolute: 50,
+        relative: 0.0,
+    };
+    let category = |amount: i64| judge_with(&line(amount, "usd"), &found, false, &tolerance).category;
+    assert_eq!(category(10_000), Category::Matched);
+    assert_eq!(category(9_950), Category::MatchedWithTolerance, "bank charges taken");
+    assert_eq!(category(10_050), Category::MatchedWithTolerance);
+    assert_eq!(category(9_949), Category::AmountMismatch);
+    let mut summary = Summary::default();
+    summary.add(Category::MatchedWithTolerance);
+    assert!(summary.all_matched(), "a tolerated match is a match (exit 0)");
+}

@@ -83,10 +83,7 @@ async fn each_statement_format_reconciles_its_fixture_to_the_expected_categories
     let cases = [
         (
             "mt940.sta",
-            vec![
-                row("8327000090031789", "missing_in_payrec"),
-                row("pr-ref-1002", "amount_mismatch"),
-            ],
+            vec![row("pr-ref-1001", "matched"), row("pr-ref-1002", "amount_mismatch")],
         ),
         (
             "bai2.txt",
@@ -133,4 +130,47 @@ async fn a_malformed_statement_exits_2_naming_the_element_and_writes_no_report(s
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("Ntry[2]/Amt"), "{stderr}");
     assert!(!report.exists(), "nothing was written");
+}
+
+#[backend_test]
+async fn the_rules_file_sets_a_tolerance_and_can_turn_off_references_in_text(server: TestServer) {
+    paid(&server, "pr-ref-1001", "100000", "eur").await;
+    paid(&server, "pr-ref-1002", "25050", "eur").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let judged = |rules: &str| {
+        let path = dir.path().join("rules.toml");
+        std::fs::write(&path, rules).expect("write rules");
+        let report = dir.path().join("report.csv");
+        let (args, report_arg) = (path.display().to_string(), report.display().to_string());
+        let (code, stdout, stderr) = reconcile(
+            &server,
+            &fixture("mt940.sta"),
+            &["--rules", &args, "--report", &report_arg],
+        );
+        assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+        rows(&report)
+    };
+    let tolerant = judged("[tolerance]\nabsolute = 50\n");
+    assert_eq!(
+        tolerant[1],
+        row("pr-ref-1002", "matched_with_tolerance"),
+        "{tolerant:?}"
+    );
+    let exact = judged("");
+    assert_eq!(exact[1], row("pr-ref-1002", "amount_mismatch"));
+    let no_text = judged("[references]\nin_text = false\n");
+    assert_eq!(
+        no_text[0],
+        row("8327000090031789", "missing_in_payrec"),
+        "only the entry's own references"
+    );
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[tolerance]\nrelative = 2\n").expect("write");
+    let (code, _, stderr) = reconcile(
+        &server,
+        &fixture("mt940.sta"),
+        &["--rules", &path.display().to_string()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("tolerance.relative"), "{stderr}");
 }

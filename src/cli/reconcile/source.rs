@@ -22,6 +22,8 @@ pub(super) enum Source {
     },
     Statement {
         entries: std::iter::Enumerate<std::vec::IntoIter<StatementLine>>,
+        /// Words of an entry's free text are tried as references (`Rules::references`).
+        in_text: bool,
         /// Bytes of the file per entry, for the progress line.
         bytes_per_entry: u64,
     },
@@ -34,10 +36,11 @@ impl Source {
         match self {
             Source::Statement {
                 entries,
+                in_text,
                 bytes_per_entry,
             } => {
                 for (i, entry) in entries.by_ref().take(REFERENCES_PER_LOOKUP_MAX - batch.len()) {
-                    batch.push(statement::file_line(entry, i as u64 + 1));
+                    batch.push(statement::file_line(entry, i as u64 + 1, *in_text));
                 }
                 let more = batch.len() == REFERENCES_PER_LOOKUP_MAX;
                 Ok((more, batch.len() as u64 * *bytes_per_entry))
@@ -79,7 +82,7 @@ pub(super) fn format_of(args: &ReconcileArgs) -> Result<Format, Failure> {
 }
 
 /// A statement read and checked whole: an entry that cannot be read stops everything (exit 2).
-pub(super) fn statement_source(args: &ReconcileArgs, format: Format) -> Result<(Source, u64), Failure> {
+pub(super) fn statement_source(args: &ReconcileArgs, format: Format, in_text: bool) -> Result<(Source, u64), Failure> {
     let file = args.file.display();
     let bytes = std::fs::metadata(&args.file)
         .map_err(|e| Failure(format!("cannot read {file}: {e}")))?
@@ -98,6 +101,7 @@ pub(super) fn statement_source(args: &ReconcileArgs, format: Format) -> Result<(
     Ok((
         Source::Statement {
             entries,
+            in_text,
             bytes_per_entry,
         },
         bytes,

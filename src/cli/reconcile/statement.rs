@@ -9,14 +9,49 @@ use crate::statements::{Direction, StatementLine};
 /// Largest statement file read (it is read and checked whole before anything is judged).
 pub const STATEMENT_FILE_BYTES_MAX: u64 = 4 << 30;
 
-/// One entry, the `number`th of its file, as a line to judge.
-pub fn file_line(entry: StatementLine, number: u64) -> FileLine {
+/// Most words of an entry's free text tried as references.
+pub const TEXT_REFERENCES_MAX: usize = 16;
+/// Shortest word of a free text tried as a reference (shorter ones would name too much).
+pub const TEXT_REFERENCE_CHARS_MIN: usize = 4;
+/// Longest word tried.
+pub const TEXT_REFERENCE_CHARS_MAX: usize = 64;
+
+/// The words of a free text that may be references: runs of letters, digits, `-`, `_` and
+/// `.` (so `EREF+pr-1001` gives `pr-1001`), in order, each once.
+fn text_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let is_word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    for word in text.split(|c: char| !is_word(c)).map(|w| w.trim_matches('.')) {
+        let chars = word.chars().count();
+        if (TEXT_REFERENCE_CHARS_MIN..=TEXT_REFERENCE_CHARS_MAX).contains(&chars) && !words.iter().any(|w| w == word) {
+            words.push(word.to_owned());
+            if words.len() == TEXT_REFERENCES_MAX {
+                break;
+            }
+        }
+    }
+    words
+}
+
+/// One entry, the `number`th of its file, as a line to judge; with `in_text`, the words of its
+/// free text follow its own references.
+pub fn file_line(entry: StatementLine, number: u64, in_text: bool) -> FileLine {
     let mut references = entry.references.into_iter().map(|r| r.value);
+    // The line's own reference is one its format names (none: empty, as the report shows it);
+    // the words of its text are only tried.
     let reference = references.next().unwrap_or_default();
+    let mut others: Vec<String> = references.collect();
+    if in_text {
+        for word in text_words(&entry.text) {
+            if word != reference && !others.contains(&word) {
+                others.push(word);
+            }
+        }
+    }
     FileLine {
         line: number,
         reference,
-        other_references: references.collect(),
+        other_references: others,
         amount: match entry.direction {
             Direction::Credit => entry.amount,
             Direction::Debit => -entry.amount,
@@ -52,9 +87,18 @@ mod tests {
             ],
             text: String::new(),
         };
-        let line = file_line(entry, 7);
+        let line = file_line(entry.clone(), 7, false);
         assert_eq!((line.line, line.amount, line.reference.as_str()), (7, -1_250, "e2e"));
         assert_eq!(line.other_references, ["bank"]);
+        let with_text = StatementLine {
+            text: "?20EREF+pr-ref-1001?21SVWZ+Invoice 1001 e2e".into(),
+            ..entry
+        };
+        let line = file_line(with_text, 7, true);
+        assert_eq!(
+            line.other_references,
+            ["bank", "20EREF", "pr-ref-1001", "21SVWZ", "Invoice", "1001"]
+        );
         assert_eq!(line.date, Some(20_000 * SECONDS_PER_DAY));
     }
 }
