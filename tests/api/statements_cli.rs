@@ -5,6 +5,7 @@
 use crate::common::backend_test;
 use std::path::{Path, PathBuf};
 
+use crate::common::child::run_payrec_with;
 use crate::common::form::payment_with;
 use crate::common::rules::refund;
 use crate::common::{Api, TestServer, id_of};
@@ -31,22 +32,13 @@ async fn paid(server: &TestServer, reference: &str, value: &str, currency: &str)
     id_of(&r.json)
 }
 
-/// `payrec reconcile FILE ARGS`: (exit code, stdout, stderr).
+/// `payrec reconcile FILE ARGS` on the server's database: (exit code, stdout, stderr).
 fn reconcile(server: &TestServer, file: &Path, extra: &[&str]) -> (i32, String, String) {
     let file = file.display().to_string();
     let mut args = vec!["reconcile", &file, "--account", &server.account_id];
     args.extend_from_slice(extra);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrec"))
-        .args(&args)
-        .env("DATABASE_URL", &server.database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run payrec");
-    (
-        output.status.code().expect("an exit code"),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let (code, stdout, stderr) = run_payrec_with(&server.database_url, &args, &[]);
+    (code.expect("an exit code"), stdout, stderr)
 }
 
 /// The report's (reference, category) rows, in order.
