@@ -22,7 +22,6 @@ mod statement;
 
 use crate::clock::parse_time;
 use crate::export::safe_cells;
-use crate::reconcile::rules::Tolerance;
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
 use crate::records::currency::{parse_currency, parse_decimal};
 use crate::records::totals::SECONDS_PER_DAY;
@@ -141,7 +140,7 @@ fn parse_line(
 struct Judging<'a> {
     store: &'a dyn Store,
     tenant: &'a Tenant,
-    tolerance: &'a Tolerance,
+    rules: &'a Rules,
 }
 
 /// `--rules FILE`, else the defaults.
@@ -188,9 +187,19 @@ async fn judge_batch(
             .chain(&line.other_references)
             .find(|r| found.contains_key(*r) || seen.contains(*r))
             .unwrap_or(&line.reference);
-        let duplicate = !reference.is_empty() && !seen.insert(reference.clone());
-        let found = found.get(reference).unwrap_or(&Found::Nothing);
-        let judged = judge_with(line, found, duplicate, judging.tolerance);
+        let mut named = found.get(reference).unwrap_or(&Found::Nothing);
+        // A payment settled outside the rules' date window is not this line's: the line names
+        // nothing, and the payment may still be missing from the file.
+        let in_window = judging
+            .rules
+            .date_window
+            .is_none_or(|w| w.admits(named.settled_at(), line.date));
+        let mut reference = reference;
+        if !in_window {
+            (named, reference) = (&Found::Nothing, &line.reference);
+        }
+        let duplicate = in_window && !reference.is_empty() && !seen.insert(reference.clone());
+        let judged = judge_with(line, named, duplicate, &judging.rules.tolerance);
         out.line(Some(line), reference, &judged)?;
     }
     Ok(())
@@ -277,7 +286,7 @@ struct ReconcileCommand<'a> {
 /// The file, the ledger it is judged against and the output.
 struct ReconcileJob {
     source: Source,
-    tolerance: Tolerance,
+    rules: Rules,
     store: Arc<dyn Store>,
     tenant: Tenant,
     out: Output,
@@ -334,7 +343,7 @@ impl DataCommand for ReconcileCommand<'_> {
         };
         let job = ReconcileJob {
             source,
-            tolerance: rules.tolerance,
+            rules,
             store,
             tenant,
             out,
@@ -352,7 +361,7 @@ impl DataCommand for ReconcileCommand<'_> {
     async fn run(&self, job: ReconcileJob, progress: &mut Progress, interrupt: &Interrupt) -> Result<Output, Failure> {
         let ReconcileJob {
             mut source,
-            tolerance,
+            rules,
             store,
             tenant,
             mut out,
@@ -370,7 +379,7 @@ impl DataCommand for ReconcileCommand<'_> {
                 let judging = Judging {
                     store: store.as_ref(),
                     tenant: &tenant,
-                    tolerance: &tolerance,
+                    rules: &rules,
                 };
                 judge_batch(&judging, &batch, &mut seen, &mut out).await?;
                 progress.advance(batch.len() as u64, bytes);

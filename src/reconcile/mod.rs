@@ -81,6 +81,21 @@ pub enum Found {
     Nothing,
 }
 
+impl Found {
+    /// When what was found settled: a payment's guarantee, a refund's `refunded_at` (else when
+    /// it was reported). None: nothing found, or a payment not guaranteed.
+    pub fn settled_at(&self) -> Option<i64> {
+        match self {
+            Found::Record(r) => match r.latest_attempt_state {
+                AttemptState::Guaranteed { at } => Some(at),
+                _ => None,
+            },
+            Found::Refund(f) => Some(f.refunded_at.unwrap_or(f.created)),
+            Found::Nothing => None,
+        }
+    }
+}
+
 /// The outcome for one line: its category, and what payrec holds (for the report).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judged {

@@ -8,11 +8,19 @@
 //! [tolerance]
 //! absolute = 50           # minor units a line may differ from the payment by (bank charges)
 //! relative = 0.005        # or this fraction of the payment's amount (FX rounding), if larger
+//!
+//! [date_window]
+//! days_after = 5          # a line booked up to 5 days after the payment's guarantee (UTC days)
+//! days_before = 1         # or 1 day before it (the default)
 //! ```
 //!
-//! A line within the tolerance, but not exact, is `matched_with_tolerance`.
+//! A line within the tolerance, but not exact, is `matched_with_tolerance`. A payment settled
+//! outside the date window is not the line's: the line is `missing_in_payrec`, and the payment
+//! may be `missing_in_file`.
 
 use serde::Deserialize;
+
+use crate::records::totals::SECONDS_PER_DAY;
 
 /// Largest relative tolerance accepted: a tenth of the amount.
 pub const RELATIVE_TOLERANCE_MAX: f64 = 0.1;
@@ -24,6 +32,8 @@ pub const ABSOLUTE_TOLERANCE_MAX: i64 = 1_000_000;
 pub struct Rules {
     pub references: ReferenceRules,
     pub tolerance: Tolerance,
+    /// None: a line's date does not matter.
+    pub date_window: Option<DateWindow>,
 }
 
 impl Default for Rules {
@@ -31,7 +41,37 @@ impl Default for Rules {
         Rules {
             references: ReferenceRules { in_text: true },
             tolerance: Tolerance::default(),
+            date_window: None,
         }
+    }
+}
+
+/// Longest date window, in days either side.
+pub const DATE_WINDOW_DAYS_MAX: i64 = 366;
+
+/// The days a line's booking date may be after (or before) the day its payment settled (UTC):
+/// a bank books a payment a few days after its guarantee, rarely before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateWindow {
+    pub days_after: i64,
+    #[serde(default = "one_day")]
+    pub days_before: i64,
+}
+
+fn one_day() -> i64 {
+    1
+}
+
+impl DateWindow {
+    /// Whether a line dated `line_date` (Unix seconds) may be a payment settled at
+    /// `settled_at`; a line or a payment without a date is not held to the window.
+    pub fn admits(&self, settled_at: Option<i64>, line_date: Option<i64>) -> bool {
+        let (Some(settled), Some(line)) = (settled_at, line_date) else {
+            return true;
+        };
+        let days = line.div_euclid(SECONDS_PER_DAY) - settled.div_euclid(SECONDS_PER_DAY);
+        (-self.days_before..=self.days_after).contains(&days)
     }
 }
 
@@ -83,6 +123,15 @@ impl Rules {
                 t.relative
             ));
         }
+        if let Some(w) = rules.date_window {
+            for (name, days) in [("days_after", w.days_after), ("days_before", w.days_before)] {
+                if !(0..=DATE_WINDOW_DAYS_MAX).contains(&days) {
+                    return Err(format!(
+                        "date_window.{name}: {days} is not from 0 to {DATE_WINDOW_DAYS_MAX}"
+                    ));
+                }
+            }
+        }
         Ok(rules)
     }
 }
@@ -104,6 +153,22 @@ mod tests {
         let rules = Rules::parse("[tolerance]\nabsolute = 50\nrelative = 0.01\n").expect("valid");
         assert_eq!(rules.tolerance.allowed(1_000), 50);
         assert_eq!(rules.tolerance.allowed(100_000), 1_000);
+    }
+
+    #[test]
+    fn a_date_window_admits_lines_booked_from_days_before_to_days_after_the_settlement() {
+        let rules = Rules::parse("[date_window]\ndays_after = 3\n").expect("valid");
+        let window = rules.date_window.expect("a window");
+        let settled = Some(10 * SECONDS_PER_DAY + 3_600);
+        let day = |d: i64| Some(d * SECONDS_PER_DAY);
+        assert!(window.admits(settled, day(10)) && window.admits(settled, day(13)) && window.admits(settled, day(9)));
+        assert!(!window.admits(settled, day(14)) && !window.admits(settled, day(8)));
+        assert!(
+            window.admits(None, day(100)) && window.admits(settled, None),
+            "no date, no window"
+        );
+        let error = Rules::parse("[date_window]\ndays_after = 400\n").expect_err("too long");
+        assert!(error.contains("days_after"), "{error}");
     }
 
     #[test]

@@ -156,6 +156,15 @@ async fn the_rules_file_sets_a_tolerance_and_can_turn_off_references_in_text(ser
         row("8327000090031789", "missing_in_payrec"),
         "only the entry's own references"
     );
+    // Booked 2024-11-01, three days after the payment's guarantee (2024-10-29).
+    let narrow = judged("[date_window]\ndays_after = 2\n");
+    assert_eq!(
+        narrow[0],
+        row("8327000090031789", "missing_in_payrec"),
+        "outside the window"
+    );
+    let wide = judged("[date_window]\ndays_after = 3\n");
+    assert_eq!(wide[0], row("pr-ref-1001", "matched"));
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[tolerance]\nrelative = 2\n").expect("write");
     let (code, _, stderr) = reconcile(
