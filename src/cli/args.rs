@@ -147,6 +147,10 @@ pub struct ReconcileArgs {
     /// exact amounts, references also looked for in a statement's free text.
     #[arg(long)]
     pub rules: Option<std::path::PathBuf>,
+    /// A processor's settlement report (CSV: payout_id, payment_reference, currency, gross,
+    /// fee, net): a line naming a payout matches the payments it lists, less their fees.
+    #[arg(long)]
+    pub settlement: Option<std::path::PathBuf>,
     /// CSV: the column holding the processor reference (`payment_reference`, or a refund's
     /// `refund_reference`).
     #[arg(long)]

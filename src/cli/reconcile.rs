@@ -17,11 +17,15 @@ use super::run::{Counting, DataCommand, Interrupt, run};
 use super::{Failure, open_store, tenant_of};
 use crate::statements::Format;
 
+mod settlement;
 mod source;
 mod statement;
 
+use settlement::Settlement;
+
 use crate::clock::parse_time;
 use crate::export::safe_cells;
+use crate::reconcile::payout::judge_payout;
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
 use crate::records::currency::{parse_currency, parse_decimal};
 use crate::records::totals::SECONDS_PER_DAY;
@@ -141,6 +145,7 @@ struct Judging<'a> {
     store: &'a dyn Store,
     tenant: &'a Tenant,
     rules: &'a Rules,
+    settlement: &'a Settlement,
 }
 
 /// `--rules FILE`, else the defaults.
@@ -182,6 +187,11 @@ async fn judge_batch(
         found.insert(refund.refund_reference.clone(), Found::Refund(refund));
     }
     for line in batch {
+        let references = std::iter::once(&line.reference).chain(&line.other_references);
+        if let Some(payout) = judging.settlement.payout_of(references) {
+            judge_payout_line(judging, line, payout, seen, out).await?;
+            continue;
+        }
         // A statement entry is judged by the first of its references that names something.
         let reference = std::iter::once(&line.reference)
             .chain(&line.other_references)
@@ -201,6 +211,38 @@ async fn judge_batch(
         let duplicate = in_window && !reference.is_empty() && !seen.insert(reference.clone());
         let judged = judge_with(line, named, duplicate, &judging.rules.tolerance);
         out.line(Some(line), reference, &judged)?;
+    }
+    Ok(())
+}
+
+/// A line naming a payout of the settlement file: its payments looked up and judged together;
+/// when they match, each is reported after the line.
+async fn judge_payout_line(
+    judging: &Judging<'_>,
+    line: &FileLine,
+    payout: &str,
+    seen: &mut HashSet<String>,
+    out: &mut Output,
+) -> Result<(), Failure> {
+    let rows = &judging.settlement.payouts[payout];
+    let references: Vec<String> = rows.iter().map(|r| r.payment_reference.clone()).collect();
+    let mut records = HashMap::new();
+    for chunk in references.chunks(REFERENCES_PER_LOOKUP_MAX) {
+        for record in judging.store.records_by_references(judging.tenant, chunk).await? {
+            let reference = record.details.processor_details.payment_reference.clone();
+            records.insert(reference.unwrap_or_default(), record);
+        }
+    }
+    let found = |r: &str| records.get(r).cloned();
+    let mut judged = judge_payout(line, payout, rows, &found, &judging.rules.tolerance);
+    if !seen.insert(payout.to_owned()) {
+        judged.line.category = Category::DuplicateInFile;
+        judged.payments.clear();
+    }
+    out.line(Some(line), payout, &judged.line)?;
+    for (reference, payment) in &judged.payments {
+        seen.insert(reference.clone());
+        out.line(None, reference, payment)?;
     }
     Ok(())
 }
@@ -287,6 +329,7 @@ struct ReconcileCommand<'a> {
 struct ReconcileJob {
     source: Source,
     rules: Rules,
+    settlement: Settlement,
     store: Arc<dyn Store>,
     tenant: Tenant,
     out: Output,
@@ -323,6 +366,10 @@ impl DataCommand for ReconcileCommand<'_> {
     async fn open(&self, database_url: &str) -> Result<(ReconcileJob, Option<u64>), Failure> {
         let args = self.args;
         let rules = rules_of(args)?;
+        let settlement = match &args.settlement {
+            Some(path) => Settlement::read(path)?,
+            None => Settlement::default(),
+        };
         let (source, bytes) = match format_of(args)? {
             Format::Csv => csv_source(args)?,
             format => statement_source(args, format, rules.references.in_text)?,
@@ -344,6 +391,7 @@ impl DataCommand for ReconcileCommand<'_> {
         let job = ReconcileJob {
             source,
             rules,
+            settlement,
             store,
             tenant,
             out,
@@ -362,6 +410,7 @@ impl DataCommand for ReconcileCommand<'_> {
         let ReconcileJob {
             mut source,
             rules,
+            settlement,
             store,
             tenant,
             mut out,
@@ -380,6 +429,7 @@ impl DataCommand for ReconcileCommand<'_> {
                     store: store.as_ref(),
                     tenant: &tenant,
                     rules: &rules,
+                    settlement: &settlement,
                 };
                 judge_batch(&judging, &batch, &mut seen, &mut out).await?;
                 progress.advance(batch.len() as u64, bytes);

@@ -9,6 +9,7 @@
 
 use crate::records::model::{AttemptState, PaymentRecord, Refund};
 
+pub mod payout;
 pub mod rules;
 
 pub use rules::Rules;
@@ -19,6 +20,9 @@ pub enum Category {
     Matched,
     /// Matched, the amounts differing by no more than the rules' tolerance.
     MatchedWithTolerance,
+    /// A payout line whose payments (the settlement file's) are all there and add up to it,
+    /// and each of those payments.
+    MatchedInPayout,
     AmountMismatch,
     CurrencyMismatch,
     /// The payment's latest attempt failed, was canceled or is pending.
@@ -31,9 +35,10 @@ pub enum Category {
 }
 
 /// Every category, in the order the summary prints them.
-pub const CATEGORIES: [Category; 8] = [
+pub const CATEGORIES: [Category; 9] = [
     Category::Matched,
     Category::MatchedWithTolerance,
+    Category::MatchedInPayout,
     Category::AmountMismatch,
     Category::CurrencyMismatch,
     Category::NotGuaranteed,
@@ -43,10 +48,19 @@ pub const CATEGORIES: [Category; 8] = [
 ];
 
 impl Category {
+    /// A match of some kind (the exit code is 0 when every line and payment is one).
+    pub fn is_match(self) -> bool {
+        matches!(
+            self,
+            Category::Matched | Category::MatchedWithTolerance | Category::MatchedInPayout
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Matched => "matched",
             Category::MatchedWithTolerance => "matched_with_tolerance",
+            Category::MatchedInPayout => "matched_in_payout",
             Category::AmountMismatch => "amount_mismatch",
             Category::CurrencyMismatch => "currency_mismatch",
             Category::NotGuaranteed => "not_guaranteed",
@@ -185,9 +199,7 @@ impl Summary {
 
     /// Whether everything matched, exactly or within the tolerance (the exit code is 0).
     pub fn all_matched(&self) -> bool {
-        CATEGORIES
-            .iter()
-            .all(|c| matches!(c, Category::Matched | Category::MatchedWithTolerance) || self.count(*c) == 0)
+        CATEGORIES.iter().all(|c| c.is_match() || self.count(*c) == 0)
     }
 }
 

@@ -175,3 +175,48 @@ async fn the_rules_file_sets_a_tolerance_and_can_turn_off_references_in_text(ser
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("tolerance.relative"), "{stderr}");
 }
+
+#[backend_test]
+async fn a_payout_line_matches_its_settlement_payments_less_their_fees(server: TestServer) {
+    paid(&server, "pr-po-1", "100000", "eur").await;
+    paid(&server, "pr-po-2", "100000", "eur").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = dir.path().join("report.csv");
+    let (settlement, report_arg) = (
+        fixture("payout_settlement.csv").display().to_string(),
+        report.display().to_string(),
+    );
+    let args = ["--settlement", settlement.as_str(), "--report", report_arg.as_str()];
+    let (code, stdout, stderr) = reconcile(&server, &fixture("payout.xml"), &args);
+    assert_eq!(code, 0, "everything matched\n{stdout}\n{stderr}");
+    assert_eq!(
+        rows(&report),
+        [
+            row("PAYOUT-7", "matched_in_payout"),
+            row("pr-po-1", "matched_in_payout"),
+            row("pr-po-2", "matched_in_payout"),
+        ]
+    );
+    // Without the second payment's fee the nets no longer add up to the line.
+    let short = dir.path().join("short.csv");
+    std::fs::write(
+        &short,
+        "payout_id,payment_reference,currency,gross,fee,net\nPAYOUT-7,pr-po-1,EUR,1000.00,30.00,970.00\n",
+    )
+    .expect("write");
+    let short_arg = short.display().to_string();
+    let args = ["--settlement", short_arg.as_str(), "--report", report_arg.as_str()];
+    let (code, _, _) = reconcile(&server, &fixture("payout.xml"), &args);
+    assert_eq!(code, 1);
+    assert_eq!(rows(&report)[0], row("PAYOUT-7", "amount_mismatch"));
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "payout_id,payment_reference,currency,gross,fee,net\nP,x,EUR,10.00,1.00,8.00\n",
+    )
+    .expect("write");
+    let bad_arg = bad.display().to_string();
+    let (code, _, stderr) = reconcile(&server, &fixture("payout.xml"), &["--settlement", bad_arg.as_str()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 2: net is not gross less fee"), "{stderr}");
+}
