@@ -172,19 +172,19 @@ async fn judge_batch(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
+    // A statement's lines bring several references each: looked up in bounded slices.
     let mut found: HashMap<String, Found> = HashMap::new();
-    for record in judging.store.records_by_references(judging.tenant, &wanted).await? {
-        let reference = record
-            .details
-            .processor_details
-            .payment_reference
-            .clone()
-            .unwrap_or_default();
-        found.insert(reference, Found::Record(record));
+    for slice in wanted.chunks(REFERENCES_PER_LOOKUP_MAX) {
+        for record in judging.store.records_by_references(judging.tenant, slice).await? {
+            let reference = record.details.processor_details.payment_reference.clone();
+            found.insert(reference.unwrap_or_default(), Found::Record(record));
+        }
     }
     let rest: Vec<String> = wanted.into_iter().filter(|r| !found.contains_key(r)).collect();
-    for refund in judging.store.refunds_by_references(judging.tenant, &rest).await? {
-        found.insert(refund.refund_reference.clone(), Found::Refund(refund));
+    for slice in rest.chunks(REFERENCES_PER_LOOKUP_MAX) {
+        for refund in judging.store.refunds_by_references(judging.tenant, slice).await? {
+            found.insert(refund.refund_reference.clone(), Found::Refund(refund));
+        }
     }
     for line in batch {
         let references = std::iter::once(&line.reference).chain(&line.other_references);

@@ -220,3 +220,32 @@ async fn a_payout_line_matches_its_settlement_payments_less_their_fees(server: T
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("line 2: net is not gross less fee"), "{stderr}");
 }
+
+#[backend_test]
+async fn a_statement_whose_lines_bring_many_references_is_looked_up_in_bounded_slices(server: TestServer) {
+    paid(&server, "bulk-ref-599", "1000", "eur").await;
+    let entries: String = (0..600)
+        .map(|i| {
+            format!(
+                "<Ntry><Amt Ccy=\"EUR\">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><AcctSvcrRef>BANK-{i}</AcctSvcrRef>\
+                 <NtryDtls><TxDtls><Refs><EndToEndId>bulk-ref-{i}</EndToEndId></Refs>\
+                 <RmtInf><Ustrd>Invoice {i} order bulk-order-{i}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+            )
+        })
+        .collect();
+    let xml = format!("<Document><BkToCstmrStmt><Stmt>{entries}</Stmt></BkToCstmrStmt></Document>");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("bulk.xml");
+    std::fs::write(&file, xml).expect("write");
+    let report = dir.path().join("report.csv");
+    let report_arg = report.display().to_string();
+    let (code, stdout, stderr) = reconcile(&server, &file, &["--report", &report_arg]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let rows = rows(&report);
+    assert_eq!(rows.len(), 600);
+    assert_eq!(
+        rows[599],
+        row("bulk-ref-599", "matched"),
+        "the last slice was looked up too"
+    );
+}
