@@ -22,7 +22,7 @@ use crate::events::endpoint::{ENDPOINT_ID_PREFIX, SECRET_PREFIX};
 use crate::import::{ReadyLine, derived_id, json_line, prepare};
 use crate::store::Tenant;
 use crate::store::keys::KeyKind;
-use crate::wire::auth::{KEY_CHARS_MAX, new_key_record_of};
+use crate::wire::auth::{is_word_after, key_mode, new_key_record_of};
 
 mod apply;
 
@@ -151,24 +151,8 @@ fn plan_account(account: SeedAccount, destinations: &Destinations, now: i64) -> 
     })
 }
 
-/// The mode and kind a literal key's prefix says, if it is a well-formed key.
-pub fn key_mode(key: &str) -> Option<(bool, KeyKind)> {
-    let kinds = [KeyKind::Secret, KeyKind::RestrictedRead];
-    let (livemode, kind, rest) = kinds
-        .into_iter()
-        .flat_map(|kind| [(false, kind), (true, kind)])
-        .find_map(|(livemode, kind)| Some((livemode, kind, key.strip_prefix(kind.prefix(livemode))?)))?;
-    let well_formed =
-        !rest.is_empty() && key.len() <= KEY_CHARS_MAX && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    well_formed.then_some((livemode, kind))
-}
-
 fn checked_id(id: &str, prefix: &str) -> Result<String, String> {
-    let rest = id.strip_prefix(prefix).unwrap_or("");
-    let well_formed = !rest.is_empty()
-        && id.len() <= SEED_ID_CHARS_MAX
-        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    match well_formed {
+    match is_word_after(id, prefix, SEED_ID_CHARS_MAX) {
         true => Ok(id.to_owned()),
         false => Err(format!(
             "{id:?} is not {prefix} and up to {SEED_ID_CHARS_MAX} letters, digits or _"
@@ -192,11 +176,7 @@ fn plan_endpoint(
     destinations: &Destinations,
     now: i64,
 ) -> Result<WebhookEndpoint, String> {
-    let rest = e.secret.strip_prefix(SECRET_PREFIX).unwrap_or("");
-    let secret_ok = !rest.is_empty()
-        && e.secret.len() <= SEED_SECRET_CHARS_MAX
-        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !secret_ok {
+    if !is_word_after(&e.secret, SECRET_PREFIX, SEED_SECRET_CHARS_MAX) {
         return Err(format!(
             "secret: not {SECRET_PREFIX} and up to {SEED_SECRET_CHARS_MAX} letters, digits or _ in all"
         ));

@@ -42,16 +42,26 @@ pub fn mask_key(key: &str) -> String {
     format!("{prefix}****{last4}")
 }
 
+/// Whether `text` is `prefix` and then one or more letters, digits or `_`, at most `chars_max`
+/// characters in all: the shape of API keys, and of the secrets and ids a seed file gives.
+pub fn is_word_after(text: &str, prefix: &str, chars_max: usize) -> bool {
+    text.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty() && text.len() <= chars_max && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// The mode and kind a well-formed key's prefix says (`sk_test_`, `sk_live_`, `rk_test_`,
+/// `rk_live_`, then letters, digits or `_`), or None.
+pub fn key_mode(key: &str) -> Option<(bool, KeyKind)> {
+    [KeyKind::Secret, KeyKind::RestrictedRead]
+        .into_iter()
+        .flat_map(|kind| [(false, kind), (true, kind)])
+        .find(|(livemode, kind)| is_word_after(key, kind.prefix(*livemode), KEY_CHARS_MAX))
+}
+
 /// The mode of a well-formed secret key (`sk_test_`/`sk_live_` + base62), or None.
 pub fn key_livemode(key: &str) -> Option<bool> {
-    let (livemode, rest) = if let Some(rest) = key.strip_prefix(TEST_KEY_PREFIX) {
-        (false, rest)
-    } else {
-        (true, key.strip_prefix(LIVE_KEY_PREFIX)?)
-    };
-    let well_formed =
-        !rest.is_empty() && key.len() <= KEY_CHARS_MAX && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    well_formed.then_some(livemode)
+    key_mode(key).and_then(|(livemode, kind)| (kind == KeyKind::Secret).then_some(livemode))
 }
 
 /// A freshly generated key and what is stored of it.
@@ -105,4 +115,29 @@ pub fn presented_key(headers: &HeaderMap) -> Option<String> {
         return (!user.is_empty()).then(|| user.to_owned());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_keys_have_a_mode() {
+        assert_eq!(key_mode("sk_test_123"), Some((false, KeyKind::Secret)));
+        assert_eq!(key_mode("rk_live_a_b"), Some((true, KeyKind::RestrictedRead)));
+        for bad in ["sk_test_", "sk_123", "pk_test_1", "sk_test_a-b", "sk_test_é"] {
+            assert_eq!(key_mode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_secret_keys_have_a_livemode_for_accept_any_key() {
+        assert_eq!(key_livemode("sk_live_1"), Some(true));
+        assert_eq!(key_livemode("rk_test_1"), None);
+        assert_eq!(
+            key_livemode(&format!("sk_test_{}", "a".repeat(KEY_CHARS_MAX))),
+            None,
+            "too long"
+        );
+    }
 }

@@ -139,15 +139,6 @@ livemode = true"#;
 }
 
 #[test]
-fn only_well_formed_keys_have_a_mode() {
-    assert_eq!(key_mode("sk_test_123"), Some((false, KeyKind::Secret)));
-    assert_eq!(key_mode("rk_live_a_b"), Some((true, KeyKind::RestrictedRead)));
-    for bad in ["sk_test_", "sk_123", "pk_test_1", "sk_test_a-b", "sk_test_é"] {
-        assert_eq!(key_mode(bad), None, "{bad}");
-    }
-}
-
-#[test]
 fn the_example_seed_file_is_valid() {
     let seed = planned(include_str!("../../../examples/seed.toml")).expect("examples/seed.toml");
     let account = &seed.accounts[0];
