@@ -131,14 +131,6 @@ async fn forward(http: &reqwest::Client, args: &ListenArgs, secret: &str, id: &s
 
 /// `2026-12-07 19:00:00`, as the Stripe CLI prints times (in UTC here).
 fn now_utc() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let ((year, month, day), (h, m, s)) = crate::clock::utc(crate::clock::unix_now());
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}")
 }

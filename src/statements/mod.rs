@@ -188,18 +188,9 @@ pub(crate) fn day(year: i64, month: u32, day: u32, at: &str, text: &str) -> Resu
 /// `YYYY-MM-DD` (and anything after it, as in an ISO date-time) as days since the epoch.
 pub(crate) fn iso_day(text: &str, at: &str) -> Result<i64, StatementError> {
     let text = text.trim();
-    let date = text.get(..10).unwrap_or(text);
-    let mut parts = date.split('-');
-    let parsed = (|| {
-        let y: i64 = parts.next()?.parse().ok()?;
-        let m: u32 = parts.next()?.parse().ok()?;
-        let d: u32 = parts.next()?.parse().ok()?;
-        Some((y, m, d))
-    })();
-    match parsed {
-        Some((y, m, d)) if date.len() == 10 => day(y, m, d, at, text),
-        _ => Err(StatementError::new(at, format!("{text:?} is not a date (YYYY-MM-DD)"))),
-    }
+    text.get(..10)
+        .and_then(crate::clock::parse_date)
+        .ok_or_else(|| StatementError::new(at, format!("{text:?} is not a date (YYYY-MM-DD)")))
 }
 
 /// `YYMMDD` as days since the epoch (years 00–79 are 2000–2079, 80–99 are 1980–1999).
