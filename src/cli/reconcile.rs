@@ -28,6 +28,7 @@ use crate::export::safe_cells;
 use crate::reconcile::payout::judge_payout;
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
 use crate::records::currency::{parse_currency, parse_decimal};
+use crate::records::model::PaymentRecord;
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
 use crate::store::{ExportQuery, Store, Tenant};
@@ -148,6 +149,21 @@ struct Judging<'a> {
     settlement: &'a Settlement,
 }
 
+impl Judging<'_> {
+    /// The payments whose processor reference is one of `references`, by reference, looked up
+    /// in bounded slices (a statement's lines bring several references each).
+    async fn records_by_reference(&self, references: &[String]) -> Result<HashMap<String, PaymentRecord>, Failure> {
+        let mut records = HashMap::with_capacity(references.len());
+        for slice in references.chunks(REFERENCES_PER_LOOKUP_MAX) {
+            for record in self.store.records_by_references(self.tenant, slice).await? {
+                let reference = record.details.processor_details.payment_reference.clone();
+                records.insert(reference.unwrap_or_default(), record);
+            }
+        }
+        Ok(records)
+    }
+}
+
 /// `--rules FILE`, else the defaults.
 fn rules_of(args: &ReconcileArgs) -> Result<Rules, Failure> {
     let Some(path) = &args.rules else {
@@ -172,14 +188,12 @@ async fn judge_batch(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    // A statement's lines bring several references each: looked up in bounded slices.
-    let mut found: HashMap<String, Found> = HashMap::new();
-    for slice in wanted.chunks(REFERENCES_PER_LOOKUP_MAX) {
-        for record in judging.store.records_by_references(judging.tenant, slice).await? {
-            let reference = record.details.processor_details.payment_reference.clone();
-            found.insert(reference.unwrap_or_default(), Found::Record(record));
-        }
-    }
+    let mut found: HashMap<String, Found> = judging
+        .records_by_reference(&wanted)
+        .await?
+        .into_iter()
+        .map(|(reference, record)| (reference, Found::Record(record)))
+        .collect();
     let rest: Vec<String> = wanted.into_iter().filter(|r| !found.contains_key(r)).collect();
     for slice in rest.chunks(REFERENCES_PER_LOOKUP_MAX) {
         for refund in judging.store.refunds_by_references(judging.tenant, slice).await? {
@@ -226,13 +240,7 @@ async fn judge_payout_line(
 ) -> Result<(), Failure> {
     let rows = &judging.settlement.payouts[payout];
     let references: Vec<String> = rows.iter().map(|r| r.payment_reference.clone()).collect();
-    let mut records = HashMap::new();
-    for chunk in references.chunks(REFERENCES_PER_LOOKUP_MAX) {
-        for record in judging.store.records_by_references(judging.tenant, chunk).await? {
-            let reference = record.details.processor_details.payment_reference.clone();
-            records.insert(reference.unwrap_or_default(), record);
-        }
-    }
+    let records = judging.records_by_reference(&references).await?;
     let found = |r: &str| records.get(r).cloned();
     let mut judged = judge_payout(line, payout, rows, &found, &judging.rules.tolerance);
     if !seen.insert(payout.to_owned()) {
