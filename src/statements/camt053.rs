@@ -16,6 +16,17 @@ use super::{
 /// Deepest element nesting read (a camt.053 entry is about 12 deep).
 pub const XML_DEPTH_MAX: usize = 64;
 
+/// The references of a transaction's `Refs` that reconciliation tries.
+const TRANSACTION_REFERENCES: [&str; 7] = [
+    "EndToEndId",
+    "AcctSvcrRef",
+    "InstrId",
+    "PmtInfId",
+    "MsgId",
+    "TxId",
+    "UETR",
+];
+
 /// An entry as its elements arrive.
 #[derive(Default)]
 struct Building {
@@ -159,20 +170,10 @@ fn take(entry: &mut Building, stack: &[String], value: &str, amount_currency: &s
         ["ValDt", "Dt" | "DtTm"] if last(3)[0] == "Ntry" => entry.value_date = Some(iso_day(value, &at())?),
         ["Ntry", "AcctSvcrRef"] => push(entry, "entry_AcctSvcrRef", value),
         ["Ntry", "NtryRef"] => push(entry, "NtryRef", value),
-        [
-            "Refs",
-            kind @ ("EndToEndId" | "AcctSvcrRef" | "InstrId" | "PmtInfId" | "MsgId" | "TxId" | "UETR"),
-        ] => {
-            let kind: &'static str = match *kind {
-                "EndToEndId" => "EndToEndId",
-                "AcctSvcrRef" => "AcctSvcrRef",
-                "InstrId" => "InstrId",
-                "PmtInfId" => "PmtInfId",
-                "MsgId" => "MsgId",
-                "TxId" => "TxId",
-                _ => "UETR",
-            };
-            push(entry, kind, value);
+        ["Refs", kind] => {
+            if let Some(kind) = TRANSACTION_REFERENCES.iter().find(|k| *k == kind) {
+                push(entry, kind, value);
+            }
         }
         ["CdtrRefInf", "Ref"] => push(entry, "CdtrRef", value),
         ["RmtInf", "Ustrd"] | ["TxDtls", "AddtlTxInf"] | ["Ntry", "AddtlNtryInf"] => entry.text.push(value.to_owned()),
