@@ -117,8 +117,8 @@ impl StatementError {
 pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<StatementLine>, StatementError> {
     match format {
         Format::Camt053 => camt053::parse(bytes),
-        Format::Mt940 => mt940::parse(&text_of(bytes)?),
-        Format::Bai2 => bai2::parse(&text_of(bytes)?),
+        Format::Mt940 => mt940::parse(&text_of(bytes)),
+        Format::Bai2 => bai2::parse(&text_of(bytes)),
         Format::Csv => Err(StatementError::new(
             "file",
             "CSV is read by its columns, not as a statement",
@@ -127,10 +127,11 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<StatementLine>, Stateme
 }
 
 /// A line-based statement's text: UTF-8, else Latin-1 (what SWIFT and BAI2 files often are).
-fn text_of(bytes: &[u8]) -> Result<String, StatementError> {
+/// Borrowed when it is UTF-8: a statement's text is not copied to be read.
+fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.trim_start_matches('\u{feff}').to_owned()),
-        Err(_) => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
+        Ok(text) => std::borrow::Cow::Borrowed(text.trim_start_matches('\u{feff}')),
+        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|b| char::from(*b)).collect()),
     }
 }
 
