@@ -9,6 +9,7 @@ pub mod events;
 pub mod execute;
 pub mod extensions;
 pub mod payment_records;
+pub mod reconciliation;
 pub mod route;
 pub mod simulate;
 pub mod test_data;
@@ -23,6 +24,7 @@ pub const RESOURCES: &[&[&Route]] = &[
     events::ROUTES,
     webhook_endpoints::ROUTES,
     test_data::ROUTES,
+    reconciliation::ROUTES,
 ];
 
 /// Every endpoint of every resource, routed.

@@ -151,6 +151,9 @@ pub struct ReconcileArgs {
     /// fee, net): a line naming a payout matches the payments it lists, less their fees.
     #[arg(long)]
     pub settlement: Option<std::path::PathBuf>,
+    /// Judge and report only: keep no run, set no payment's status, emit no event.
+    #[arg(long)]
+    pub dry_run: bool,
     /// CSV: the column holding the processor reference (`payment_reference`, or a refund's
     /// `refund_reference`).
     #[arg(long)]

@@ -17,6 +17,7 @@ use super::run::{Counting, DataCommand, Interrupt, run};
 use super::{Failure, open_store, tenant_of};
 use crate::statements::Format;
 
+mod keep;
 mod settlement;
 mod source;
 mod statement;
@@ -25,6 +26,7 @@ use settlement::Settlement;
 
 use crate::clock::parse_time;
 use crate::export::safe_cells;
+use crate::reconcile::kept::{Outcome, RunFile, RunView, RunWindow};
 use crate::reconcile::payout::judge_payout;
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
 use crate::records::currency::{parse_currency, parse_decimal};
@@ -224,7 +226,8 @@ async fn judge_batch(
         }
         let duplicate = in_window && !reference.is_empty() && !seen.insert(reference.clone());
         let judged = judge_with(line, named, duplicate, &judging.rules.tolerance);
-        out.line(Some(line), reference, &judged)?;
+        let item = out.next_item();
+        out.line(Some(line), item, reference, &judged)?;
     }
     Ok(())
 }
@@ -247,23 +250,48 @@ async fn judge_payout_line(
         judged.line.category = Category::DuplicateInFile;
         judged.payments.clear();
     }
-    out.line(Some(line), payout, &judged.line)?;
+    let item = out.next_item();
+    out.line(Some(line), item.clone(), payout, &judged.line)?;
     for (reference, payment) in &judged.payments {
         seen.insert(reference.clone());
-        out.line(None, reference, payment)?;
+        let item = format!("{item}/{}", payment.payrec_object);
+        out.line(None, item, reference, payment)?;
     }
     Ok(())
 }
 
-/// The summary and the per-line report.
+/// The summary, the per-line report and the kept run.
 struct Output {
     summary: Summary,
     report: Option<csv::Writer<File>>,
+    /// None with `--dry-run`.
+    keeper: Option<keep::Keeper>,
+    /// The run, once complete.
+    run: Option<RunView>,
+    /// Lines judged so far: a line's item is its ordinal (a statement's entry may hold several
+    /// transactions, so its number does not name one line).
+    lines: u64,
 }
 
 impl Output {
-    fn line(&mut self, line: Option<&FileLine>, reference: &str, judged: &Judged) -> Result<(), Failure> {
+    /// The next line's item: `L<ordinal>`, the same on every pass of the same file.
+    fn next_item(&mut self) -> String {
+        self.lines += 1;
+        format!("L{}", self.lines)
+    }
+
+    /// One outcome; `item` names it within the run (`reconcile::kept::Outcome`).
+    fn line(&mut self, line: Option<&FileLine>, item: String, reference: &str, judged: &Judged) -> Result<(), Failure> {
         self.summary.add(judged.category);
+        if let Some(keeper) = &mut self.keeper {
+            keeper.push(Outcome {
+                item,
+                line: line.map(|l| l.line),
+                reference: reference.to_owned(),
+                file: line.map(|l| (l.amount, l.currency.clone(), l.date)),
+                judged: judged.clone(),
+            });
+        }
         let Some(report) = &mut self.report else { return Ok(()) };
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         report
@@ -283,8 +311,8 @@ impl Output {
     }
 }
 
-/// The guaranteed payments of the window that no line named: `missing_in_file`. Walked by id,
-/// reading columns only.
+/// The guaranteed payments of the window that no line named and no other kept run matched:
+/// `missing_in_file`. Walked by id, reading columns only.
 async fn missing_in_file(
     store: &dyn Store,
     tenant: &Tenant,
@@ -292,6 +320,7 @@ async fn missing_in_file(
     seen: &HashSet<String>,
     out: &mut Output,
 ) -> Result<(), Failure> {
+    let run_id = out.keeper.as_ref().map(|k| k.pass.run_id.clone());
     let mut query = ExportQuery {
         after: None,
         created_from: window.0,
@@ -303,9 +332,21 @@ async fn missing_in_file(
             .guaranteed_payments(tenant, &query)
             .await
             .map_err(|e| Failure(format!("cannot list the guaranteed payments: {e}")))?;
+        let matched_elsewhere: HashSet<String> = match &run_id {
+            Some(run_id) => {
+                let ids: Vec<String> = page.iter().map(|p| p.id.clone()).collect();
+                store
+                    .reconciled_elsewhere(tenant, run_id, &ids)
+                    .await
+                    .map_err(|e| Failure(format!("cannot read the payments' reconciliation: {e}")))?
+                    .into_iter()
+                    .collect()
+            }
+            None => HashSet::new(),
+        };
         for payment in &page {
             let reference = payment.payment_reference.as_deref();
-            if reference.is_some_and(|r| seen.contains(r)) {
+            if reference.is_some_and(|r| seen.contains(r)) || matched_elsewhere.contains(&payment.id) {
                 continue;
             }
             let judged = Judged {
@@ -315,7 +356,12 @@ async fn missing_in_file(
                 payrec_currency: payment.currency.clone(),
                 payrec_state: "guaranteed".to_owned(),
             };
-            out.line(None, reference.unwrap_or_default(), &judged)?;
+            out.line(
+                None,
+                format!("M/{}", payment.id),
+                reference.unwrap_or_default(),
+                &judged,
+            )?;
         }
         if page.len() < REFERENCES_PER_LOOKUP_MAX {
             return Ok(());
@@ -378,12 +424,28 @@ impl DataCommand for ReconcileCommand<'_> {
             Some(path) => Settlement::read(path)?,
             None => Settlement::default(),
         };
-        let (source, bytes) = match format_of(args)? {
+        let format = format_of(args)?;
+        let (source, bytes) = match format {
             Format::Csv => csv_source(args)?,
             format => statement_source(args, format, rules.references.in_text)?,
         };
         let store = open_store(database_url, &ServeArgs::default()).await?;
         let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
+        let keeper = match args.dry_run {
+            true => None,
+            false => {
+                let file = RunFile {
+                    name: args
+                        .file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    sha256: keep::file_digest(&args.file)?,
+                    format: format.as_str().to_owned(),
+                };
+                Some(keep::Keeper::start(store.as_ref(), &tenant, file, &rules).await?)
+            }
+        };
         let report = match &args.report {
             Some(path) => {
                 let mut w = csv::Writer::from_writer(super::output::create_output_file(path, database_url)?);
@@ -395,6 +457,9 @@ impl DataCommand for ReconcileCommand<'_> {
         let out = Output {
             summary: Summary::default(),
             report,
+            keeper,
+            run: None,
+            lines: 0,
         };
         let job = ReconcileJob {
             source,
@@ -440,17 +505,30 @@ impl DataCommand for ReconcileCommand<'_> {
                     settlement: &settlement,
                 };
                 judge_batch(&judging, &batch, &mut seen, &mut out).await?;
+                if let Some(keeper) = &mut out.keeper {
+                    keeper.flush(store.as_ref(), &tenant).await?;
+                }
                 progress.advance(batch.len() as u64, bytes);
                 batch.clear();
             }
             if interrupt.requested() {
-                return Err(Failure("interrupted: nothing was judged".into()));
+                return Err(Failure(
+                    "interrupted: the run stays running; reconciling the same file again finishes it".into(),
+                ));
             }
             if !more {
                 break;
             }
         }
-        missing_in_file(store.as_ref(), &tenant, dates.window(args), &seen, &mut out).await?;
+        let window = dates.window(args);
+        missing_in_file(store.as_ref(), &tenant, window, &seen, &mut out).await?;
+        if let Some(keeper) = out.keeper.take() {
+            let window = RunWindow {
+                start: window.0,
+                end: window.1,
+            };
+            out.run = Some(keeper.finish(store.as_ref(), &tenant, window).await?);
+        }
         if let Some(report) = &mut out.report {
             report
                 .flush()
@@ -471,6 +549,10 @@ impl DataCommand for ReconcileCommand<'_> {
             self.args.file.display(),
             elapsed.as_secs_f64()
         );
+        match &out.run {
+            Some(run) => eprintln!("payrec: kept as run {} ({} open breaks)", run.id, run.open_breaks),
+            None => eprintln!("payrec: --dry-run: nothing kept"),
+        }
         Ok(out.summary.all_matched())
     }
 }

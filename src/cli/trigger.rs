@@ -62,7 +62,8 @@ const INFORMATIONAL: Step = Step {
     path: "/v1/payment_records/{pr}/report_payment_attempt_informational",
     form: &[("description", "(updated by payrec trigger)")],
 };
-/// The calls that emit `kind`, or None for an event no call emits.
+/// The calls that emit `kind`, or None for an event no API call emits (an endpoint disabled
+/// for failing; a reconciliation, which `payrec reconcile` does).
 fn fixture(kind: EventType) -> Option<&'static [Step]> {
     Some(match kind {
         EventType::RecordCreated | EventType::AttemptCreated => &[REPORT_PAYMENT],
@@ -72,7 +73,9 @@ fn fixture(kind: EventType) -> Option<&'static [Step]> {
         EventType::AttemptCanceled => &[REPORT_PAYMENT, CANCELED],
         EventType::AttemptRefunded => &[REPORT_PAYMENT, GUARANTEED, REFUND],
         EventType::AttemptUpdated => &[REPORT_PAYMENT, INFORMATIONAL],
-        EventType::EndpointDisabled => return None,
+        EventType::EndpointDisabled | EventType::RecordReconciled | EventType::RecordReconciliationFailed => {
+            return None;
+        }
     })
 }
 

@@ -13,6 +13,11 @@ pub enum EventType {
     AttemptUpdated,
     /// payrec's own: an endpoint disabled after failing for days (Stripe e-mails the owner).
     EndpointDisabled,
+    /// payrec's own: a reconciliation run matched the payment to a statement line.
+    RecordReconciled,
+    /// payrec's own: a reconciliation run found a break for the payment (an amount or currency
+    /// mismatch, not guaranteed, missing in the file).
+    RecordReconciliationFailed,
 }
 
 /// `enabled_events[]` entry that subscribes to every type.
@@ -20,7 +25,7 @@ pub const ALL_EVENTS: &str = "*";
 
 impl EventType {
     /// Every type, in the catalogue's order.
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         EventType::RecordCreated,
         EventType::RecordUpdated,
         EventType::AttemptCreated,
@@ -30,6 +35,8 @@ impl EventType {
         EventType::AttemptRefunded,
         EventType::AttemptUpdated,
         EventType::EndpointDisabled,
+        EventType::RecordReconciled,
+        EventType::RecordReconciliationFailed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -43,6 +50,8 @@ impl EventType {
             EventType::AttemptRefunded => "payment_attempt_record.refunded",
             EventType::AttemptUpdated => "payment_attempt_record.updated",
             EventType::EndpointDisabled => "webhook_endpoint.disabled",
+            EventType::RecordReconciled => "payment_record.reconciled",
+            EventType::RecordReconciliationFailed => "payment_record.reconciliation_failed",
         }
     }
 
@@ -51,11 +60,15 @@ impl EventType {
     }
 
     /// Whether `data.previous_attributes` is part of events of this type (all but `*.created`
-    /// and payrec's own endpoint event).
+    /// and payrec's own endpoint and reconciliation events).
     pub fn has_previous_attributes(self) -> bool {
         !matches!(
             self,
-            EventType::RecordCreated | EventType::AttemptCreated | EventType::EndpointDisabled
+            EventType::RecordCreated
+                | EventType::AttemptCreated
+                | EventType::EndpointDisabled
+                | EventType::RecordReconciled
+                | EventType::RecordReconciliationFailed
         )
     }
 }

@@ -7,6 +7,7 @@
 mod events;
 mod params;
 mod payment_records;
+mod reconciliation;
 pub mod schema;
 
 use std::sync::OnceLock;
@@ -48,6 +49,11 @@ const DESCRIBED: &[Described] = &[
     Described {
         routes: crate::api::test_data::ROUTES,
         schemas: events::test_data_schemas,
+        links: events::links,
+    },
+    Described {
+        routes: crate::api::reconciliation::ROUTES,
+        schemas: reconciliation::schemas,
         links: events::links,
     },
 ];

@@ -9,6 +9,7 @@
 
 use crate::records::model::{AttemptState, PaymentRecord, Refund};
 
+pub mod kept;
 pub mod payout;
 pub mod rules;
 
@@ -54,6 +55,11 @@ impl Category {
             self,
             Category::Matched | Category::MatchedWithTolerance | Category::MatchedInPayout
         )
+    }
+
+    /// The category named `name` (its `as_str`).
+    pub fn parse(name: &str) -> Option<Category> {
+        CATEGORIES.into_iter().find(|c| c.as_str() == name)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -18,7 +18,7 @@
 //! outside the date window is not the line's: the line is `missing_in_payrec`, and the payment
 //! may be `missing_in_file`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::records::totals::SECONDS_PER_DAY;
 
@@ -27,7 +27,7 @@ pub const RELATIVE_TOLERANCE_MAX: f64 = 0.1;
 /// Largest absolute tolerance accepted, in minor units.
 pub const ABSOLUTE_TOLERANCE_MAX: i64 = 1_000_000;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     pub references: ReferenceRules,
@@ -51,7 +51,7 @@ pub const DATE_WINDOW_DAYS_MAX: i64 = 366;
 
 /// The days a line's booking date may be after (or before) the day its payment settled (UTC):
 /// a bank books a payment a few days after its guarantee, rarely before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DateWindow {
     pub days_after: i64,
@@ -75,7 +75,7 @@ impl DateWindow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReferenceRules {
     /// Words of an entry's free text are tried as references after its own references.
@@ -89,7 +89,7 @@ impl Default for ReferenceRules {
 }
 
 /// How far a line's amount may be from the payment's and still match it.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tolerance {
     /// Minor units.

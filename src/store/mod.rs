@@ -21,10 +21,12 @@ pub mod keys;
 pub mod ledger;
 mod page;
 pub mod postgres;
+pub mod reconciliation;
 pub mod records;
 pub mod reset;
 pub mod scan;
 pub mod sessions;
+mod sql_rows;
 pub mod sqlite;
 pub mod write;
 
@@ -40,6 +42,7 @@ pub use idempotency::{Idempotency, IdempotencyRow, SavedIdempotent, SavedRespons
 pub use import::{ImportOutcome, ImportWrite};
 pub use keys::{Accounts, KeyInfo, KeyKind, KeyOwner, NewKey};
 pub use ledger::{ExportQuery, LedgerQueries};
+pub use reconciliation::Reconciliations;
 pub use records::{RecordOutcome, RecordWrite, Records};
 pub use sessions::{NewSession, Session, Sessions};
 pub use write::{IdempotencySave, Mutation, RenderSaved, TypedWrites, Write, WriteOutcome, Writes};
@@ -129,12 +132,32 @@ pub enum ListError {
 /// Everything the server holds of its database: each role the store plays, composed. A new
 /// resource adds its role here (and to `write::WriteOps` for its rows).
 pub trait Store:
-    Upkeep + Accounts + Sessions + Records + Idempotency + Outbox + WebhookEndpoints + Writes + LedgerQueries + Debug
+    Upkeep
+    + Accounts
+    + Sessions
+    + Records
+    + Idempotency
+    + Outbox
+    + WebhookEndpoints
+    + Writes
+    + LedgerQueries
+    + Reconciliations
+    + Debug
 {
 }
 
 impl<
-    T: Upkeep + Accounts + Sessions + Records + Idempotency + Outbox + WebhookEndpoints + Writes + LedgerQueries + Debug,
+    T: Upkeep
+        + Accounts
+        + Sessions
+        + Records
+        + Idempotency
+        + Outbox
+        + WebhookEndpoints
+        + Writes
+        + LedgerQueries
+        + Reconciliations
+        + Debug,
 > Store for T
 {
 }

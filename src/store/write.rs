@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use super::endpoints::EndpointRows;
 use super::events::EventRows;
 use super::idempotency::{IdempotencyRow, IdempotencyRows, SavedIdempotent, SavedResponse};
+use super::reconciliation::ReconciliationRows;
 use super::records::RecordRows;
 use super::reset::ResetRows;
 use super::{StoreError, Tenant};
@@ -24,9 +25,15 @@ use crate::events::render::{EventRequest, NewEvent, new_event, new_event_id};
 
 /// Row-level operations inside one open transaction: every resource's rows role. A new
 /// resource adds its role here, the one line that composes them.
-pub trait WriteOps: IdempotencyRows + RecordRows + EventRows + EndpointRows + ResetRows + Send {}
+pub trait WriteOps:
+    IdempotencyRows + RecordRows + EventRows + EndpointRows + ResetRows + ReconciliationRows + Send
+{
+}
 
-impl<T: IdempotencyRows + RecordRows + EventRows + EndpointRows + ResetRows + Send> WriteOps for T {}
+impl<T: IdempotencyRows + RecordRows + EventRows + EndpointRows + ResetRows + ReconciliationRows + Send> WriteOps
+    for T
+{
+}
 
 /// Where and when a write happens: what its events are stamped with.
 #[derive(Debug, Clone, Copy)]

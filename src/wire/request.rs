@@ -160,11 +160,14 @@ pub struct PathId(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
-    /// Every route with an id has it as the third segment (`/v1/<objects>/{id}/…`). It is
-    /// read from the raw path and decoded exactly once (`+` stays `+`); bytes that are not
-    /// UTF-8 are replaced, since such an id can name no object.
+    /// Every route with an id has it after its objects' segment: `/v1/<objects>/{id}/…`, or
+    /// `/payrec/v1/<objects>/{id}` for payrec's own. It is read from the raw path and decoded
+    /// exactly once (`+` stays `+`); bytes that are not UTF-8 are replaced, since such an id
+    /// can name no object.
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.path().split('/').nth(3).unwrap_or_default();
+        let path = parts.uri.path();
+        let at = if path.starts_with("/payrec/") { 4 } else { 3 };
+        let raw = path.split('/').nth(at).unwrap_or_default();
         Ok(PathId(
             percent_encoding::percent_decode_str(raw)
                 .decode_utf8_lossy()

@@ -38,6 +38,7 @@ mod planner_statistics;
 mod query_strings;
 mod rate_limits;
 mod reconcile_cli;
+mod reconciliation_runs;
 mod replicas;
 mod request_limits;
 mod restricted_keys;

@@ -22,6 +22,7 @@ mod primary;
 mod reads;
 mod roles;
 mod sessions;
+mod sql_rows;
 mod statistics;
 mod totals;
 

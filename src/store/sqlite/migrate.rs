@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "endpoint health",
         sql: include_str!("../../../migrations/sqlite/0010_endpoint_health.sql"),
     },
+    Migration {
+        version: 11,
+        description: "reconciliation",
+        sql: include_str!("../../../migrations/sqlite/0011_reconciliation.sql"),
+    },
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -29,6 +29,7 @@ mod prefix;
 mod reads;
 mod roles;
 mod sessions;
+mod sql_rows;
 mod totals;
 mod writer;
 

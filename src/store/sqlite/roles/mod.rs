@@ -4,6 +4,7 @@ mod accounts;
 mod endpoints;
 mod idempotency;
 mod outbox;
+mod reconciliation;
 mod records;
 mod reset;
 mod sessions;

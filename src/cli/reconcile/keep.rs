@@ -1,0 +1,138 @@
+//! Keeping a `payrec reconcile` run (issue 32, item 3): the run begun for the file's digest,
+//! its outcomes written as the lines are judged (in slices of `OUTCOMES_PER_WRITE`, each a
+//! transaction), then the payments' statuses settled with their events, then the run complete.
+//! The same file judged again is another pass of the same run: nothing is duplicated.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::cli::Failure;
+use crate::events::render::EventRequest;
+use crate::reconcile::Rules;
+use crate::reconcile::kept::{Outcome, RunFile, RunView, RunWindow};
+use crate::store::reconciliation::OUTCOMES_PER_WRITE;
+use crate::store::reconciliation::write::{CompleteRun, DropStale, KeepOutcomes, RunPass, SettleStatuses, StartRun};
+use crate::store::write::{Mutation, TypedWrites, WriteOutcome};
+use crate::store::{Store, Tenant, Write};
+
+/// The hex SHA-256 of a file's bytes, read in blocks.
+pub fn file_digest(path: &Path) -> Result<String, Failure> {
+    let mut file = std::fs::File::open(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut block)
+            .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&block[..n]);
+    }
+}
+
+/// Who runs the command: the login of the process's user.
+pub fn ran_by() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+    format!("cli:{}", user.unwrap_or_else(|_| "unknown".to_owned()))
+}
+
+/// One pass of a kept run, and the outcomes judged but not yet written.
+pub struct Keeper {
+    pub pass: RunPass,
+    pending: Vec<Outcome>,
+    rules: serde_json::Value,
+    /// Outcomes and statuses this pass changed.
+    changed: u64,
+}
+
+async fn write<M: Mutation>(store: &dyn Store, tenant: &Tenant, mutation: M) -> Result<M::Done, Failure> {
+    let write = Write {
+        tenant: tenant.clone(),
+        mutation,
+        idempotency: None,
+        request: EventRequest {
+            request_id: None,
+            idempotency_key: None,
+        },
+        now: crate::clock::unix_now(),
+    };
+    match store.write(write).await {
+        Ok(WriteOutcome::Executed { result, .. }) => Ok(result),
+        Ok(WriteOutcome::AlreadySaved(_)) => unreachable!("a run's writes carry no idempotency key"),
+        Err(e) => Err(Failure(format!("cannot keep the reconciliation run: {e}"))),
+    }
+}
+
+impl Keeper {
+    /// Begins a pass: the run of this file (its digest), or a new one.
+    pub async fn start(store: &dyn Store, tenant: &Tenant, file: RunFile, rules: &Rules) -> Result<Keeper, Failure> {
+        let rules = serde_json::to_value(rules).expect("rules serialize");
+        let start = StartRun {
+            file,
+            rules: rules.clone(),
+            ran_by: ran_by(),
+        };
+        let pass = write(store, tenant, start).await?;
+        Ok(Keeper {
+            pass,
+            pending: Vec::new(),
+            rules,
+            changed: 0,
+        })
+    }
+
+    pub fn push(&mut self, outcome: Outcome) {
+        self.pending.push(outcome);
+    }
+
+    /// Writes the outcomes judged so far.
+    pub async fn flush(&mut self, store: &dyn Store, tenant: &Tenant) -> Result<(), Failure> {
+        while !self.pending.is_empty() {
+            let rest = self.pending.split_off(self.pending.len().min(OUTCOMES_PER_WRITE));
+            let outcomes = std::mem::replace(&mut self.pending, rest);
+            let keep = KeepOutcomes {
+                run_id: self.pass.run_id.clone(),
+                pass: self.pass.pass,
+                outcomes,
+            };
+            self.changed += write(store, tenant, keep).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the pass: what earlier passes judged and this one did not is dropped, the payments'
+    /// statuses are settled (with their events), and the run is complete.
+    pub async fn finish(mut self, store: &dyn Store, tenant: &Tenant, window: RunWindow) -> Result<RunView, Failure> {
+        self.flush(store, tenant).await?;
+        let run_id = self.pass.run_id.clone();
+        let stale = DropStale {
+            run_id: run_id.clone(),
+            pass: self.pass.pass,
+        };
+        self.changed += write(store, tenant, stale).await?;
+        let mut after = String::new();
+        loop {
+            let settle = SettleStatuses {
+                run_id: run_id.clone(),
+                after: after.clone(),
+            };
+            let settled = write(store, tenant, settle).await?;
+            self.changed += settled.changed;
+            match settled.last {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
+        let complete = CompleteRun {
+            run_id,
+            window,
+            changed: self.changed > 0,
+            rules: self.rules,
+            ran_by: ran_by(),
+        };
+        write(store, tenant, complete).await
+    }
+}
