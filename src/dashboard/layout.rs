@@ -34,6 +34,7 @@ pub fn page(session: &Session, restricted: bool, title: &str, current: &str, bod
         ("Overview", paths::HOME),
         ("Payments", paths::PAYMENTS),
         ("Webhooks", paths::WEBHOOKS),
+        ("Reconciliation", paths::RECONCILIATION),
     ];
     bare(
         title,

@@ -23,6 +23,7 @@ mod overview;
 pub mod paths;
 mod payment;
 mod payments;
+mod reconciliation;
 mod session;
 mod webhooks;
 
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route(paths::PAYMENT_ROUTE, get(payment::detail))
         .route(paths::WEBHOOKS, get(webhooks::webhooks))
         .route(paths::RESEND, post(webhooks::resend))
+        .route(paths::RECONCILIATION, get(reconciliation::queue))
+        .route(paths::RESOLVE, post(reconciliation::resolve))
         .route(paths::STYLESHEET, get(stylesheet))
 }
 

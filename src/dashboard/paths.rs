@@ -13,6 +13,8 @@ pub const PAYMENTS_CSV: &str = "/dashboard/payments/export.csv";
 pub const PAYMENT_ROUTE: &str = "/dashboard/payments/{id}";
 pub const WEBHOOKS: &str = "/dashboard/webhooks";
 pub const RESEND: &str = "/dashboard/webhooks/resend";
+pub const RECONCILIATION: &str = "/dashboard/reconciliation";
+pub const RESOLVE: &str = "/dashboard/reconciliation/resolve";
 pub const STYLESHEET: &str = "/dashboard/assets/dashboard.css";
 
 /// The page of payment `id`.

@@ -11,9 +11,11 @@ use super::format::{money, time};
 use super::layout::page;
 use super::payments::state_badge;
 use super::session::SignedIn;
+use crate::reconcile::kept::ResultView;
 use crate::records::model::{PaymentAttemptRecord, PaymentRecord, Refund, portions};
 use crate::records::render;
 use crate::state::AppState;
+use crate::store::reconciliation::PaymentStatus;
 use crate::store::{EventSummary, ListError, ListQuery, Tenant};
 
 /// Attempts shown on a payment's page.
@@ -25,6 +27,8 @@ struct Payment {
     attempts: Vec<PaymentAttemptRecord>,
     refunds: Vec<Refund>,
     events: Vec<EventSummary>,
+    /// Its reconciliation status, and the outcome that set it.
+    reconciliation: Option<(PaymentStatus, Option<ResultView>)>,
 }
 
 impl Payment {
@@ -42,7 +46,15 @@ impl Payment {
             Err(ListError::UnknownCursor) => Vec::new(),
             Err(ListError::Store(e)) => return Err(e.into()),
         };
+        let reconciliation = match app.store.payment_status(tenant, id).await? {
+            Some(status) => {
+                let outcome = app.store.get_result(tenant, &status.result_id).await?;
+                Some((status, outcome))
+            }
+            None => None,
+        };
         Ok(Some(Payment {
+            reconciliation,
             attempts,
             refunds: app.store.list_refunds(tenant, id).await?,
             events: app.store.record_events(tenant, id).await?,
@@ -89,6 +101,8 @@ fn markup(payment: &Payment) -> Markup {
         }
         h2 { "Timeline" }
         (timeline(&payment.attempts, &payment.refunds))
+        h2 { "Reconciliation" }
+        (reconciliation(payment.reconciliation.as_ref()))
         h2 { "Details" }
         (details(record))
         h2 { "Events" }
@@ -96,6 +110,30 @@ fn markup(payment: &Payment) -> Markup {
         h2 { "Raw JSON" }
         p.muted { "As GET /v1/payment_records/" (record.id.as_str()) " returns it." }
         pre.raw { (pretty(&raw)) }
+    }
+}
+
+fn reconciliation(status: Option<&(PaymentStatus, Option<ResultView>)>) -> Markup {
+    let Some((status, outcome)) = status else {
+        return html! { p.muted { "Not reconciled: no statement has named it yet." } };
+    };
+    let class = if status.status.is_match() {
+        "guaranteed"
+    } else {
+        "failed"
+    };
+    html! {
+        dl.facts {
+            dt { "Status" } dd { span class={ "state " (class) } { (status.status.as_str()) } }
+            dt { "Run" } dd { code { (status.run_id) } }
+            @if let Some(o) = outcome {
+                dt { "Statement line" } dd {
+                    @if let Some(line) = o.line { (line) " · " } (o.reference)
+                    @if let (Some(v), Some(c)) = (o.file_amount, o.file_currency.as_deref()) { " · " (money(v, c)) }
+                    @if let Some(r) = &o.resolution { " · resolved (" (r.kind) ") by " (r.resolved_by) }
+                }
+            }
+        }
     }
 }
 

@@ -315,3 +315,100 @@ async fn the_dashboard_in_a_real_browser() {
     );
     client.close().await.unwrap();
 }
+
+/// The Reconciliation page (issue 32, item 4): a secret key's session marks one break with a
+/// reason and matches another to a payment; each leaves the queue, and the payment's page
+/// shows it reconciled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_break_is_resolved_in_a_real_browser() {
+    use crate::reconciliation_runs::{paid, reconcile, statement};
+    let Some(driver) = start_driver().await else { return };
+    let server = TestServer::start().await;
+    paid(&server, "SEPA-2024-11-01-0001", "125000").await;
+    let late = paid(&server, "SEPA-2024-11-01-0002", "48000").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = statement(
+        dir.path(),
+        "statement-2024-11-01.csv",
+        &[
+            ("SEPA-2024-11-01-0001", "1250.00"),
+            ("BANK-FEE-NOV", "2.50"),
+            ("0002 late booking", "480.00"),
+        ],
+    );
+    reconcile(&server, &file, &[]);
+    let downloads = tempfile::tempdir().unwrap();
+    let client = browser(&driver, downloads.path()).await;
+    let base = &server.base;
+    client.goto(&format!("{base}/dashboard/sign-in")).await.unwrap();
+    client
+        .find(Locator::Css("#key"))
+        .await
+        .unwrap()
+        .send_keys(&server.test_key)
+        .await
+        .unwrap();
+    click_and_load(&client, "button[type=submit]").await;
+    client.goto(&format!("{base}/dashboard/reconciliation")).await.unwrap();
+    let queue = text(&client).await;
+    assert!(
+        queue.contains("statement-2024-11-01.csv") && queue.contains("BANK-FEE-NOV"),
+        "{queue}"
+    );
+    let rows = client
+        .execute(
+            "return document.querySelectorAll('table.breaks tbody tr').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows, json!(3), "two unknown lines and the payment they missed: {queue}");
+    screenshot(&client, "reconciliation").await;
+
+    // Mark the bank's fee line with a reason.
+    let fee_row = "//tr[td[contains(., 'BANK-FEE-NOV')]]";
+    client
+        .find(Locator::XPath(&format!("{fee_row}//input[@name='reason']")))
+        .await
+        .unwrap()
+        .send_keys("bank fee, booked to charges")
+        .await
+        .unwrap();
+    let mark = client
+        .find(Locator::XPath(&format!("{fee_row}//button[@value='mark']")))
+        .await
+        .unwrap();
+    mark.click().await.unwrap();
+    let after_mark = text(&client).await;
+    assert!(
+        !after_mark.contains("BANK-FEE-NOV"),
+        "marked, it left the queue: {after_mark}"
+    );
+
+    // Match the late booking to the payment it is.
+    let late_row = "//tr[td[contains(., '0002 late booking')]]";
+    client
+        .find(Locator::XPath(&format!("{late_row}//input[@name='payment_record']")))
+        .await
+        .unwrap()
+        .send_keys(&late)
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath(&format!("{late_row}//button[@value='match']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let after_match = text(&client).await;
+    assert!(after_match.contains("No open breaks."), "{after_match}");
+    client.goto(&format!("{base}/dashboard/payments/{late}")).await.unwrap();
+    let payment = text(&client).await;
+    assert!(
+        payment.contains("Reconciliation") && payment.contains("matched"),
+        "{payment}"
+    );
+    assert!(payment.contains("0002 late booking"), "the line it matched: {payment}");
+    client.close().await.unwrap();
+}

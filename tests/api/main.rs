@@ -13,6 +13,7 @@ mod crash_durability;
 mod dashboard;
 mod dashboard_cookies;
 mod dashboard_overview;
+mod dashboard_reconciliation;
 mod errors_and_headers;
 mod events;
 mod export_cli;

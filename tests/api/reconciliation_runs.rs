@@ -12,7 +12,7 @@ use crate::common::form::payment_with;
 use crate::common::{Api, TestServer, id_of};
 
 /// A guaranteed payment of `value` cents of USD with processor reference `reference`.
-async fn paid(server: &TestServer, reference: &str, value: &str) -> String {
+pub(crate) async fn paid(server: &TestServer, reference: &str, value: &str) -> String {
     let form = payment_with(&[
         ("amount_requested[value]", value),
         ("processor_details[type]", "custom"),
@@ -24,7 +24,7 @@ async fn paid(server: &TestServer, reference: &str, value: &str) -> String {
 }
 
 /// `payrec reconcile FILE` (a CSV of Reference, Amount, Date): (exit code, stderr).
-fn reconcile(server: &TestServer, file: &Path, extra: &[&str]) -> (i32, String) {
+pub(crate) fn reconcile(server: &TestServer, file: &Path, extra: &[&str]) -> (i32, String) {
     let file = file.display().to_string();
     let mut args = vec![
         "reconcile",
@@ -53,7 +53,7 @@ fn reconcile(server: &TestServer, file: &Path, extra: &[&str]) -> (i32, String) 
 }
 
 /// A settlement CSV dated today (so the window of `missing_in_file` holds today's payments).
-fn statement(dir: &Path, name: &str, lines: &[(&str, &str)]) -> std::path::PathBuf {
+pub(crate) fn statement(dir: &Path, name: &str, lines: &[(&str, &str)]) -> std::path::PathBuf {
     let today = payrec::clock::unix_now().to_string();
     let mut text = String::from("Reference,Amount,Date\n");
     for (reference, amount) in lines {

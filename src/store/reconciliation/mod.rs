@@ -13,6 +13,7 @@ use crate::reconcile::Category;
 use crate::reconcile::kept::{ResultView, RunView};
 
 pub mod read;
+pub mod resolve;
 pub mod write;
 
 pub use read::{Reconciliations, ResultFilter};

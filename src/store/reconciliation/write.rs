@@ -238,14 +238,17 @@ impl Mutation for SettleStatuses {
     }
 }
 
-/// Resolves the `missing_in_file` breaks other runs left open for payments this run matched.
-async fn close_missing_elsewhere(
+/// Resolves the `missing_in_file` breaks other runs left open for payments this run matched
+/// (each run's count of open breaks follows).
+pub(super) async fn close_missing_elsewhere(
     rows: &mut dyn WriteOps,
     at: &WriteContext<'_>,
     run_id: &str,
     matched: &[String],
 ) -> Result<(), StoreError> {
+    let mut closed: HashMap<String, u64> = HashMap::new();
     for view in rows.open_missing_elsewhere(at.tenant, run_id, matched).await? {
+        *closed.entry(view.run.clone()).or_default() += 1;
         let resolution = Resolution {
             kind: "matched_by_run".to_owned(),
             payment_record: view.payment_record.clone(),
@@ -256,11 +259,28 @@ async fn close_missing_elsewhere(
         };
         rows.put_outcome_view(at.tenant, &view.resolved(resolution)).await?;
     }
+    for (run, n) in closed {
+        fewer_open_breaks(rows, at.tenant, &run, n).await?;
+    }
+    Ok(())
+}
+
+/// `n` fewer open breaks in run `run_id`'s document.
+pub(super) async fn fewer_open_breaks(
+    rows: &mut dyn WriteOps,
+    tenant: &Tenant,
+    run_id: &str,
+    n: u64,
+) -> Result<(), StoreError> {
+    if let Some(mut run) = rows.run_by_id(tenant, run_id).await? {
+        run.view.open_breaks = run.view.open_breaks.saturating_sub(n);
+        rows.put_run(tenant, &run, false).await?;
+    }
     Ok(())
 }
 
 /// The status events, `data.object` the payment record as it is now.
-async fn emit(
+pub(super) async fn emit(
     rows: &mut dyn WriteOps,
     at: &WriteContext<'_>,
     events: Vec<(String, crate::events::EventType)>,
