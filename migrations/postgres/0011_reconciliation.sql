@@ -17,7 +17,9 @@ CREATE UNIQUE INDEX reconciliation_runs_file ON reconciliation_runs (account_id,
 CREATE INDEX reconciliation_runs_newest ON reconciliation_runs (account_id, livemode, created DESC, seq DESC);
 
 -- One outcome of a run: a line of the file, or a payment (of a payout, or one the file did not
--- name). `item` names it within its run, the same on every pass. `record_id` is the payment it
+-- name). `item` names it, the same on every pass: its run's id, then its place in the run (the
+-- run is part of the key, not a column before it, so that no planner mistakes a run's index for
+-- it while a run is being written and statistics lag). `record_id` is the payment it
 -- concerns ('' for none). An open break (`open`) is an outcome that is no match and that no
 -- one resolved; the queue lists them newest first.
 CREATE TABLE reconciliation_results (
@@ -36,9 +38,13 @@ CREATE TABLE reconciliation_results (
     doc        TEXT      NOT NULL,
     PRIMARY KEY (account_id, livemode, id)
 );
-CREATE UNIQUE INDEX reconciliation_results_item ON reconciliation_results (account_id, livemode, run_id, item);
+CREATE UNIQUE INDEX reconciliation_results_item ON reconciliation_results (account_id, livemode, item);
 CREATE INDEX reconciliation_results_open ON reconciliation_results (account_id, livemode, created DESC, seq DESC)
     WHERE open;
+-- The queue filtered by category: a rare category among 10⁶ open breaks would otherwise walk
+-- them all.
+CREATE INDEX reconciliation_results_open_by_category
+    ON reconciliation_results (account_id, livemode, category, created DESC, seq DESC) WHERE open;
 -- A run's outcomes newest first; its payments in id order (a pass settles their statuses);
 -- one payment's outcomes in every run (its page, and the breaks a later run closes).
 CREATE INDEX reconciliation_results_of_run ON reconciliation_results (account_id, livemode, run_id, created DESC, seq DESC);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::args::{AmountsArg, ReconcileArgs, ServeArgs};
 use super::progress::Progress;
 use super::run::{Counting, DataCommand, Interrupt, run};
-use super::{Failure, open_store, tenant_of};
+use super::{Failure, open_store_for, tenant_of};
 use crate::statements::Format;
 
 mod keep;
@@ -425,11 +425,12 @@ impl DataCommand for ReconcileCommand<'_> {
             None => Settlement::default(),
         };
         let format = format_of(args)?;
-        let (source, bytes) = match format {
+        let (source, bytes, digest) = match format {
             Format::Csv => csv_source(args)?,
             format => statement_source(args, format, rules.references.in_text)?,
         };
-        let store = open_store(database_url, &ServeArgs::default()).await?;
+        // A run writes its outcomes in bulk: PostgreSQL plans each statement for its values.
+        let store = open_store_for(database_url, &ServeArgs::default(), true).await?;
         let tenant = tenant_of(store.as_ref(), args.account.as_deref(), args.mode).await?;
         let keeper = match args.dry_run {
             true => None,
@@ -440,7 +441,7 @@ impl DataCommand for ReconcileCommand<'_> {
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
-                    sha256: keep::file_digest(&args.file)?,
+                    sha256: digest,
                     format: format.as_str().to_owned(),
                 };
                 Some(keep::Keeper::start(store.as_ref(), &tenant, file, &rules).await?)
@@ -493,7 +494,7 @@ impl DataCommand for ReconcileCommand<'_> {
         let mut dates = Dates::default();
         let mut batch: Vec<FileLine> = Vec::with_capacity(REFERENCES_PER_LOOKUP_MAX);
         loop {
-            let (more, bytes) = source.fill(&mut batch, args)?;
+            let (more, bytes) = source.fill(&mut batch, args).await?;
             for date in batch.iter().filter_map(|l| l.date) {
                 dates.add(date);
             }

@@ -95,13 +95,25 @@ pub fn parse_each(
     bytes: &[u8],
     each: &mut dyn FnMut(StatementLine) -> Result<(), StatementError>,
 ) -> Result<u64, StatementError> {
-    let mut reader = Reader::from_reader(bytes);
+    read_each(bytes, &|position| line_in(bytes, position), each)
+}
+
+/// `parse_each` on a buffered reader (a file read as it goes: memory does not grow with it);
+/// `line_at` names the line of a byte position, for an error.
+pub fn read_each<R: std::io::BufRead>(
+    input: R,
+    line_at: &dyn Fn(usize) -> usize,
+    each: &mut dyn FnMut(StatementLine) -> Result<(), StatementError>,
+) -> Result<u64, StatementError> {
+    let mut reader = Reader::from_reader(input);
     reader.config_mut().trim_text(true);
     let mut reading = Reading::default();
+    let mut buf = Vec::with_capacity(4096);
     loop {
+        buf.clear();
         let event = reader
-            .read_event()
-            .map_err(|e| xml_error(bytes, reader.error_position() as usize, &e))?;
+            .read_event_into(&mut buf)
+            .map_err(|e| xml_error(line_at(reader.error_position() as usize), &e))?;
         match event {
             Event::Start(start) => reading.open(&start)?,
             Event::End(_) => {
@@ -114,7 +126,7 @@ pub fn parse_each(
             Event::Text(text) => {
                 let value = text
                     .unescape()
-                    .map_err(|e| xml_error(bytes, reader.buffer_position() as usize, &e))?;
+                    .map_err(|e| xml_error(line_at(reader.buffer_position() as usize), &e))?;
                 if let Some(building) = reading.entry.as_mut() {
                     take(building, &reading.stack, &value, &reading.amount_currency)?;
                 }
@@ -147,13 +159,17 @@ fn path_of(stack: &[String]) -> String {
     stack.join("/")
 }
 
-/// A malformed document's error, at the line of `position`.
-fn xml_error(bytes: &[u8], position: usize, error: &dyn std::fmt::Display) -> StatementError {
-    let line = bytes[..position.min(bytes.len())]
+/// The line of byte `position` in `bytes` (1 is the first).
+pub fn line_in(bytes: &[u8], position: usize) -> usize {
+    bytes[..position.min(bytes.len())]
         .iter()
         .filter(|b| **b == b'\n')
         .count()
-        + 1;
+        + 1
+}
+
+/// A malformed document's error, at `line`.
+fn xml_error(line: usize, error: &dyn std::fmt::Display) -> StatementError {
     StatementError::new(format!("line {line}"), format!("not well-formed XML: {error}"))
 }
 

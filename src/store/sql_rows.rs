@@ -13,6 +13,11 @@ pub(crate) trait SqlRows: Send {
     async fn execute(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<u64, StoreError>;
     /// The rows a query selects, each value as text.
     async fn select(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<Vec<String>>, StoreError>;
+    /// After a bulk write: the planner's statistics of `table` (a fixed name) brought up to
+    /// date, where a backend plans by them (PostgreSQL; SQLite keeps none).
+    async fn refresh_statistics(&mut self, _table: &'static str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// `$first, $first+1, …` for `n` values: an `IN (…)` list.

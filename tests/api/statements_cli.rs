@@ -122,6 +122,14 @@ async fn a_malformed_statement_exits_2_naming_the_element_and_writes_no_report(s
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("Ntry[2]/Amt"), "{stderr}");
     assert!(!report.exists(), "nothing was written");
+    // Cut short after its entries: the first read finds it, and no run is kept.
+    let end = text.rfind("</Ntry>").expect("an entry") + "</Ntry>".len();
+    std::fs::write(&broken, format!("{}\n<Ntry><Amt", &text[..end])).expect("write");
+    let (code, _, stderr) = reconcile(&server, &broken, &["--report", &report_arg]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a valid camt053 statement: line "), "{stderr}");
+    let runs = server.get("/payrec/v1/reconciliation_runs", &[]).await.ok();
+    assert_eq!(runs["data"].as_array().map(Vec::len), Some(0), "{runs}");
 }
 
 #[backend_test]

@@ -103,14 +103,22 @@ pub const RETRIEVE_RESULT: Route = Route::get(
 
 pub const ROUTES: &[&Route] = &[&LIST_RUNS, &RETRIEVE_RUN, &LIST_RESULTS, &LIST_BREAKS, &RETRIEVE_RESULT];
 
-/// Stripe's list envelope around a page.
-fn list_body<T: serde::Serialize>(page: &Page<T>, url: &str) -> serde_json::Value {
-    serde_json::json!({
-        "object": "list",
-        "data": page.data,
-        "has_more": page.has_more,
-        "url": url,
-    })
+/// Stripe's list envelope around a page, its fields in Stripe's order.
+#[derive(serde::Serialize)]
+struct ListBody<'a, T> {
+    object: &'static str,
+    data: &'a [T],
+    has_more: bool,
+    url: &'a str,
+}
+
+fn list_body<'a, T: serde::Serialize>(page: &'a Page<T>, url: &'a str) -> ListBody<'a, T> {
+    ListBody {
+        object: "list",
+        data: &page.data,
+        has_more: page.has_more,
+        url,
+    }
 }
 
 async fn list_runs(State(app): State<AppState>, tenant: Tenant, request: ApiRequest) -> Result<Response, ApiError> {

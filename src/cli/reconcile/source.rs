@@ -1,7 +1,14 @@
-//! Where `payrec reconcile`'s lines come from: a CSV file read as it goes, or a bank
-//! statement read and checked whole before anything is judged.
+//! Where `payrec reconcile`'s lines come from: a CSV file read as it goes; a camt.053 statement
+//! read twice as a stream (a first read checks it whole and takes its digest, so that a
+//! malformed file judges nothing; the second yields its entries as they are judged); an MT940 or
+//! BAI2 statement read and checked whole. Each source also answers the file's SHA-256.
 
 use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
 use super::statement;
 use super::{Columns, parse_line};
@@ -9,8 +16,15 @@ use crate::cli::Failure;
 use crate::cli::args::ReconcileArgs;
 use crate::cli::csv_bound::{BoundedRecords, CSV_RECORD_BYTES_MAX};
 use crate::reconcile::FileLine;
-use crate::statements::{Format, StatementLine};
+use crate::statements::{Format, StatementError, StatementLine, camt053};
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
+
+/// Largest MT940 or BAI2 file (read whole; a camt.053 statement is streamed).
+pub const LINE_STATEMENT_BYTES_MAX: u64 = 512 << 20;
+/// Entries read ahead of the judging from a streamed statement.
+pub const STREAMED_ENTRIES_AHEAD: usize = 2 * REFERENCES_PER_LOOKUP_MAX;
+/// Bytes read at a time from a streamed statement.
+const STREAM_BUFFER_BYTES: usize = 1 << 16;
 
 /// Where the lines come from: a CSV read as it goes, or a statement's entries, checked whole.
 pub(super) enum Source {
@@ -27,13 +41,45 @@ pub(super) enum Source {
         /// Bytes of the file per entry, for the progress line.
         bytes_per_entry: u64,
     },
+    /// A camt.053 statement's entries as its second read yields them.
+    Stream {
+        entries: mpsc::Receiver<Result<StatementLine, StatementError>>,
+        /// Entries received so far.
+        read: u64,
+        in_text: bool,
+        bytes_per_entry: u64,
+        file: PathBuf,
+    },
 }
 
 impl Source {
     /// Fills `batch` up to `REFERENCES_PER_LOOKUP_MAX` lines; answers whether more may follow
     /// and the bytes of the file read for them.
-    pub(super) fn fill(&mut self, batch: &mut Vec<FileLine>, args: &ReconcileArgs) -> Result<(bool, u64), Failure> {
+    pub(super) async fn fill(
+        &mut self,
+        batch: &mut Vec<FileLine>,
+        args: &ReconcileArgs,
+    ) -> Result<(bool, u64), Failure> {
         match self {
+            Source::Stream {
+                entries,
+                read,
+                in_text,
+                bytes_per_entry,
+                file,
+            } => {
+                while batch.len() < REFERENCES_PER_LOOKUP_MAX {
+                    match entries.recv().await {
+                        Some(Ok(entry)) => {
+                            *read += 1;
+                            batch.push(statement::file_line(entry, *read, *in_text));
+                        }
+                        Some(Err(e)) => return Err(not_valid(file, Format::Camt053, &e)),
+                        None => return Ok((false, batch.len() as u64 * *bytes_per_entry)),
+                    }
+                }
+                Ok((true, batch.len() as u64 * *bytes_per_entry))
+            }
             Source::Statement {
                 entries,
                 in_text,
@@ -77,39 +123,123 @@ pub(super) fn format_of(args: &ReconcileArgs) -> Result<Format, Failure> {
     }
     let mut head = [0u8; 512];
     let mut file = File::open(&args.file).map_err(|e| Failure(format!("cannot read {}: {e}", args.file.display())))?;
-    let n = std::io::Read::read(&mut file, &mut head).map_err(|e| Failure(e.to_string()))?;
+    let n = file.read(&mut head).map_err(|e| Failure(e.to_string()))?;
     Ok(Format::sniff(&head[..n]))
 }
 
-/// A statement read and checked whole: an entry that cannot be read stops everything (exit 2).
-pub(super) fn statement_source(args: &ReconcileArgs, format: Format, in_text: bool) -> Result<(Source, u64), Failure> {
-    let file = args.file.display();
-    let bytes = std::fs::metadata(&args.file)
-        .map_err(|e| Failure(format!("cannot read {file}: {e}")))?
-        .len();
-    if bytes > statement::STATEMENT_FILE_BYTES_MAX {
-        return Err(Failure(format!(
-            "{file} is larger than {} bytes",
-            statement::STATEMENT_FILE_BYTES_MAX
-        )));
-    }
-    let text = std::fs::read(&args.file).map_err(|e| Failure(format!("cannot read {file}: {e}")))?;
-    let entries = crate::statements::parse(format, &text)
-        .map_err(|e| Failure(format!("{file}: not a valid {} statement: {e}", format.as_str())))?;
-    let bytes_per_entry = bytes / (entries.len() as u64).max(1);
-    let entries = entries.into_iter().enumerate();
-    Ok((
-        Source::Statement {
-            entries,
-            in_text,
-            bytes_per_entry,
-        },
-        bytes,
+fn not_valid(file: &Path, format: Format, e: &StatementError) -> Failure {
+    Failure(format!(
+        "{}: not a valid {} statement: {e}",
+        file.display(),
+        format.as_str()
     ))
 }
 
-/// A CSV file opened at its header, and where its columns are.
-pub(super) fn csv_source(args: &ReconcileArgs) -> Result<(Source, u64), Failure> {
+fn unreadable(file: &Path, e: std::io::Error) -> Failure {
+    Failure(format!("cannot read {}: {e}", file.display()))
+}
+
+/// A reader that takes the SHA-256 of what it reads.
+struct Digesting<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Digesting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The line of byte `position` in a file, read again (an error's line only).
+fn line_in_file(path: &Path, position: usize) -> usize {
+    let mut bytes = Vec::new();
+    let read = File::open(path).and_then(|f| f.take(position as u64).read_to_end(&mut bytes));
+    match read {
+        Ok(_) => camt053::line_in(&bytes, position),
+        Err(_) => 0,
+    }
+}
+
+/// A statement checked whole before anything is judged: an entry that cannot be read stops
+/// everything (exit 2). Answers the source, the file's bytes and its SHA-256.
+pub(super) fn statement_source(
+    args: &ReconcileArgs,
+    format: Format,
+    in_text: bool,
+) -> Result<(Source, u64, String), Failure> {
+    let path = &args.file;
+    let bytes = std::fs::metadata(path).map_err(|e| unreadable(path, e))?.len();
+    let most = match format {
+        Format::Camt053 => statement::STATEMENT_FILE_BYTES_MAX,
+        _ => LINE_STATEMENT_BYTES_MAX,
+    };
+    if bytes > most {
+        return Err(Failure(format!("{} is larger than {most} bytes", path.display())));
+    }
+    if format == Format::Camt053 {
+        return camt_source(path, bytes, in_text);
+    }
+    let text = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let digest = hex::encode(Sha256::digest(&text));
+    let entries = crate::statements::parse(format, &text).map_err(|e| not_valid(path, format, &e))?;
+    let bytes_per_entry = bytes / (entries.len() as u64).max(1);
+    let entries = entries.into_iter().enumerate();
+    let source = Source::Statement {
+        entries,
+        in_text,
+        bytes_per_entry,
+    };
+    Ok((source, bytes, digest))
+}
+
+/// A camt.053 statement: read once to check it and take its digest, then streamed.
+fn camt_source(path: &Path, bytes: u64, in_text: bool) -> Result<(Source, u64, String), Failure> {
+    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let mut digesting = Digesting {
+        inner: file,
+        hasher: Sha256::new(),
+    };
+    let line_at = |position| line_in_file(path, position);
+    let reader = BufReader::with_capacity(STREAM_BUFFER_BYTES, &mut digesting);
+    let count =
+        camt053::read_each(reader, &line_at, &mut |_| Ok(())).map_err(|e| not_valid(path, Format::Camt053, &e))?;
+    let digest = hex::encode(digesting.hasher.finalize());
+    let source = Source::Stream {
+        entries: stream_entries(path.to_owned()),
+        read: 0,
+        in_text,
+        bytes_per_entry: bytes / count.max(1),
+        file: path.to_owned(),
+    };
+    Ok((source, bytes, digest))
+}
+
+/// The statement's entries, read on a thread of their own and sent as they come, a bounded
+/// number ahead of the judging; the reading stops when the receiver is dropped.
+fn stream_entries(path: PathBuf) -> mpsc::Receiver<Result<StatementLine, StatementError>> {
+    let (tx, rx) = mpsc::channel(STREAMED_ENTRIES_AHEAD);
+    std::thread::spawn(move || {
+        let read = File::open(&path).map_err(|e| StatementError::new("file", e.to_string()));
+        let result = read.and_then(|file| {
+            let line_at = |position| line_in_file(&path, position);
+            let reader = BufReader::with_capacity(STREAM_BUFFER_BYTES, file);
+            camt053::read_each(reader, &line_at, &mut |entry| {
+                tx.blocking_send(Ok(entry))
+                    .map_err(|_| StatementError::new("file", "the judging stopped"))
+            })
+        });
+        if let Err(e) = result {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    rx
+}
+
+/// A CSV file opened at its header, and where its columns are; with the file's SHA-256.
+pub(super) fn csv_source(args: &ReconcileArgs) -> Result<(Source, u64, String), Failure> {
     if args.currency_column.is_none() && args.currency.is_none() {
         return Err(Failure(
             "name the file's currency column (--currency-column) or its one currency (--currency)".into(),
@@ -129,6 +259,7 @@ pub(super) fn csv_source(args: &ReconcileArgs) -> Result<(Source, u64), Failure>
     let columns = Columns::of(&header, args)?;
     let read = reader.position().byte();
     let record = csv::StringRecord::new();
+    let digest = super::keep::file_digest(&args.file)?;
     Ok((
         Source::Csv {
             reader,
@@ -137,5 +268,6 @@ pub(super) fn csv_source(args: &ReconcileArgs) -> Result<(Source, u64), Failure>
             read,
         },
         bytes,
+        digest,
     ))
 }

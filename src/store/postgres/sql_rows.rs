@@ -61,6 +61,11 @@ impl SqlRows for PgOps<'_> {
     async fn select(&mut self, sql: &str, binds: &[Bind<'_>]) -> Result<Vec<Vec<String>>, StoreError> {
         select(self.read_conn().await?, sql, binds).await
     }
+
+    async fn refresh_statistics(&mut self, table: &'static str) -> Result<(), StoreError> {
+        execute(self.read_conn().await?, &format!("ANALYZE {table}"), &[]).await?;
+        Ok(())
+    }
 }
 
 /// `SqlRows` on one connection, outside any write.

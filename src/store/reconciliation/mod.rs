@@ -122,6 +122,11 @@ pub trait ReconciliationRows: Send {
 
 const RUN_COLUMNS: &str = "pass, doc";
 
+/// An outcome's stored key: its run, then its item within the run.
+fn item_key(run_id: &str, item: &str) -> String {
+    format!("{run_id}/{item}")
+}
+
 fn kept_run(row: &[String]) -> Result<KeptRun, StoreError> {
     Ok(KeptRun {
         pass: int(&row[0])?,
@@ -185,19 +190,21 @@ impl<T: SqlRows> ReconciliationRows for T {
         }
         let sql = format!(
             "SELECT item, category, record_id, resolved, doc FROM {RESULTS} \
-             WHERE account_id = $1 AND livemode = $2 AND run_id = $3 AND item IN ({})",
-            placeholders(4, items.len())
+             WHERE account_id = $1 AND livemode = $2 AND item IN ({})",
+            placeholders(3, items.len())
         );
         let [a, m] = scoped(tenant);
-        let mut binds = vec![a, m, Bind::Text(run_id)];
-        binds.extend(items.iter().map(|i| Bind::Text(i)));
+        let keys: Vec<String> = items.iter().map(|i| item_key(run_id, i)).collect();
+        let mut binds = vec![a, m];
+        binds.extend(keys.iter().map(|k| Bind::Text(k)));
         let rows = self.select(&sql, &binds).await?;
         rows.into_iter()
             .map(|r| {
+                let item = r[0].strip_prefix(run_id).and_then(|i| i.strip_prefix('/'));
                 Ok(KeptOutcome {
                     view: decode(&r[4])?,
                     resolved: r[3] == "1",
-                    item: r[0].clone(),
+                    item: item.unwrap_or_default().to_owned(),
                     category: r[1].clone(),
                     record_id: r[2].clone(),
                 })
@@ -214,13 +221,14 @@ impl<T: SqlRows> ReconciliationRows for T {
             return Ok(());
         }
         let docs: Vec<String> = rows.iter().map(|r| super::doc::encode(&r.view)).collect();
+        let keys: Vec<String> = rows.iter().map(|r| item_key(&r.view.run, &r.item)).collect();
         let mut sql = format!(
             "INSERT INTO {RESULTS} (account_id, livemode, id, run_id, item, created, category, record_id, open, \
              resolved, pass, doc) VALUES "
         );
         let [a, m] = scoped(tenant);
         let mut binds: Vec<Bind<'_>> = vec![a, m, Bind::Int(pass)];
-        for (i, (row, doc)) in rows.iter().zip(&docs).enumerate() {
+        for (i, ((row, doc), key)) in rows.iter().zip(&docs).zip(&keys).enumerate() {
             let n = binds.len();
             if i > 0 {
                 sql.push_str(", ");
@@ -232,7 +240,7 @@ impl<T: SqlRows> ReconciliationRows for T {
             binds.extend([
                 Bind::Text(&view.id),
                 Bind::Text(&view.run),
-                Bind::Text(&row.item),
+                Bind::Text(key),
                 Bind::Int(view.created),
                 Bind::Text(&row.category),
                 Bind::Text(&row.record_id),
@@ -242,7 +250,7 @@ impl<T: SqlRows> ReconciliationRows for T {
             ]);
         }
         sql.push_str(
-            " ON CONFLICT (account_id, livemode, run_id, item) DO UPDATE SET category = excluded.category, \
+            " ON CONFLICT (account_id, livemode, item) DO UPDATE SET category = excluded.category, \
              record_id = excluded.record_id, open = excluded.open, resolved = excluded.resolved, \
              pass = excluded.pass, doc = excluded.doc",
         );
@@ -251,6 +259,9 @@ impl<T: SqlRows> ReconciliationRows for T {
     }
 
     async fn drop_stale_outcomes(&mut self, tenant: &Tenant, run_id: &str, pass: i64) -> Result<u64, StoreError> {
+        // A pass has just written its outcomes, perhaps a million: the statuses are settled by
+        // looking them up, planned on what the table holds now.
+        self.refresh_statistics(RESULTS).await?;
         let sql = format!(
             "DELETE FROM {RESULTS} WHERE account_id = $1 AND livemode = $2 AND run_id = $3 AND pass < $4 AND NOT resolved"
         );
@@ -290,7 +301,7 @@ impl<T: SqlRows> ReconciliationRows for T {
         }
         let sql = format!(
             "SELECT record_id, category, id FROM {RESULTS} WHERE account_id = $1 AND livemode = $2 AND run_id = $3 \
-             AND record_id IN ({}) ORDER BY record_id, seq",
+             AND record_id <> '' AND record_id IN ({}) ORDER BY record_id, seq",
             placeholders(4, ids.len())
         );
         let [a, m] = scoped(tenant);
@@ -333,16 +344,21 @@ impl<T: SqlRows> ReconciliationRows for T {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        // By the payments (`record_id <> ''` lets the partial index serve); the category is
+        // checked here, so that no index of open breaks by category is walked instead.
         let sql = format!(
-            "SELECT doc FROM {RESULTS} WHERE account_id = $1 AND livemode = $2 AND record_id IN ({}) \
-             AND category = 'missing_in_file' AND open AND run_id <> $3",
+            "SELECT category, doc FROM {RESULTS} WHERE account_id = $1 AND livemode = $2 AND record_id <> '' \
+             AND record_id IN ({}) AND open AND run_id <> $3",
             placeholders(4, ids.len())
         );
         let [a, m] = scoped(tenant);
         let mut binds = vec![a, m, Bind::Text(run_id)];
         binds.extend(ids.iter().map(|i| Bind::Text(i)));
         let rows = self.select(&sql, &binds).await?;
-        rows.iter().map(|r| decode(&r[0])).collect()
+        rows.iter()
+            .filter(|r| r[0] == Category::MissingInFile.as_str())
+            .map(|r| decode(&r[1]))
+            .collect()
     }
 
     async fn outcome(&mut self, tenant: &Tenant, id: &str) -> Result<Option<ResultView>, StoreError> {

@@ -36,6 +36,8 @@ impl ResultFilter {
         }
         if let Some(record) = &self.payment_record {
             conditions.push(Filter::Equals("record_id", record));
+            // The condition of the partial index by payment, said so that SQLite uses it.
+            conditions.push(Filter::Sql("record_id <> ''"));
         }
         conditions
     }

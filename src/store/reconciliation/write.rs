@@ -104,12 +104,12 @@ impl Mutation for KeepOutcomes {
         );
         let tenant = at.tenant;
         let items: Vec<&str> = self.outcomes.iter().map(|o| o.item.as_str()).collect();
-        let mut earlier: HashMap<String, KeptOutcome> = rows
-            .kept_outcomes(tenant, &self.run_id, &items)
-            .await?
-            .into_iter()
-            .map(|k| (k.item.clone(), k))
-            .collect();
+        // A run's first pass has nothing to find (and its table's statistics lag its writes).
+        let earlier = match self.pass {
+            1 => Vec::new(),
+            _ => rows.kept_outcomes(tenant, &self.run_id, &items).await?,
+        };
+        let mut earlier: HashMap<String, KeptOutcome> = earlier.into_iter().map(|k| (k.item.clone(), k)).collect();
         let mut changed = 0;
         let kept: Vec<KeptOutcome> = self
             .outcomes
