@@ -24,9 +24,9 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// `payrec listen`.
 pub async fn listen(args: &ListenArgs) -> Result<(), Failure> {
     let remote = Remote::new(&args.remote)?;
-    let (endpoint_id, secret) = open_session(&remote, args).await?;
+    let (endpoint_id, secret, newest) = open_session(&remote, args).await?;
     let forwarded = tokio::select! {
-        result = forward_events(&remote, args, &secret) => result,
+        result = forward_events(&remote, args, &secret, newest) => result,
         () = super::serve::shutdown_signal() => Ok(()),
     };
     let path = format!("/v1/webhook_endpoints/{endpoint_id}");
@@ -41,8 +41,9 @@ pub async fn listen(args: &ListenArgs) -> Result<(), Failure> {
     forwarded.and(removed.map(|_| ()))
 }
 
-/// The session's endpoint, made and disabled; its id and signing secret.
-async fn open_session(remote: &Remote, args: &ListenArgs) -> Result<(String, String), Failure> {
+/// The session's endpoint, made and disabled; its id and signing secret, and the newest event
+/// before the session was ready (every later one is forwarded).
+async fn open_session(remote: &Remote, args: &ListenArgs) -> Result<(String, String, Option<String>), Failure> {
     let mut form = vec![("url", args.forward_to.as_str()), ("description", "payrec listen")];
     match args.events.is_empty() {
         true => form.push(("enabled_events[]", "*")),
@@ -53,19 +54,25 @@ async fn open_session(remote: &Remote, args: &ListenArgs) -> Result<(String, Str
     let secret = endpoint["secret"].as_str().unwrap_or_default().to_owned();
     let path = format!("/v1/webhook_endpoints/{id}");
     remote.call(Method::POST, &path, &[("disabled", "true")]).await?;
+    // Read before "Ready!": an event made as soon as it is printed is after this one.
+    let first = remote.call(Method::GET, "/v1/events", &[("limit", "1")]).await?;
+    let newest = first["data"][0]["id"].as_str().map(str::to_owned);
     let version = endpoint["api_version"]
         .as_str()
         .unwrap_or(crate::api_version::API_VERSION);
     println!(
         "Ready! You are using Stripe API Version [{version}]. Your webhook signing secret is {secret} (^C to quit)"
     );
-    Ok((id, secret))
+    Ok((id, secret, newest))
 }
 
 /// Reads new events and forwards each, oldest first, until stopped or the server fails.
-async fn forward_events(remote: &Remote, args: &ListenArgs, secret: &str) -> Result<(), Failure> {
-    let first = remote.call(Method::GET, "/v1/events", &[("limit", "1")]).await?;
-    let mut newest: Option<String> = first["data"][0]["id"].as_str().map(str::to_owned);
+async fn forward_events(
+    remote: &Remote,
+    args: &ListenArgs,
+    secret: &str,
+    mut newest: Option<String>,
+) -> Result<(), Failure> {
     let http = reqwest::Client::builder().timeout(FORWARD_TIMEOUT).build()?;
     loop {
         for id in new_events(remote, &mut newest).await? {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use super::csv_lines::{Columns, parse_line};
 use super::statement;
-use super::{Columns, parse_line};
 use crate::cli::Failure;
 use crate::cli::args::ReconcileArgs;
 use crate::cli::csv_bound::{BoundedRecords, CSV_RECORD_BYTES_MAX};

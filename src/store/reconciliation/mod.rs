@@ -103,7 +103,8 @@ pub trait ReconciliationRows: Send {
         ids: &[String],
     ) -> Result<Vec<(String, Category, String)>, StoreError>;
     async fn statuses(&mut self, tenant: &Tenant, ids: &[String]) -> Result<Vec<PaymentStatus>, StoreError>;
-    async fn put_status(&mut self, tenant: &Tenant, status: &PaymentStatus, now: i64) -> Result<(), StoreError>;
+    /// Sets these payments' statuses, in one statement (at most `STATUSES_PER_WRITE`).
+    async fn put_statuses(&mut self, tenant: &Tenant, statuses: &[PaymentStatus], now: i64) -> Result<(), StoreError>;
     /// The open `missing_in_file` outcomes of other runs than `run_id` naming these payments.
     async fn open_missing_elsewhere(
         &mut self,
@@ -116,6 +117,8 @@ pub trait ReconciliationRows: Send {
     async fn put_outcome_view(&mut self, tenant: &Tenant, view: &ResultView) -> Result<(), StoreError>;
     /// The stored documents of these payment records.
     async fn record_docs(&mut self, tenant: &Tenant, ids: &[String]) -> Result<Vec<String>, StoreError>;
+    /// `SqlRows::refresh_statistics`: before and after a run's bulk reads and writes.
+    async fn refresh_statistics(&mut self, table: &'static str) -> Result<(), StoreError>;
     /// The run's outcomes per category, and its open breaks.
     async fn run_counts(&mut self, tenant: &Tenant, run_id: &str) -> Result<(Vec<(Category, u64)>, u64), StoreError>;
 }
@@ -136,6 +139,10 @@ fn kept_run(row: &[String]) -> Result<KeptRun, StoreError> {
 
 #[async_trait]
 impl<T: SqlRows> ReconciliationRows for T {
+    async fn refresh_statistics(&mut self, table: &'static str) -> Result<(), StoreError> {
+        SqlRows::refresh_statistics(self, table).await
+    }
+
     async fn run_of_file(&mut self, tenant: &Tenant, digest: &str) -> Result<Option<KeptRun>, StoreError> {
         let sql =
             format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE account_id = $1 AND livemode = $2 AND file_digest = $3");
@@ -261,7 +268,7 @@ impl<T: SqlRows> ReconciliationRows for T {
     async fn drop_stale_outcomes(&mut self, tenant: &Tenant, run_id: &str, pass: i64) -> Result<u64, StoreError> {
         // A pass has just written its outcomes, perhaps a million: the statuses are settled by
         // looking them up, planned on what the table holds now.
-        self.refresh_statistics(RESULTS).await?;
+        SqlRows::refresh_statistics(self, RESULTS).await?;
         let sql = format!(
             "DELETE FROM {RESULTS} WHERE account_id = $1 AND livemode = $2 AND run_id = $3 AND pass < $4 AND NOT resolved"
         );
@@ -317,21 +324,37 @@ impl<T: SqlRows> ReconciliationRows for T {
         read::statuses(self, tenant, ids).await
     }
 
-    async fn put_status(&mut self, tenant: &Tenant, status: &PaymentStatus, now: i64) -> Result<(), StoreError> {
-        let sql = "INSERT INTO payment_reconciliations (account_id, livemode, record_id, status, run_id, result_id, updated) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, livemode, record_id) DO UPDATE SET \
-                   status = excluded.status, run_id = excluded.run_id, result_id = excluded.result_id, updated = excluded.updated";
+    async fn put_statuses(&mut self, tenant: &Tenant, statuses: &[PaymentStatus], now: i64) -> Result<(), StoreError> {
+        assert!(
+            statuses.len() <= STATUSES_PER_WRITE,
+            "statuses are set in bounded slices"
+        );
+        if statuses.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from(
+            "INSERT INTO payment_reconciliations (account_id, livemode, record_id, status, run_id, result_id, updated) VALUES ",
+        );
         let [a, m] = scoped(tenant);
-        let binds = [
-            a,
-            m,
-            Bind::Text(&status.record_id),
-            Bind::Text(status.status.as_str()),
-            Bind::Text(&status.run_id),
-            Bind::Text(&status.result_id),
-            Bind::Int(now),
-        ];
-        self.execute(sql, &binds).await?;
+        let mut binds = vec![a, m, Bind::Int(now)];
+        for (i, status) in statuses.iter().enumerate() {
+            let n = binds.len();
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("($1, $2, ${}, ${}, ${}, ${}, $3)", n + 1, n + 2, n + 3, n + 4));
+            binds.extend([
+                Bind::Text(&status.record_id),
+                Bind::Text(status.status.as_str()),
+                Bind::Text(&status.run_id),
+                Bind::Text(&status.result_id),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (account_id, livemode, record_id) DO UPDATE SET status = excluded.status, \
+             run_id = excluded.run_id, result_id = excluded.result_id, updated = excluded.updated",
+        );
+        self.execute(&sql, &binds).await?;
         Ok(())
     }
 

@@ -109,7 +109,8 @@ async fn matched_by_hand(
         run_id: resolved.run.clone(),
         result_id: resolved.id.clone(),
     };
-    rows.put_status(at.tenant, &status, at.now).await?;
+    rows.put_statuses(at.tenant, std::slice::from_ref(&status), at.now)
+        .await?;
     let resolution = resolved.resolution.clone().expect("a resolved outcome");
     // No run is named "": every run's open `missing_in_file` of the payment.
     for missing in rows.open_missing_elsewhere(at.tenant, "", &ids).await? {

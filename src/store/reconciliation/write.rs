@@ -45,6 +45,11 @@ impl Mutation for StartRun {
 
     async fn apply(self, rows: &mut dyn WriteOps, at: &WriteContext<'_>) -> Result<RunPass, StoreError> {
         let tenant = at.tenant;
+        // The run looks the ledger up by reference, in bulk: planned on what the tables hold
+        // now, not on what they held before an import.
+        for table in ["payment_records", "refunds"] {
+            rows.refresh_statistics(table).await?;
+        }
         let earlier = rows.run_of_file(tenant, &self.file.sha256).await?;
         let new = earlier.is_none();
         let mut run = earlier.unwrap_or_else(|| KeptRun {
@@ -204,7 +209,7 @@ impl Mutation for SettleStatuses {
             .collect();
         let mut events = Vec::new();
         let mut matched = Vec::new();
-        let mut changed = 0;
+        let mut changed = Vec::new();
         for chunk in outcomes.chunk_by(|a, b| a.0 == b.0) {
             let record_id = &chunk[0].0;
             let Some((status, result_id)) = status_of(chunk.iter().map(|(_, c, id)| (*c, id.as_str()))) else {
@@ -220,8 +225,7 @@ impl Mutation for SettleStatuses {
                 run_id: self.run_id.clone(),
                 result_id: result_id.to_owned(),
             };
-            rows.put_status(tenant, &now, at.now).await?;
-            changed += 1;
+            changed.push(now);
             if status.is_match() {
                 matched.push(record_id.clone());
             }
@@ -229,11 +233,12 @@ impl Mutation for SettleStatuses {
                 events.push((record_id.clone(), kind));
             }
         }
+        rows.put_statuses(tenant, &changed, at.now).await?;
         close_missing_elsewhere(rows, at, &self.run_id, &matched).await?;
         emit(rows, at, events).await?;
         Ok(Settled {
             last: Some(last),
-            changed,
+            changed: changed.len() as u64,
         })
     }
 }
