@@ -69,6 +69,15 @@ fn scoped<'a>(tenant: &'a Tenant) -> [Bind<'a>; 2] {
     [Bind::Text(&tenant.account_id), Bind::Bool(tenant.livemode)]
 }
 
+/// The tenant (`$1`, `$2`), then the run (`$3`) if given, then `ids`: an `IN (…)` list from the
+/// next placeholder on.
+fn tenant_binds<'a>(tenant: &'a Tenant, run: Option<&'a str>, ids: &'a [String]) -> Vec<Bind<'a>> {
+    let mut binds = scoped(tenant).to_vec();
+    binds.extend(run.map(Bind::Text));
+    binds.extend(ids.iter().map(|i| Bind::Text(i)));
+    binds
+}
+
 /// The rows of runs and outcomes inside a write's open transaction.
 #[async_trait]
 pub trait ReconciliationRows: Send {
@@ -311,9 +320,7 @@ impl<T: SqlRows> ReconciliationRows for T {
              AND record_id <> '' AND record_id IN ({}) ORDER BY record_id, seq",
             placeholders(4, ids.len())
         );
-        let [a, m] = scoped(tenant);
-        let mut binds = vec![a, m, Bind::Text(run_id)];
-        binds.extend(ids.iter().map(|i| Bind::Text(i)));
+        let binds = tenant_binds(tenant, Some(run_id), ids);
         let rows = self.select(&sql, &binds).await?;
         rows.into_iter()
             .map(|mut r| Ok((std::mem::take(&mut r[0]), category(&r[1])?, std::mem::take(&mut r[2]))))
@@ -374,9 +381,7 @@ impl<T: SqlRows> ReconciliationRows for T {
              AND record_id IN ({}) AND open AND run_id <> $3",
             placeholders(4, ids.len())
         );
-        let [a, m] = scoped(tenant);
-        let mut binds = vec![a, m, Bind::Text(run_id)];
-        binds.extend(ids.iter().map(|i| Bind::Text(i)));
+        let binds = tenant_binds(tenant, Some(run_id), ids);
         let rows = self.select(&sql, &binds).await?;
         rows.iter()
             .filter(|r| r[0] == Category::MissingInFile.as_str())
@@ -414,9 +419,7 @@ impl<T: SqlRows> ReconciliationRows for T {
             "SELECT doc FROM payment_records WHERE account_id = $1 AND livemode = $2 AND id IN ({}) ORDER BY id",
             placeholders(3, ids.len())
         );
-        let [a, m] = scoped(tenant);
-        let mut binds = vec![a, m];
-        binds.extend(ids.iter().map(|i| Bind::Text(i)));
+        let binds = tenant_binds(tenant, None, ids);
         Ok(self
             .select(&sql, &binds)
             .await?

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{PaymentStatus, RESULTS, RUNS, category, decode, scoped};
+use super::{PaymentStatus, RESULTS, RUNS, category, decode, scoped, tenant_binds};
 use crate::reconcile::Category;
 use crate::reconcile::kept::{ResultView, RunView};
 use crate::store::page::{Bind, Filter};
@@ -81,9 +81,7 @@ pub(crate) async fn statuses(
          WHERE account_id = $1 AND livemode = $2 AND record_id IN ({})",
         placeholders(3, ids.len())
     );
-    let [a, m] = scoped(tenant);
-    let mut binds = vec![a, m];
-    binds.extend(ids.iter().map(|i| Bind::Text(i)));
+    let binds = tenant_binds(tenant, None, ids);
     let rows = rows.select(&sql, &binds).await?;
     rows.into_iter()
         .map(|mut r| {
