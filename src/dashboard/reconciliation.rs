@@ -15,7 +15,6 @@ use super::format::{money, time};
 use super::layout::page;
 use super::paths;
 use super::session::{SignedIn, forged};
-use crate::events::render::EventRequest;
 use crate::reconcile::kept::{ResultView, RunView};
 use crate::reconcile::{CATEGORIES, Category};
 use crate::state::AppState;
@@ -239,20 +238,12 @@ pub async fn resolve(
         "mark" => ByHand::Mark { reason: form.reason },
         _ => return Ok(refused(&user, StatusCode::BAD_REQUEST, "Choose Match or Mark.")),
     };
-    let write = Write {
-        tenant: user.session.tenant.clone(),
-        mutation: ResolveBreak {
-            result_id: form.result,
-            by_hand,
-            by: format!("dashboard:{}", user.session.key_id),
-        },
-        idempotency: None,
-        request: EventRequest {
-            request_id: None,
-            idempotency_key: None,
-        },
-        now: crate::clock::unix_now(),
+    let mutation = ResolveBreak {
+        result_id: form.result,
+        by_hand,
+        by: format!("dashboard:{}", user.session.key_id),
     };
+    let write = Write::without_request(user.session.tenant.clone(), mutation);
     let WriteOutcome::Executed { result, .. } = app.store.write(write).await? else {
         unreachable!("a resolution carries no idempotency key");
     };

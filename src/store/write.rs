@@ -112,6 +112,23 @@ pub struct Write<M: Mutation> {
     pub now: i64,
 }
 
+impl<M: Mutation> Write<M> {
+    /// A write no API request asked for (a job, a command, a dashboard form): no idempotency
+    /// key, its events' `request` null, at the time it is made.
+    pub fn without_request(tenant: Tenant, mutation: M) -> Self {
+        Write {
+            tenant,
+            mutation,
+            idempotency: None,
+            request: EventRequest {
+                request_id: None,
+                idempotency_key: None,
+            },
+            now: crate::clock::unix_now(),
+        }
+    }
+}
+
 /// What a write produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome<D> {

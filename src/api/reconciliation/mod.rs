@@ -12,10 +12,10 @@ use super::route::{Returns, Route};
 use crate::reconcile::kept::{RESULT_OBJECT, RUN_OBJECT};
 use crate::reconcile::{CATEGORIES, Category};
 use crate::state::AppState;
+use crate::store::Tenant;
 use crate::store::reconciliation::ResultFilter;
-use crate::store::{Page, Tenant};
 use crate::wire::error::ApiError;
-use crate::wire::list::{ListLimit, list_error, list_query};
+use crate::wire::list::{ListEnvelope, ListLimit, list_error, list_query};
 use crate::wire::params::{LookupId, ParamObject, params};
 use crate::wire::request::{ApiRequest, PathId};
 
@@ -103,24 +103,6 @@ pub const RETRIEVE_RESULT: Route = Route::get(
 
 pub const ROUTES: &[&Route] = &[&LIST_RUNS, &RETRIEVE_RUN, &LIST_RESULTS, &LIST_BREAKS, &RETRIEVE_RESULT];
 
-/// Stripe's list envelope around a page, its fields in Stripe's order.
-#[derive(serde::Serialize)]
-struct ListBody<'a, T> {
-    object: &'static str,
-    data: &'a [T],
-    has_more: bool,
-    url: &'a str,
-}
-
-fn list_body<'a, T: serde::Serialize>(page: &'a Page<T>, url: &'a str) -> ListBody<'a, T> {
-    ListBody {
-        object: "list",
-        data: &page.data,
-        has_more: page.has_more,
-        url,
-    }
-}
-
 async fn list_runs(State(app): State<AppState>, tenant: Tenant, request: ApiRequest) -> Result<Response, ApiError> {
     let p: ListRunsParams = request.read()?;
     let query = list_query(p.limit, p.starting_after, p.ending_before, (None, None))?;
@@ -129,7 +111,7 @@ async fn list_runs(State(app): State<AppState>, tenant: Tenant, request: ApiRequ
         .list_runs(&tenant, &query)
         .await
         .map_err(list_error(RUN_OBJECT, &query))?;
-    Ok(ok_json(&list_body(&page, RUNS_PATH)))
+    Ok(ok_json(&ListEnvelope::new(RUNS_PATH, page.data, page.has_more)))
 }
 
 async fn retrieve_run(
@@ -167,7 +149,7 @@ async fn results(
     tenant: &Tenant,
     p: ListResultsParams,
     open_only: bool,
-    url: &str,
+    url: &'static str,
 ) -> Result<Response, ApiError> {
     let filter = ResultFilter {
         run: p.run.map(|r| r.0),
@@ -181,7 +163,7 @@ async fn results(
         .list_results(tenant, &query, &filter)
         .await
         .map_err(list_error(RESULT_OBJECT, &query))?;
-    Ok(ok_json(&list_body(&page, url)))
+    Ok(ok_json(&ListEnvelope::new(url, page.data, page.has_more)))
 }
 
 async fn list_results(State(app): State<AppState>, tenant: Tenant, request: ApiRequest) -> Result<Response, ApiError> {

@@ -3,13 +3,11 @@
 //! transaction), then the payments' statuses settled with their events, then the run complete.
 //! The same file judged again is another pass of the same run: nothing is duplicated.
 
-use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::cli::Failure;
-use crate::events::render::EventRequest;
 use crate::reconcile::Rules;
 use crate::reconcile::kept::{Outcome, RunFile, RunView, RunWindow};
 use crate::store::reconciliation::OUTCOMES_PER_WRITE;
@@ -17,20 +15,13 @@ use crate::store::reconciliation::write::{CompleteRun, DropStale, KeepOutcomes, 
 use crate::store::write::{Mutation, TypedWrites, WriteOutcome};
 use crate::store::{Store, Tenant, Write};
 
-/// The hex SHA-256 of a file's bytes, read in blocks.
+/// The hex SHA-256 of a file's bytes, read as it goes.
 pub fn file_digest(path: &Path) -> Result<String, Failure> {
-    let mut file = std::fs::File::open(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    let unreadable = |e: std::io::Error| Failure(format!("cannot read {}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
     let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 1 << 16];
-    loop {
-        let n = file
-            .read(&mut block)
-            .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&block[..n]);
-    }
+    std::io::copy(&mut file, &mut hasher).map_err(unreadable)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Who runs the command: the login of the process's user.
@@ -49,16 +40,7 @@ pub struct Keeper {
 }
 
 async fn write<M: Mutation>(store: &dyn Store, tenant: &Tenant, mutation: M) -> Result<M::Done, Failure> {
-    let write = Write {
-        tenant: tenant.clone(),
-        mutation,
-        idempotency: None,
-        request: EventRequest {
-            request_id: None,
-            idempotency_key: None,
-        },
-        now: crate::clock::unix_now(),
-    };
+    let write = Write::without_request(tenant.clone(), mutation);
     match store.write(write).await {
         Ok(WriteOutcome::Executed { result, .. }) => Ok(result),
         Ok(WriteOutcome::AlreadySaved(_)) => unreachable!("a run's writes carry no idempotency key"),

@@ -19,7 +19,6 @@ use rand::Rng;
 use tokio::sync::mpsc;
 
 use crate::events::EndpointCommand;
-use crate::events::render::EventRequest;
 use crate::state::{AppState, WebhookConfig};
 use crate::store::{
     Claim, ClaimedDelivery, DeliveryNext, FailingEndpoint, FinishedDelivery, Released, Store, TypedWrites, Write,
@@ -222,18 +221,10 @@ impl Worker {
     /// Disables an endpoint that has failed for days, with the event that says so (a failure
     /// is logged; the next failed attempt asks again).
     async fn disable(&self, failing: FailingEndpoint) {
-        let write = Write {
-            tenant: failing.tenant,
-            mutation: EndpointCommand::DisableFailing {
-                id: failing.endpoint_id.clone(),
-            },
-            idempotency: None,
-            request: EventRequest {
-                request_id: None,
-                idempotency_key: None,
-            },
-            now: crate::clock::unix_now(),
+        let mutation = EndpointCommand::DisableFailing {
+            id: failing.endpoint_id.clone(),
         };
+        let write = Write::without_request(failing.tenant, mutation);
         match self.store.write(write).await {
             Ok(_) => tracing::warn!(
                 endpoint = %failing.endpoint_id,
