@@ -31,8 +31,6 @@ pub struct StartRun {
 pub struct RunPass {
     pub run_id: String,
     pub pass: i64,
-    /// Whether an earlier pass judged this file.
-    pub again: bool,
 }
 
 #[async_trait]
@@ -79,7 +77,6 @@ impl Mutation for StartRun {
         Ok(RunPass {
             run_id: run.view.id,
             pass: run.pass,
-            again: !new,
         })
     }
 }
