@@ -27,7 +27,7 @@ use settlement::Settlement;
 
 use crate::export::safe_cells;
 use crate::reconcile::kept::{Outcome, RunFile, RunView, RunWindow};
-use crate::reconcile::payout::judge_payout;
+use crate::reconcile::payout::{PayoutLedger, SettlementRow, judge_payout};
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
 use crate::records::model::PaymentRecord;
 use crate::records::totals::SECONDS_PER_DAY;
@@ -138,8 +138,9 @@ async fn judge_batch(
     Ok(())
 }
 
-/// A line naming a payout of the settlement file: its payments looked up and judged together;
-/// when they match, each is reported after the line.
+/// A line naming a payout of the settlement file: its payments (and refunds, the rows of
+/// negative gross) looked up and judged together; when they match, each is reported after the
+/// line.
 async fn judge_payout_line(
     judging: &Judging<'_>,
     line: &FileLine,
@@ -148,10 +149,27 @@ async fn judge_payout_line(
     out: &mut Output,
 ) -> Result<(), Failure> {
     let rows = &judging.settlement.payouts[payout];
-    let references: Vec<String> = rows.iter().map(|r| r.payment_reference.clone()).collect();
-    let records = judging.records_by_reference(&references).await?;
-    let found = |r: &str| records.get(r).cloned();
-    let mut judged = judge_payout(line, payout, rows, &found, &judging.rules.tolerance);
+    let (refund_rows, payment_rows): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.gross < 0);
+    let references = |rows: &[&SettlementRow]| rows.iter().map(|r| r.payment_reference.clone()).collect::<Vec<_>>();
+    let records = judging.records_by_reference(&references(&payment_rows)).await?;
+    let mut refunds = HashMap::new();
+    for slice in references(&refund_rows).chunks(REFERENCES_PER_LOOKUP_MAX) {
+        for refund in judging.store.refunds_by_references(judging.tenant, slice).await? {
+            refunds.insert(refund.refund_reference.clone(), refund);
+        }
+    }
+    let found = |row: &SettlementRow| {
+        let reference = &row.payment_reference;
+        match row.gross < 0 {
+            true => refunds.get(reference).cloned().map_or(Found::Nothing, Found::Refund),
+            false => records.get(reference).cloned().map_or(Found::Nothing, Found::Record),
+        }
+    };
+    let ledger = PayoutLedger {
+        found: &found,
+        named_before: &|reference| seen.contains(reference),
+    };
+    let mut judged = judge_payout(line, payout, rows, &ledger, &judging.rules.tolerance);
     if !seen.insert(payout.to_owned()) {
         judged.line.category = Category::DuplicateInFile;
         judged.payments.clear();

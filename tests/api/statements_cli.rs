@@ -230,6 +230,105 @@ async fn a_payout_line_matches_its_settlement_payments_less_their_fees(server: T
 }
 
 #[backend_test]
+async fn a_payout_nets_the_refunds_its_settlement_lists_as_negative_rows(server: TestServer) {
+    paid(&server, "pr-po-1", "100000", "eur").await;
+    paid(&server, "pr-po-2", "100000", "eur").await;
+    let third = paid(&server, "pr-po-3", "50000", "eur").await;
+    let refunded = refund(
+        &server,
+        &third,
+        "re-po-3",
+        &[("amount[value]", "48500"), ("amount[currency]", "eur")],
+    )
+    .await;
+    assert_eq!(refunded.status, 200, "{}", refunded.body);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 970.00 + 970.00 + 485.00 - 485.00: the payout line's 1940.00.
+    let settlement = dir.path().join("settlement.csv");
+    std::fs::write(
+        &settlement,
+        "payout_id,payment_reference,currency,gross,fee,net\n\
+         PAYOUT-7,pr-po-1,EUR,1000.00,30.00,970.00\n\
+         PAYOUT-7,pr-po-2,EUR,1000.00,30.00,970.00\n\
+         PAYOUT-7,pr-po-3,EUR,500.00,15.00,485.00\n\
+         PAYOUT-7,re-po-3,EUR,-485.00,0.00,-485.00\n",
+    )
+    .expect("write");
+    let report = dir.path().join("report.csv");
+    let (settlement_arg, report_arg) = (settlement.display().to_string(), report.display().to_string());
+    let args = ["--settlement", settlement_arg.as_str(), "--report", report_arg.as_str()];
+    let (code, stdout, stderr) = reconcile(&server, &fixture("payout.xml"), &args);
+    assert_eq!(code, 0, "everything matched\n{stdout}\n{stderr}");
+    assert_eq!(
+        rows(&report),
+        [
+            row("PAYOUT-7", "matched_in_payout"),
+            row("pr-po-1", "matched_in_payout"),
+            row("pr-po-2", "matched_in_payout"),
+            row("pr-po-3", "matched_in_payout"),
+            row("re-po-3", "matched_in_payout"),
+        ]
+    );
+    // A refund row whose amount is not the refund's: the payout does not add up.
+    std::fs::write(
+        &settlement,
+        "payout_id,payment_reference,currency,gross,fee,net\n\
+         PAYOUT-7,pr-po-1,EUR,1000.00,30.00,970.00\n\
+         PAYOUT-7,pr-po-2,EUR,1000.00,30.00,970.00\n\
+         PAYOUT-7,pr-po-3,EUR,500.00,15.00,485.00\n\
+         PAYOUT-7,re-po-3,EUR,-480.00,5.00,-485.00\n",
+    )
+    .expect("write");
+    let (code, _, _) = reconcile(&server, &fixture("payout.xml"), &args);
+    assert_eq!(code, 1);
+    assert_eq!(rows(&report)[0], row("PAYOUT-7", "amount_mismatch"));
+}
+
+#[backend_test]
+async fn a_payment_named_by_a_line_and_by_a_later_payout_is_counted_once(server: TestServer) {
+    paid(&server, "pr-po-1", "100000", "eur").await;
+    paid(&server, "pr-po-2", "100000", "eur").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let today = payrec::clock::unix_now();
+    let file = dir.path().join("bank.csv");
+    std::fs::write(
+        &file,
+        format!("Reference,Amount,Date\npr-po-1,1000.00,{today}\nPAYOUT-7,1940.00,{today}\n"),
+    )
+    .expect("write");
+    let report = dir.path().join("report.csv");
+    let (settlement, report_arg) = (
+        fixture("payout_settlement.csv").display().to_string(),
+        report.display().to_string(),
+    );
+    let args = [
+        "--settlement",
+        settlement.as_str(),
+        "--report",
+        report_arg.as_str(),
+        "--reference-column",
+        "Reference",
+        "--amount-column",
+        "Amount",
+        "--date-column",
+        "Date",
+        "--currency",
+        "eur",
+    ];
+    let (code, stdout, stderr) = reconcile(&server, &file, &args);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(
+        rows(&report),
+        [
+            row("pr-po-1", "matched"),
+            row("PAYOUT-7", "duplicate_in_file"),
+            row("pr-po-2", "missing_in_file"),
+        ],
+        "pr-po-1 is counted where it was first named, once"
+    );
+}
+
+#[backend_test]
 async fn a_statement_whose_lines_bring_many_references_is_looked_up_in_bounded_slices(server: TestServer) {
     paid(&server, "bulk-ref-599", "1000", "eur").await;
     let entries: String = (0..600)

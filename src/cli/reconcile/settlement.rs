@@ -1,6 +1,7 @@
 //! `--settlement FILE`: a processor's settlement report, the payments of each payout. A CSV
 //! with the columns `payout_id`, `payment_reference`, `currency`, `gross`, `fee` and `net`
-//! (decimals in the currency's units, other columns ignored), read and checked whole before
+//! (decimals in the currency's units, other columns ignored; a refund's row has a negative
+//! gross and its `refund_reference` as `payment_reference`), read and checked whole before
 //! anything is judged: every row's net must be its gross less its fee, and a payout is in one
 //! currency.
 
