@@ -6,6 +6,9 @@
 //! type adds, the bank reference, the customer reference, and the text, which runs to the end of
 //! the record (it may hold commas and slashes).
 
+use std::io::BufRead;
+
+use super::lines::TextLines;
 use super::{Direction, Reference, StatementError, StatementLine, bounded, check_count, currency, yymmdd};
 
 /// One logical record: its type, the line it starts on, and its fields (continuations joined).
@@ -25,19 +28,34 @@ struct Context {
 
 /// Reads every `16` record of the file as an entry.
 pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
-    let records = records(text)?;
-    match records.first() {
-        Some(first) if first.kind == "01" => {}
-        _ => {
+    let mut lines = Vec::new();
+    read_each(text.as_bytes(), &mut |line| {
+        lines.push(line);
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
+/// Reads every `16` record of the file as an entry as it goes, handing each to `each`; answers
+/// how many there were.
+pub fn read_each<R: BufRead>(
+    input: R,
+    each: &mut dyn FnMut(StatementLine) -> Result<(), StatementError>,
+) -> Result<u64, StatementError> {
+    let mut records = Records {
+        lines: TextLines::new(input),
+        current: None,
+    };
+    let mut context = Context::default();
+    let mut count = 0u64;
+    let mut first = true;
+    while let Some(record) = records.next_record()? {
+        if std::mem::take(&mut first) && record.kind != "01" {
             return Err(StatementError::new(
                 "line 1",
                 "not a BAI2 file: it does not begin with a 01 record",
             ));
         }
-    }
-    let mut context = Context::default();
-    let mut lines = Vec::new();
-    for record in &records {
         let at = format!("line {}", record.line);
         let fields: Vec<&str> = record.text.split(',').collect();
         match record.kind.as_str() {
@@ -47,53 +65,71 @@ pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
             }
             "03" => context.account_currency = optional_currency(fields.get(1).copied(), &at)?,
             "16" => {
-                lines.push(entry(record, &context, &at)?);
-                check_count(lines.len(), &at)?;
+                count += 1;
+                check_count(count as usize, &at)?;
+                each(entry(&record, &context, &at)?)?;
             }
             "49" => context.account_currency = None,
             "01" | "98" | "99" => {}
             other => return Err(StatementError::new(at, format!("{other:?} is not a BAI2 record type"))),
         }
     }
-    Ok(lines)
+    if first {
+        return Err(StatementError::new(
+            "line 1",
+            "not a BAI2 file: it does not begin with a 01 record",
+        ));
+    }
+    Ok(count)
 }
 
-/// The file's logical records: `88` continuations joined to the record before them.
-fn records(text: &str) -> Result<Vec<Record>, StatementError> {
-    let mut records: Vec<Record> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r').trim_end();
-        if line.is_empty() {
-            continue;
-        }
-        let (kind, rest) = line.split_once(',').unwrap_or((line, ""));
-        if kind == "88" {
-            let Some(last) = records.last_mut() else {
-                return Err(StatementError::new(
-                    format!("line {}", i + 1),
-                    "an 88 continuation with no record before it",
-                ));
-            };
-            // A record ended by `/` is continued by more fields; a 16 record's text without
-            // one runs on, after a space.
-            if last.text.ends_with('/') {
-                last.text.pop();
-                last.text.push(',');
-            } else if last.kind == "16" {
-                last.text.push(' ');
-            } else if !last.text.ends_with(',') {
-                last.text.push(',');
+/// The file's logical records as its lines are read: `88` continuations joined to the record
+/// before them.
+struct Records<R> {
+    lines: TextLines<R>,
+    /// The record being read: it ends where the next begins.
+    current: Option<Record>,
+}
+
+impl<R: BufRead> Records<R> {
+    fn next_record(&mut self) -> Result<Option<Record>, StatementError> {
+        while let Some((number, raw)) = self.lines.next_line()? {
+            let line = raw.trim_end();
+            if line.is_empty() {
+                continue;
             }
-            last.text.push_str(rest);
-            continue;
+            let (kind, rest) = line.split_once(',').unwrap_or((line, ""));
+            if kind == "88" {
+                let Some(last) = self.current.as_mut() else {
+                    return Err(StatementError::new(
+                        format!("line {number}"),
+                        "an 88 continuation with no record before it",
+                    ));
+                };
+                // A record ended by `/` is continued by more fields; a 16 record's text without
+                // one runs on, after a space.
+                if last.text.ends_with('/') {
+                    last.text.pop();
+                    last.text.push(',');
+                } else if last.kind == "16" {
+                    last.text.push(' ');
+                } else if !last.text.ends_with(',') {
+                    last.text.push(',');
+                }
+                last.text.push_str(rest);
+                continue;
+            }
+            let next = Record {
+                kind: kind.to_owned(),
+                line: number,
+                text: rest.to_owned(),
+            };
+            if let Some(done) = self.current.replace(next) {
+                return Ok(Some(done));
+            }
         }
-        records.push(Record {
-            kind: kind.to_owned(),
-            line: i + 1,
-            text: rest.to_owned(),
-        });
+        Ok(self.current.take())
     }
-    Ok(records)
 }
 
 /// A field that must be there, without its record's closing `/`.

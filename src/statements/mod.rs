@@ -6,6 +6,7 @@
 
 pub mod bai2;
 pub mod camt053;
+pub mod lines;
 pub mod mt940;
 #[cfg(test)]
 mod tests;
@@ -119,6 +120,25 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<StatementLine>, Stateme
         Format::Camt053 => camt053::parse(bytes),
         Format::Mt940 => mt940::parse(&text_of(bytes)),
         Format::Bai2 => bai2::parse(&text_of(bytes)),
+        Format::Csv => Err(StatementError::new(
+            "file",
+            "CSV is read by its columns, not as a statement",
+        )),
+    }
+}
+
+/// Reads a statement of `format` as it goes (not CSV), handing each entry to `each`; answers
+/// how many there were. `line_at` names the line of a byte position (camt.053's errors).
+pub fn read_each<R: std::io::BufRead>(
+    format: Format,
+    input: R,
+    line_at: &dyn Fn(usize) -> usize,
+    each: &mut dyn FnMut(StatementLine) -> Result<(), StatementError>,
+) -> Result<u64, StatementError> {
+    match format {
+        Format::Camt053 => camt053::read_each(input, line_at, each),
+        Format::Mt940 => mt940::read_each(input, each),
+        Format::Bai2 => bai2::read_each(input, each),
         Format::Csv => Err(StatementError::new(
             "file",
             "CSV is read by its columns, not as a statement",

@@ -8,29 +8,54 @@
 //! the transaction type (`NTRF`, `NMSC`, …), the customer reference (up to 16 characters, up to
 //! `//`), the bank's reference after `//`, and supplementary details on a second line.
 
+use std::io::BufRead;
+
+use super::lines::TextLines;
 use super::{Direction, Reference, StatementError, StatementLine, bounded, currency, minor_units, yymmdd};
 
 /// One field: its tag, the line it starts on, and its text (continuation lines joined by `\n`).
-struct Field<'a> {
-    tag: &'a str,
+struct Field {
+    tag: String,
     line: usize,
     text: String,
 }
 
 /// Reads every statement of the file.
 pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
-    let fields = fields(text)?;
-    if !fields.iter().any(|f| f.tag == "20") {
-        return Err(StatementError::new("line 1", "not an MT940 statement: no :20: field"));
-    }
-    let mut lines: Vec<StatementLine> = Vec::new();
+    let mut lines = Vec::new();
+    read_each(text.as_bytes(), &mut |line| {
+        lines.push(line);
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
+/// Reads every statement of the file as it goes, handing each entry to `each` once its `:86:`
+/// is read; answers how many there were.
+pub fn read_each<R: BufRead>(
+    input: R,
+    each: &mut dyn FnMut(StatementLine) -> Result<(), StatementError>,
+) -> Result<u64, StatementError> {
+    let mut fields = Fields {
+        lines: TextLines::new(input),
+        current: None,
+    };
     let mut statement_currency: Option<String> = None;
-    let mut after_entry = false;
-    for field in &fields {
+    let mut pending: Option<StatementLine> = None;
+    let (mut count, mut has_20) = (0u64, false);
+    while let Some(field) = fields.next_field()? {
         let at = format!("line {}", field.line);
-        let is_entry = field.tag == "61";
-        match field.tag {
-            "20" => statement_currency = None,
+        // An :86: right after a :61: is that entry's text; anywhere else, the statement's.
+        if let Some(mut entry) = pending.take() {
+            if field.tag == "86" {
+                entry.text = bounded(&information(&field.text));
+                each(entry)?;
+                continue;
+            }
+            each(entry)?;
+        }
+        match field.tag.as_str() {
+            "20" => (statement_currency, has_20) = (None, true),
             "60F" | "60M" => statement_currency = Some(balance_currency(&field.text, &at)?),
             "61" => {
                 let Some(code) = &statement_currency else {
@@ -39,56 +64,66 @@ pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
                         ":61: before an opening balance (:60F:): the entry's currency is unknown",
                     ));
                 };
-                lines.push(statement_line(&field.text, code, &at)?);
-                super::check_count(lines.len(), &at)?;
-            }
-            // An :86: right after a :61: is that entry's; anywhere else, the statement's.
-            "86" if after_entry => {
-                if let Some(last) = lines.last_mut() {
-                    last.text = bounded(&information(&field.text));
-                }
+                pending = Some(statement_line(&field.text, code, &at)?);
+                count += 1;
+                super::check_count(count as usize, &at)?;
             }
             _ => {}
         }
-        after_entry = is_entry;
     }
-    Ok(lines)
+    if let Some(entry) = pending {
+        each(entry)?;
+    }
+    if !has_20 {
+        return Err(StatementError::new("line 1", "not an MT940 statement: no :20: field"));
+    }
+    Ok(count)
 }
 
-/// The file's fields, in order. Block wrappers (`{1:…}{4:`, `-}`), the `-` separators and the
-/// lines some banks put before a statement's first field (`ABNANL2A/940`, `0000 01INGB…`) are
-/// not fields.
-fn fields(text: &str) -> Result<Vec<Field<'_>>, StatementError> {
-    let mut fields: Vec<Field<'_>> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        let trimmed = line.trim();
-        if trimmed.is_empty()
-            || trimmed == "-"
-            || trimmed == "-}"
-            || trimmed.starts_with('{') && !trimmed.contains(":20:")
-        {
-            continue;
+/// The file's fields, in order, as its lines are read. Block wrappers (`{1:…}{4:`, `-}`), the
+/// `-` separators and the lines some banks put before a statement's first field
+/// (`ABNANL2A/940`, `0000 01INGB…`) are not fields.
+struct Fields<R> {
+    lines: TextLines<R>,
+    /// The field being read: it ends where the next begins.
+    current: Option<Field>,
+}
+
+impl<R: BufRead> Fields<R> {
+    fn next_field(&mut self) -> Result<Option<Field>, StatementError> {
+        while let Some((number, raw)) = self.lines.next_line()? {
+            let trimmed = raw.trim();
+            if trimmed.is_empty()
+                || trimmed == "-"
+                || trimmed == "-}"
+                || trimmed.starts_with('{') && !trimmed.contains(":20:")
+            {
+                continue;
+            }
+            let line = match trimmed.find("{4:") {
+                Some(at) => &trimmed[at + 3..],
+                None => raw.as_str(),
+            };
+            if let Some((tag, rest)) = tag_of(line) {
+                let next = Field {
+                    tag: tag.to_owned(),
+                    line: number,
+                    text: rest.to_owned(),
+                };
+                if let Some(done) = self.current.replace(next) {
+                    return Ok(Some(done));
+                }
+            } else if let Some(last) = self
+                .current
+                .as_mut()
+                .filter(|f| f.tag != "62F" && f.tag != "62M" && f.tag != "64")
+            {
+                last.text.push('\n');
+                last.text.push_str(line);
+            }
         }
-        let line = match trimmed.find("{4:") {
-            Some(at) => &trimmed[at + 3..],
-            None => line,
-        };
-        if let Some((tag, rest)) = tag_of(line) {
-            fields.push(Field {
-                tag,
-                line: i + 1,
-                text: rest.to_owned(),
-            });
-        } else if let Some(last) = fields
-            .last_mut()
-            .filter(|f| f.tag != "62F" && f.tag != "62M" && f.tag != "64")
-        {
-            last.text.push('\n');
-            last.text.push_str(line);
-        }
+        Ok(self.current.take())
     }
-    Ok(fields)
 }
 
 /// `:TAG:rest` with a tag of two digits and an optional letter.

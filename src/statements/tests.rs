@@ -241,3 +241,28 @@ fn bai2_continuations_after_a_closed_16_record_are_its_text() {
     assert_eq!(lines[0].text, "FR:FP SIP INCOMING ENDT:20150715");
     assert_eq!((lines[0].amount, lines[0].currency.as_str()), (1, "gbp"));
 }
+
+/// Each line-based format is read as it goes: the entries before a malformed one are handed
+/// on before the error is found, so nothing but the entry being read is held.
+#[test]
+fn line_statements_hand_each_entry_on_before_the_rest_of_the_file_is_read() {
+    let cut = |text: &str, marker: &str| {
+        let at = text.rfind(marker).expect("the marker");
+        format!("{}{marker}not an entry\n", &text[..at])
+    };
+    for (format, text, marker, before) in [(Format::Mt940, MT940, "\n:61:", 4), (Format::Bai2, BAI2, "\n16,", 3)] {
+        let broken = cut(text, marker);
+        let mut handed = 0;
+        let result = read_each(format, broken.as_bytes(), &|_| 0, &mut |_| {
+            handed += 1;
+            Ok(())
+        });
+        assert!(result.is_err(), "{format:?}: the last entry is malformed");
+        assert_eq!(handed, before, "{format:?}: the entries before it were handed on");
+        let whole = read_each(format, text.as_bytes(), &|_| 0, &mut |_| Ok(()));
+        assert_eq!(
+            whole.expect("the fixture reads") as usize,
+            parse(format, text.as_bytes()).expect("parses").len()
+        );
+    }
+}

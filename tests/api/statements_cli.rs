@@ -326,6 +326,23 @@ async fn a_payment_named_by_a_line_and_by_a_later_payout_is_counted_once(server:
         ],
         "pr-po-1 is counted where it was first named, once"
     );
+    // The other way round: the payout first, then a line naming one of its payments.
+    std::fs::write(
+        &file,
+        format!("Reference,Amount,Date\nPAYOUT-7,1940.00,{today}\npr-po-1,1000.00,{today}\n"),
+    )
+    .expect("write");
+    let (code, stdout, stderr) = reconcile(&server, &file, &args);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(
+        rows(&report),
+        [
+            row("PAYOUT-7", "matched_in_payout"),
+            row("pr-po-1", "matched_in_payout"),
+            row("pr-po-2", "matched_in_payout"),
+            row("pr-po-1", "duplicate_in_file"),
+        ]
+    );
 }
 
 #[backend_test]

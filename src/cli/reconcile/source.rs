@@ -1,7 +1,7 @@
-//! Where `payrec reconcile`'s lines come from: a CSV file read as it goes; a camt.053 statement
-//! read twice as a stream (a first read checks it whole and takes its digest, so that a
-//! malformed file judges nothing; the second yields its entries as they are judged); an MT940 or
-//! BAI2 statement read and checked whole. Each source also answers the file's SHA-256.
+//! Where `payrec reconcile`'s lines come from: a CSV file read as it goes; a statement (camt.053,
+//! MT940, BAI2) read twice as a stream (a first read checks it whole and takes its digest, so
+//! that a malformed file judges nothing; the second yields its entries as they are judged).
+//! Each source also answers the file's SHA-256.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -16,17 +16,16 @@ use crate::cli::Failure;
 use crate::cli::args::ReconcileArgs;
 use crate::cli::csv_bound::{BoundedRecords, CSV_RECORD_BYTES_MAX};
 use crate::reconcile::FileLine;
-use crate::statements::{Format, StatementError, StatementLine, camt053};
+use crate::statements::{self, Format, StatementError, StatementLine, camt053};
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
 
-/// Largest MT940 or BAI2 file (read whole; a camt.053 statement is streamed).
-pub const LINE_STATEMENT_BYTES_MAX: u64 = 512 << 20;
 /// Entries read ahead of the judging from a streamed statement.
 pub const STREAMED_ENTRIES_AHEAD: usize = 2 * REFERENCES_PER_LOOKUP_MAX;
 /// Bytes read at a time from a streamed statement.
 const STREAM_BUFFER_BYTES: usize = 1 << 16;
 
-/// Where the lines come from: a CSV read as it goes, or a statement's entries, checked whole.
+/// Where the lines come from: a CSV read as it goes, or a statement's entries, checked whole
+/// first.
 pub(super) enum Source {
     Csv {
         reader: csv::Reader<BoundedRecords<File>>,
@@ -34,14 +33,7 @@ pub(super) enum Source {
         record: csv::StringRecord,
         read: u64,
     },
-    Statement {
-        entries: std::iter::Enumerate<std::vec::IntoIter<StatementLine>>,
-        /// Words of an entry's free text are tried as references (`Rules::references`).
-        in_text: bool,
-        /// Bytes of the file per entry, for the progress line.
-        bytes_per_entry: u64,
-    },
-    /// A camt.053 statement's entries as its second read yields them.
+    /// A statement's entries as its second read yields them.
     Stream {
         entries: mpsc::Receiver<Result<StatementLine, StatementError>>,
         /// Entries received so far.
@@ -49,6 +41,7 @@ pub(super) enum Source {
         in_text: bool,
         bytes_per_entry: u64,
         file: PathBuf,
+        format: Format,
     },
 }
 
@@ -67,6 +60,7 @@ impl Source {
                 in_text,
                 bytes_per_entry,
                 file,
+                format,
             } => {
                 while batch.len() < REFERENCES_PER_LOOKUP_MAX {
                     match entries.recv().await {
@@ -74,22 +68,11 @@ impl Source {
                             *read += 1;
                             batch.push(statement::file_line(entry, *read, *in_text));
                         }
-                        Some(Err(e)) => return Err(not_valid(file, Format::Camt053, &e)),
+                        Some(Err(e)) => return Err(not_valid(file, *format, &e)),
                         None => return Ok((false, batch.len() as u64 * *bytes_per_entry)),
                     }
                 }
                 Ok((true, batch.len() as u64 * *bytes_per_entry))
-            }
-            Source::Statement {
-                entries,
-                in_text,
-                bytes_per_entry,
-            } => {
-                for (i, entry) in entries.by_ref().take(REFERENCES_PER_LOOKUP_MAX - batch.len()) {
-                    batch.push(statement::file_line(entry, i as u64 + 1, *in_text));
-                }
-                let more = batch.len() == REFERENCES_PER_LOOKUP_MAX;
-                Ok((more, batch.len() as u64 * *bytes_per_entry))
             }
             Source::Csv {
                 reader,
@@ -163,8 +146,9 @@ fn line_in_file(path: &Path, position: usize) -> usize {
     }
 }
 
-/// A statement checked whole before anything is judged: an entry that cannot be read stops
-/// everything (exit 2). Answers the source, the file's bytes and its SHA-256.
+/// A statement checked whole before anything is judged (an entry that cannot be read stops
+/// everything: exit 2), then streamed: read once to check it and take its digest, then again
+/// as it is judged. Answers the source, the file's bytes and its SHA-256.
 pub(super) fn statement_source(
     args: &ReconcileArgs,
     format: Format,
@@ -172,31 +156,10 @@ pub(super) fn statement_source(
 ) -> Result<(Source, u64, String), Failure> {
     let path = &args.file;
     let bytes = std::fs::metadata(path).map_err(|e| unreadable(path, e))?.len();
-    let most = match format {
-        Format::Camt053 => statement::STATEMENT_FILE_BYTES_MAX,
-        _ => LINE_STATEMENT_BYTES_MAX,
-    };
+    let most = statement::STATEMENT_FILE_BYTES_MAX;
     if bytes > most {
         return Err(Failure(format!("{} is larger than {most} bytes", path.display())));
     }
-    if format == Format::Camt053 {
-        return camt_source(path, bytes, in_text);
-    }
-    let text = std::fs::read(path).map_err(|e| unreadable(path, e))?;
-    let digest = hex::encode(Sha256::digest(&text));
-    let entries = crate::statements::parse(format, &text).map_err(|e| not_valid(path, format, &e))?;
-    let bytes_per_entry = bytes / (entries.len() as u64).max(1);
-    let entries = entries.into_iter().enumerate();
-    let source = Source::Statement {
-        entries,
-        in_text,
-        bytes_per_entry,
-    };
-    Ok((source, bytes, digest))
-}
-
-/// A camt.053 statement: read once to check it and take its digest, then streamed.
-fn camt_source(path: &Path, bytes: u64, in_text: bool) -> Result<(Source, u64, String), Failure> {
     let file = File::open(path).map_err(|e| unreadable(path, e))?;
     let mut digesting = Digesting {
         inner: file,
@@ -205,28 +168,29 @@ fn camt_source(path: &Path, bytes: u64, in_text: bool) -> Result<(Source, u64, S
     let line_at = |position| line_in_file(path, position);
     let reader = BufReader::with_capacity(STREAM_BUFFER_BYTES, &mut digesting);
     let count =
-        camt053::read_each(reader, &line_at, &mut |_| Ok(())).map_err(|e| not_valid(path, Format::Camt053, &e))?;
+        statements::read_each(format, reader, &line_at, &mut |_| Ok(())).map_err(|e| not_valid(path, format, &e))?;
     let digest = hex::encode(digesting.hasher.finalize());
     let source = Source::Stream {
-        entries: stream_entries(path.to_owned()),
+        entries: stream_entries(path.to_owned(), format),
         read: 0,
         in_text,
         bytes_per_entry: bytes / count.max(1),
         file: path.to_owned(),
+        format,
     };
     Ok((source, bytes, digest))
 }
 
 /// The statement's entries, read on a thread of their own and sent as they come, a bounded
 /// number ahead of the judging; the reading stops when the receiver is dropped.
-fn stream_entries(path: PathBuf) -> mpsc::Receiver<Result<StatementLine, StatementError>> {
+fn stream_entries(path: PathBuf, format: Format) -> mpsc::Receiver<Result<StatementLine, StatementError>> {
     let (tx, rx) = mpsc::channel(STREAMED_ENTRIES_AHEAD);
     std::thread::spawn(move || {
         let read = File::open(&path).map_err(|e| StatementError::new("file", e.to_string()));
         let result = read.and_then(|file| {
             let line_at = |position| line_in_file(&path, position);
             let reader = BufReader::with_capacity(STREAM_BUFFER_BYTES, file);
-            camt053::read_each(reader, &line_at, &mut |entry| {
+            statements::read_each(format, reader, &line_at, &mut |entry| {
                 tx.blocking_send(Ok(entry))
                     .map_err(|_| StatementError::new("file", "the judging stopped"))
             })
