@@ -96,10 +96,11 @@ impl Keeper {
         };
         self.changed += write(store, tenant, stale).await?;
         let mut after = String::new();
-        loop {
+        for slice in 1.. {
             let settle = SettleStatuses {
                 run_id: run_id.clone(),
                 after: after.clone(),
+                slice,
             };
             let settled = write(store, tenant, settle).await?;
             self.changed += settled.changed;
