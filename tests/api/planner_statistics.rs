@@ -73,3 +73,44 @@ async fn with_autovacuum_off_a_grown_table_is_analyzed_once_until_it_grows_again
         "not again until it grows: {again:?}"
     );
 }
+
+/// `pg_class.reltuples` of `table`: -1 until it is first analyzed.
+async fn planned_rows(server: &TestServer, table: &str) -> f32 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&server.database_url).await.unwrap();
+    sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)")
+        .bind(table)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// A reconcile pass grows the statuses' table, and looks statuses up in it slice by slice: it
+/// analyzes it as it goes (slices 1, 2, 4, …), since a table PostgreSQL believes small is read
+/// whole for each lookup (a 10⁶-line run spent 196 s so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(payrec_pg_tests), ignore = "PostgreSQL tests need PAYREC_TEST_DATABASE_URL")]
+async fn a_reconcile_pass_analyzes_the_statuses_table_it_grows() {
+    use crate::reconciliation_runs::{paid, reconcile, statement};
+    let server = TestServer::start_on(Backend::Postgres, payrec::ServerConfig::default()).await;
+    assert_eq!(
+        planned_rows(&server, "payment_reconciliations").await,
+        -1.0,
+        "never analyzed"
+    );
+    paid(&server, "pr-plan-1", "1000").await;
+    paid(&server, "pr-plan-2", "2000").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = statement(
+        dir.path(),
+        "bank.csv",
+        &[("pr-plan-1", "10.00"), ("pr-plan-2", "20.00")],
+    );
+    let (code, stderr) = reconcile(&server, &file, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        planned_rows(&server, "payment_reconciliations").await,
+        2.0,
+        "analyzed after the first slice of statuses"
+    );
+}
