@@ -26,16 +26,6 @@ struct Context {
     as_of: Option<i64>,
 }
 
-/// Reads every `16` record of the file as an entry.
-pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
-    let mut lines = Vec::new();
-    read_each(text.as_bytes(), &mut |line| {
-        lines.push(line);
-        Ok(())
-    })?;
-    Ok(lines)
-}
-
 /// Reads every `16` record of the file as an entry as it goes, handing each to `each`; answers
 /// how many there were.
 pub fn read_each<R: BufRead>(

@@ -90,16 +90,9 @@ impl Reading {
     }
 }
 
-/// Reads the statement, handing each entry to `each` in the file's order; answers how many.
-pub fn parse_each(
-    bytes: &[u8],
-    each: &mut dyn FnMut(StatementLine) -> Result<(), StatementError>,
-) -> Result<u64, StatementError> {
-    read_each(bytes, &|position| line_in(bytes, position), each)
-}
-
-/// `parse_each` on a buffered reader (a file read as it goes: memory does not grow with it);
-/// `line_at` names the line of a byte position, for an error.
+/// Reads the statement from a buffered reader as it goes (memory does not grow with the
+/// file), handing each entry to `each` in the file's order; answers how many. `line_at` names
+/// the line of a byte position, for an error.
 pub fn read_each<R: std::io::BufRead>(
     input: R,
     line_at: &dyn Fn(usize) -> usize,
@@ -142,16 +135,6 @@ pub fn read_each<R: std::io::BufRead>(
         ));
     }
     Ok(reading.entries as u64)
-}
-
-/// Reads the whole statement.
-pub fn parse(bytes: &[u8]) -> Result<Vec<StatementLine>, StatementError> {
-    let mut lines = Vec::new();
-    parse_each(bytes, &mut |line| {
-        lines.push(line);
-        Ok(())
-    })?;
-    Ok(lines)
 }
 
 /// `Document/BkToCstmrStmt/Stmt/…` of the open elements.

@@ -116,15 +116,17 @@ impl StatementError {
 
 /// Reads a whole statement of `format` (not CSV, which `cli::reconcile` reads by its columns).
 pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<StatementLine>, StatementError> {
-    match format {
-        Format::Camt053 => camt053::parse(bytes),
-        Format::Mt940 => mt940::parse(&text_of(bytes)),
-        Format::Bai2 => bai2::parse(&text_of(bytes)),
-        Format::Csv => Err(StatementError::new(
-            "file",
-            "CSV is read by its columns, not as a statement",
-        )),
-    }
+    let mut lines = Vec::new();
+    read_each(
+        format,
+        bytes,
+        &|position| camt053::line_in(bytes, position),
+        &mut |line| {
+            lines.push(line);
+            Ok(())
+        },
+    )?;
+    Ok(lines)
 }
 
 /// Reads a statement of `format` as it goes (not CSV), handing each entry to `each`; answers
@@ -143,15 +145,6 @@ pub fn read_each<R: std::io::BufRead>(
             "file",
             "CSV is read by its columns, not as a statement",
         )),
-    }
-}
-
-/// A line-based statement's text: UTF-8, else Latin-1 (what SWIFT and BAI2 files often are).
-/// Borrowed when it is UTF-8: a statement's text is not copied to be read.
-fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text.trim_start_matches('\u{feff}')),
-        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|b| char::from(*b)).collect()),
     }
 }
 

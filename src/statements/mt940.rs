@@ -20,16 +20,6 @@ struct Field {
     text: String,
 }
 
-/// Reads every statement of the file.
-pub fn parse(text: &str) -> Result<Vec<StatementLine>, StatementError> {
-    let mut lines = Vec::new();
-    read_each(text.as_bytes(), &mut |line| {
-        lines.push(line);
-        Ok(())
-    })?;
-    Ok(lines)
-}
-
 /// Reads every statement of the file as it goes, handing each entry to `each` once its `:86:`
 /// is read; answers how many there were.
 pub fn read_each<R: BufRead>(
