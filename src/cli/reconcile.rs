@@ -238,7 +238,7 @@ impl Output {
 /// The guaranteed payments of the window that no line named and no other kept run matched:
 /// `missing_in_file`. Walked by id, reading columns only.
 async fn missing_in_file(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     tenant: &Tenant,
     window: (Option<i64>, Option<i64>),
     seen: &HashSet<String>,
@@ -286,6 +286,9 @@ async fn missing_in_file(
                 reference.unwrap_or_default(),
                 &judged,
             )?;
+        }
+        if let Some(keeper) = &mut out.keeper {
+            keeper.flush(store, tenant).await?;
         }
         if page.len() < REFERENCES_PER_LOOKUP_MAX {
             return Ok(());
@@ -431,7 +434,7 @@ impl DataCommand for ReconcileCommand<'_> {
                 };
                 judge_batch(&judging, &batch, &mut seen, &mut out).await?;
                 if let Some(keeper) = &mut out.keeper {
-                    keeper.flush(store.as_ref(), &tenant).await?;
+                    keeper.flush(&store, &tenant).await?;
                 }
                 progress.advance(batch.len() as u64, bytes);
                 batch.clear();
@@ -446,13 +449,13 @@ impl DataCommand for ReconcileCommand<'_> {
             }
         }
         let window = dates.window(args);
-        missing_in_file(store.as_ref(), &tenant, window, &seen, &mut out).await?;
+        missing_in_file(&store, &tenant, window, &seen, &mut out).await?;
         if let Some(keeper) = out.keeper.take() {
             let window = RunWindow {
                 start: window.0,
                 end: window.1,
             };
-            out.run = Some(keeper.finish(store.as_ref(), &tenant, window).await?);
+            out.run = Some(keeper.finish(&store, &tenant, window).await?);
         }
         if let Some(report) = &mut out.report {
             report

@@ -4,6 +4,7 @@
 //! The same file judged again is another pass of the same run: nothing is duplicated.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -37,6 +38,8 @@ pub struct Keeper {
     rules: serde_json::Value,
     /// Outcomes and statuses this pass changed.
     changed: u64,
+    /// The slice of outcomes being written while the next lines are judged: one at a time.
+    in_flight: Option<tokio::task::JoinHandle<Result<u64, Failure>>>,
 }
 
 async fn write<M: Mutation>(store: &dyn Store, tenant: &Tenant, mutation: M) -> Result<M::Done, Failure> {
@@ -63,6 +66,7 @@ impl Keeper {
             pending: Vec::new(),
             rules,
             changed: 0,
+            in_flight: None,
         })
     }
 
@@ -70,8 +74,9 @@ impl Keeper {
         self.pending.push(outcome);
     }
 
-    /// Writes the outcomes judged so far.
-    pub async fn flush(&mut self, store: &dyn Store, tenant: &Tenant) -> Result<(), Failure> {
+    /// Writes the outcomes judged so far: each slice once the one before it is written, the
+    /// last one left writing while the next lines are judged.
+    pub async fn flush(&mut self, store: &Arc<dyn Store>, tenant: &Tenant) -> Result<(), Failure> {
         while !self.pending.is_empty() {
             let rest = self.pending.split_off(self.pending.len().min(OUTCOMES_PER_WRITE));
             let outcomes = std::mem::replace(&mut self.pending, rest);
@@ -80,15 +85,35 @@ impl Keeper {
                 pass: self.pass.pass,
                 outcomes,
             };
-            self.changed += write(store, tenant, keep).await?;
+            self.written().await?;
+            let (store, tenant) = (store.clone(), tenant.clone());
+            self.in_flight = Some(tokio::spawn(async move { write(store.as_ref(), &tenant, keep).await }));
+        }
+        Ok(())
+    }
+
+    /// Waits for the slice being written.
+    async fn written(&mut self) -> Result<(), Failure> {
+        if let Some(writing) = self.in_flight.take() {
+            let done = writing
+                .await
+                .map_err(|e| Failure(format!("cannot keep the reconciliation run: {e}")))?;
+            self.changed += done?;
         }
         Ok(())
     }
 
     /// Ends the pass: what earlier passes judged and this one did not is dropped, the payments'
     /// statuses are settled (with their events), and the run is complete.
-    pub async fn finish(mut self, store: &dyn Store, tenant: &Tenant, window: RunWindow) -> Result<RunView, Failure> {
+    pub async fn finish(
+        mut self,
+        store: &Arc<dyn Store>,
+        tenant: &Tenant,
+        window: RunWindow,
+    ) -> Result<RunView, Failure> {
         self.flush(store, tenant).await?;
+        self.written().await?;
+        let store = store.as_ref();
         let run_id = self.pass.run_id.clone();
         let stale = DropStale {
             run_id: run_id.clone(),
