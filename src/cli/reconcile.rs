@@ -29,7 +29,7 @@ use crate::export::safe_cells;
 use crate::reconcile::kept::{Outcome, RunFile, RunView, RunWindow};
 use crate::reconcile::payout::{PayoutLedger, SettlementRow, judge_payout};
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
-use crate::records::model::PaymentRecord;
+use crate::records::model::{PaymentRecord, Refund};
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
 use crate::store::{ExportQuery, Store, Tenant};
@@ -70,6 +70,18 @@ impl Judging<'_> {
         }
         Ok(records)
     }
+
+    /// The refunds whose `refund_reference` is one of `references`, by reference, looked up in
+    /// bounded slices.
+    async fn refunds_by_reference(&self, references: &[String]) -> Result<HashMap<String, Refund>, Failure> {
+        let mut refunds = HashMap::with_capacity(references.len());
+        for slice in references.chunks(REFERENCES_PER_LOOKUP_MAX) {
+            for refund in self.store.refunds_by_references(self.tenant, slice).await? {
+                refunds.insert(refund.refund_reference.clone(), refund);
+            }
+        }
+        Ok(refunds)
+    }
 }
 
 /// `--rules FILE`, else the defaults.
@@ -103,11 +115,12 @@ async fn judge_batch(
         .map(|(reference, record)| (reference, Found::Record(record)))
         .collect();
     let rest: Vec<String> = wanted.into_iter().filter(|r| !found.contains_key(r)).collect();
-    for slice in rest.chunks(REFERENCES_PER_LOOKUP_MAX) {
-        for refund in judging.store.refunds_by_references(judging.tenant, slice).await? {
-            found.insert(refund.refund_reference.clone(), Found::Refund(refund));
-        }
-    }
+    let refunds = judging.refunds_by_reference(&rest).await?;
+    found.extend(
+        refunds
+            .into_iter()
+            .map(|(reference, refund)| (reference, Found::Refund(refund))),
+    );
     for line in batch {
         let references = std::iter::once(&line.reference).chain(&line.other_references);
         if let Some(payout) = judging.settlement.payout_of(references) {
@@ -152,12 +165,7 @@ async fn judge_payout_line(
     let (refund_rows, payment_rows): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.gross < 0);
     let references = |rows: &[&SettlementRow]| rows.iter().map(|r| r.payment_reference.clone()).collect::<Vec<_>>();
     let records = judging.records_by_reference(&references(&payment_rows)).await?;
-    let mut refunds = HashMap::new();
-    for slice in references(&refund_rows).chunks(REFERENCES_PER_LOOKUP_MAX) {
-        for refund in judging.store.refunds_by_references(judging.tenant, slice).await? {
-            refunds.insert(refund.refund_reference.clone(), refund);
-        }
-    }
+    let refunds = judging.refunds_by_reference(&references(&refund_rows)).await?;
     let found = |row: &SettlementRow| {
         let reference = &row.payment_reference;
         match row.gross < 0 {

@@ -209,10 +209,8 @@ impl<T: SqlRows> ReconciliationRows for T {
              WHERE account_id = $1 AND livemode = $2 AND item IN ({})",
             placeholders(3, items.len())
         );
-        let [a, m] = scoped(tenant);
         let keys: Vec<String> = items.iter().map(|i| item_key(run_id, i)).collect();
-        let mut binds = vec![a, m];
-        binds.extend(keys.iter().map(|k| Bind::Text(k)));
+        let binds = tenant_binds(tenant, None, &keys);
         let rows = self.select(&sql, &binds).await?;
         rows.into_iter()
             .map(|r| {
