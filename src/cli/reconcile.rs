@@ -161,7 +161,7 @@ async fn judge_payout_line(
     seen: &mut HashSet<String>,
     out: &mut Output,
 ) -> Result<(), Failure> {
-    let rows = &judging.settlement.payouts[payout];
+    let rows = &judging.settlement.payouts[payout].rows_in(&line.currency);
     let (refund_rows, payment_rows): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.gross < 0);
     let references = |rows: &[&SettlementRow]| rows.iter().map(|r| r.payment_reference.clone()).collect::<Vec<_>>();
     let records = judging.records_by_reference(&references(&payment_rows)).await?;

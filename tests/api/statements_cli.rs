@@ -230,6 +230,32 @@ async fn a_payout_line_matches_its_settlement_payments_less_their_fees(server: T
 }
 
 #[backend_test]
+async fn a_settlement_without_a_currency_column_is_read_in_the_line_s_currency(server: TestServer) {
+    paid(&server, "pr-po-1", "100000", "eur").await;
+    paid(&server, "pr-po-2", "100000", "eur").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (settlement, report) = (dir.path().join("settlement.csv"), dir.path().join("report.csv"));
+    // The issue's own order of columns, with the header names a processor's export may use.
+    std::fs::write(
+        &settlement,
+        "Payment Reference,Gross,Fee,Net,Payout ID\npr-po-1,1000.00,30.00,970.00,PAYOUT-7\npr-po-2,1000,30,970,PAYOUT-7\n",
+    )
+    .expect("write");
+    let (settlement_arg, report_arg) = (settlement.display().to_string(), report.display().to_string());
+    let args = ["--settlement", settlement_arg.as_str(), "--report", report_arg.as_str()];
+    let (code, stdout, stderr) = reconcile(&server, &fixture("payout.xml"), &args);
+    assert_eq!(code, 0, "everything matched\n{stdout}\n{stderr}");
+    assert_eq!(
+        rows(&report),
+        [
+            row("PAYOUT-7", "matched_in_payout"),
+            row("pr-po-1", "matched_in_payout"),
+            row("pr-po-2", "matched_in_payout"),
+        ]
+    );
+}
+
+#[backend_test]
 async fn a_payout_nets_the_refunds_its_settlement_lists_as_negative_rows(server: TestServer) {
     paid(&server, "pr-po-1", "100000", "eur").await;
     paid(&server, "pr-po-2", "100000", "eur").await;
