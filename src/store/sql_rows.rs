@@ -18,6 +18,12 @@ pub(crate) trait SqlRows: Send {
     async fn refresh_statistics(&mut self, _table: &'static str) -> Result<(), StoreError> {
         Ok(())
     }
+    /// What a write's select ends with to hold the rows it reads until the write commits, so
+    /// that concurrent writes read, change and write them in turn (PostgreSQL's `FOR UPDATE`;
+    /// SQLite's one writer is the lock).
+    fn row_lock(&self) -> &'static str {
+        ""
+    }
 }
 
 /// `$first, $first+1, …` for `n` values: an `IN (…)` list.

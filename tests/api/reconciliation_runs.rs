@@ -202,6 +202,79 @@ async fn a_later_statement_matches_what_an_earlier_one_left_open(server: TestSer
     assert_eq!(data(&events)[0]["data"]["object"]["object"], "payment_record");
 }
 
+/// The reconciliation events, in order of (type, payment record): slices are written at
+/// once, so their events may come in either order.
+async fn told(server: &TestServer) -> Vec<(String, String)> {
+    let events = get(server, "/v1/events", &[("limit", "100")]).await;
+    let mut told: Vec<(String, String)> = data(&events)
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().contains("reconcil"))
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), id_of(&e["data"]["object"])))
+        .collect();
+    told.sort();
+    told
+}
+
+#[backend_test]
+async fn a_first_pass_settles_each_slice_as_it_keeps_it_and_a_later_pass_agrees(server: TestServer) {
+    let a = paid(&server, "REF-A", "1000").await;
+    let b = paid(&server, "REF-B", "2000").await;
+    let c = paid(&server, "REF-C", "3000").await;
+    let d = paid(&server, "REF-D", "4000").await;
+    let e = paid(&server, "REF-E", "5000").await;
+    // A matched and B mismatched in the first slice of outcomes; C mismatched and D matched a
+    // slice later (more than `OUTCOMES_PER_WRITE` lines on); E missing, written at the end.
+    let fillers: Vec<String> = (0..600).map(|i| format!("NOPE-{i}")).collect();
+    let mut lines: Vec<(&str, &str)> = vec![("REF-A", "10.00"), ("REF-B", "25.00")];
+    lines.extend(fillers.iter().map(|f| (f.as_str(), "1.00")));
+    lines.extend([("REF-C", "31.00"), ("REF-D", "40.00")]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = statement(dir.path(), "day1.csv", &lines);
+    let (code, stderr) = reconcile(&server, &file, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let (reconciled, failed) = ("payment_record.reconciled", "payment_record.reconciliation_failed");
+    let mut expected: Vec<(String, String)> = [
+        (reconciled, &a),
+        (failed, &b),
+        (failed, &c),
+        (reconciled, &d),
+        (failed, &e),
+    ]
+    .into_iter()
+    .map(|(kind, id)| (kind.to_owned(), id.clone()))
+    .collect();
+    expected.sort();
+    assert_eq!(told(&server).await, expected, "each status once, as its slice was kept");
+    // A second pass settles every payment from the outcomes kept, and finds nothing to change.
+    let before = everything(&server).await;
+    let (code, stderr) = reconcile(&server, &file, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(everything(&server).await, before);
+    let e_results = get(&server, "/payrec/v1/reconciliation_results", &[("payment_record", &e)]).await;
+    assert_eq!(data(&e_results)[0]["category"], "missing_in_file");
+}
+
+#[backend_test]
+async fn slices_written_at_once_each_close_another_run_s_breaks_and_lose_no_count(server: TestServer) {
+    paid(&server, "REF-A", "1000").await;
+    paid(&server, "REF-B", "2000").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let day1 = statement(dir.path(), "day1.csv", &[("NOPE", "1.00")]);
+    reconcile(&server, &day1, &[]);
+    let runs = get(&server, "/payrec/v1/reconciliation_runs", &[]).await;
+    let day1_run = id_of(&data(&runs)[0]);
+    assert_eq!(data(&runs)[0]["open_breaks"], 3, "NOPE, and A and B missing");
+    // A and B are matched by two slices of day 2, written at once: each closes its break of
+    // day 1 and takes one from day 1's count.
+    let fillers: Vec<String> = (0..600).map(|i| format!("FILL-{i}")).collect();
+    let mut lines: Vec<(&str, &str)> = vec![("REF-A", "10.00")];
+    lines.extend(fillers.iter().map(|f| (f.as_str(), "1.00")));
+    lines.push(("REF-B", "20.00"));
+    reconcile(&server, &statement(dir.path(), "day2.csv", &lines), &[]);
+    let run = get(&server, &format!("/payrec/v1/reconciliation_runs/{day1_run}"), &[]).await;
+    assert_eq!(run["open_breaks"], 1, "only NOPE is left open: {run}");
+}
+
 #[backend_test]
 async fn a_dry_run_keeps_nothing(server: TestServer) {
     paid(&server, "REF-A", "1000").await;

@@ -66,6 +66,10 @@ impl SqlRows for PgOps<'_> {
         execute(self.read_conn().await?, &format!("ANALYZE {table}"), &[]).await?;
         Ok(())
     }
+
+    fn row_lock(&self) -> &'static str {
+        " FOR UPDATE"
+    }
 }
 
 /// `SqlRows` on one connection, outside any write.

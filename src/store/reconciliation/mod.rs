@@ -161,7 +161,12 @@ impl<T: SqlRows> ReconciliationRows for T {
     }
 
     async fn run_by_id(&mut self, tenant: &Tenant, id: &str) -> Result<Option<KeptRun>, StoreError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM {RUNS} WHERE account_id = $1 AND livemode = $2 AND id = $3");
+        // Read to be changed (a pass's counts, another run's open breaks): held until the write
+        // commits, so that slices written at once do not lose each other's changes.
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM {RUNS} WHERE account_id = $1 AND livemode = $2 AND id = $3{}",
+            self.row_lock()
+        );
         let [a, m] = scoped(tenant);
         let rows = self.select(&sql, &[a, m, Bind::Text(id)]).await?;
         rows.first().map(|r| kept_run(r)).transpose()

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::{KeptOutcome, KeptRun, OUTCOMES_PER_WRITE, PaymentStatus, STATUSES_PER_WRITE};
-use crate::events::EventDraft;
+use crate::events::{EventDraft, EventType};
+use crate::reconcile::Category;
 use crate::reconcile::kept::{
     Outcome, RESULT_ID_PREFIX, RUN_ID_PREFIX, RUN_OBJECT, Resolution, RunFile, RunView, RunWindow, status_event,
     status_of,
@@ -87,6 +88,8 @@ impl Mutation for StartRun {
 pub struct KeepOutcomes {
     pub run_id: String,
     pub pass: i64,
+    /// This slice's number in the pass, from 1.
+    pub slice: u64,
     pub outcomes: Vec<Outcome>,
 }
 
@@ -130,7 +133,121 @@ impl Mutation for KeepOutcomes {
             })
             .collect();
         rows.put_outcomes(tenant, self.pass, &kept).await?;
+        if self.pass == 1 {
+            let judged = self.outcomes.iter().zip(&kept).map(|(o, k)| (o.judged.category, k));
+            changed += settle_as_judged(rows, at, &self.run_id, judged, self.slice).await?;
+        }
         Ok(changed)
+    }
+}
+
+/// A new run's first pass settles its payments' statuses slice by slice, as it keeps their
+/// outcomes, instead of reading them all back at the end: in a first pass a payment's outcomes
+/// come in order, so its status (its first match, else its first break) is known as each
+/// comes (a payment has one outcome in a pass but for `duplicate_in_file`, which says nothing
+/// about it; should a later one be a match, the match stands).
+async fn settle_as_judged<'k>(
+    rows: &mut dyn WriteOps,
+    at: &WriteContext<'_>,
+    run_id: &str,
+    judged: impl Iterator<Item = (Category, &'k KeptOutcome)>,
+    slice: u64,
+) -> Result<u64, StoreError> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut of_record: HashMap<&str, Vec<(Category, &str)>> = HashMap::new();
+    for (category, kept) in judged.filter(|(_, k)| !k.record_id.is_empty()) {
+        let outcomes = of_record.entry(&kept.record_id).or_insert_with(|| {
+            order.push(&kept.record_id);
+            Vec::new()
+        });
+        outcomes.push((category, kept.view.id.as_str()));
+    }
+    assert!(
+        order.len() <= STATUSES_PER_WRITE,
+        "a slice of outcomes names a bounded slice of payments"
+    );
+    let ids: Vec<String> = order.iter().map(|id| (*id).to_owned()).collect();
+    let before = statuses_by_record(rows, at, &ids).await?;
+    let mut settled = SettledSlice::default();
+    for id in order {
+        let Some(now) = status_of(of_record[id].iter().copied()) else {
+            continue;
+        };
+        let earlier = before.get(id);
+        // Settled by an earlier slice of this pass: its first match stands, and its first
+        // break stands unless this is a match.
+        if earlier.is_some_and(|e| e.run_id == run_id && (e.status.is_match() || !now.0.is_match())) {
+            continue;
+        }
+        settled.take(id, now, earlier, run_id);
+    }
+    settled.write(rows, at, run_id, slice).await
+}
+
+async fn statuses_by_record(
+    rows: &mut dyn WriteOps,
+    at: &WriteContext<'_>,
+    ids: &[String],
+) -> Result<HashMap<String, PaymentStatus>, StoreError> {
+    let found = rows.statuses(at.tenant, ids).await?;
+    Ok(found.into_iter().map(|s| (s.record_id.clone(), s)).collect())
+}
+
+/// A slice of payments' statuses as settled: those that changed, the payments matched, and the
+/// events to emit.
+#[derive(Default)]
+struct SettledSlice {
+    changed: Vec<PaymentStatus>,
+    matched: Vec<String>,
+    events: Vec<(String, EventType)>,
+}
+
+impl SettledSlice {
+    /// Payment `record_id`'s status from run `run_id`, unless it is the one it has.
+    fn take(
+        &mut self,
+        record_id: &str,
+        (status, result_id): (Category, &str),
+        earlier: Option<&PaymentStatus>,
+        run_id: &str,
+    ) {
+        if earlier.is_some_and(|e| e.status == status && e.result_id == result_id) {
+            return;
+        }
+        self.changed.push(PaymentStatus {
+            record_id: record_id.to_owned(),
+            status,
+            run_id: run_id.to_owned(),
+            result_id: result_id.to_owned(),
+        });
+        if status.is_match() {
+            self.matched.push(record_id.to_owned());
+        }
+        if let Some(kind) = status_event(earlier.map(|e| e.status), status) {
+            self.events.push((record_id.to_owned(), kind));
+        }
+    }
+
+    /// Writes the changed statuses with their events, and closes the `missing_in_file` breaks
+    /// other runs left open for the payments matched; how many statuses changed.
+    async fn write(
+        self,
+        rows: &mut dyn WriteOps,
+        at: &WriteContext<'_>,
+        run_id: &str,
+        slice: u64,
+    ) -> Result<u64, StoreError> {
+        rows.put_statuses(at.tenant, &self.changed, at.now).await?;
+        // The next slices look their statuses up by payment, in a table this pass may be
+        // growing from nothing: on statistics that say the tenant has few rows, PostgreSQL
+        // reads them all for each lookup (O(n²): 196 s of a 10⁶-line run). Taken again as the
+        // pass doubles, they follow its growth.
+        if slice.is_power_of_two() {
+            rows.refresh_statistics("payment_reconciliations").await?;
+        }
+        close_missing_elsewhere(rows, at, run_id, &self.matched).await?;
+        emit(rows, at, self.events).await?;
+        Ok(self.changed.len() as u64)
     }
 }
 
@@ -200,51 +317,18 @@ impl Mutation for SettleStatuses {
             return Ok(Settled { last: None, changed: 0 });
         };
         let outcomes = rows.outcomes_of_records(tenant, &self.run_id, &ids).await?;
-        let before: HashMap<String, PaymentStatus> = rows
-            .statuses(tenant, &ids)
-            .await?
-            .into_iter()
-            .map(|s| (s.record_id.clone(), s))
-            .collect();
-        let mut events = Vec::new();
-        let mut matched = Vec::new();
-        let mut changed = Vec::new();
+        let before = statuses_by_record(rows, at, &ids).await?;
+        let mut settled = SettledSlice::default();
         for chunk in outcomes.chunk_by(|a, b| a.0 == b.0) {
             let record_id = &chunk[0].0;
-            let Some((status, result_id)) = status_of(chunk.iter().map(|(_, c, id)| (*c, id.as_str()))) else {
-                continue;
-            };
-            let earlier = before.get(record_id);
-            if earlier.is_some_and(|e| e.status == status && e.result_id == result_id) {
-                continue;
-            }
-            let now = PaymentStatus {
-                record_id: record_id.clone(),
-                status,
-                run_id: self.run_id.clone(),
-                result_id: result_id.to_owned(),
-            };
-            changed.push(now);
-            if status.is_match() {
-                matched.push(record_id.clone());
-            }
-            if let Some(kind) = status_event(earlier.map(|e| e.status), status) {
-                events.push((record_id.clone(), kind));
+            if let Some(now) = status_of(chunk.iter().map(|(_, c, id)| (*c, id.as_str()))) {
+                settled.take(record_id, now, before.get(record_id), &self.run_id);
             }
         }
-        rows.put_statuses(tenant, &changed, at.now).await?;
-        // The next slices look their statuses up by payment, in a table this pass may be
-        // growing from nothing: on statistics that say the tenant has few rows, PostgreSQL
-        // reads them all for each lookup (O(n²): 196 s of a 10⁶-line run). Taken again as the
-        // pass doubles, they follow its growth.
-        if self.slice.is_power_of_two() {
-            rows.refresh_statistics("payment_reconciliations").await?;
-        }
-        close_missing_elsewhere(rows, at, &self.run_id, &matched).await?;
-        emit(rows, at, events).await?;
+        let changed = settled.write(rows, at, &self.run_id, self.slice).await?;
         Ok(Settled {
             last: Some(last),
-            changed: changed.len() as u64,
+            changed,
         })
     }
 }
@@ -257,7 +341,8 @@ pub(super) async fn close_missing_elsewhere(
     run_id: &str,
     matched: &[String],
 ) -> Result<(), StoreError> {
-    let mut closed: HashMap<String, u64> = HashMap::new();
+    // In order of run: slices written at once lock the runs they change in the same order.
+    let mut closed: std::collections::BTreeMap<String, u64> = Default::default();
     for view in rows.open_missing_elsewhere(at.tenant, run_id, matched).await? {
         *closed.entry(view.run.clone()).or_default() += 1;
         let resolution = Resolution {
@@ -294,7 +379,7 @@ pub(super) async fn fewer_open_breaks(
 pub(super) async fn emit(
     rows: &mut dyn WriteOps,
     at: &WriteContext<'_>,
-    events: Vec<(String, crate::events::EventType)>,
+    events: Vec<(String, EventType)>,
 ) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
