@@ -1,12 +1,12 @@
 //! `payrec reconcile FILE`: a bank statement (camt.053, MT940, BAI2: `crate::statements`, read
 //! and checked whole first) or a settlement file (CSV with a header) matched to the ledger by
 //! processor reference (`crate::reconcile` judges). The lines are judged in batches of
-//! `REFERENCES_PER_LOOKUP_MAX` lines, each batch one index lookup of its references (records,
-//! then refunds for the rest); only the set of references seen is kept, for duplicates and for
+//! `REFERENCES_PER_LOOKUP_MAX` lines, each batch's references looked up a rank at a time
+//! (`lookup`); only the set of references seen is kept, for duplicates and for
 //! the guaranteed payments no line names. Exit 0: everything matched; 1: something did not;
 //! 2: a usage or file error (nothing is judged then).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,17 +19,18 @@ use crate::statements::Format;
 
 mod csv_lines;
 mod keep;
+mod lookup;
 mod settlement;
 mod source;
 mod statement;
 
+use lookup::found_for;
 use settlement::Settlement;
 
 use crate::export::safe_cells;
 use crate::reconcile::kept::{Outcome, RunFile, RunView, RunWindow};
 use crate::reconcile::payout::{PayoutLedger, SettlementRow, judge_payout};
 use crate::reconcile::{CATEGORIES, Category, FileLine, Found, Judged, Rules, Summary, judge_with};
-use crate::records::model::{PaymentRecord, Refund};
 use crate::records::totals::SECONDS_PER_DAY;
 use crate::store::ledger::REFERENCES_PER_LOOKUP_MAX;
 use crate::store::{ExportQuery, Store, Tenant};
@@ -57,33 +58,6 @@ struct Judging<'a> {
     settlement: &'a Settlement,
 }
 
-impl Judging<'_> {
-    /// The payments whose processor reference is one of `references`, by reference, looked up
-    /// in bounded slices (a statement's lines bring several references each).
-    async fn records_by_reference(&self, references: &[String]) -> Result<HashMap<String, PaymentRecord>, Failure> {
-        let mut records = HashMap::with_capacity(references.len());
-        for slice in references.chunks(REFERENCES_PER_LOOKUP_MAX) {
-            for record in self.store.records_by_references(self.tenant, slice).await? {
-                let reference = record.details.processor_details.payment_reference.clone();
-                records.insert(reference.unwrap_or_default(), record);
-            }
-        }
-        Ok(records)
-    }
-
-    /// The refunds whose `refund_reference` is one of `references`, by reference, looked up in
-    /// bounded slices.
-    async fn refunds_by_reference(&self, references: &[String]) -> Result<HashMap<String, Refund>, Failure> {
-        let mut refunds = HashMap::with_capacity(references.len());
-        for slice in references.chunks(REFERENCES_PER_LOOKUP_MAX) {
-            for refund in self.store.refunds_by_references(self.tenant, slice).await? {
-                refunds.insert(refund.refund_reference.clone(), refund);
-            }
-        }
-        Ok(refunds)
-    }
-}
-
 /// `--rules FILE`, else the defaults.
 fn rules_of(args: &ReconcileArgs) -> Result<Rules, Failure> {
     let Some(path) = &args.rules else {
@@ -100,27 +74,7 @@ async fn judge_batch(
     seen: &mut HashSet<String>,
     out: &mut Output,
 ) -> Result<(), Failure> {
-    let mut wanted: Vec<String> = batch
-        .iter()
-        .flat_map(|l| std::iter::once(&l.reference).chain(&l.other_references))
-        .filter(|r| !r.is_empty() && !seen.contains(*r))
-        .cloned()
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut found: HashMap<String, Found> = judging
-        .records_by_reference(&wanted)
-        .await?
-        .into_iter()
-        .map(|(reference, record)| (reference, Found::Record(record)))
-        .collect();
-    let rest: Vec<String> = wanted.into_iter().filter(|r| !found.contains_key(r)).collect();
-    let refunds = judging.refunds_by_reference(&rest).await?;
-    found.extend(
-        refunds
-            .into_iter()
-            .map(|(reference, refund)| (reference, Found::Refund(refund))),
-    );
+    let found = found_for(judging, batch, seen).await?;
     for line in batch {
         let references = std::iter::once(&line.reference).chain(&line.other_references);
         if let Some(payout) = judging.settlement.payout_of(references) {
