@@ -17,6 +17,7 @@ use super::run::{Counting, DataCommand, Interrupt, run};
 use super::{Failure, open_store_for, tenant_of};
 use crate::statements::Format;
 
+mod batch;
 mod csv_lines;
 mod keep;
 mod lookup;
@@ -97,8 +98,14 @@ async fn judge_batch(
         if !in_window {
             (named, reference) = (&Found::Nothing, &line.reference);
         }
-        let duplicate = in_window && !reference.is_empty() && !seen.insert(reference.clone());
+        let duplicate = in_window && !reference.is_empty() && seen.contains(reference);
         let judged = judge_with(line, named, duplicate, &judging.rules.tolerance);
+        if judged.category == Category::AmountMismatch && batch::judged_as_batch(judging, line, seen, out).await? {
+            continue;
+        }
+        if in_window && !reference.is_empty() {
+            seen.insert(reference.clone());
+        }
         let item = out.next_item();
         out.line(Some(line), item, reference, &judged)?;
     }

@@ -256,6 +256,33 @@ async fn a_settlement_without_a_currency_column_is_read_in_the_line_s_currency(s
 }
 
 #[backend_test]
+async fn a_batch_entry_matches_the_payments_its_transactions_name_when_they_add_up(server: TestServer) {
+    // One credit of 300.00 booked as a batch of two transfers, E2E-1 and E2E-2.
+    paid(&server, "E2E-1", "10000", "eur").await;
+    paid(&server, "E2E-2", "20000", "eur").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = dir.path().join("report.csv");
+    let report_arg = report.display().to_string();
+    let (code, stdout, stderr) = reconcile(&server, &fixture("batch.xml"), &["--report", report_arg.as_str()]);
+    assert_eq!(code, 0, "everything matched\n{stdout}\n{stderr}");
+    assert_eq!(
+        rows(&report),
+        [
+            row("E2E-1", "matched_in_payout"),
+            row("E2E-1", "matched_in_payout"),
+            row("E2E-2", "matched_in_payout"),
+        ]
+    );
+    // When they do not add up, the entry is judged by its first payment, as before.
+    let short = dir.path().join("short.xml");
+    let text = std::fs::read_to_string(fixture("batch.xml")).expect("read the fixture");
+    std::fs::write(&short, text.replace(">300.00<", ">350.00<")).expect("write");
+    let (code, _, stderr) = reconcile(&server, &short, &["--report", report_arg.as_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rows(&report), [row("E2E-1", "amount_mismatch")]);
+}
+
+#[backend_test]
 async fn a_payout_nets_the_refunds_its_settlement_lists_as_negative_rows(server: TestServer) {
     paid(&server, "pr-po-1", "100000", "eur").await;
     paid(&server, "pr-po-2", "100000", "eur").await;
