@@ -90,20 +90,18 @@ async fn judge_batch(
         let mut named = found.get(reference).unwrap_or(&Found::Nothing);
         // A payment settled outside the rules' date window is not this line's: the line names
         // nothing, and the payment may still be missing from the file.
-        let in_window = judging
-            .rules
-            .date_window
-            .is_none_or(|w| w.admits(named.settled_at(), line.date));
+        let in_window = judging.in_window(named, line);
         let mut reference = reference;
         if !in_window {
             (named, reference) = (&Found::Nothing, &line.reference);
         }
-        let duplicate = in_window && !reference.is_empty() && seen.contains(reference);
+        let names_one = in_window && !reference.is_empty();
+        let duplicate = names_one && seen.contains(reference);
         let judged = judge_with(line, named, duplicate, &judging.rules.tolerance);
         if judged.category == Category::AmountMismatch && batch::judged_as_batch(judging, line, seen, out).await? {
             continue;
         }
-        if in_window && !reference.is_empty() {
+        if names_one {
             seen.insert(reference.clone());
         }
         let item = out.next_item();

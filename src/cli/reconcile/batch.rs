@@ -4,7 +4,7 @@
 //! without a settlement file: the line and each payment are `matched_in_payout`, judged as a
 //! settlement's payout is (no fees: each payment's gross is its net).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Judging, Output};
 use crate::cli::Failure;
@@ -28,15 +28,19 @@ pub(super) async fn judged_as_batch(
     if references.len() < 2 {
         return Ok(false);
     }
-    let records = judging.records_by_reference(&references).await?;
-    let window = judging.rules.date_window;
+    let named: HashMap<String, Found> = judging
+        .records_by_reference(&references)
+        .await?
+        .into_iter()
+        .map(|(reference, record)| (reference, Found::Record(record)))
+        .collect();
     let mut payments = HashSet::new();
     let rows: Vec<SettlementRow> = references
         .iter()
         .filter_map(|reference| {
-            let record = records.get(reference)?;
-            let settled_at = Found::Record(record.clone()).settled_at();
-            let admitted = window.is_none_or(|w| w.admits(settled_at, line.date));
+            let found = named.get(reference)?;
+            let Found::Record(record) = found else { return None };
+            let admitted = judging.in_window(found, line);
             (admitted && payments.insert(record.id.as_str())).then(|| SettlementRow {
                 payment_reference: reference.clone(),
                 gross: record.amount_requested.value,
@@ -48,10 +52,7 @@ pub(super) async fn judged_as_batch(
     if rows.len() < 2 {
         return Ok(false);
     }
-    let found = |row: &SettlementRow| {
-        let record = records.get(&row.payment_reference).cloned();
-        record.map_or(Found::Nothing, Found::Record)
-    };
+    let found = |row: &SettlementRow| named.get(&row.payment_reference).cloned().unwrap_or(Found::Nothing);
     let ledger = PayoutLedger {
         found: &found,
         named_before: &|reference| seen.contains(reference),

@@ -1,6 +1,7 @@
 //! Keeping a `payrec reconcile` run (issue 32, item 3): the run begun for the file's digest,
 //! its outcomes written as the lines are judged (in slices of `OUTCOMES_PER_WRITE`, each a
-//! transaction), then the payments' statuses settled with their events, then the run complete.
+//! transaction, a few at once), the payments' statuses settled with their events (by each slice
+//! in a new run's first pass, else after the outcomes), then the run complete.
 //! The same file judged again is another pass of the same run: nothing is duplicated.
 
 use std::path::Path;
@@ -46,7 +47,8 @@ pub struct Keeper {
     changed: u64,
     /// Slices of outcomes handed to the store so far.
     slices: u64,
-    /// The slice of outcomes being written while the next lines are judged: one at a time.
+    /// The slices of outcomes being written while the next lines are judged, oldest first: at
+    /// most `SLICES_IN_FLIGHT`.
     in_flight: std::collections::VecDeque<tokio::task::JoinHandle<Result<u64, Failure>>>,
 }
 
@@ -83,8 +85,9 @@ impl Keeper {
         self.pending.push(outcome);
     }
 
-    /// Writes the outcomes judged so far: each slice once the one before it is written, the
-    /// last one left writing while the next lines are judged.
+    /// Writes the outcomes judged so far, a slice at a time, each begun once fewer than
+    /// `SLICES_IN_FLIGHT` are being written; the last ones are left writing while the next lines
+    /// are judged.
     pub async fn flush(&mut self, store: &Arc<dyn Store>, tenant: &Tenant) -> Result<(), Failure> {
         while !self.pending.is_empty() {
             let rest = self.pending.split_off(self.pending.len().min(OUTCOMES_PER_WRITE));
@@ -96,9 +99,7 @@ impl Keeper {
                 slice: self.slices,
                 outcomes,
             };
-            while self.in_flight.len() >= SLICES_IN_FLIGHT {
-                self.written().await?;
-            }
+            self.written_down_to(SLICES_IN_FLIGHT - 1).await?;
             let (store, tenant) = (store.clone(), tenant.clone());
             self.in_flight
                 .push_back(tokio::spawn(async move { write(store.as_ref(), &tenant, keep).await }));
@@ -106,9 +107,10 @@ impl Keeper {
         Ok(())
     }
 
-    /// Waits for the slice being written.
-    async fn written(&mut self) -> Result<(), Failure> {
-        if let Some(writing) = self.in_flight.pop_front() {
+    /// Waits for the oldest slices being written until at most `left` are.
+    async fn written_down_to(&mut self, left: usize) -> Result<(), Failure> {
+        while self.in_flight.len() > left {
+            let writing = self.in_flight.pop_front().expect("a slice in flight");
             let done = writing
                 .await
                 .map_err(|e| Failure(format!("cannot keep the reconciliation run: {e}")))?;
@@ -127,9 +129,7 @@ impl Keeper {
         window: RunWindow,
     ) -> Result<RunView, Failure> {
         self.flush(store, tenant).await?;
-        while !self.in_flight.is_empty() {
-            self.written().await?;
-        }
+        self.written_down_to(0).await?;
         let store = store.as_ref();
         let run_id = self.pass.run_id.clone();
         let stale = DropStale {

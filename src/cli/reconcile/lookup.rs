@@ -26,6 +26,12 @@ impl Judging<'_> {
         Ok(records)
     }
 
+    /// Whether what a line names settled within the rules' date window around the line's date.
+    pub(super) fn in_window(&self, named: &Found, line: &FileLine) -> bool {
+        let window = self.rules.date_window;
+        window.is_none_or(|w| w.admits(named.settled_at(), line.date))
+    }
+
     /// The refunds whose `refund_reference` is one of `references`, by reference, looked up in
     /// bounded slices.
     pub(super) async fn refunds_by_reference(&self, references: &[String]) -> Result<HashMap<String, Refund>, Failure> {

@@ -6,6 +6,7 @@
 //! in one currency. Without a currency column a payout's amounts are read in the currency of
 //! the statement line that names it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::cli::Failure;
@@ -41,9 +42,9 @@ impl SettlementPayout {
     /// The rows in the minor units of `currency`, the line's: as read when the file names the
     /// payout's currency; else brought from thousandths, and none when an amount has more
     /// decimals than the currency (the payout cannot be this line's).
-    pub fn rows_in(&self, currency: &str) -> Vec<SettlementRow> {
+    pub fn rows_in(&self, currency: &str) -> Cow<'_, [SettlementRow]> {
         if self.currency.is_some() {
-            return self.rows.clone();
+            return Cow::Borrowed(&self.rows);
         }
         let scale = 10_i64.pow(exponent(UNNAMED_CURRENCY) - exponent(currency));
         let down = |v: i64| (v % scale == 0).then_some(v / scale);
@@ -59,7 +60,7 @@ impl SettlementPayout {
                 })
             })
             .collect();
-        rows.unwrap_or_default()
+        Cow::Owned(rows.unwrap_or_default())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The mutations of a run, each one transaction of the shared write path: `StartRun`, then
-//! `KeepOutcomes` per slice of outcomes, `DropStale`, `SettleStatuses` per slice of payments
-//! (a status and its event in the same transaction), and `CompleteRun`.
+//! `KeepOutcomes` per slice of outcomes (which, in a new run's first pass, settles the slice's
+//! payments too), `DropStale`, `SettleStatuses` per slice of payments in a later pass (a status
+//! and its event in the same transaction), and `CompleteRun`.
 
 use std::collections::HashMap;
 
